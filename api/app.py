@@ -1,0 +1,54 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from api.metrics import HttpMetrics, MetricsMiddleware
+from api.problems import install_problem_handlers
+from api.resources import Resources
+from api.routes import health, keys
+from settings import Settings
+
+DESCRIPTION = """
+Order management and inventory on durable Temporal workflows.
+
+Every `/v1` route needs `Authorization: Bearer <API key>`. Roles: `admin` (all),
+`oms` (orders, returns), `wms` (warehouse confirmations and stock), `viewer` (reads).
+Errors are `application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(settings: Settings | None = None, resources: Resources | None = None) -> FastAPI:
+    """Build the app. Given `resources` (tests), it uses them and closes nothing;
+    otherwise it builds its own at startup and closes them at shutdown."""
+    settings = settings or (resources.settings if resources else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = None
+        if getattr(app.state, "resources", None) is None:
+            owned = app.state.resources = Resources.build(settings)
+        try:
+            yield
+        finally:
+            if owned is not None:
+                await owned.close()
+
+    app = FastAPI(
+        title="OMS — order fulfillment",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.resources = resources
+    app.state.registry = CollectorRegistry()
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(app.state.registry))
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(keys.router)
+    return app

@@ -1,0 +1,72 @@
+"""Typed dependencies: a session per request, the caller's principal, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.problems import Problem
+from api.resources import Resources
+from db.tenants import Principal, authenticate
+from domain.roles import Role
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oms_…`")
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits when the route returns without error."""
+    async with resources.sessions() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+async def get_principal(
+    resources: ResourcesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Problem(
+            401, "unauthenticated", "missing API key (Authorization: Bearer …)", headers=_CHALLENGE
+        )
+    async with resources.sessions() as session:
+        principal = await authenticate(session, credentials.credentials)
+    if principal is None:
+        raise Problem(401, "unauthenticated", "invalid or revoked API key", headers=_CHALLENGE)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """A dependency that lets only these roles through (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Problem(
+                403, "forbidden", f"role {principal.role.value!r} may not do this (needs {names})"
+            )
+        return principal
+
+    return check
+
+
+AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]

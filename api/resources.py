@@ -1,0 +1,54 @@
+"""What the API process holds for its lifetime: built once, closed once."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from db.engine import create_engine, create_session_factory
+from settings import Settings
+from workflows.client import connect
+
+
+class TemporalConnection:
+    """A Temporal client connected on first use, so the API starts (and reports
+    not ready) while Temporal is still down."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = await connect(self._settings)
+        return self._client
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    temporal: TemporalConnection
+    owns_engine: bool = field(default=False)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Resources:
+        engine = create_engine(settings)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            temporal=TemporalConnection(settings),
+            owns_engine=True,
+        )
+
+    async def close(self) -> None:
+        if self.owns_engine:
+            await self.engine.dispose()

@@ -1,0 +1,89 @@
+"""Liveness, readiness and metrics for orchestrators and Prometheus."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from api.deps import ResourcesDep
+from api.problems import MEDIA_TYPE, ProblemDetails, problem_response
+from api.resources import Resources
+from db.migrate import head_revision
+
+router = APIRouter(tags=["operations"])
+
+CHECK_TIMEOUT = 3.0
+
+Check = Callable[[Resources], Awaitable[str | None]]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+@router.get("/healthz", response_model=Health, summary="The process is up")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+async def _check_postgres(resources: Resources) -> str | None:
+    """None when Postgres answers and its schema is at the code's migration head."""
+    async with resources.engine.connect() as connection:
+        revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    expected = head_revision()
+    if revision != expected:
+        return f"schema at {revision}, code expects {expected}: run `oms migrate`"
+    return None
+
+
+async def _check_temporal(resources: Resources) -> str | None:
+    client = await resources.temporal.get()
+    await client.service_client.check_health()
+    return None
+
+
+async def _probe(name: str, check: Check, resources: Resources) -> tuple[str, str]:
+    try:
+        problem = await asyncio.wait_for(check(resources), CHECK_TIMEOUT)
+    except TimeoutError:
+        return name, f"down: no answer within {CHECK_TIMEOUT:g}s"
+    except Exception as exc:
+        return name, f"down: {type(exc).__name__}: {exc}".strip()
+    return name, "ok" if problem is None else f"not ready: {problem}"
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Postgres (schema migrated) and Temporal are reachable",
+    responses={
+        503: {
+            "model": ProblemDetails,
+            "content": {MEDIA_TYPE: {}},
+            "description": "Something is down; `checks` says what",
+        }
+    },
+)
+async def readyz(request: Request, resources: ResourcesDep) -> Response:
+    probes = {"postgres": _check_postgres, "temporal": _check_temporal}
+    checks = dict(await asyncio.gather(*(_probe(n, c, resources) for n, c in probes.items())))
+    failing = [f"{name} {state}" for name, state in checks.items() if state != "ok"]
+    if failing:
+        return problem_response(request, 503, "not-ready", "; ".join(failing), checks=checks)
+    return JSONResponse(Readiness(status="ready", checks=checks).model_dump())
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,86 @@
+"""Who am I, and the tenant's API keys (admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.deps import AdminDep, PrincipalDep, SessionDep
+from api.problems import PROBLEM_RESPONSES
+from db import tenants
+from domain.roles import Role
+
+router = APIRouter(prefix="/v1", tags=["access"], responses=PROBLEM_RESPONSES)
+
+
+class Me(BaseModel):
+    tenant: str = Field(examples=["demo"])
+    role: Role
+    key_id: str = Field(examples=["3f9c0a1b2c4d"])
+
+
+class ApiKeyCreate(BaseModel):
+    role: Role
+    name: str = Field(min_length=1, max_length=200, examples=["warehouse scanner 3"])
+
+
+class ApiKeyPublic(BaseModel):
+    key_id: str
+    role: Role
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ApiKeyIssued(ApiKeyPublic):
+    key: str = Field(description="the key itself; shown only in this answer, store it now")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyPublic]
+    next_cursor: str | None = None
+
+
+@router.get("/me", response_model=Me, summary="The tenant and role of the calling key")
+async def me(principal: PrincipalDep) -> Me:
+    return Me(tenant=principal.tenant, role=principal.role, key_id=principal.key_id)
+
+
+@router.get("/api-keys", response_model=ApiKeyList, summary="The tenant's API keys (admin)")
+async def list_keys(principal: AdminDep, session: SessionDep) -> ApiKeyList:
+    rows = await tenants.list_api_keys(session, principal.tenant_id)
+    return ApiKeyList(
+        items=[ApiKeyPublic.model_validate(row, from_attributes=True) for row in rows]
+    )
+
+
+@router.post(
+    "/api-keys",
+    response_model=ApiKeyIssued,
+    status_code=201,
+    summary="Create an API key for this tenant (admin)",
+    description="Not replayed by Idempotency-Key: the secret is never stored, so a retried "
+    "call makes a second key. Revoke the one you do not keep.",
+)
+async def create_key(body: ApiKeyCreate, principal: AdminDep, session: SessionDep) -> ApiKeyIssued:
+    tenant = await tenants.get_tenant(session, principal.tenant)
+    issued = await tenants.create_api_key(session, tenant, body.role, body.name)
+    return ApiKeyIssued(
+        key_id=issued.key_id,
+        role=issued.role,
+        name=issued.name,
+        created_at=issued.created_at,
+        key=issued.plaintext,
+    )
+
+
+@router.post(
+    "/api-keys/{key_id}/revoke",
+    response_model=ApiKeyPublic,
+    summary="Revoke an API key of this tenant (admin); repeating it changes nothing",
+)
+async def revoke_key(key_id: str, principal: AdminDep, session: SessionDep) -> ApiKeyPublic:
+    row = await tenants.revoke_api_key(session, principal.tenant_id, key_id)
+    return ApiKeyPublic.model_validate(row, from_attributes=True)

@@ -1,0 +1,27 @@
+"""`oms check`: run the stack check workflow through Temporal and a worker."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import WorkflowIDReusePolicy
+
+from settings import Settings
+from workflows.client import connect
+from workflows.stack_check import StackCheckInput, StackCheckResult, StackCheckWorkflow
+
+CHECK_WORKFLOW_ID = "stack-check"
+
+
+async def run_stack_check(
+    settings: Settings, requested_by: str, limit: timedelta = timedelta(seconds=30)
+) -> StackCheckResult:
+    client = await connect(settings)
+    return await client.execute_workflow(
+        StackCheckWorkflow.run,
+        StackCheckInput(requested_by=requested_by),
+        id=CHECK_WORKFLOW_ID,
+        task_queue=settings.temporal_task_queue,
+        execution_timeout=limit,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )

@@ -1,0 +1,208 @@
+"""`oms dev`: the whole stack on embedded defaults, in the foreground.
+
+Order of start: Postgres → Temporal (+UI) → migrations → demo seed → worker → API →
+a stack check workflow. Ctrl-C (or SIGTERM) stops them in reverse order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from cli.embedded import (
+    EmbeddedError,
+    EmbeddedPostgres,
+    port_in_use,
+    temporal_dev_server_command,
+    wait_for_port,
+)
+from cli.processes import ProcessRegistry, read_lock, spawn, terminate
+from cli.seed import seed_demo
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+from domain.roles import Role
+from settings import Settings
+
+DATABASE = "oms"
+
+
+class DevStack:
+    def __init__(self, settings: Settings, say: Callable[[str], None] = print) -> None:
+        self.data = settings.data_dir.resolve()
+        self.say = say
+        self.postgres = EmbeddedPostgres(self.data / "postgres", settings.postgres_port)
+        port = settings.temporal_address.rpartition(":")[2]
+        self.temporal_port = int(port)
+        # The stack's own parts, whatever OMS_DATABASE_URL says.
+        self.settings = settings.model_copy(
+            update={
+                "database_url": self.postgres.url(DATABASE),
+                "temporal_address": f"127.0.0.1:{self.temporal_port}",
+            }
+        )
+        self.registry = ProcessRegistry(self.data / "processes.json")
+        self.lock = self.data / "dev.pid"
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self._stop = False
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def run(self) -> int:
+        self.data.mkdir(parents=True, exist_ok=True)
+        (self.data / "logs").mkdir(exist_ok=True)
+        other = read_lock(self.lock)
+        if other is not None:
+            self.say(f"oms dev is already running (pid {other}); stop it first.")
+            return 1
+        self.lock.write_text(str(os.getpid()))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._request_stop)
+        try:
+            self._stop_leftovers()
+            self._start()
+            return self._supervise()
+        except EmbeddedError as error:
+            self.say(f"oms dev: {error}")
+            return 1
+        finally:
+            self._shutdown()
+            self.lock.unlink(missing_ok=True)
+
+    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self._stop = True
+
+    def _stop_leftovers(self) -> None:
+        for name, process in self.registry.leftovers().items():
+            self.say(f"stopping {name} (pid {process.pid}) left over by an earlier run")
+            terminate(process, timeout=15)
+            self.registry.forget(name)
+        pid = self.postgres.running_pid()
+        if pid is not None:
+            self.say(f"stopping postgres (pid {pid}) left over by an earlier run")
+            self.postgres.stop()
+
+    def _start(self) -> None:
+        s = self.settings
+        for port, name, var in (
+            (self.temporal_port, "Temporal", "OMS_TEMPORAL_ADDRESS"),
+            (s.temporal_ui_port, "Temporal UI", "OMS_TEMPORAL_UI_PORT"),
+            (s.api_port, "API", "OMS_API_PORT"),
+        ):
+            if port_in_use(port):
+                raise EmbeddedError(f"port {port} for the {name} is taken; set {var}")
+        self.say(
+            f"postgres   starting on 127.0.0.1:{s.postgres_port} (data in {self.postgres.pgdata})"
+        )
+        self.postgres.start()
+        self.postgres.ensure_database(DATABASE)
+        self._start_child(
+            "temporal",
+            temporal_dev_server_command(
+                self.data / "temporal.db",
+                self.temporal_port,
+                s.temporal_ui_port,
+                s.temporal_namespace,
+            ),
+            log=self.data / "logs" / "temporal.log",
+        )
+        wait_for_port(self.temporal_port, 30)
+        wait_for_port(s.temporal_ui_port, 30)
+        self.say("migrating  database")
+        upgrade(s.database_url)
+        keys = asyncio.run(self._seed())
+        self._start_child("worker", [sys.executable, "-m", "worker"])
+        self._start_child(
+            "api",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.app:create_app",
+                "--factory",
+                "--host",
+                s.api_host,
+                "--port",
+                str(s.api_port),
+                "--no-access-log",
+            ],
+        )
+        wait_for_port(s.api_port, 30)
+        from cli.check import run_stack_check
+
+        result = asyncio.run(run_stack_check(s, "oms dev"))
+        self.say(f"checked    worker reached PostgreSQL {result.database.server_version}")
+        self._banner(keys)
+
+    async def _seed(self) -> dict[Role, str]:
+        engine = create_engine(self.settings)
+        try:
+            return await seed_demo(create_session_factory(engine), self.data / "demo-keys.json")
+        finally:
+            await engine.dispose()
+
+    def _start_child(self, name: str, command: list[str], log: Path | None = None) -> None:
+        env = {**os.environ, **_settings_env(self.settings)}
+        out = log.open("ab") if log is not None else None
+        try:
+            process = spawn(command, env, stdout=out)
+        finally:
+            if out is not None:
+                out.close()
+        self.children[name] = process
+        self.registry.record(name, process.pid)
+
+    def _supervise(self) -> int:
+        while not self._stop:
+            for name, child in self.children.items():
+                code = child.poll()
+                if code is not None:
+                    self.say(f"{name} exited with {code}; stopping everything")
+                    return 1
+            time.sleep(0.2)
+        self.say("stopping   (Ctrl-C)")
+        return 0
+
+    def _shutdown(self) -> None:
+        for name in ("api", "worker", "temporal"):
+            child = self.children.pop(name, None)
+            if child is not None:
+                terminate(child, timeout=25)
+                self.registry.forget(name)
+        with contextlib.suppress(EmbeddedError):
+            self.postgres.stop()
+
+    def _banner(self, keys: dict[Role, str]) -> None:
+        s = self.settings
+        api = f"http://{s.api_host}:{s.api_port}"
+        lines = [
+            "",
+            "The stack is up. Ctrl-C stops all of it.",
+            f"  API docs      {api}/docs",
+            f"  readiness     {api}/readyz",
+            f"  Temporal UI   http://127.0.0.1:{s.temporal_ui_port}",
+            f"  Temporal gRPC 127.0.0.1:{self.temporal_port} (namespace {s.temporal_namespace})",
+            f"  PostgreSQL    postgresql://postgres@127.0.0.1:{s.postgres_port}/{DATABASE}",
+            "  Demo tenant 'demo', API keys:",
+            *(f"    {role.value:<7} {key}" for role, key in keys.items()),
+            "",
+            f"  try: curl -H 'Authorization: Bearer {keys[Role.VIEWER]}' {api}/v1/me",
+            "",
+        ]
+        self.say("\n".join(lines))
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as OMS_* variables for the child processes."""
+    env = {}
+    for name, value in settings.model_dump(exclude_none=True).items():
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"OMS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env

@@ -1,0 +1,24 @@
+"""Who may do what: the roles an API key carries."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """The role of an API key. One key, one tenant, one role."""
+
+    ADMIN = "admin"
+    OMS = "oms"  # shops and marketplaces: orders, returns
+    WMS = "wms"  # warehouses: confirmations, receipts, moves, counts
+    VIEWER = "viewer"  # read only
+
+    @property
+    def can_write(self) -> bool:
+        return self is not Role.VIEWER
+
+
+READ_ROLES: frozenset[Role] = frozenset(Role)
+ADMIN_ONLY: frozenset[Role] = frozenset({Role.ADMIN})
+OMS_WRITERS: frozenset[Role] = frozenset({Role.ADMIN, Role.OMS})
+WMS_WRITERS: frozenset[Role] = frozenset({Role.ADMIN, Role.WMS})

@@ -1,0 +1,81 @@
+"""One Settings object for every process, read from the environment (OMS_*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5433/oms"
+
+
+class Settings(BaseSettings):
+    """Every field is `OMS_<NAME>` in the environment; all have safe local defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of PostgreSQL, driver psycopg (postgresql+psycopg://…)",
+    )
+    database_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+
+    temporal_address: str = Field("localhost:7233", description="host:port of Temporal's gRPC")
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "oms"
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = Field(None, description="client certificate (mTLS)")
+    temporal_tls_key: Path | None = Field(None, description="client private key (mTLS)")
+    temporal_api_key: SecretStr | None = Field(None, description="Temporal Cloud API key")
+
+    api_host: str = "127.0.0.1"
+    api_port: Port = 8000
+
+    # Embedded development stack (`oms dev`).
+    data_dir: Path = Field(Path(".oms"), description="where `oms dev` keeps its data")
+    postgres_port: Port = 5433
+    temporal_ui_port: Port = 8233
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_with_psycopg(cls, value: str) -> str:
+        if not value.startswith("postgresql+psycopg://"):
+            raise ValueError("must start with postgresql+psycopg:// (PostgreSQL, psycopg 3 driver)")
+        return value
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. localhost:7233")
+        return value
+
+    @field_validator("temporal_namespace", "temporal_task_queue")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("OMS_TEMPORAL_TLS_CERT and OMS_TEMPORAL_TLS_KEY go together")
+        if self.temporal_tls_cert is not None and not self.temporal_tls:
+            raise ValueError("OMS_TEMPORAL_TLS_CERT needs OMS_TEMPORAL_TLS=true")
+        return self
+
+    @property
+    def temporal_uses_tls(self) -> bool:
+        return self.temporal_tls or self.temporal_api_key is not None
+
+
+def env_var_names() -> set[str]:
+    """The environment variables Settings reads (docker-compose and docs use them)."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    return {f"{prefix}{name}".upper() for name in Settings.model_fields}

@@ -1,0 +1,78 @@
+"""The Temporal worker: every workflow and activity of the service on one task queue.
+
+Builds the engine, session factory and Temporal client once and passes them in;
+runs until SIGTERM/SIGINT, then stops polling, lets running activities finish
+(graceful timeout) and exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.stack_check import StackCheckActivities
+from db.engine import create_engine, create_session_factory
+from settings import Settings
+from workflows.client import connect
+from workflows.stack_check import StackCheckWorkflow
+
+log = logging.getLogger("oms.worker")
+
+WORKFLOWS = [StackCheckWorkflow]
+GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+
+
+def build_worker(
+    client: Client, sessions: async_sessionmaker[AsyncSession], task_queue: str
+) -> Worker:
+    """The worker with every workflow and activity (tests build it the same way)."""
+    stack_check = StackCheckActivities(sessions)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[stack_check.check_database],
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    engine = create_engine(settings)
+    try:
+        client = await connect(settings)
+        worker = build_worker(client, create_session_factory(engine), settings.temporal_task_queue)
+        async with worker:
+            log.info(
+                "worker polling task queue %r on %s (namespace %s)",
+                settings.temporal_task_queue,
+                settings.temporal_address,
+                settings.temporal_namespace,
+            )
+            await stop.wait()
+            log.info("stopping: draining running tasks")
+    finally:
+        await engine.dispose()
+    log.info("worker stopped")
+
+
+def main(settings: Settings | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = settings or Settings()
+
+    async def _run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(_run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""How every process (API, worker, CLI) connects to Temporal."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import TLSConfig
+
+from settings import Settings
+from workflows.search_attributes import ALL
+
+
+async def connect(settings: Settings) -> Client:
+    tls: bool | TLSConfig = False
+    if settings.temporal_tls_cert is not None and settings.temporal_tls_key is not None:
+        tls = TLSConfig(
+            client_cert=settings.temporal_tls_cert.read_bytes(),
+            client_private_key=settings.temporal_tls_key.read_bytes(),
+        )
+    elif settings.temporal_uses_tls:
+        tls = True
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        tls=tls,
+        api_key=api_key,
+        data_converter=pydantic_data_converter,
+    )
+
+
+async def register_search_attributes(client: Client, namespace: str) -> None:
+    """Add the project's search attributes (needed on the time-skipping test server)."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={
+                key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in ALL
+            },
+        )
+    )

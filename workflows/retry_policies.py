@@ -1,0 +1,20 @@
+"""Named retry policies and timeouts; every activity call uses one of these."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+# Database work: transient failures (connection lost, serialization) retry with
+# backoff; business errors are raised non-retryable and stop at once.
+DATABASE = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+DATABASE_TIMEOUT = timedelta(seconds=30)
+
+# A health probe should answer now or report failure.
+PROBE = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
+PROBE_TIMEOUT = timedelta(seconds=10)
