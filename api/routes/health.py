@@ -40,6 +40,9 @@ async def healthz() -> Health:
 async def _check_postgres(resources: Resources) -> str | None:
     """None when Postgres answers and its schema is at the code's migration head."""
     async with resources.engine.connect() as connection:
+        migrated = await connection.scalar(text("SELECT to_regclass('alembic_version')"))
+        if migrated is None:
+            return "schema not migrated: run `oms migrate`"
         revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
     expected = head_revision()
     if revision != expected:

@@ -1,0 +1,177 @@
+"""Shared fixtures: real PostgreSQL (embedded, one fresh cluster and database per
+session, migrated), real Temporal (time-skipping test server and dev server), the
+API app on both, and unique tenants with keys for every role."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from api.resources import Resources, TemporalConnection
+from cli.embedded import EmbeddedPostgres, bin_path, free_port
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+from db.tenants import create_api_key, ensure_tenant
+from domain.roles import Role
+from settings import Settings
+from worker import build_worker
+from workflows.client import register_search_attributes
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+
+def unique(prefix: str) -> str:
+    """An id no other test uses (tests share one database and one Temporal)."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+# -- PostgreSQL ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port(), durable=False)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres: EmbeddedPostgres) -> str:
+    name = f"oms_test_{uuid.uuid4().hex[:8]}"
+    postgres.ensure_database(name)
+    url = postgres.url(name)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(Settings(database_url=database_url, database_pool_size=20))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+# -- Temporal ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=bin_path("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    # The test server does not know custom search attributes until told.
+    await register_search_attributes(env.client, env.client.namespace)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=bin_path("temporal"),
+        search_attributes=list(SEARCH_ATTRIBUTES),
+        data_converter=pydantic_data_converter,
+        ui=False,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, dev_env: WorkflowEnvironment) -> Settings:
+    return Settings(
+        database_url=database_url,
+        temporal_address=dev_env.client.service_client.config.target_host,
+        temporal_namespace=dev_env.client.namespace,
+        temporal_task_queue=unique("oms-e2e"),
+    )
+
+
+@pytest.fixture(scope="session")
+async def dev_worker(
+    dev_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> AsyncIterator[Worker]:
+    """The project's worker on the dev server, as worker.py builds it."""
+    worker = build_worker(dev_env.client, sessions, settings.temporal_task_queue)
+    async with worker:
+        yield worker
+
+
+# -- API ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def resources(
+    settings: Settings,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    dev_env: WorkflowEnvironment,
+) -> Resources:
+    return Resources(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        temporal=TemporalConnection(settings, dev_env.client),
+    )
+
+
+@pytest.fixture(scope="session")
+async def api(resources: Resources) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(resources=resources))
+    async with httpx.AsyncClient(transport=transport, base_url="http://oms.test") as client:
+        yield client
+
+
+@dataclass(frozen=True)
+class TenantKeys:
+    slug: str
+    keys: dict[Role, str]
+
+    def auth(self, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+
+async def make_tenant(sessions: async_sessionmaker[AsyncSession]) -> TenantKeys:
+    slug = unique("t")
+    async with sessions() as session, session.begin():
+        tenant = await ensure_tenant(session, slug)
+        keys = {
+            role: (await create_api_key(session, tenant, role, f"test {role}")).plaintext
+            for role in Role
+        }
+    return TenantKeys(slug, keys)
+
+
+@pytest.fixture
+async def tenant(sessions: async_sessionmaker[AsyncSession]) -> TenantKeys:
+    """A fresh tenant with one key per role."""
+    return await make_tenant(sessions)
+
+
+@pytest.fixture
+async def other_tenant(sessions: async_sessionmaker[AsyncSession]) -> TenantKeys:
+    return await make_tenant(sessions)
+
+
+ROOT = Path(__file__).resolve().parent.parent

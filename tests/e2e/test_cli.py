@@ -1,0 +1,91 @@
+"""The `oms` command line, run as a user runs it (a subprocess)."""
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.conftest import unique
+
+COMMANDS = ["dev", "api", "worker", "migrate", "seed", "check", "keys", "keys create"]
+
+
+def oms(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = oms(*command.split(), "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+
+
+async def test_keys_create_round_trip_through_the_api(
+    database_url: str, api: httpx.AsyncClient
+) -> None:
+    tenant = unique("cli")
+    result = oms(
+        "keys",
+        "create",
+        "--tenant",
+        tenant,
+        "--role",
+        "wms",
+        env={"OMS_DATABASE_URL": database_url},
+    )
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip()
+    assert key.startswith("oms_")
+
+    me = await api.get("/v1/me", headers={"Authorization": f"Bearer {key}"})
+    assert me.status_code == 200
+    assert me.json()["tenant"] == tenant
+    assert me.json()["role"] == "wms"
+
+
+def test_keys_create_refuses_an_unknown_role(database_url: str) -> None:
+    result = oms(
+        "keys", "create", "--tenant", "x", "--role", "root", env={"OMS_DATABASE_URL": database_url}
+    )
+    assert result.returncode == 2
+    assert "'root' is not one of" in result.stderr
+
+
+def test_keys_create_refuses_a_bad_tenant_slug(database_url: str) -> None:
+    result = oms(
+        "keys",
+        "create",
+        "--tenant",
+        "Bad Tenant",
+        "--role",
+        "wms",
+        env={"OMS_DATABASE_URL": database_url},
+    )
+    assert result.returncode == 2
+    assert "lowercase" in result.stderr
+
+
+def test_invalid_settings_are_reported_not_raised() -> None:
+    result = oms("migrate", env={"OMS_DATABASE_URL": "sqlite:///x.db"})
+    assert result.returncode == 2
+    assert "invalid settings" in result.stderr
+    assert "database_url" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_is_idempotent(database_url: str) -> None:
+    first = oms("migrate", env={"OMS_DATABASE_URL": database_url})
+    second = oms("migrate", env={"OMS_DATABASE_URL": database_url})
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert first.stdout == second.stdout
+    assert "database at revision" in second.stdout

@@ -1,0 +1,201 @@
+"""The processes as an operator runs them: `python -m worker` and `oms dev`."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import httpx
+import psutil
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.testing import WorkflowEnvironment
+
+from cli.embedded import free_port
+from settings import env_var_names
+from tests.conftest import unique
+from workflows.stack_check import StackCheckInput, StackCheckWorkflow
+
+
+class Output:
+    """Lines of a child's stdout, read on a thread so waits can time out."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        assert process.stdout is not None
+        threading.Thread(target=self._read, args=(process.stdout,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._queue.put(line)
+
+    def wait_for(self, text: str, timeout: float = 90) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.lines.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} not seen; output:\n{''.join(self.lines)}")
+
+    def drain(self) -> str:
+        while not self._queue.empty():
+            self.lines.append(self._queue.get())
+        return "".join(self.lines)
+
+
+def _clean_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in env_var_names()}
+    return {**env, **overrides, "PYTHONUNBUFFERED": "1"}
+
+
+def _start(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], Output]:
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    return process, Output(process)
+
+
+async def _has_poller(env: WorkflowEnvironment, task_queue: str) -> bool:
+    described = await env.client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=env.client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return len(described.pollers) > 0
+
+
+async def test_worker_process_serves_workflows_and_exits_0_on_sigterm(
+    dev_env: WorkflowEnvironment, database_url: str
+) -> None:
+    settings_env = _clean_env(
+        OMS_DATABASE_URL=database_url,
+        OMS_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        OMS_TEMPORAL_TASK_QUEUE=unique("worker-proc"),
+    )
+    task_queue = settings_env["OMS_TEMPORAL_TASK_QUEUE"]
+    process, output = _start([sys.executable, "-m", "worker"], settings_env)
+    try:
+        output.wait_for("worker polling task queue")
+        result = await dev_env.client.execute_workflow(
+            StackCheckWorkflow.run,
+            StackCheckInput(requested_by="worker test"),
+            id=unique("stack-check"),
+            task_queue=task_queue,
+        )
+        assert result.worker_reached_database
+        assert await _has_poller(dev_env, task_queue)
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        output.wait_for("worker stopped", timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+# -- oms dev -------------------------------------------------------------------------
+
+
+def _dev_settings(data_dir: Path) -> dict[str, str]:
+    return _clean_env(
+        OMS_DATA_DIR=str(data_dir),
+        OMS_API_PORT=str(free_port()),
+        OMS_POSTGRES_PORT=str(free_port()),
+        OMS_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
+        OMS_TEMPORAL_UI_PORT=str(free_port()),
+    )
+
+
+def _stack_processes(data_dir: Path) -> list[psutil.Process]:
+    """Every process whose command line names this stack's data directory or was
+    started with its environment."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "environ"]):
+        try:
+            cmdline = " ".join(process.info["cmdline"] or [])
+            environ = process.info["environ"] or {}
+        except psutil.Error:
+            continue
+        if str(data_dir) in cmdline or environ.get("OMS_DATA_DIR") == str(data_dir):
+            found.append(process)
+    return found
+
+
+@contextmanager
+def _dev_stack(
+    env: dict[str, str],
+) -> Iterator[tuple[subprocess.Popen[str], Output, dict[str, str]]]:
+    process, output = _start([sys.executable, "-m", "cli.main", "dev"], env)
+    try:
+        output.wait_for("The stack is up")
+        banner = output.wait_for("viewer ")
+        keys = {"viewer": banner.split()[-1]}
+        yield process, output, keys
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
+
+
+def _assert_serving(env: dict[str, str], viewer_key: str) -> None:
+    api = f"http://127.0.0.1:{env['OMS_API_PORT']}"
+    ready = httpx.get(f"{api}/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    me = httpx.get(f"{api}/v1/me", headers={"Authorization": f"Bearer {viewer_key}"}, timeout=10)
+    assert me.json()["tenant"] == "demo"
+    ui = httpx.get(f"http://127.0.0.1:{env['OMS_TEMPORAL_UI_PORT']}/", timeout=10)
+    assert ui.status_code == 200
+
+
+def test_oms_dev_serves_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
+    data_dir = tmp_path / "stack"
+    env = _dev_settings(data_dir)
+    with _dev_stack(env) as (process, output, keys):
+        _assert_serving(env, keys["viewer"])
+        children = _stack_processes(data_dir)
+        assert len(children) >= 4  # postgres, temporal, worker, api (+ postgres helpers)
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    assert "stopping" in output.drain()
+    time.sleep(0.5)
+    assert [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    assert _stack_processes(data_dir) == []
+
+
+def test_oms_dev_after_a_kill_stops_the_leftovers_and_keeps_data_and_keys(tmp_path: Path) -> None:
+    data_dir = tmp_path / "stack"
+    env = _dev_settings(data_dir)
+    with _dev_stack(env) as (process, _output, first_keys):
+        process.kill()  # SIGKILL: no chance to stop postgres
+        process.wait(timeout=10)
+    time.sleep(1)
+    postgres_left = [p for p in _stack_processes(data_dir) if "postgres" in p.name()]
+    assert postgres_left, "postgres should outlive a SIGKILLed oms dev"
+
+    with _dev_stack(env) as (process, output, second_keys):
+        assert re.search(r"stopping postgres \(pid \d+\) left over", "".join(output.lines))
+        assert second_keys == first_keys  # same database, same demo keys
+        _assert_serving(env, second_keys["viewer"])
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    time.sleep(0.5)
+    assert _stack_processes(data_dir) == []

@@ -1,0 +1,90 @@
+"""/healthz says the process runs; /readyz checks Postgres (and its schema) and
+Temporal, and answers 503 problem+json naming what is down."""
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.resources import Resources, TemporalConnection
+from cli.embedded import EmbeddedPostgres, free_port
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+from settings import Settings
+
+
+@asynccontextmanager
+async def _api_for(
+    settings: Settings, temporal: TemporalConnection
+) -> AsyncIterator[httpx.AsyncClient]:
+    engine = create_engine(settings)
+    resources = Resources(settings, engine, create_session_factory(engine), temporal)
+    transport = httpx.ASGITransport(app=create_app(resources=resources))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://oms.test") as client:
+            yield client
+    finally:
+        await engine.dispose()
+
+
+async def test_healthz_and_readyz_when_all_is_up(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"postgres": "ok", "temporal": "ok"}}
+
+
+async def test_readyz_is_503_naming_postgres_when_it_goes_down(
+    tmp_path: Path, dev_env: WorkflowEnvironment
+) -> None:
+    server = EmbeddedPostgres(tmp_path / "pg", free_port(), durable=False)
+    server.start()
+    try:
+        server.ensure_database("oms")
+        settings = Settings(database_url=server.url("oms"))
+        upgrade(settings.database_url)
+        async with _api_for(settings, TemporalConnection(settings, dev_env.client)) as client:
+            assert (await client.get("/readyz")).status_code == 200
+            server.stop()
+
+            response = await client.get("/readyz")
+    finally:
+        server.stop()
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["checks"]["temporal"] == "ok"
+    assert body["checks"]["postgres"].startswith("down:")
+    assert body["detail"].startswith("postgres down")
+    assert "temporal" not in body["detail"]
+
+
+async def test_readyz_is_503_when_the_schema_is_not_migrated(
+    postgres: EmbeddedPostgres, dev_env: WorkflowEnvironment
+) -> None:
+    name = f"oms_unmigrated_{uuid.uuid4().hex[:8]}"
+    postgres.ensure_database(name)
+    settings = Settings(database_url=postgres.url(name))
+    async with _api_for(settings, TemporalConnection(settings, dev_env.client)) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "postgres not ready: schema not migrated: run `oms migrate`"
+    assert response.json()["checks"]["temporal"] == "ok"
+
+
+async def test_readyz_is_503_naming_temporal_when_it_is_unreachable(database_url: str) -> None:
+    settings = Settings(database_url=database_url, temporal_address=f"127.0.0.1:{free_port()}")
+    async with _api_for(settings, TemporalConnection(settings)) as client:
+        healthz = await client.get("/healthz")
+        response = await client.get("/readyz")
+    assert healthz.status_code == 200
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"]["postgres"] == "ok"
+    assert body["checks"]["temporal"].startswith("down:")
+    assert body["detail"].startswith("temporal down")
