@@ -1,0 +1,163 @@
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.allocation import (
+    BackorderPolicy,
+    Candidate,
+    LotStatus,
+    Strategy,
+    WarehouseStock,
+    choose_stock,
+    decide_backorder,
+    plan_reservation,
+    usable,
+)
+
+TODAY = date(2026, 11, 21)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@st.composite
+def candidates(draw: st.DrawFn) -> Candidate:
+    return Candidate(
+        balance_key=(draw(st.integers(1, 10**6)),),
+        free=draw(st.integers(0, 50)),
+        received_at=EPOCH + timedelta(days=draw(st.integers(0, 300))),
+        lot_status=draw(st.sampled_from(list(LotStatus))),
+        expires_on=draw(
+            st.none() | st.dates(TODAY - timedelta(days=30), TODAY + timedelta(days=90))
+        ),
+        pickable=draw(st.booleans()),
+    )
+
+
+candidate_lists = st.lists(candidates(), max_size=12, unique_by=lambda c: c.balance_key)
+
+
+@given(candidate_lists, st.integers(1, 400), st.sampled_from(list(Strategy)))
+def test_never_picks_expired_held_or_unpickable_stock(
+    pool: list[Candidate], quantity: int, strategy: Strategy
+) -> None:
+    picks, _ = choose_stock(pool, quantity, strategy, TODAY)
+    for pick in picks:
+        c = pick.candidate
+        assert c.lot_status is LotStatus.AVAILABLE
+        assert c.expires_on is None or c.expires_on > TODAY
+        assert c.pickable
+
+
+@given(candidate_lists, st.integers(1, 400), st.sampled_from(list(Strategy)))
+def test_picks_cover_what_usable_stock_allows_and_never_more(
+    pool: list[Candidate], quantity: int, strategy: Strategy
+) -> None:
+    picks, short = choose_stock(pool, quantity, strategy, TODAY)
+    usable_total = sum(c.free for c in pool if usable(c, TODAY))
+    picked = sum(p.quantity for p in picks)
+    assert picked + short == quantity
+    assert picked == min(quantity, usable_total)
+    assert all(0 < p.quantity <= p.candidate.free for p in picks)
+
+
+@given(candidate_lists, st.integers(1, 400))
+def test_fifo_takes_oldest_first_and_lifo_newest_first(pool: list[Candidate], qty: int) -> None:
+    fifo, _ = choose_stock(pool, qty, Strategy.FIFO, TODAY)
+    lifo, _ = choose_stock(pool, qty, Strategy.LIFO, TODAY)
+    fifo_times = [p.candidate.received_at for p in fifo]
+    lifo_times = [p.candidate.received_at for p in lifo]
+    assert fifo_times == sorted(fifo_times)
+    assert lifo_times == sorted(lifo_times, reverse=True)
+    # Only the last pick may be partial, and nothing older (newer) is left untouched.
+    used = {p.candidate.balance_key for p in fifo}
+    if fifo:
+        newest_used = max(fifo_times)
+        for c in pool:
+            if usable(c, TODAY) and c.balance_key not in used:
+                assert c.received_at >= newest_used
+
+
+@given(candidate_lists, st.integers(1, 400))
+def test_fefo_takes_earliest_expiry_first_then_oldest(pool: list[Candidate], qty: int) -> None:
+    picks, _ = choose_stock(pool, qty, Strategy.FEFO, TODAY)
+    keys = [(p.candidate.expires_on or date.max, p.candidate.received_at) for p in picks]
+    assert keys == sorted(keys)
+    used = {p.candidate.balance_key for p in picks}
+    if picks:
+        last = keys[-1]
+        for c in pool:
+            if usable(c, TODAY) and c.balance_key not in used:
+                assert (c.expires_on or date.max, c.received_at) >= last
+
+
+def test_fefo_example_prefers_the_lot_expiring_first() -> None:
+    early = Candidate((1,), 5, EPOCH + timedelta(days=10), expires_on=TODAY + timedelta(days=5))
+    late = Candidate((2,), 5, EPOCH, expires_on=TODAY + timedelta(days=50))
+    expired = Candidate((3,), 5, EPOCH, expires_on=TODAY)
+    picks, short = choose_stock([late, expired, early], 7, Strategy.FEFO, TODAY)
+    assert [(p.candidate.balance_key, p.quantity) for p in picks] == [((1,), 5), ((2,), 2)]
+    assert short == 0
+
+
+def _wh(code: str, priority: int, available: int, wid: int = 0) -> WarehouseStock:
+    return WarehouseStock(wid or hash(code) % 1000, code, priority, available)
+
+
+def test_preferred_warehouse_comes_first_then_priority() -> None:
+    plan, short = plan_reservation(
+        [_wh("A", 1, 10), _wh("B", 2, 10), _wh("C", 0, 10)], 5, preferred="B"
+    )
+    assert [(w.code, q) for w, q in plan] == [("B", 5)]
+    plan, _ = plan_reservation([_wh("A", 1, 10), _wh("C", 0, 10)], 5)
+    assert [w.code for w, _ in plan] == ["C"]
+
+
+def test_without_split_one_warehouse_serves_and_the_rest_is_short() -> None:
+    plan, short = plan_reservation([_wh("A", 0, 3), _wh("B", 1, 6)], 10)
+    assert [(w.code, q) for w, q in plan] == [("B", 6)]
+    assert short == 4
+    plan, short = plan_reservation([_wh("A", 0, 3), _wh("B", 1, 10)], 10)
+    assert [(w.code, q) for w, q in plan] == [("B", 10)] and short == 0
+
+
+def test_with_split_warehouses_fill_in_order() -> None:
+    plan, short = plan_reservation([_wh("A", 0, 3), _wh("B", 1, 6)], 10, allow_split=True)
+    assert [(w.code, q) for w, q in plan] == [("A", 3), ("B", 6)]
+    assert short == 1
+
+
+@given(
+    st.lists(st.integers(0, 30), min_size=1, max_size=5),
+    st.integers(1, 100),
+    st.booleans(),
+)
+def test_a_reservation_plan_never_exceeds_available(
+    stocks: list[int], quantity: int, split: bool
+) -> None:
+    warehouses = [_wh(f"W{i}", i, a, wid=i + 1) for i, a in enumerate(stocks)]
+    plan, short = plan_reservation(warehouses, quantity, allow_split=split)
+    assert sum(q for _, q in plan) + short == quantity
+    assert all(0 < q <= w.available for w, q in plan)
+    assert len({w.code for w, _ in plan}) == len(plan)
+    if not split:
+        assert len(plan) <= 1
+    if split or len(stocks) == 1:
+        assert short == max(0, quantity - sum(stocks))
+
+
+@pytest.mark.parametrize(
+    ("policy", "limit", "waiting", "expected"),
+    [
+        (BackorderPolicy.DENY, None, 0, (0, 7)),
+        (BackorderPolicy.ALLOW, None, 100, (7, 0)),
+        (BackorderPolicy.ALLOW_UNTIL, 10, 5, (5, 2)),
+        (BackorderPolicy.ALLOW_UNTIL, 10, 12, (0, 7)),
+        (BackorderPolicy.ALLOW_UNTIL, 100, 0, (7, 0)),
+    ],
+)
+def test_backorder_policy_splits_the_shortfall(
+    policy: BackorderPolicy, limit: int | None, waiting: int, expected: tuple[int, int]
+) -> None:
+    decision = decide_backorder(policy, 7, limit=limit, already_backordered=waiting)
+    assert (decision.backordered, decision.rejected) == expected
