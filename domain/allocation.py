@@ -32,7 +32,7 @@ class BackorderPolicy(StrEnum):
 
 @dataclass(frozen=True)
 class Candidate:
-    """Stock at one balance (location × lot × serial) that could be allocated."""
+    """Stock at one balance (location, lot, serial) that could be allocated."""
 
     balance_key: tuple[int, ...]
     free: int  # on_hand - allocated at this balance, in base units

@@ -105,7 +105,7 @@ def _wh(code: str, priority: int, available: int, wid: int = 0) -> WarehouseStoc
 
 
 def test_preferred_warehouse_comes_first_then_priority() -> None:
-    plan, short = plan_reservation(
+    plan, _short = plan_reservation(
         [_wh("A", 1, 10), _wh("B", 2, 10), _wh("C", 0, 10)], 5, preferred="B"
     )
     assert [(w.code, q) for w, q in plan] == [("B", 5)]
