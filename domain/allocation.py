@@ -3,7 +3,7 @@ choice (FIFO / LIFO / FEFO) for allocations, and the backorder policy."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -40,6 +40,7 @@ class Candidate:
     lot_status: LotStatus = LotStatus.AVAILABLE
     expires_on: date | None = None
     pickable: bool = True
+    lot_key: int = 0  # candidates of one lot share that lot's free quantity
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,17 @@ def _sort_key(strategy: Strategy, candidate: Candidate) -> tuple[object, ...]:
 
 
 def choose_stock(
-    candidates: Iterable[Candidate], quantity: int, strategy: Strategy, today: date
+    candidates: Iterable[Candidate],
+    quantity: int,
+    strategy: Strategy,
+    today: date,
+    lot_free: Mapping[int, int] | None = None,
 ) -> tuple[list[Pick], int]:
-    """Picks covering `quantity` in strategy order, and the quantity left uncovered."""
+    """Picks covering `quantity` in strategy order, and the quantity left uncovered.
+
+    `lot_free` caps what may be taken from each lot (by `lot_key`) across its
+    balances: stock of a lot that is reserved for someone else stays untouched."""
+    caps = dict(lot_free or {})
     if quantity <= 0:
         raise InvalidInput("quantity to allocate must be positive", field="quantity")
     ordered = sorted(
@@ -84,6 +93,11 @@ def choose_stock(
         if remaining == 0:
             break
         take = min(candidate.free, remaining)
+        if candidate.lot_key in caps:
+            take = min(take, max(caps[candidate.lot_key], 0))
+            caps[candidate.lot_key] -= take
+        if take == 0:
+            continue
         picks.append(Pick(candidate, take))
         remaining -= take
     return picks, remaining

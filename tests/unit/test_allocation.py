@@ -91,6 +91,22 @@ def test_fefo_takes_earliest_expiry_first_then_oldest(pool: list[Candidate], qty
                 assert (c.expires_on or date.max, c.received_at) >= last
 
 
+@given(candidate_lists, st.integers(1, 400), st.dictionaries(st.integers(1, 3), st.integers(0, 40)))
+def test_a_lot_never_gives_more_than_its_free_quantity(
+    pool: list[Candidate], quantity: int, lot_free: dict[int, int]
+) -> None:
+    pool = [
+        Candidate(c.balance_key, c.free, c.received_at, c.lot_status, c.expires_on, c.pickable,
+                  lot_key=(c.balance_key[0] % 3) + 1)
+        for c in pool
+    ]  # fmt: skip
+    picks, short = choose_stock(pool, quantity, Strategy.FIFO, TODAY, lot_free)
+    for lot, cap in lot_free.items():
+        assert sum(p.quantity for p in picks if p.candidate.lot_key == lot) <= cap
+    assert sum(p.quantity for p in picks) + short == quantity
+    assert all(p.quantity > 0 for p in picks)
+
+
 def test_fefo_example_prefers_the_lot_expiring_first() -> None:
     early = Candidate((1,), 5, EPOCH + timedelta(days=10), expires_on=TODAY + timedelta(days=5))
     late = Candidate((2,), 5, EPOCH, expires_on=TODAY + timedelta(days=50))

@@ -1,0 +1,82 @@
+"""Creating and reading warehouses, locations and items."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Base, Item, Location, Warehouse
+from db.stock.catalogue import Catalogue
+from domain.catalogue import ItemSpec, LocationSpec, WarehouseSpec
+from domain.errors import Conflict, InvalidInput
+
+M = TypeVar("M", bound=Base)
+
+
+async def _insert_new(
+    session: AsyncSession, model: type[M], values: dict[str, Any], unique: list[Any], taken: str
+) -> M:
+    """Insert a row whose business key must be new; 409 naming `code`/`sku` if not."""
+    statement = (
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    ).returning(model)
+    created: M | None = await session.scalar(statement)
+    if created is None:
+        field = "sku" if model is Item else "code"
+        raise Conflict(f"{taken} already exists", field=field)
+    return created
+
+
+async def create_warehouse(session: AsyncSession, tenant_id: int, spec: WarehouseSpec) -> Warehouse:
+    values = {
+        "tenant_id": tenant_id, "code": spec.code, "name": spec.name, "priority": spec.priority,
+        "timezone": spec.timezone, "active": spec.active,
+    }  # fmt: skip
+    unique = [Warehouse.tenant_id, Warehouse.code]
+    return await _insert_new(session, Warehouse, values, unique, f"warehouse {spec.code!r}")
+
+
+async def create_location(session: AsyncSession, tenant_id: int, spec: LocationSpec) -> Location:
+    catalogue = Catalogue(session, tenant_id)
+    warehouse = await catalogue.warehouse(spec.warehouse)
+    parent_id = None
+    if spec.parent_code is not None:
+        parent_id = (await catalogue.location(warehouse, spec.parent_code, "parent_code")).id
+    values = {
+        "tenant_id": tenant_id, "warehouse_id": warehouse.id, "code": spec.code,
+        "type": spec.type.value, "parent_id": parent_id, "pickable": spec.is_pickable,
+        "active": spec.active,
+    }  # fmt: skip
+    taken = f"location {spec.code!r} in {spec.warehouse!r}"
+    unique = [Location.warehouse_id, Location.code]
+    return await _insert_new(session, Location, values, unique, taken)
+
+
+async def create_item(session: AsyncSession, tenant_id: int, spec: ItemSpec) -> Item:
+    if not spec.sku.strip():
+        raise InvalidInput("sku must not be blank", field="sku")
+    uom = spec.uom
+    values = {
+        "tenant_id": tenant_id, "sku": spec.sku, "name": spec.name, "uom_unit": uom.unit,
+        "base_units_per_unit": uom.base_units_per_unit,
+        "min_increment_base": uom.increment_base, "min_cut_base": uom.min_cut_base,
+        "rounding": uom.rounding.value, "track_lot": spec.track_lot,
+        "track_serial": spec.track_serial, "track_expiry": spec.track_expiry,
+        "default_strategy": spec.default_strategy.value, "reorder_point": spec.reorder_point,
+        "safety_stock": spec.safety_stock, "low_stock_threshold": spec.low_stock_threshold,
+        "backorder_policy": spec.backorder_policy.value,
+        "backorder_limit": spec.backorder_limit,
+    }  # fmt: skip
+    return await _insert_new(
+        session, Item, values, [Item.tenant_id, Item.sku], f"item {spec.sku!r}"
+    )
+
+
+async def list_warehouses(session: AsyncSession, tenant_id: int) -> list[Warehouse]:
+    rows = await session.scalars(
+        select(Warehouse).where(Warehouse.tenant_id == tenant_id).order_by(Warehouse.code)
+    )
+    return list(rows)

@@ -1,0 +1,32 @@
+"""SQLAlchemy 2 tables. Every business row carries tenant_id."""
+
+from db.models.base import Base
+from db.models.catalogue import Item, Location, Lot, Serial, Warehouse
+from db.models.stock import (
+    Allocation,
+    Balance,
+    IdempotencyRecord,
+    LotLevel,
+    Movement,
+    Reservation,
+    StockLevel,
+)
+from db.models.tenants import ApiKey, Tenant
+
+__all__ = [
+    "Allocation",
+    "ApiKey",
+    "Balance",
+    "Base",
+    "IdempotencyRecord",
+    "Item",
+    "Location",
+    "Lot",
+    "LotLevel",
+    "Movement",
+    "Reservation",
+    "Serial",
+    "StockLevel",
+    "Tenant",
+    "Warehouse",
+]

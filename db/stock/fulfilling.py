@@ -1,0 +1,173 @@
+"""Allocated stock through the warehouse: pick (to staging), ship (consume),
+put back (picked goods return to stock, unpromised); restock and scrap."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Allocation
+from db.stock.ledger import BalanceKey, Label, StockChange
+from db.stock.operation import Caller, OperationContext, run_operation
+from db.stock.promising import allocation_record, balance_key, locked_allocation
+from db.stock.receiving import adjust, receive
+from domain.errors import InvalidInput
+from domain.stock import (
+    AdjustStock,
+    AllocationResult,
+    MovementsResult,
+    MovementType,
+    PickAllocation,
+    PutBack,
+    ReceiveStock,
+    ShipAllocation,
+)
+
+
+async def pick(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: PickAllocation
+) -> AllocationResult:
+    """Move allocated stock to a staging location, still allocated (now `picked`).
+    Picking less than allocated is a short pick: the rest stays allocated where it
+    was, for the caller to re-allocate or give back."""
+
+    async def body(ctx: OperationContext) -> AllocationResult:
+        a = await locked_allocation(ctx, command.allocation_id, "allocated")
+        if not 0 < command.quantity <= a.quantity:
+            raise InvalidInput(
+                f"quantity must be between 1 and the {a.quantity} allocated", field="quantity"
+            )
+        source, _ = await balance_key(ctx, a)
+        warehouse = await ctx.catalogue.warehouse(
+            await ctx.catalogue.warehouse_code(a.warehouse_id)
+        )
+        staging = await ctx.catalogue.location(warehouse, command.to_location, "to_location")
+        if staging.id == source.location_id:
+            raise InvalidInput("the stock is already there", field="to_location")
+        target = BalanceKey(
+            source.warehouse_id, source.item_id, source.lot_id, staging.id, source.serial_id
+        )
+        before = await allocation_record(ctx, a, command.quantity)
+        label = Label(0, before.sku, before.warehouse, before.location, before.lot)
+        change = StockChange(ctx.tenant_id)
+        change.transfer_on_hand(source, target, command.quantity, label)
+        change.allocate(source, -command.quantity, label)
+        change.allocate(target, command.quantity, label)
+        await ctx.movement(
+            MovementType.PICK, warehouse_id=a.warehouse_id, item_id=a.item_id,
+            quantity=command.quantity, from_location_id=source.location_id,
+            to_location_id=staging.id, lot_id=source.lot_id or None,
+            serial_id=source.serial_id or None, reference_type=a.reference_type,
+            reference_id=a.reference_id,
+        )  # fmt: skip
+        ids = await change.apply(ctx.session)
+        a.quantity -= command.quantity
+        picked = Allocation(
+            tenant_id=ctx.tenant_id, reservation_id=a.reservation_id, balance_id=ids[target],
+            warehouse_id=a.warehouse_id, item_id=a.item_id, quantity=command.quantity,
+            status="picked", reference_type=a.reference_type, reference_id=a.reference_id,
+        )  # fmt: skip
+        ctx.session.add(picked)
+        await ctx.session.flush()
+        result = AllocationResult(
+            None,
+            [
+                await allocation_record(ctx, picked, picked.quantity),
+                await allocation_record(ctx, a, a.quantity),
+            ],
+            shortfall=a.quantity,
+        )
+        await ctx.record(result, AllocationResult)
+        return result
+
+    return await run_operation(sessions, caller, "pick", command, AllocationResult, body)
+
+
+async def ship(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ShipAllocation
+) -> AllocationResult:
+    """Picked stock leaves the warehouse: on_hand and allocated go down together."""
+
+    async def body(ctx: OperationContext) -> AllocationResult:
+        a = await locked_allocation(ctx, command.allocation_id, "picked")
+        key, _ = await balance_key(ctx, a)
+        quantity = a.quantity
+        record = await allocation_record(ctx, a, quantity)
+        label = Label(0, record.sku, record.warehouse, record.location, record.lot)
+        change = StockChange(ctx.tenant_id)
+        change.allocate(key, -quantity, label)
+        change.on_hand(key, -quantity, label)
+        await ctx.movement(
+            MovementType.SHIP, warehouse_id=a.warehouse_id, item_id=a.item_id,
+            quantity=quantity, from_location_id=key.location_id, lot_id=key.lot_id or None,
+            serial_id=key.serial_id or None, reference_type=a.reference_type,
+            reference_id=a.reference_id,
+        )  # fmt: skip
+        a.quantity = 0
+        a.status = "shipped"
+        result = AllocationResult(None, [await allocation_record(ctx, a, quantity)])
+        await ctx.record(result, AllocationResult)
+        await change.apply(ctx.session)
+        return result
+
+    return await run_operation(sessions, caller, "ship", command, AllocationResult, body)
+
+
+async def put_back(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: PutBack
+) -> AllocationResult:
+    """Picked goods go back to a storage location as free stock (order canceled)."""
+
+    async def body(ctx: OperationContext) -> AllocationResult:
+        a = await locked_allocation(ctx, command.allocation_id, "picked")
+        source, _ = await balance_key(ctx, a)
+        warehouse = await ctx.catalogue.warehouse(
+            await ctx.catalogue.warehouse_code(a.warehouse_id)
+        )
+        location = await ctx.catalogue.location(warehouse, command.to_location, "to_location")
+        target = BalanceKey(
+            source.warehouse_id, source.item_id, source.lot_id, location.id, source.serial_id
+        )
+        quantity = a.quantity
+        record = await allocation_record(ctx, a, quantity)
+        label = Label(0, record.sku, record.warehouse, record.location, record.lot)
+        change = StockChange(ctx.tenant_id)
+        change.allocate(source, -quantity, label)
+        change.transfer_on_hand(source, target, quantity, label)
+        await ctx.movement(
+            MovementType.PUT_BACK, warehouse_id=a.warehouse_id, item_id=a.item_id,
+            quantity=quantity, from_location_id=source.location_id, to_location_id=location.id,
+            lot_id=source.lot_id or None, serial_id=source.serial_id or None,
+            reference_type=a.reference_type, reference_id=a.reference_id,
+        )  # fmt: skip
+        a.quantity = 0
+        a.status = "released"
+        result = AllocationResult(None, [await allocation_record(ctx, a, quantity)])
+        await ctx.record(result, AllocationResult)
+        await change.apply(ctx.session)
+        return result
+
+    return await run_operation(sessions, caller, "put_back", command, AllocationResult, body)
+
+
+async def restock(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReceiveStock
+) -> MovementsResult:
+    """Returned goods back into stock (ledger type return_restock)."""
+    restocked = ReceiveStock(
+        command.warehouse, command.location, command.lines, command.reference,
+        MovementType.RETURN_RESTOCK, reference_type="return",
+    )  # fmt: skip
+    return await receive(sessions, caller, restocked)
+
+
+async def scrap(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: AdjustStock
+) -> MovementsResult:
+    """Stock destroyed (damaged, expired): taken out with a reason (ledger type scrap)."""
+    if command.delta <= 0:
+        raise InvalidInput("quantity to scrap must be positive", field="quantity")
+    scrapped = AdjustStock(
+        command.warehouse, command.location, command.sku, -command.delta, command.reason,
+        command.lot, command.serials, MovementType.SCRAP,
+    )  # fmt: skip
+    return await adjust(sessions, caller, scrapped)

@@ -1,0 +1,183 @@
+"""Running a stock operation: one transaction, an idempotency key, retries on
+deadlock or serialization failure, and the first result replayed for a repeat.
+
+    result = await run_operation(sessions, caller, "receive", command, ReceiveResult, body)
+
+`body(ctx)` does the work inside the transaction. It must call `ctx.record(result)`
+*before* it applies its stock change: the record claims the key (a concurrent
+twin waits on it and then replays), and the hot stock rows are locked last, for
+the shortest time."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.stock.catalogue import Catalogue
+from domain.errors import InvalidInput
+from domain.stock import IdempotencyConflict, MovementType
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+MAX_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who runs an operation: the tenant, an idempotency key, an actor for the ledger."""
+
+    tenant_id: int
+    idempotency_key: str
+    actor: str
+
+    def __post_init__(self) -> None:
+        if not self.idempotency_key or len(self.idempotency_key) > 200:
+            raise InvalidInput(
+                "an idempotency key of 1-200 characters is required", field="Idempotency-Key"
+            )
+
+
+class _Raced(Exception):
+    """Another transaction recorded this key first; replay its result."""
+
+
+@dataclass
+class OperationContext:
+    session: AsyncSession
+    caller: Caller
+    operation: str
+    request_hash: str
+    catalogue: Catalogue
+    _seq: int = 0
+    recorded: bool = field(default=False)
+
+    @property
+    def tenant_id(self) -> int:
+        return self.caller.tenant_id
+
+    async def record(self, result: Any, result_type: Any) -> None:
+        payload = TypeAdapter(result_type).dump_python(result, mode="json")
+        claimed = await self.session.execute(
+            text(
+                "INSERT INTO idempotency_records "
+                "(tenant_id, key, operation, request_hash, result) "
+                "VALUES (:t, :k, :o, :h, CAST(:r AS jsonb)) "
+                "ON CONFLICT (tenant_id, key) DO NOTHING RETURNING 1"
+            ),
+            {
+                "t": self.tenant_id,
+                "k": self.caller.idempotency_key,
+                "o": self.operation,
+                "h": self.request_hash,
+                "r": json.dumps(payload),
+            },
+        )
+        if claimed.first() is None:
+            raise _Raced
+        self.recorded = True
+
+    async def movement(
+        self,
+        type: MovementType,
+        *,
+        warehouse_id: int,
+        item_id: int,
+        quantity: int,
+        from_location_id: int | None = None,
+        to_location_id: int | None = None,
+        lot_id: int | None = None,
+        serial_id: int | None = None,
+        reference_type: str = "manual",
+        reference_id: str | None = None,
+        reason: str | None = None,
+    ) -> int:
+        """Append one ledger row (quantity > 0; direction by from/to)."""
+        self._seq += 1
+        movement_id = await self.session.scalar(
+            text(
+                "INSERT INTO movements (tenant_id, type, warehouse_id, item_id, lot_id, serial_id,"
+                " quantity, from_location_id, to_location_id, reference_type, reference_id,"
+                " actor, reason, idempotency_key, seq) VALUES (:t, :type, :w, :i, :lot, :serial,"
+                " :q, :src, :dst, :rt, :rid, :actor, :reason, :key, :seq) RETURNING id"
+            ),
+            {
+                "t": self.tenant_id, "type": type.value, "w": warehouse_id, "i": item_id,
+                "lot": lot_id, "serial": serial_id, "q": quantity, "src": from_location_id,
+                "dst": to_location_id, "rt": reference_type, "rid": reference_id,
+                "actor": self.caller.actor, "reason": reason,
+                "key": self.caller.idempotency_key, "seq": self._seq,
+            },
+        )  # fmt: skip
+        assert movement_id is not None
+        return int(movement_id)
+
+
+def request_hash(operation: str, command: Any, command_type: Any) -> str:
+    payload = TypeAdapter(command_type).dump_json(command)
+    return hashlib.sha256(operation.encode() + b"\0" + payload).hexdigest()
+
+
+async def _replay(ctx: OperationContext, result_type: Any) -> Any | None:
+    row = (
+        await ctx.session.execute(
+            text(
+                "SELECT operation, request_hash, result FROM idempotency_records "
+                "WHERE tenant_id = :t AND key = :k"
+            ),
+            {"t": ctx.tenant_id, "k": ctx.caller.idempotency_key},
+        )
+    ).first()
+    if row is None:
+        return None
+    if (row.operation, row.request_hash) != (ctx.operation, ctx.request_hash):
+        raise IdempotencyConflict(
+            f"idempotency key {ctx.caller.idempotency_key!r} was used for another request "
+            f"({row.operation}); use a new key",
+            field="Idempotency-Key",
+        )
+    return TypeAdapter(result_type).validate_python({**row.result, "replayed": True})
+
+
+async def run_operation(
+    sessions: async_sessionmaker[AsyncSession],
+    caller: Caller,
+    operation: str,
+    command: Any,
+    result_type: type[T],
+    body: Callable[[OperationContext], Awaitable[T]],
+) -> T:
+    digest = request_hash(operation, command, type(command))
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            async with sessions() as session, session.begin():
+                ctx = OperationContext(
+                    session, caller, operation, digest, Catalogue(session, caller.tenant_id)
+                )
+                prior = await _replay(ctx, result_type)
+                if prior is not None:
+                    return prior  # type: ignore[no-any-return]
+                result = await body(ctx)
+                assert ctx.recorded, f"{operation} did not record its result"
+                return result
+        except _Raced:
+            continue  # the next attempt replays the winner's result
+        except DBAPIError as error:
+            sqlstate = getattr(error.orig, "sqlstate", None)
+            if sqlstate not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
+                raise
+            log.info("%s: %s, retrying (attempt %d)", operation, sqlstate, attempt)
+            await asyncio.sleep(0.01 * 2**attempt)
+    raise RuntimeError(f"{operation}: gave up after {MAX_ATTEMPTS} attempts")

@@ -1,0 +1,300 @@
+"""Promising stock: reserve (soft, warehouse level), release, allocate (hard:
+location and lot chosen by the item's strategy), deallocate."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Allocation, Balance, Item, Lot, Reservation
+from db.stock.ledger import BalanceKey, Label, StockChange, lock_levels
+from db.stock.operation import Caller, OperationContext, run_operation
+from domain.allocation import Candidate, LotStatus, Strategy, choose_stock
+from domain.errors import InvalidInput, NotFound
+from domain.stock import (
+    AllocateReservation,
+    AllocationRecord,
+    AllocationResult,
+    Deallocate,
+    InvalidTransition,
+    ReleaseReservation,
+    ReservationRecord,
+    ReservationsResult,
+    ReserveStock,
+)
+
+
+async def reserve(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReserveStock
+) -> ReservationsResult:
+    """Reserve every line or nothing; a shortage names every short line."""
+
+    async def body(ctx: OperationContext) -> ReservationsResult:
+        if not command.lines:
+            raise InvalidInput("at least one line is required", field="lines")
+        if not command.source_type.strip():
+            raise InvalidInput("source_type is required", field="source_type")
+        cat = ctx.catalogue
+        change = StockChange(ctx.tenant_id)
+        records = []
+        for n, line in enumerate(command.lines):
+            field = f"lines.{n}"
+            if line.quantity <= 0:
+                raise InvalidInput("quantity must be positive", field=f"{field}.quantity")
+            warehouse = await cat.warehouse(line.warehouse, f"{field}.warehouse")
+            item = await cat.item(line.sku, f"{field}.sku")
+            lot = await cat.lot(item, line.lot, f"{field}.lot") if line.lot else None
+            if lot is not None and lot.status != LotStatus.AVAILABLE:
+                raise InvalidInput(f"lot {lot.lot_number!r} is {lot.status}", field=f"{field}.lot")
+            reservation = Reservation(
+                tenant_id=ctx.tenant_id, warehouse_id=warehouse.id, item_id=item.id,
+                lot_id=lot.id if lot else None, requested=line.quantity,
+                quantity=line.quantity, status="active", source_type=command.source_type,
+                source_id=command.source_id, expires_at=command.expires_at,
+            )  # fmt: skip
+            ctx.session.add(reservation)
+            await ctx.session.flush()
+            label = Label(n, item.sku, warehouse.code, None, line.lot)
+            change.reserve(warehouse.id, item.id, lot.id if lot else None, line.quantity, label)
+            records.append(
+                ReservationRecord(
+                    reservation.id, warehouse.code, item.sku, line.lot, line.quantity,
+                    line.quantity, "active",
+                )
+            )  # fmt: skip
+        result = ReservationsResult(records)
+        await ctx.record(result, ReservationsResult)
+        await change.apply(ctx.session)
+        return result
+
+    return await run_operation(sessions, caller, "reserve", command, ReservationsResult, body)
+
+
+async def _locked_reservation(ctx: OperationContext, reservation_id: int) -> Reservation:
+    reservation = await ctx.session.scalar(
+        select(Reservation)
+        .where(Reservation.id == reservation_id, Reservation.tenant_id == ctx.tenant_id)
+        .with_for_update()
+    )
+    if reservation is None:
+        raise NotFound(f"reservation {reservation_id} does not exist", field="reservation_id")
+    return reservation
+
+
+def _portion(requested: int | None, open_quantity: int, what: str) -> int:
+    if open_quantity == 0:
+        raise InvalidTransition(f"nothing is left to {what}")
+    quantity = open_quantity if requested is None else requested
+    if quantity <= 0:
+        raise InvalidInput("quantity must be positive", field="quantity")
+    if quantity > open_quantity:
+        raise InvalidInput(
+            f"quantity {quantity} exceeds the {open_quantity} still open", field="quantity"
+        )
+    return quantity
+
+
+async def _reservation_record(ctx: OperationContext, r: Reservation) -> ReservationRecord:
+    item = await ctx.session.get_one(Item, r.item_id)
+    lot = await ctx.session.get(Lot, r.lot_id) if r.lot_id else None
+    return ReservationRecord(
+        r.id, await ctx.catalogue.warehouse_code(r.warehouse_id), item.sku,
+        lot.lot_number if lot else None, r.requested, r.quantity, r.status,
+    )  # fmt: skip
+
+
+async def release(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReleaseReservation
+) -> ReservationsResult:
+    async def body(ctx: OperationContext) -> ReservationsResult:
+        r = await _locked_reservation(ctx, command.reservation_id)
+        quantity = _portion(command.quantity, r.quantity, "release")
+        r.quantity -= quantity
+        if r.quantity == 0:
+            r.status = "released"
+        item = await ctx.session.get_one(Item, r.item_id)
+        label = Label(0, item.sku, await ctx.catalogue.warehouse_code(r.warehouse_id))
+        change = StockChange(ctx.tenant_id)
+        change.reserve(r.warehouse_id, r.item_id, r.lot_id, -quantity, label)
+        result = ReservationsResult([await _reservation_record(ctx, r)])
+        await ctx.record(result, ReservationsResult)
+        await change.apply(ctx.session)
+        return result
+
+    return await run_operation(sessions, caller, "release", command, ReservationsResult, body)
+
+
+_CANDIDATES = text(
+    """
+    SELECT b.id, b.location_id, loc.code AS location, b.lot_id, b.serial_id,
+           b.on_hand - b.allocated AS free,
+           coalesce(l.received_at, b.received_at) AS received_at,
+           coalesce(l.status, 'available') AS lot_status, l.expires_on, l.lot_number,
+           (loc.pickable AND loc.active) AS pickable,
+           ll.on_hand - ll.reserved - ll.allocated AS lot_free,
+           s.serial_number
+    FROM balances b
+    JOIN locations loc ON loc.id = b.location_id
+    LEFT JOIN lots l ON l.id = b.lot_id
+    LEFT JOIN lot_levels ll ON ll.warehouse_id = b.warehouse_id AND ll.lot_id = b.lot_id
+    LEFT JOIN serials s ON s.id = b.serial_id
+    WHERE b.warehouse_id = :w AND b.item_id = :i AND b.on_hand > b.allocated
+      AND loc.type <> 'staging' AND (CAST(:lot AS bigint) IS NULL OR b.lot_id = :lot)
+    """
+)
+
+
+async def allocate(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: AllocateReservation
+) -> AllocationResult:
+    """Turn reserved quantity into allocations at locations and lots chosen by the
+    item's strategy. What cannot be allocated stays reserved (`shortfall`)."""
+
+    async def body(ctx: OperationContext) -> AllocationResult:
+        r = await _locked_reservation(ctx, command.reservation_id)
+        quantity = _portion(command.quantity, r.quantity, "allocate")
+        item = await ctx.session.get_one(Item, r.item_id)
+        warehouse_code = await ctx.catalogue.warehouse_code(r.warehouse_id)
+        # Balances of this item and warehouse change only under its level lock.
+        await lock_levels(ctx.session, ctx.tenant_id, [(r.warehouse_id, r.item_id)])
+        rows = (
+            await ctx.session.execute(
+                _CANDIDATES, {"w": r.warehouse_id, "i": r.item_id, "lot": r.lot_id}
+            )
+        ).all()
+        by_key: dict[tuple[int, ...], Any] = {(row.id,): row for row in rows}
+        candidates = [
+            Candidate(
+                (row.id,), int(row.free), row.received_at, LotStatus(row.lot_status),
+                row.expires_on, bool(row.pickable), lot_key=row.lot_id or 0,
+            )
+            for row in rows
+        ]  # fmt: skip
+        # A pinned reservation already holds its lot; others may only take a lot's
+        # stock that nobody else has reserved.
+        lot_free = {} if r.lot_id else {
+            row.lot_id: int(row.lot_free) for row in rows if row.lot_id is not None
+        }  # fmt: skip
+        picks, shortfall = choose_stock(
+            candidates, quantity, Strategy(item.default_strategy), datetime.now(UTC).date(),
+            lot_free,
+        )  # fmt: skip
+        change = StockChange(ctx.tenant_id)
+        allocated = 0
+        records = []
+        for pick in picks:
+            row = by_key[pick.candidate.balance_key]
+            key = BalanceKey(r.warehouse_id, r.item_id, row.lot_id or 0, row.location_id,
+                             row.serial_id or 0)  # fmt: skip
+            label = Label(0, item.sku, warehouse_code, row.location, row.lot_number)
+            change.allocate(key, pick.quantity, label)
+            allocation = Allocation(
+                tenant_id=ctx.tenant_id, reservation_id=r.id, balance_id=row.id,
+                warehouse_id=r.warehouse_id, item_id=r.item_id, quantity=pick.quantity,
+                status="allocated",
+                reference_type=command.reference_type or r.source_type,
+                reference_id=command.reference_id or r.source_id,
+            )  # fmt: skip
+            ctx.session.add(allocation)
+            await ctx.session.flush()
+            allocated += pick.quantity
+            records.append(
+                AllocationRecord(
+                    allocation.id, r.id, warehouse_code, row.location, item.sku,
+                    row.lot_number, row.serial_number, pick.quantity, "allocated",
+                )
+            )  # fmt: skip
+        if allocated:
+            change.reserve(r.warehouse_id, r.item_id, r.lot_id, -allocated,
+                           Label(0, item.sku, warehouse_code))  # fmt: skip
+            r.quantity -= allocated
+            if r.quantity == 0:
+                r.status = "allocated"
+        result = AllocationResult(await _reservation_record(ctx, r), records, shortfall)
+        await ctx.record(result, AllocationResult)
+        await change.apply(ctx.session)
+        return result
+
+    return await run_operation(sessions, caller, "allocate", command, AllocationResult, body)
+
+
+async def locked_allocation(ctx: OperationContext, allocation_id: int, status: str) -> Allocation:
+    """The allocation, locked after its reservation (documents lock in table order)."""
+    reservation_id = await ctx.session.scalar(
+        select(Allocation.reservation_id).where(
+            Allocation.id == allocation_id, Allocation.tenant_id == ctx.tenant_id
+        )
+    )
+    if reservation_id is not None:
+        await _locked_reservation(ctx, reservation_id)
+    allocation = await ctx.session.scalar(
+        select(Allocation)
+        .where(Allocation.id == allocation_id, Allocation.tenant_id == ctx.tenant_id)
+        .with_for_update()
+    )
+    if allocation is None:
+        raise NotFound(f"allocation {allocation_id} does not exist", field="allocation_id")
+    if allocation.status != status or allocation.quantity == 0:
+        raise InvalidTransition(
+            f"allocation {allocation_id} is {allocation.status}"
+            + (" with nothing open" if allocation.quantity == 0 else "")
+            + f"; this needs it {status}"
+        )
+    return allocation
+
+
+async def balance_key(ctx: OperationContext, allocation: Allocation) -> tuple[BalanceKey, Balance]:
+    balance = await ctx.session.get_one(Balance, allocation.balance_id)
+    key = BalanceKey(balance.warehouse_id, balance.item_id, balance.lot_id or 0,
+                     balance.location_id, balance.serial_id or 0)  # fmt: skip
+    return key, balance
+
+
+async def allocation_record(
+    ctx: OperationContext, a: Allocation, quantity: int
+) -> AllocationRecord:
+    key, balance = await balance_key(ctx, a)
+    item = await ctx.session.get_one(Item, a.item_id)
+    lot = await ctx.session.get(Lot, balance.lot_id) if balance.lot_id else None
+    serial = await ctx.session.scalar(
+        text("SELECT serial_number FROM serials WHERE id = :id"), {"id": balance.serial_id}
+    )
+    return AllocationRecord(
+        a.id, a.reservation_id, await ctx.catalogue.warehouse_code(a.warehouse_id),
+        await ctx.catalogue.location_code(key.location_id), item.sku,
+        lot.lot_number if lot else None, serial, quantity, a.status,
+    )  # fmt: skip
+
+
+async def deallocate(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: Deallocate
+) -> AllocationResult:
+    """Give allocated (not yet picked) stock back to its reservation."""
+
+    async def body(ctx: OperationContext) -> AllocationResult:
+        a = await locked_allocation(ctx, command.allocation_id, "allocated")
+        quantity = _portion(command.quantity, a.quantity, "deallocate")
+        key, _ = await balance_key(ctx, a)
+        record = await allocation_record(ctx, a, quantity)
+        label = Label(0, record.sku, record.warehouse, record.location, record.lot)
+        change = StockChange(ctx.tenant_id)
+        change.allocate(key, -quantity, label)
+        a.quantity -= quantity
+        if a.quantity == 0:
+            a.status = "released"
+        reservation = None
+        if a.reservation_id is not None:
+            r = await ctx.session.get_one(Reservation, a.reservation_id)
+            r.quantity += quantity
+            r.status = "active"
+            change.reserve(r.warehouse_id, r.item_id, r.lot_id, quantity, label)
+            reservation = await _reservation_record(ctx, r)
+        result = AllocationResult(reservation, [await allocation_record(ctx, a, a.quantity)])
+        await ctx.record(result, AllocationResult)
+        await change.apply(ctx.session)
+        return result
+
+    return await run_operation(sessions, caller, "deallocate", command, AllocationResult, body)

@@ -1,0 +1,200 @@
+"""Checks of DESIGN §5 invariants 1-3 over the stored stock, for one tenant or all.
+`oms reconcile`, the tests and (later) a scheduled workflow use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class Violation:
+    invariant: int
+    what: str
+    where: str
+    expected: int
+    actual: int
+
+    def __str__(self) -> str:
+        return (
+            f"invariant {self.invariant}: {self.what} at {self.where}: "
+            f"expected {self.expected}, found {self.actual}"
+        )
+
+
+_TENANT = "(CAST(:t AS bigint) IS NULL OR {alias}.tenant_id = :t)"
+
+# Each query yields rows (what, where, expected, actual) that break an invariant.
+_CHECKS: list[tuple[int, str]] = [
+    (
+        1,
+        f"""
+        SELECT 'balance over-promised or negative', 'balance ' || b.id,
+               b.on_hand, b.allocated
+        FROM balances b WHERE {_TENANT.format(alias="b")}
+          AND (b.on_hand < 0 OR b.allocated < 0 OR b.allocated > b.on_hand)
+        UNION ALL
+        SELECT 'stock level over-promised or negative',
+               'warehouse ' || s.warehouse_id || ' item ' || s.item_id,
+               s.on_hand, s.reserved + s.allocated
+        FROM stock_levels s WHERE {_TENANT.format(alias="s")}
+          AND (s.on_hand < 0 OR s.reserved < 0 OR s.allocated < 0 OR s.in_transit < 0
+               OR s.incoming < 0 OR s.reserved + s.allocated > s.on_hand)
+        UNION ALL
+        SELECT 'lot level over-promised or negative',
+               'warehouse ' || l.warehouse_id || ' lot ' || l.lot_id,
+               l.on_hand, l.reserved + l.allocated
+        FROM lot_levels l WHERE {_TENANT.format(alias="l")}
+          AND (l.on_hand < 0 OR l.reserved < 0 OR l.allocated < 0
+               OR l.reserved + l.allocated > l.on_hand)
+        """,
+    ),
+    (
+        2,
+        f"""
+        WITH moves AS (
+            SELECT m.tenant_id, m.to_location_id AS location_id, m.item_id,
+                   coalesce(m.lot_id, 0) AS lot, coalesce(m.serial_id, 0) AS serial, m.quantity
+            FROM movements m WHERE m.to_location_id IS NOT NULL AND {_TENANT.format(alias="m")}
+            UNION ALL
+            SELECT m.tenant_id, m.from_location_id, m.item_id, coalesce(m.lot_id, 0),
+                   coalesce(m.serial_id, 0), -m.quantity
+            FROM movements m WHERE m.from_location_id IS NOT NULL AND {_TENANT.format(alias="m")}
+        ), net AS (
+            SELECT location_id, item_id, lot, serial, sum(quantity) AS quantity
+            FROM moves GROUP BY 1, 2, 3, 4
+        ), held AS (
+            SELECT b.location_id, b.item_id, coalesce(b.lot_id, 0) AS lot,
+                   coalesce(b.serial_id, 0) AS serial, b.on_hand
+            FROM balances b WHERE {_TENANT.format(alias="b")}
+        )
+        SELECT 'balance on_hand differs from its ledger',
+               'location ' || coalesce(h.location_id, n.location_id) || ' item '
+               || coalesce(h.item_id, n.item_id) || ' lot ' || coalesce(h.lot, n.lot)
+               || ' serial ' || coalesce(h.serial, n.serial),
+               coalesce(n.quantity, 0), coalesce(h.on_hand, 0)
+        FROM held h FULL JOIN net n
+          ON (h.location_id, h.item_id, h.lot, h.serial)
+           = (n.location_id, n.item_id, n.lot, n.serial)
+        WHERE coalesce(h.on_hand, 0) <> coalesce(n.quantity, 0)
+        """,
+    ),
+    (
+        2,
+        f"""
+        WITH sums AS (
+            SELECT b.warehouse_id, b.item_id, sum(b.on_hand) AS on_hand,
+                   sum(b.allocated) AS allocated
+            FROM balances b WHERE {_TENANT.format(alias="b")} GROUP BY 1, 2
+        ), levels AS (
+            SELECT * FROM stock_levels s WHERE {_TENANT.format(alias="s")}
+        )
+        SELECT 'stock level on_hand differs from its balances',
+               'warehouse ' || coalesce(s.warehouse_id, b.warehouse_id) || ' item '
+               || coalesce(s.item_id, b.item_id),
+               coalesce(b.on_hand, 0), coalesce(s.on_hand, 0)
+        FROM levels s FULL JOIN sums b
+          ON (s.warehouse_id, s.item_id) = (b.warehouse_id, b.item_id)
+        WHERE coalesce(s.on_hand, 0) <> coalesce(b.on_hand, 0)
+        """,
+    ),
+    (
+        2,
+        f"""
+        WITH sums AS (
+            SELECT b.warehouse_id, b.lot_id, sum(b.on_hand) AS on_hand
+            FROM balances b WHERE b.lot_id IS NOT NULL AND {_TENANT.format(alias="b")}
+            GROUP BY 1, 2
+        ), levels AS (
+            SELECT * FROM lot_levels l WHERE {_TENANT.format(alias="l")}
+        )
+        SELECT 'lot level on_hand differs from its balances',
+               'warehouse ' || coalesce(l.warehouse_id, b.warehouse_id) || ' lot '
+               || coalesce(l.lot_id, b.lot_id),
+               coalesce(b.on_hand, 0), coalesce(l.on_hand, 0)
+        FROM levels l FULL JOIN sums b ON (l.warehouse_id, l.lot_id) = (b.warehouse_id, b.lot_id)
+        WHERE coalesce(l.on_hand, 0) <> coalesce(b.on_hand, 0)
+        """,
+    ),
+    (
+        3,
+        f"""
+        WITH reserved AS (
+            SELECT r.warehouse_id, r.item_id, sum(r.quantity) AS quantity
+            FROM reservations r WHERE r.quantity > 0 AND {_TENANT.format(alias="r")}
+            GROUP BY 1, 2
+        ), allocated AS (
+            SELECT b.warehouse_id, b.item_id, sum(b.allocated) AS quantity
+            FROM balances b WHERE {_TENANT.format(alias="b")} GROUP BY 1, 2
+        )
+        SELECT 'reserved differs from open reservations',
+               'warehouse ' || s.warehouse_id || ' item ' || s.item_id,
+               coalesce(r.quantity, 0), s.reserved
+        FROM stock_levels s LEFT JOIN reserved r USING (warehouse_id, item_id)
+        WHERE {_TENANT.format(alias="s")} AND s.reserved <> coalesce(r.quantity, 0)
+        UNION ALL
+        SELECT 'reservations without a stock level', 'warehouse ' || r.warehouse_id
+               || ' item ' || r.item_id, r.quantity, 0
+        FROM reserved r LEFT JOIN stock_levels s USING (warehouse_id, item_id)
+        WHERE s.item_id IS NULL
+        UNION ALL
+        SELECT 'allocated differs from its balances',
+               'warehouse ' || s.warehouse_id || ' item ' || s.item_id,
+               coalesce(a.quantity, 0), s.allocated
+        FROM stock_levels s LEFT JOIN allocated a USING (warehouse_id, item_id)
+        WHERE {_TENANT.format(alias="s")} AND s.allocated <> coalesce(a.quantity, 0)
+        """,
+    ),
+    (
+        3,
+        f"""
+        WITH pinned AS (
+            SELECT r.warehouse_id, r.lot_id, sum(r.quantity) AS quantity
+            FROM reservations r
+            WHERE r.quantity > 0 AND r.lot_id IS NOT NULL AND {_TENANT.format(alias="r")}
+            GROUP BY 1, 2
+        ), allocated AS (
+            SELECT b.warehouse_id, b.lot_id, sum(b.allocated) AS quantity
+            FROM balances b WHERE b.lot_id IS NOT NULL AND {_TENANT.format(alias="b")}
+            GROUP BY 1, 2
+        )
+        SELECT 'lot reserved differs from reservations pinned to it',
+               'warehouse ' || l.warehouse_id || ' lot ' || l.lot_id,
+               coalesce(p.quantity, 0), l.reserved
+        FROM lot_levels l LEFT JOIN pinned p USING (warehouse_id, lot_id)
+        WHERE {_TENANT.format(alias="l")} AND l.reserved <> coalesce(p.quantity, 0)
+        UNION ALL
+        SELECT 'lot allocated differs from its balances',
+               'warehouse ' || l.warehouse_id || ' lot ' || l.lot_id,
+               coalesce(a.quantity, 0), l.allocated
+        FROM lot_levels l LEFT JOIN allocated a USING (warehouse_id, lot_id)
+        WHERE {_TENANT.format(alias="l")} AND l.allocated <> coalesce(a.quantity, 0)
+        """,
+    ),
+    (
+        3,
+        f"""
+        WITH open AS (
+            SELECT a.balance_id, sum(a.quantity) AS quantity
+            FROM allocations a WHERE a.quantity > 0 AND {_TENANT.format(alias="a")}
+            GROUP BY 1
+        )
+        SELECT 'balance allocated differs from its open allocations', 'balance ' || b.id,
+               coalesce(o.quantity, 0), b.allocated
+        FROM balances b LEFT JOIN open o ON o.balance_id = b.id
+        WHERE {_TENANT.format(alias="b")} AND b.allocated <> coalesce(o.quantity, 0)
+        """,
+    ),
+]
+
+
+async def find_violations(session: AsyncSession, tenant_id: int | None = None) -> list[Violation]:
+    """Every violation of invariants 1-3 (an empty list when the books are right).
+    Run it in one REPEATABLE READ transaction for a consistent picture."""
+    found: list[Violation] = []
+    for invariant, query in _CHECKS:
+        rows = await session.execute(text(query), {"t": tenant_id})
+        found += [Violation(invariant, str(w), str(p), int(e), int(a)) for w, p, e, a in rows]
+    return found

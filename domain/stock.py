@@ -1,0 +1,238 @@
+"""Stock operations as data: one command in, one result out, all quantities in
+base units. The API converts display quantities at the edge; activities pass
+these straight through. Business keys (sku, warehouse and location codes, lot
+numbers) identify things; the tenant comes from the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from domain.errors import Conflict
+
+
+class MovementType(StrEnum):
+    RECEIPT = "receipt"
+    PUTAWAY = "putaway"
+    MOVE = "move"
+    PICK = "pick"
+    PACK = "pack"
+    SHIP = "ship"
+    ADJUST = "adjust"
+    CYCLE_COUNT = "cycle_count"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    RETURN_RESTOCK = "return_restock"
+    PUT_BACK = "put_back"
+    SCRAP = "scrap"
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """One line that cannot be served: where, what, how much is there."""
+
+    line: int
+    sku: str
+    warehouse: str
+    location: str | None
+    lot: str | None
+    requested: int
+    available: int
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient-stock"
+
+    def __init__(self, shortages: list[Shortage]) -> None:
+        parts = [
+            f"line {s.line}: {s.sku} at {s.warehouse}"
+            + (f"/{s.location}" if s.location else "")
+            + (f" lot {s.lot}" if s.lot else "")
+            + f" needs {s.requested}, {s.available} available"
+            for s in shortages
+        ]
+        super().__init__("not enough stock: " + "; ".join(parts), field="lines")
+        self.shortages = shortages
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency-key-reused"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid-transition"
+
+
+# -- commands ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    sku: str
+    quantity: int
+    lot: str | None = None
+    expires_on: date | None = None
+    manufactured_on: date | None = None
+    serials: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReceiveStock:
+    warehouse: str
+    location: str
+    lines: list[ReceiptLine]
+    reference: str | None = None
+    movement_type: MovementType = MovementType.RECEIPT
+    reference_type: str = "receipt"
+
+
+@dataclass(frozen=True)
+class AdjustStock:
+    warehouse: str
+    location: str
+    sku: str
+    delta: int
+    reason: str
+    lot: str | None = None
+    serials: list[str] = field(default_factory=list)
+    movement_type: MovementType = MovementType.ADJUST
+
+
+@dataclass(frozen=True)
+class MoveStock:
+    warehouse: str
+    from_location: str
+    to_location: str
+    sku: str
+    quantity: int
+    lot: str | None = None
+    serials: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CountLine:
+    sku: str
+    counted: int
+    lot: str | None = None
+
+
+@dataclass(frozen=True)
+class CycleCount:
+    warehouse: str
+    location: str
+    counts: list[CountLine]
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReserveLine:
+    warehouse: str
+    sku: str
+    quantity: int
+    lot: str | None = None
+
+
+@dataclass(frozen=True)
+class ReserveStock:
+    lines: list[ReserveLine]
+    source_type: str
+    source_id: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseReservation:
+    reservation_id: int
+    quantity: int | None = None  # None: all that is still reserved
+
+
+@dataclass(frozen=True)
+class AllocateReservation:
+    reservation_id: int
+    quantity: int | None = None  # None: all that is still reserved
+    reference_type: str | None = None  # default: the reservation's source
+    reference_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Deallocate:
+    allocation_id: int
+    quantity: int | None = None  # None: all of it; goes back to its reservation
+
+
+@dataclass(frozen=True)
+class PickAllocation:
+    allocation_id: int
+    quantity: int  # less than allocated is a short pick; the rest stays allocated
+    to_location: str  # staging
+
+
+@dataclass(frozen=True)
+class ShipAllocation:
+    allocation_id: int  # a picked allocation; all of it leaves
+
+
+@dataclass(frozen=True)
+class PutBack:
+    allocation_id: int  # a picked allocation
+    to_location: str
+
+
+# -- results ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MovementRecord:
+    id: int
+    type: MovementType
+    sku: str
+    quantity: int
+    from_location: str | None
+    to_location: str | None
+    lot: str | None
+    serial: str | None
+
+
+@dataclass(frozen=True)
+class MovementsResult:
+    movements: list[MovementRecord]
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class ReservationRecord:
+    id: int
+    warehouse: str
+    sku: str
+    lot: str | None
+    requested: int
+    quantity: int
+    status: str
+
+
+@dataclass(frozen=True)
+class ReservationsResult:
+    reservations: list[ReservationRecord]
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class AllocationRecord:
+    id: int
+    reservation_id: int | None
+    warehouse: str
+    location: str
+    sku: str
+    lot: str | None
+    serial: str | None
+    quantity: int
+    status: str
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    reservation: ReservationRecord | None
+    allocations: list[AllocationRecord]
+    shortfall: int = 0
+    replayed: bool = False
