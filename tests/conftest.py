@@ -24,6 +24,7 @@ from db.migrate import upgrade
 from db.tenants import create_api_key, ensure_tenant
 from domain.roles import Role
 from settings import Settings
+from tests.integration.stock_world import World, make_world
 from worker import build_worker
 from workflows.client import register_search_attributes
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -175,3 +176,12 @@ async def other_tenant(sessions: async_sessionmaker[AsyncSession]) -> TenantKeys
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def world(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[World]:
+    """A fresh tenant with warehouses, locations and items; its stock invariants are
+    checked after the test."""
+    world = await make_world(sessions)
+    yield world
+    assert await world.violations() == []
