@@ -13,13 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.catalogue import create_item, create_location, create_warehouse
 from db.stock.operation import Caller
+from db.stock.promising import allocate, reserve
 from db.stock.receiving import receive
 from db.stock.reconcile import Violation, find_violations
 from db.tenants import ensure_tenant
 from domain.allocation import BackorderPolicy, Strategy
 from domain.catalogue import ItemSpec, LocationSpec, LocationType, WarehouseSpec
 from domain.quantities import Rounding, UnitOfMeasure
-from domain.stock import ReceiptLine, ReceiveStock
+from domain.stock import (
+    AllocateReservation,
+    AllocationResult,
+    ReceiptLine,
+    ReceiveStock,
+    ReservationRecord,
+    ReserveLine,
+    ReserveStock,
+)
 
 WAREHOUSES = {"WH1": 1, "WH2": 2}  # code: priority
 LOCATIONS = {"A1": LocationType.BIN, "A2": LocationType.BIN, "B1": LocationType.BIN,
@@ -52,6 +61,17 @@ class World:
     ) -> None:  # fmt: skip
         line = ReceiptLine(sku, quantity, lot, expires_on, serials=serials or [])
         await receive(self.sessions, self.caller(), ReceiveStock(warehouse, location, [line]))
+
+    async def reserve(
+        self, sku: str, quantity: int, *, warehouse: str = "WH1", lot: str | None = None,
+        source_type: str = "order", source_id: str | None = None,
+    ) -> ReservationRecord:  # fmt: skip
+        command = ReserveStock([ReserveLine(warehouse, sku, quantity, lot)], source_type, source_id)
+        return (await reserve(self.sessions, self.caller(), command)).reservations[0]
+
+    async def allocate(self, reservation_id: int, quantity: int | None = None) -> AllocationResult:
+        command = AllocateReservation(reservation_id, quantity)
+        return await allocate(self.sessions, self.caller(), command)
 
     async def level(self, sku: str, warehouse: str = "WH1") -> dict[str, int]:
         async with self.sessions() as session:

@@ -6,12 +6,11 @@ from datetime import date, timedelta
 import pytest
 
 from db.stock.fulfilling import pick, put_back, restock, scrap, ship
-from db.stock.promising import allocate, deallocate, release, reserve
+from db.stock.promising import deallocate, release, reserve
 from db.stock.receiving import adjust, cycle_count, move, receive
 from domain.errors import DomainError, InvalidInput, NotFound
 from domain.stock import (
     AdjustStock,
-    AllocateReservation,
     CountLine,
     CycleCount,
     Deallocate,
@@ -116,8 +115,7 @@ async def test_adjustments_need_a_reason_and_cannot_take_promised_stock(world: W
     with pytest.raises(InvalidInput) as raised:
         await adjust(world.sessions, world.caller(), AdjustStock("WH1", "A1", "WIDGET", -1, " "))
     assert raised.value.field == "reason"
-    await reserve(world.sessions, world.caller(),
-                  ReserveStock([ReserveLine("WH1", "WIDGET", 8)], "manual"))  # fmt: skip
+    await world.reserve("WIDGET", 8, source_type="manual")
     with pytest.raises(InsufficientStock) as short:
         await adjust(world.sessions, world.caller(),
                      AdjustStock("WH1", "A1", "WIDGET", -3, "damaged"))  # fmt: skip
@@ -174,10 +172,8 @@ async def test_fefo_allocation_takes_the_earliest_expiry_and_skips_expired(world
     await world.receive("MILK", 5, lot="OLD", expires_on=TODAY - timedelta(days=1))
     await world.receive("MILK", 5, lot="LATE", expires_on=TODAY + timedelta(days=30), location="A2")
     await world.receive("MILK", 3, lot="SOON", expires_on=TODAY + timedelta(days=3), location="B1")
-    reserved = await reserve(world.sessions, world.caller(),
-                             ReserveStock([ReserveLine("WH1", "MILK", 6)], "order", "SO-1"))  # fmt: skip
-    result = await allocate(world.sessions, world.caller(),
-                            AllocateReservation(reserved.reservations[0].id))  # fmt: skip
+    reserved = await world.reserve("MILK", 6, source_type="order", source_id="SO-1")
+    result = await world.allocate(reserved.id)
     assert [(a.lot, a.location, a.quantity) for a in result.allocations] == [
         ("SOON", "B1", 3),
         ("LATE", "A2", 3),
@@ -192,10 +188,8 @@ async def test_fefo_allocation_takes_the_earliest_expiry_and_skips_expired(world
 async def test_allocation_leaves_what_it_cannot_place_reserved(world: World) -> None:
     await world.receive("WIDGET", 4, location="DOCK")  # received, not put away: not pickable
     await world.receive("WIDGET", 2, location="A1")
-    reserved = await reserve(world.sessions, world.caller(),
-                             ReserveStock([ReserveLine("WH1", "WIDGET", 5)], "order"))  # fmt: skip
-    result = await allocate(world.sessions, world.caller(),
-                            AllocateReservation(reserved.reservations[0].id))  # fmt: skip
+    reserved = await world.reserve("WIDGET", 5, source_type="order")
+    result = await world.allocate(reserved.id)
     assert [(a.location, a.quantity) for a in result.allocations] == [("A1", 2)]
     assert result.shortfall == 3
     assert await world.level("WIDGET") == {
@@ -206,24 +200,18 @@ async def test_allocation_leaves_what_it_cannot_place_reserved(world: World) -> 
 async def test_a_lot_pinned_reservation_keeps_others_off_that_lot(world: World) -> None:
     await world.receive("BOLT", 5, lot="X")
     await world.receive("BOLT", 5, lot="Y", location="A2")
-    await reserve(world.sessions, world.caller(),
-                  ReserveStock([ReserveLine("WH1", "BOLT", 5, lot="X")], "manual"))  # fmt: skip
-    other = await reserve(world.sessions, world.caller(),
-                          ReserveStock([ReserveLine("WH1", "BOLT", 5)], "order"))  # fmt: skip
-    result = await allocate(world.sessions, world.caller(),
-                            AllocateReservation(other.reservations[0].id))  # fmt: skip
+    await world.reserve("BOLT", 5, lot="X", source_type="manual")
+    other = await world.reserve("BOLT", 5, source_type="order")
+    result = await world.allocate(other.id)
     assert {(a.lot, a.quantity) for a in result.allocations} == {("Y", 5)}
     with pytest.raises(InsufficientStock):
-        await reserve(world.sessions, world.caller(),
-                      ReserveStock([ReserveLine("WH1", "BOLT", 1, lot="X")], "manual"))  # fmt: skip
+        await world.reserve("BOLT", 1, lot="X", source_type="manual")
 
 
 async def test_pick_short_then_ship_and_put_back(world: World) -> None:
     await world.receive("WIDGET", 10)
-    reserved = await reserve(world.sessions, world.caller(),
-                             ReserveStock([ReserveLine("WH1", "WIDGET", 6)], "order", "SO-9"))  # fmt: skip
-    allocated = await allocate(world.sessions, world.caller(),
-                               AllocateReservation(reserved.reservations[0].id))  # fmt: skip
+    reserved = await world.reserve("WIDGET", 6, source_type="order", source_id="SO-9")
+    allocated = await world.allocate(reserved.id)
     allocation_id = allocated.allocations[0].id
     picked = await pick(world.sessions, world.caller(), PickAllocation(allocation_id, 4, "STAGE"))
     at_stage, rest = picked.allocations
@@ -241,7 +229,7 @@ async def test_pick_short_then_ship_and_put_back(world: World) -> None:
 
     back = await deallocate(world.sessions, world.caller(), Deallocate(allocation_id))
     assert back.reservation is not None and back.reservation.quantity == 2
-    await release(world.sessions, world.caller(), ReleaseReservation(reserved.reservations[0].id))
+    await release(world.sessions, world.caller(), ReleaseReservation(reserved.id))
     assert await world.level("WIDGET") == {
         "on_hand": 6, "reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0,
     }  # fmt: skip
@@ -249,10 +237,8 @@ async def test_pick_short_then_ship_and_put_back(world: World) -> None:
 
 async def test_put_back_returns_picked_goods_to_free_stock(world: World) -> None:
     await world.receive("WIDGET", 3)
-    reserved = await reserve(world.sessions, world.caller(),
-                             ReserveStock([ReserveLine("WH1", "WIDGET", 3)], "order"))  # fmt: skip
-    allocated = await allocate(world.sessions, world.caller(),
-                               AllocateReservation(reserved.reservations[0].id))  # fmt: skip
+    reserved = await world.reserve("WIDGET", 3, source_type="order")
+    allocated = await world.allocate(reserved.id)
     picked = await pick(world.sessions, world.caller(),
                         PickAllocation(allocated.allocations[0].id, 3, "STAGE"))  # fmt: skip
     await put_back(world.sessions, world.caller(), PutBack(picked.allocations[0].id, "B1"))
@@ -263,10 +249,10 @@ async def test_put_back_returns_picked_goods_to_free_stock(world: World) -> None
 
 
 async def test_restock_and_scrap_write_their_own_ledger_types(world: World) -> None:
-    restocked = await restock(world.sessions, world.caller(),
-                              ReceiveStock("WH1", "A1", [ReceiptLine("WIDGET", 2)], "RMA-1"))  # fmt: skip
-    scrapped = await scrap(world.sessions, world.caller(),
-                           AdjustStock("WH1", "A1", "WIDGET", 1, "crushed"))  # fmt: skip
+    returned = ReceiveStock("WH1", "A1", [ReceiptLine("WIDGET", 2)], "RMA-1")
+    restocked = await restock(world.sessions, world.caller(), returned)
+    crushed = AdjustStock("WH1", "A1", "WIDGET", 1, "crushed")
+    scrapped = await scrap(world.sessions, world.caller(), crushed)
     assert restocked.movements[0].type is MovementType.RETURN_RESTOCK
     assert scrapped.movements[0].type is MovementType.SCRAP
     assert await world.balance("WIDGET", "A1") == (1, 0)
@@ -274,9 +260,8 @@ async def test_restock_and_scrap_write_their_own_ledger_types(world: World) -> N
 
 async def test_releasing_twice_is_an_invalid_transition(world: World) -> None:
     await world.receive("WIDGET", 3)
-    reserved = await reserve(world.sessions, world.caller(),
-                             ReserveStock([ReserveLine("WH1", "WIDGET", 3)], "manual"))  # fmt: skip
-    rid = reserved.reservations[0].id
+    reserved = await world.reserve("WIDGET", 3, source_type="manual")
+    rid = reserved.id
     await release(world.sessions, world.caller(), ReleaseReservation(rid))
     with pytest.raises(InvalidTransition):
         await release(world.sessions, world.caller(), ReleaseReservation(rid))
@@ -286,10 +271,8 @@ async def test_another_tenants_reservation_is_not_found(world: World, sessions: 
     from tests.integration.stock_world import make_world
 
     await world.receive("WIDGET", 3)
-    reserved = await reserve(world.sessions, world.caller(),
-                             ReserveStock([ReserveLine("WH1", "WIDGET", 3)], "manual"))  # fmt: skip
+    reserved = await world.reserve("WIDGET", 3, source_type="manual")
     stranger = await make_world(world.sessions)
     with pytest.raises(NotFound):
-        await release(world.sessions, stranger.caller(),
-                      ReleaseReservation(reserved.reservations[0].id))  # fmt: skip
+        await release(world.sessions, stranger.caller(), ReleaseReservation(reserved.id))
     assert (await world.level("WIDGET"))["reserved"] == 3
