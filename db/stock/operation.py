@@ -3,10 +3,10 @@ deadlock or serialization failure, and the first result replayed for a repeat.
 
     result = await run_operation(sessions, caller, "receive", command, ReceiveResult, body)
 
-`body(ctx)` does the work inside the transaction. It must call `ctx.record(result)`
-*before* it applies its stock change: the record claims the key (a concurrent
-twin waits on it and then replays), and the hot stock rows are locked last, for
-the shortest time."""
+The key is claimed first (a row in idempotency_records): a concurrent twin with
+the same key waits on that row, then replays the winner's result. `body(ctx)`
+does the work and calls `ctx.record(result)`; it should apply its stock change
+last, so the hot stock rows stay locked for the shortest time."""
 
 from __future__ import annotations
 
@@ -50,10 +50,6 @@ class Caller:
             )
 
 
-class _Raced(Exception):
-    """Another transaction recorded this key first; replay its result."""
-
-
 @dataclass
 class OperationContext:
     session: AsyncSession
@@ -69,24 +65,15 @@ class OperationContext:
         return self.caller.tenant_id
 
     async def record(self, result: Any, result_type: Any) -> None:
+        """Store the result the key replays from now on."""
         payload = TypeAdapter(result_type).dump_python(result, mode="json")
-        claimed = await self.session.execute(
+        await self.session.execute(
             text(
-                "INSERT INTO idempotency_records "
-                "(tenant_id, key, operation, request_hash, result) "
-                "VALUES (:t, :k, :o, :h, CAST(:r AS jsonb)) "
-                "ON CONFLICT (tenant_id, key) DO NOTHING RETURNING 1"
+                "UPDATE idempotency_records SET result = CAST(:r AS jsonb)"
+                " WHERE tenant_id = :t AND key = :k"
             ),
-            {
-                "t": self.tenant_id,
-                "k": self.caller.idempotency_key,
-                "o": self.operation,
-                "h": self.request_hash,
-                "r": json.dumps(payload),
-            },
+            {"t": self.tenant_id, "k": self.caller.idempotency_key, "r": json.dumps(payload)},
         )
-        if claimed.first() is None:
-            raise _Raced
         self.recorded = True
 
     async def movement(
@@ -130,7 +117,20 @@ def request_hash(operation: str, command: Any, command_type: Any) -> str:
     return hashlib.sha256(operation.encode() + b"\0" + payload).hexdigest()
 
 
-async def _replay(ctx: OperationContext, result_type: Any) -> Any | None:
+async def _claim(ctx: OperationContext) -> bool:
+    """Take the key for this transaction; False when a committed record has it."""
+    claimed = await ctx.session.execute(
+        text(
+            "INSERT INTO idempotency_records (tenant_id, key, operation, request_hash, result)"
+            " VALUES (:t, :k, :o, :h, '{}') ON CONFLICT (tenant_id, key) DO NOTHING RETURNING 1"
+        ),
+        {"t": ctx.tenant_id, "k": ctx.caller.idempotency_key, "o": ctx.operation,
+         "h": ctx.request_hash},
+    )  # fmt: skip
+    return claimed.first() is not None
+
+
+async def _replay(ctx: OperationContext, result_type: Any) -> Any:
     row = (
         await ctx.session.execute(
             text(
@@ -139,9 +139,7 @@ async def _replay(ctx: OperationContext, result_type: Any) -> Any | None:
             ),
             {"t": ctx.tenant_id, "k": ctx.caller.idempotency_key},
         )
-    ).first()
-    if row is None:
-        return None
+    ).one()
     if (row.operation, row.request_hash) != (ctx.operation, ctx.request_hash):
         raise IdempotencyConflict(
             f"idempotency key {ctx.caller.idempotency_key!r} was used for another request "
@@ -166,14 +164,11 @@ async def run_operation(
                 ctx = OperationContext(
                     session, caller, operation, digest, Catalogue(session, caller.tenant_id)
                 )
-                prior = await _replay(ctx, result_type)
-                if prior is not None:
-                    return prior  # type: ignore[no-any-return]
+                if not await _claim(ctx):
+                    return await _replay(ctx, result_type)  # type: ignore[no-any-return]
                 result = await body(ctx)
                 assert ctx.recorded, f"{operation} did not record its result"
                 return result
-        except _Raced:
-            continue  # the next attempt replays the winner's result
         except DBAPIError as error:
             sqlstate = getattr(error.orig, "sqlstate", None)
             if sqlstate not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
