@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from api.metrics import HttpMetrics, MetricsMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
-from api.routes import health, keys
+from api.routes import catalogue, health, inventory, keys
 from settings import Settings
 
 DESCRIPTION = """
@@ -51,4 +51,6 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(keys.router)
+    app.include_router(catalogue.router)
+    app.include_router(inventory.router)
     return app

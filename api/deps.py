@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.problems import Problem
 from api.resources import Resources
+from db.stock.operation import Caller
 from db.tenants import Principal, authenticate
 from domain.roles import Role
 
@@ -70,3 +72,32 @@ def require_role(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Prin
 
 
 AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+
+
+WmsWriterDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.WMS))]
+OmsWriterDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.OMS))]
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeat a request with the same key to get the first answer again, "
+        "with no second effect. The same key with another body is refused (409).",
+    ),
+]
+
+
+def caller_for(principal: Principal, key: str | None, *, required: bool) -> Caller:
+    """The caller of a mutation. Stock mutations need the client's key; other
+    creations get a fresh one when the client sends none."""
+    if key is None:
+        if required:
+            raise Problem(
+                400,
+                "idempotency-key-required",
+                "stock changes need an Idempotency-Key header",
+                field="Idempotency-Key",
+            )
+        key = f"auto-{uuid.uuid4().hex}"
+    return Caller(principal.tenant_id, key, f"key:{principal.key_id}")

@@ -37,6 +37,9 @@ class ProblemDetails(BaseModel):
     field: str | None = Field(None, description="the input field at fault, when there is one")
     errors: list[FieldError] | None = Field(None, description="per-field validation errors")
     checks: dict[str, str] | None = Field(None, description="readiness: the state of each part")
+    shortages: list[dict[str, Any]] | None = Field(
+        None, description="insufficient stock: every short line with what is available"
+    )
 
 
 class Problem(Exception):
@@ -50,6 +53,7 @@ class Problem(Exception):
         *,
         field: str | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -57,6 +61,7 @@ class Problem(Exception):
         self.detail = detail
         self.field = field
         self.headers = headers
+        self.extensions = extensions or {}
 
 
 def problem_response(
@@ -69,6 +74,7 @@ def problem_response(
     errors: list[FieldError] | None = None,
     checks: dict[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body = ProblemDetails(
         type=f"urn:oms:problem:{code}",
@@ -79,6 +85,7 @@ def problem_response(
         field=field,
         errors=errors,
         checks=checks,
+        **(extensions or {}),
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),
@@ -96,8 +103,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
-            request, exc.status, exc.code, exc.detail, field=exc.field, headers=exc.headers
-        )
+            request, exc.status, exc.code, exc.detail, field=exc.field, headers=exc.headers,
+            extensions=exc.extensions,
+        )  # fmt: skip
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from db.models import Base, Item, Location, Warehouse
 from db.stock.catalogue import Catalogue
@@ -80,3 +81,26 @@ async def list_warehouses(session: AsyncSession, tenant_id: int) -> list[Warehou
         select(Warehouse).where(Warehouse.tenant_id == tenant_id).order_by(Warehouse.code)
     )
     return list(rows)
+
+
+async def list_items(
+    session: AsyncSession, tenant_id: int, after_sku: str | None, limit: int
+) -> list[Item]:
+    query = select(Item).where(Item.tenant_id == tenant_id)
+    if after_sku is not None:
+        query = query.where(Item.sku > after_sku)
+    return list(await session.scalars(query.order_by(Item.sku).limit(limit)))
+
+
+async def list_locations(
+    session: AsyncSession, warehouse_id: int
+) -> list[tuple[Location, str | None]]:
+    """The warehouse's locations with their parent's code, by code."""
+    parent = aliased(Location)
+    rows = await session.execute(
+        select(Location, parent.code)
+        .outerjoin(parent, parent.id == Location.parent_id)
+        .where(Location.warehouse_id == warehouse_id)
+        .order_by(Location.code)
+    )
+    return [(location, parent_code) for location, parent_code in rows]

@@ -3,7 +3,7 @@ another tenant's keys raise NotFound naming the input field."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +37,9 @@ class Catalogue:
         self._warehouse_codes: dict[int, str] = {}
         self._location_codes: dict[int, str] = {}
 
-    async def warehouse(self, code: str, field: str = "warehouse") -> Warehouse:
+    async def warehouse(
+        self, code: str, field: str = "warehouse", *, active_only: bool = True
+    ) -> Warehouse:
         if code not in self._warehouses:
             row = await self.session.scalar(
                 select(Warehouse).where(
@@ -46,11 +48,12 @@ class Catalogue:
             )
             if row is None:
                 raise NotFound(f"warehouse {code!r} does not exist", field=field)
-            if not row.active:
-                raise InvalidInput(f"warehouse {code!r} is inactive", field=field)
             self._warehouses[code] = row
             self._warehouse_codes[row.id] = code
-        return self._warehouses[code]
+        warehouse = self._warehouses[code]
+        if active_only and not warehouse.active:
+            raise InvalidInput(f"warehouse {code!r} is inactive", field=field)
+        return warehouse
 
     async def location(self, warehouse: Warehouse, code: str, field: str = "location") -> Location:
         key = (warehouse.id, code)
@@ -184,7 +187,11 @@ class Catalogue:
         return self._location_codes[location_id]
 
 
-def now_utc() -> datetime:
-    from datetime import UTC
-
-    return datetime.now(UTC)
+async def units_of(
+    session: AsyncSession, tenant_id: int, skus: set[str]
+) -> dict[str, UnitOfMeasure]:
+    """Units of measure by SKU (unknown SKUs are simply absent)."""
+    rows = await session.scalars(
+        select(Item).where(Item.tenant_id == tenant_id, Item.sku.in_(skus))
+    )
+    return {item.sku: uom_of(item) for item in rows}

@@ -1,0 +1,413 @@
+"""Stock: receipts, adjustments, moves, cycle counts, reservations, and the read
+side (balances, availability, ledger). Every POST needs an Idempotency-Key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import (
+    IdempotencyKeyHeader,
+    PrincipalDep,
+    ResourcesDep,
+    SessionDep,
+    WmsWriterDep,
+    caller_for,
+)
+from api.problems import PROBLEM_RESPONSES
+from api.schemas.common import Limit, Page, decode_cursor, encode_cursor
+from api.schemas.inventory import (
+    AdjustmentCreate,
+    AllocateBody,
+    AllocationResultPublic,
+    AvailabilityPublic,
+    BalancePublic,
+    CycleCountCreate,
+    CycleCountPublic,
+    LedgerEntry,
+    MoveCreate,
+    MovementsPublic,
+    PlacePublic,
+    ReceiptCreate,
+    ReleaseBody,
+    ReservationCreate,
+    ReservationPublic,
+    WarehouseAvailability,
+)
+from api.units import Units
+from db.stock import promising, queries, receiving
+from db.stock.catalogue import units_of
+from domain.stock import (
+    AdjustStock,
+    AllocateReservation,
+    CountLine,
+    CycleCount,
+    MovementsResult,
+    MoveStock,
+    ReceiptLine,
+    ReceiveStock,
+    ReleaseReservation,
+    ReserveLine,
+    ReserveStock,
+)
+
+router = APIRouter(prefix="/v1/inventory", tags=["inventory"], responses=PROBLEM_RESPONSES)
+
+REPLAYED = "Idempotent-Replayed"
+
+
+def _mark(response: Response, replayed: bool) -> None:
+    if replayed:
+        response.headers[REPLAYED] = "true"
+
+
+def _movements(units: Units, result: MovementsResult) -> MovementsPublic:
+    return MovementsPublic(movements=[units.movement(m) for m in result.movements])
+
+
+@router.post(
+    "/receipts",
+    response_model=MovementsPublic,
+    status_code=201,
+    summary="Receive stock at a location",
+)
+async def post_receipt(
+    body: ReceiptCreate,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    response: Response,
+    key: IdempotencyKeyHeader = None,
+) -> MovementsPublic:
+    caller = caller_for(principal, key, required=True)
+    units = await Units.load(
+        resources.sessions, principal.tenant_id, (line.sku for line in body.lines)
+    )
+    lines = [
+        ReceiptLine(
+            sku=line.sku,
+            quantity=units.stock(line.sku, line.quantity, f"lines.{n}.quantity", f"lines.{n}.sku"),
+            lot=line.lot,
+            expires_on=line.expires_at,
+            manufactured_on=line.manufactured_at,
+            serials=line.serials,
+        )
+        for n, line in enumerate(body.lines)
+    ]
+    command = ReceiveStock(body.warehouse, body.location, lines, body.reference)
+    result = await receiving.receive(resources.sessions, caller, command)
+    _mark(response, result.replayed)
+    return _movements(units, result)
+
+
+@router.post(
+    "/adjustments",
+    response_model=MovementsPublic,
+    status_code=201,
+    summary="Correct a location's stock up or down, with a reason",
+)
+async def post_adjustment(
+    body: AdjustmentCreate,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    response: Response,
+    key: IdempotencyKeyHeader = None,
+) -> MovementsPublic:
+    caller = caller_for(principal, key, required=True)
+    units = await Units.load(resources.sessions, principal.tenant_id, [body.sku])
+    delta = units.stock(body.sku, body.delta, "delta")
+    command = AdjustStock(
+        body.warehouse, body.location, body.sku, delta, body.reason, body.lot, body.serials
+    )
+    async with units.shortages_as_problem():
+        result = await receiving.adjust(resources.sessions, caller, command)
+    _mark(response, result.replayed)
+    return _movements(units, result)
+
+
+@router.post(
+    "/moves",
+    response_model=MovementsPublic,
+    status_code=201,
+    summary="Move free stock between two locations of a warehouse",
+)
+async def post_move(
+    body: MoveCreate,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    response: Response,
+    key: IdempotencyKeyHeader = None,
+) -> MovementsPublic:
+    caller = caller_for(principal, key, required=True)
+    units = await Units.load(resources.sessions, principal.tenant_id, [body.sku])
+    quantity = units.stock(body.sku, body.quantity, "quantity")
+    command = MoveStock(
+        body.warehouse,
+        body.from_location,
+        body.to_location,
+        body.sku,
+        quantity,
+        body.lot,
+        body.serials,
+    )
+    async with units.shortages_as_problem():
+        result = await receiving.move(resources.sessions, caller, command)
+    _mark(response, result.replayed)
+    return _movements(units, result)
+
+
+@router.post(
+    "/cycle-counts",
+    response_model=CycleCountPublic,
+    status_code=201,
+    summary="Record counted quantities; differences become reasoned adjustments",
+)
+async def post_cycle_count(
+    body: CycleCountCreate,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    response: Response,
+    key: IdempotencyKeyHeader = None,
+) -> CycleCountPublic:
+    caller = caller_for(principal, key, required=True)
+    units = await Units.load(resources.sessions, principal.tenant_id, (c.sku for c in body.counts))
+    counts = [
+        CountLine(
+            c.sku, units.stock(c.sku, c.counted, f"counts.{n}.counted", f"counts.{n}.sku"), c.lot
+        )
+        for n, c in enumerate(body.counts)
+    ]
+    command = CycleCount(body.warehouse, body.location, counts, body.reason)
+    async with units.shortages_as_problem():
+        result = await receiving.cycle_count(resources.sessions, caller, command)
+    _mark(response, result.replayed)
+    return CycleCountPublic(adjustments=[units.movement(m) for m in result.movements])
+
+
+@router.post(
+    "/reservations",
+    response_model=ReservationPublic,
+    status_code=201,
+    summary="Reserve warehouse stock (409 listing what is short)",
+)
+async def post_reservation(
+    body: ReservationCreate,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    response: Response,
+    key: IdempotencyKeyHeader = None,
+) -> ReservationPublic:
+    caller = caller_for(principal, key, required=True)
+    units = await Units.load(resources.sessions, principal.tenant_id, [body.sku])
+    quantity = units.demand(body.sku, body.quantity, "quantity")
+    line = ReserveLine(body.warehouse, body.sku, quantity, body.lot)
+    command = ReserveStock([line], body.source_type, body.source_id, body.expires_at)
+    async with units.shortages_as_problem():
+        result = await promising.reserve(resources.sessions, caller, command)
+    _mark(response, result.replayed)
+    return units.reservation(result.reservations[0])
+
+
+async def _reservation_units(resources: ResourcesDep, tenant_id: int, reservation_id: int) -> Units:
+    async with resources.sessions() as session:
+        sku = await queries.reservation_sku(session, tenant_id, reservation_id)
+    return await Units.load(resources.sessions, tenant_id, [sku])
+
+
+@router.post(
+    "/reservations/{reservation_id}/release",
+    response_model=ReservationPublic,
+    summary="Release a reservation (all of it, or `quantity`)",
+)
+async def post_release(
+    reservation_id: int,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    response: Response,
+    body: ReleaseBody | None = None,
+    key: IdempotencyKeyHeader = None,
+) -> ReservationPublic:
+    caller = caller_for(principal, key, required=True)
+    units = await _reservation_units(resources, principal.tenant_id, reservation_id)
+    sku = next(iter(units.uoms))
+    quantity = (
+        None
+        if body is None or body.quantity is None
+        else units.stock(sku, body.quantity, "quantity")
+    )
+    result = await promising.release(
+        resources.sessions, caller, ReleaseReservation(reservation_id, quantity)
+    )
+    _mark(response, result.replayed)
+    return units.reservation(result.reservations[0])
+
+
+@router.post(
+    "/reservations/{reservation_id}/allocate",
+    response_model=AllocationResultPublic,
+    summary="Allocate a reservation to locations and lots by the item's strategy",
+)
+async def post_allocate(
+    reservation_id: int,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    response: Response,
+    body: AllocateBody | None = None,
+    key: IdempotencyKeyHeader = None,
+) -> AllocationResultPublic:
+    caller = caller_for(principal, key, required=True)
+    units = await _reservation_units(resources, principal.tenant_id, reservation_id)
+    sku = next(iter(units.uoms))
+    quantity = (
+        None
+        if body is None or body.quantity is None
+        else units.stock(sku, body.quantity, "quantity")
+    )
+    result = await promising.allocate(
+        resources.sessions, caller, AllocateReservation(reservation_id, quantity)
+    )
+    _mark(response, result.replayed)
+    return units.allocation_result(result, sku)
+
+
+@router.get(
+    "/balances",
+    response_model=Page[BalancePublic],
+    summary="Stock per warehouse and SKU, with its locations",
+)
+async def get_balances(
+    principal: PrincipalDep,
+    session: SessionDep,
+    sku: str | None = None,
+    warehouse: str | None = None,
+    location: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 100,
+) -> Page[BalancePublic]:
+    after = decode_cursor(cursor)
+    rows = await queries.stock_levels(
+        session,
+        principal.tenant_id,
+        sku=sku,
+        warehouse=warehouse,
+        location=location,
+        after=tuple(after) if after else None,
+        limit=limit,
+    )
+    units = Units(await units_of(session, principal.tenant_id, {r.sku for r in rows}))
+    items = []
+    for row in rows:
+        d = units.of(row.sku).to_display
+        items.append(
+            BalancePublic(
+                sku=row.sku,
+                warehouse=row.warehouse,
+                unit=units.of(row.sku).unit,
+                on_hand=d(row.on_hand),
+                reserved=d(row.reserved),
+                allocated=d(row.allocated),
+                available=d(row.available),
+                in_transit=d(row.in_transit),
+                incoming=d(row.incoming),
+                locations=[
+                    PlacePublic(
+                        location=p.location,
+                        lot=p.lot,
+                        serial=p.serial,
+                        expires_at=p.expires_on,
+                        on_hand=d(p.on_hand),
+                        allocated=d(p.allocated),
+                        available=d(p.on_hand - p.allocated),
+                    )
+                    for p in row.places
+                ],
+            )
+        )
+    next_cursor = encode_cursor([rows[-1].sku, rows[-1].warehouse]) if len(rows) == limit else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/availability",
+    response_model=AvailabilityPublic,
+    summary="What can be promised of a SKU, per warehouse",
+)
+async def get_availability(
+    sku: str, principal: PrincipalDep, session: SessionDep
+) -> AvailabilityPublic:
+    units = Units(await units_of(session, principal.tenant_id, {sku}))
+    uom = units.of(sku)
+    rows = await queries.stock_levels(
+        session,
+        principal.tenant_id,
+        sku=sku,
+        warehouse=None,
+        location=None,
+        after=None,
+        limit=500,
+    )
+    d = uom.to_display
+    return AvailabilityPublic(
+        sku=sku,
+        unit=uom.unit,
+        available=d(sum(max(r.available, 0) for r in rows)),
+        items=[
+            WarehouseAvailability(
+                warehouse=r.warehouse,
+                on_hand=d(r.on_hand),
+                reserved=d(r.reserved),
+                allocated=d(r.allocated),
+                available=d(r.available),
+                in_transit=d(r.in_transit),
+                incoming=d(r.incoming),
+            )
+            for r in rows
+        ],
+    )
+
+
+@router.get(
+    "/movements", response_model=Page[LedgerEntry], summary="The movement ledger, newest first"
+)
+async def get_movements(
+    principal: PrincipalDep,
+    session: SessionDep,
+    sku: str | None = None,
+    warehouse: str | None = None,
+    type: str | None = None,
+    reference: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 100,
+) -> Page[LedgerEntry]:
+    rows = await queries.movements(
+        session,
+        principal.tenant_id,
+        sku=sku,
+        warehouse=warehouse,
+        type=type,
+        reference=reference,
+        before=decode_cursor(cursor),
+        limit=limit,
+    )
+    units = Units(await units_of(session, principal.tenant_id, {r.sku for r in rows}))
+    items = [
+        LedgerEntry(
+            id=r.id,
+            type=r.type,
+            sku=r.sku,
+            quantity=units.display(r.sku, r.quantity),
+            from_location=r.from_location,
+            to_location=r.to_location,
+            lot=r.lot,
+            serial=r.serial,
+            warehouse=r.warehouse,
+            reference_type=r.reference_type,
+            reference_id=r.reference_id,
+            actor=r.actor,
+            reason=r.reason,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
+    next_cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
+    return Page(items=items, next_cursor=next_cursor)

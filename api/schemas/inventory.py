@@ -1,0 +1,201 @@
+"""Request and response bodies for stock: receipts, adjustments, moves, counts,
+reservations, balances, availability and the ledger (display quantities)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.common import Code, PositiveQuantity, Quantity, SignedQuantity
+from domain.stock import MovementType
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReceiptLineBody(_Body):
+    sku: Code
+    quantity: PositiveQuantity
+    lot: Code | None = None
+    expires_at: date | None = Field(None, description="lot expiry (track_expiry items)")
+    manufactured_at: date | None = None
+    serials: list[str] = Field(default_factory=list, max_length=10_000)
+
+
+class ReceiptCreate(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"warehouse": "WH1", "location": "A-01", "reference": "PO-1001",
+                 "lines": [{"sku": "TSHIRT-M", "quantity": 40},
+                           {"sku": "MILK-1L", "quantity": 24, "lot": "L-0425",
+                            "expires_at": "2026-12-31"}]}
+            ]
+        }
+    )  # fmt: skip
+
+    warehouse: Code
+    location: Code
+    reference: str | None = Field(None, max_length=128)
+    lines: list[ReceiptLineBody] = Field(min_length=1, max_length=1000)
+
+
+class AdjustmentCreate(_Body):
+    warehouse: Code
+    location: Code
+    sku: Code
+    lot: Code | None = None
+    delta: SignedQuantity = Field(description="positive adds, negative removes")
+    reason: str = Field(min_length=1, max_length=500)
+    serials: list[str] = Field(default_factory=list)
+
+
+class MoveCreate(_Body):
+    warehouse: Code
+    from_location: Code
+    to_location: Code
+    sku: Code
+    lot: Code | None = None
+    quantity: PositiveQuantity
+    serials: list[str] = Field(default_factory=list)
+
+
+class CountLineBody(_Body):
+    sku: Code
+    lot: Code | None = None
+    counted: Quantity = Field(ge=0)
+
+
+class CycleCountCreate(_Body):
+    warehouse: Code
+    location: Code
+    counts: list[CountLineBody] = Field(min_length=1, max_length=1000)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class MovementPublic(BaseModel):
+    id: int
+    type: MovementType
+    sku: str
+    quantity: Quantity
+    from_location: str | None
+    to_location: str | None
+    lot: str | None
+    serial: str | None
+
+
+class MovementsPublic(BaseModel):
+    movements: list[MovementPublic]
+
+
+class CycleCountPublic(BaseModel):
+    adjustments: list[MovementPublic] = Field(description="one per counted difference")
+
+
+class ReservationCreate(_Body):
+    warehouse: Code
+    sku: Code
+    lot: Code | None = None
+    quantity: PositiveQuantity = Field(
+        description="rounded to the item's increment by its rounding mode"
+    )
+    source_type: str = Field("manual", pattern="^(manual|pos|transfer|order)$")
+    source_id: str | None = Field(None, max_length=128)
+    expires_at: datetime | None = None
+
+
+class ReservationPublic(BaseModel):
+    id: int
+    warehouse: str
+    sku: str
+    lot: str | None
+    requested: Quantity
+    quantity: Quantity = Field(description="still reserved")
+    status: str
+
+
+class ReleaseBody(_Body):
+    quantity: PositiveQuantity | None = Field(None, description="default: all still reserved")
+
+
+class AllocateBody(_Body):
+    quantity: PositiveQuantity | None = Field(None, description="default: all still reserved")
+
+
+class AllocationPublic(BaseModel):
+    id: int
+    reservation_id: int | None
+    warehouse: str
+    location: str
+    sku: str
+    lot: str | None
+    serial: str | None
+    quantity: Quantity
+    status: str
+
+
+class AllocationResultPublic(BaseModel):
+    reservation: ReservationPublic | None
+    allocations: list[AllocationPublic]
+    shortfall: Quantity = Field(description="what could not be allocated; it stays reserved")
+
+
+class PlacePublic(BaseModel):
+    location: str
+    lot: str | None
+    serial: str | None
+    expires_at: date | None
+    on_hand: Quantity
+    allocated: Quantity
+    available: Quantity
+
+
+class BalancePublic(BaseModel):
+    sku: str
+    warehouse: str
+    unit: str
+    on_hand: Quantity
+    reserved: Quantity
+    allocated: Quantity
+    available: Quantity
+    in_transit: Quantity
+    incoming: Quantity
+    locations: list[PlacePublic]
+
+
+class WarehouseAvailability(BaseModel):
+    warehouse: str
+    on_hand: Quantity
+    reserved: Quantity
+    allocated: Quantity
+    available: Quantity
+    in_transit: Quantity
+    incoming: Quantity
+
+
+class AvailabilityPublic(BaseModel):
+    sku: str
+    unit: str
+    available: Quantity = Field(description="across all warehouses")
+    items: list[WarehouseAvailability]
+
+
+class LedgerEntry(MovementPublic):
+    warehouse: str
+    reference_type: str
+    reference_id: str | None
+    actor: str
+    reason: str | None
+    created_at: datetime
+
+
+class ShortagePublic(BaseModel):
+    line: int
+    sku: str
+    warehouse: str
+    location: str | None
+    lot: str | None
+    requested: Quantity
+    available: Quantity

@@ -1,0 +1,126 @@
+"""Display <-> base unit conversion for the SKUs of one request, and the
+conversion of stock results and shortages back to display units."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.problems import Problem
+from api.schemas.inventory import (
+    AllocationPublic,
+    AllocationResultPublic,
+    MovementPublic,
+    ReservationPublic,
+    ShortagePublic,
+)
+from db.stock.catalogue import units_of
+from domain.errors import NotFound
+from domain.quantities import UnitOfMeasure
+from domain.stock import (
+    AllocationRecord,
+    AllocationResult,
+    InsufficientStock,
+    MovementRecord,
+    ReservationRecord,
+)
+
+
+class Units:
+    def __init__(self, uoms: dict[str, UnitOfMeasure]) -> None:
+        self.uoms = uoms
+
+    @classmethod
+    async def load(
+        cls, sessions: async_sessionmaker[AsyncSession], tenant_id: int, skus: Iterable[str]
+    ) -> Units:
+        async with sessions() as session:
+            return cls(await units_of(session, tenant_id, set(skus)))
+
+    def of(self, sku: str, field: str = "sku") -> UnitOfMeasure:
+        if sku not in self.uoms:
+            raise NotFound(f"item {sku!r} does not exist", field=field)
+        return self.uoms[sku]
+
+    def stock(self, sku: str, quantity: Decimal, field: str, sku_field: str = "sku") -> int:
+        """An exact stock quantity (receipts, moves, counts)."""
+        return self.of(sku, sku_field).to_base(quantity, field=field)
+
+    def demand(self, sku: str, quantity: Decimal, field: str, sku_field: str = "sku") -> int:
+        """A demanded quantity, rounded by the item's mode (reservations, orders)."""
+        return self.of(sku, sku_field).demand_to_base(quantity, field=field)
+
+    def display(self, sku: str, base: int) -> Decimal:
+        return self.of(sku).to_display(base)
+
+    def movement(self, m: MovementRecord) -> MovementPublic:
+        return MovementPublic(
+            id=m.id,
+            type=m.type,
+            sku=m.sku,
+            quantity=self.display(m.sku, m.quantity),
+            from_location=m.from_location,
+            to_location=m.to_location,
+            lot=m.lot,
+            serial=m.serial,
+        )
+
+    def reservation(self, r: ReservationRecord) -> ReservationPublic:
+        return ReservationPublic(
+            id=r.id,
+            warehouse=r.warehouse,
+            sku=r.sku,
+            lot=r.lot,
+            requested=self.display(r.sku, r.requested),
+            quantity=self.display(r.sku, r.quantity),
+            status=r.status,
+        )
+
+    def allocation(self, a: AllocationRecord) -> AllocationPublic:
+        return AllocationPublic(
+            id=a.id,
+            reservation_id=a.reservation_id,
+            warehouse=a.warehouse,
+            location=a.location,
+            sku=a.sku,
+            lot=a.lot,
+            serial=a.serial,
+            quantity=self.display(a.sku, a.quantity),
+            status=a.status,
+        )
+
+    def allocation_result(self, result: AllocationResult, sku: str) -> AllocationResultPublic:
+        return AllocationResultPublic(
+            reservation=self.reservation(result.reservation) if result.reservation else None,
+            allocations=[self.allocation(a) for a in result.allocations],
+            shortfall=self.display(sku, result.shortfall),
+        )
+
+    @asynccontextmanager
+    async def shortages_as_problem(self) -> AsyncIterator[None]:
+        """InsufficientStock -> 409 problem listing every short line in display units."""
+        try:
+            yield
+        except InsufficientStock as short:
+            shortages = [
+                ShortagePublic(
+                    line=s.line,
+                    sku=s.sku,
+                    warehouse=s.warehouse,
+                    location=s.location,
+                    lot=s.lot,
+                    requested=self.display(s.sku, s.requested),
+                    available=self.display(s.sku, s.available),
+                ).model_dump(mode="json")
+                for s in short.shortages
+            ]
+            raise Problem(
+                409,
+                short.code,
+                short.detail,
+                field=short.field,
+                extensions={"shortages": shortages},
+            ) from short
