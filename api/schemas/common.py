@@ -14,7 +14,9 @@ from domain.errors import InvalidInput
 # A quantity in the item's display unit: a JSON number (strings are accepted too).
 Quantity = Annotated[
     Decimal,
-    PlainSerializer(lambda v: float(v) if v % 1 else int(v), return_type=float, when_used="json"),
+    PlainSerializer(
+        lambda v: float(v) if v % 1 else int(v), return_type=int | float, when_used="json"
+    ),
     Field(examples=[12.5]),
 ]
 PositiveQuantity = Annotated[Quantity, Field(gt=0, max_digits=18, decimal_places=6)]
