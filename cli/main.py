@@ -115,6 +115,42 @@ def check() -> None:
     _exit(0)
 
 
+@app.command()
+def reconcile(
+    tenant: Annotated[str | None, typer.Option(help="tenant slug; default: every tenant")] = None,
+) -> None:
+    """Check the stock invariants (DESIGN §5, 1-3); print every violation, exit 1 if any."""
+    from sqlalchemy import text
+
+    from db.engine import create_engine, create_session_factory
+    from db.stock.reconcile import Violation, find_violations
+    from db.tenants import get_tenant
+    from domain.errors import DomainError
+
+    settings = _settings()
+
+    async def run() -> list[Violation]:
+        engine = create_engine(settings)
+        try:
+            async with create_session_factory(engine)() as session, session.begin():
+                await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+                tenant_id = (await get_tenant(session, tenant)).id if tenant else None
+                return await find_violations(session, tenant_id)
+        finally:
+            await engine.dispose()
+
+    try:
+        violations = asyncio.run(run())
+    except DomainError as error:
+        typer.echo(f"error: {error.detail}", err=True)
+        raise typer.Exit(2) from error
+    for violation in violations:
+        typer.echo(str(violation))
+    scope = f"tenant {tenant}" if tenant else "all tenants"
+    typer.echo(f"{len(violations)} violation(s) in {scope}")
+    raise typer.Exit(1 if violations else 0)
+
+
 @keys_app.command("create")
 def keys_create(
     tenant: Annotated[str, typer.Option(help="tenant slug; created when missing")],

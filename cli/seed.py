@@ -1,17 +1,87 @@
-"""The demo tenant: what `oms dev` and `oms seed` put in an empty database."""
+"""The demo tenant: what `oms dev` and `oms seed` put in an empty database.
+
+Two warehouses with bins and a staging area, a few items of each kind, stock
+received through the same idempotent operation the API uses (fixed keys, so a
+second seed changes nothing), and one API key per role."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Awaitable
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.catalogue import create_item, create_location, create_warehouse
+from db.stock.operation import Caller
+from db.stock.receiving import receive
 from db.tenants import authenticate, create_api_key, ensure_tenant
+from domain.allocation import BackorderPolicy, Strategy
+from domain.catalogue import ItemSpec, LocationSpec, LocationType, WarehouseSpec
+from domain.errors import Conflict
+from domain.quantities import Rounding, UnitOfMeasure
 from domain.roles import Role
+from domain.stock import ReceiptLine, ReceiveStock
 
 DEMO_TENANT = "demo"
+
+WAREHOUSES = [WarehouseSpec("BER", "Berlin", priority=1, timezone="Europe/Berlin"),
+              WarehouseSpec("HAM", "Hamburg", priority=2, timezone="Europe/Berlin")]  # fmt: skip
+LOCATIONS = [("DOCK", LocationType.DOCK), ("A-01", LocationType.BIN),
+             ("A-02", LocationType.BIN), ("B-01", LocationType.BIN),
+             ("STAGE", LocationType.STAGING)]  # fmt: skip
+ITEMS = [
+    ItemSpec("TSHIRT-M", "T-shirt, size M", backorder_policy=BackorderPolicy.ALLOW),
+    ItemSpec("MUG", "Coffee mug"),
+    ItemSpec("FABRIC-RED", "Red cotton, by the yard",
+             UnitOfMeasure("yd", 4, Decimal("0.25"), Decimal("1"), Rounding.UP)),
+    ItemSpec("MILK-1L", "Milk, 1 litre", track_lot=True, track_expiry=True,
+             default_strategy=Strategy.FEFO),
+    ItemSpec("PHONE-X", "Phone X", track_serial=True),
+]  # fmt: skip
+
+
+def _receipts(today: date) -> list[tuple[str, ReceiveStock]]:
+    soon, later = today + timedelta(days=5), today + timedelta(days=40)
+    return [
+        ("seed-receipt-ber", ReceiveStock("BER", "A-01", [
+            ReceiptLine("TSHIRT-M", 40), ReceiptLine("MUG", 12),
+            ReceiptLine("FABRIC-RED", 120),  # 30 yd in quarter-yards
+            ReceiptLine("MILK-1L", 24, "L-SOON", soon),
+            ReceiptLine("MILK-1L", 24, "L-LATER", later),
+            ReceiptLine("PHONE-X", 3, serials=["PX-0001", "PX-0002", "PX-0003"]),
+        ], reference="seed")),
+        ("seed-receipt-ham", ReceiveStock("HAM", "A-01", [
+            ReceiptLine("TSHIRT-M", 15), ReceiptLine("MUG", 30),
+        ], reference="seed")),
+    ]  # fmt: skip
+
+
+async def seed_catalogue(sessions: async_sessionmaker[AsyncSession], tenant_id: int) -> None:
+    """Warehouses, locations and items that are missing, then the demo receipts."""
+    async with sessions() as session, session.begin():
+        for spec in WAREHOUSES:
+            await _ignore_existing(create_warehouse(session, tenant_id, spec))
+            for code, kind in LOCATIONS:
+                location = LocationSpec(spec.code, code, kind)
+                await _ignore_existing(create_location(session, tenant_id, location))
+        for item in ITEMS:
+            await _ignore_existing(create_item(session, tenant_id, item))
+    for key, receipt in _receipts(date.today()):
+        # Fixed keys: the second seed replays instead of receiving again. (The lot
+        # dates move with today; a changed body under a used key is refused, so
+        # a replay of an older seed is expected and fine.)
+        with contextlib.suppress(Conflict):
+            await receive(sessions, Caller(tenant_id, key, "seed"), receipt)
+
+
+async def _ignore_existing(creation: Awaitable[object]) -> None:
+    with contextlib.suppress(Conflict):
+        await creation
 
 
 async def seed_demo(sessions: async_sessionmaker[AsyncSession], keys_file: Path) -> dict[Role, str]:
@@ -37,6 +107,7 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], keys_file: Path)
                 issued = await create_api_key(session, tenant, role, f"demo {role.value}")
                 keys[role] = issued.plaintext
     _write_keys(keys_file, keys)
+    await seed_catalogue(sessions, tenant.id)
     return keys
 
 

@@ -6,10 +6,14 @@ import sys
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import unique
+from tests.integration.stock_world import World
 
-COMMANDS = ["dev", "api", "worker", "migrate", "seed", "check", "keys", "keys create"]
+COMMANDS = [
+    "dev", "api", "worker", "migrate", "seed", "check", "reconcile", "keys", "keys create",
+]  # fmt: skip
 
 
 def oms(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -89,3 +93,33 @@ def test_migrate_is_idempotent(database_url: str) -> None:
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     assert first.stdout == second.stdout
     assert "database at revision" in second.stdout
+
+
+async def test_reconcile_exits_0_when_the_books_are_right_and_1_with_drift(
+    database_url: str, world: World
+) -> None:
+    await world.receive("WIDGET", 5)
+    env = {"OMS_DATABASE_URL": database_url}
+    clean = oms("reconcile", "--tenant", world.slug, env=env)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert f"0 violation(s) in tenant {world.slug}" in clean.stdout
+
+    async with world.sessions() as session, session.begin():
+        await session.execute(
+            text("UPDATE stock_levels SET on_hand = on_hand + 2 WHERE tenant_id = :t"),
+            {"t": world.tenant_id},
+        )
+    drift = oms("reconcile", "--tenant", world.slug, env=env)
+    assert drift.returncode == 1
+    assert "stock level on_hand differs from its balances" in drift.stdout
+    async with world.sessions() as session, session.begin():  # repair for the fixture's check
+        await session.execute(
+            text("UPDATE stock_levels SET on_hand = on_hand - 2 WHERE tenant_id = :t"),
+            {"t": world.tenant_id},
+        )
+
+
+def test_reconcile_of_an_unknown_tenant_is_a_usage_error(database_url: str) -> None:
+    result = oms("reconcile", "--tenant", "nobody-here", env={"OMS_DATABASE_URL": database_url})
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
