@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -72,6 +74,13 @@ def main(settings: Settings | None = None) -> None:
         await run_worker(settings, stop)
 
     asyncio.run(_run())
+    # Leave without interpreter teardown: Temporal's core threads can abort a
+    # normal exit (PyGILState_Release, temporalio/sdk-python#300) and turn a clean
+    # stop into exit code 134.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

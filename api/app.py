@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from api.metrics import HttpMetrics, MetricsMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
-from api.routes import catalogue, health, inventory, keys
+from api.routes import catalogue, health, inventory, keys, stock_reads
 from settings import Settings
 
 DESCRIPTION = """
@@ -53,4 +53,5 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.include_router(keys.router)
     app.include_router(catalogue.router)
     app.include_router(inventory.router)
+    app.include_router(stock_reads.router)
     return app

@@ -165,7 +165,13 @@ def grow(dsn: str, tenant_id: int, rows: int) -> None:
             " WHERE b.tenant_id = %s AND b.on_hand = 5",
             (tenant_id,),
         )
-        conn.execute("ANALYZE")
+        conn.execute("VACUUM ANALYZE")
+
+
+def settle(dsn: str) -> None:
+    """Flush dirty pages now, so a checkpoint does not land inside a measurement."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
 
 
 def count(dsn: str, table: str) -> int:
@@ -198,12 +204,15 @@ async def main(pairs: int, callers: int, rows: int, samples: int, profile: bool)
             )
 
         tenant_id = await setup_tenant(sessions, ["PROBE"])
-        await reserve_latency(sessions, tenant_id, "PROBE", 20)  # warm up
+        settle(dsn)
+        await reserve_latency(sessions, tenant_id, "PROBE", 50)  # warm up
         small = await reserve_latency(sessions, tenant_id, "PROBE", samples)
         balances_before = count(dsn, "balances")
         started = time.perf_counter()
         grow(dsn, tenant_id, rows)
         grown = time.perf_counter() - started
+        settle(dsn)
+        await reserve_latency(sessions, tenant_id, "PROBE", 50)  # warm up
         large = await reserve_latency(sessions, tenant_id, "PROBE", samples)
         print(
             f"\nreserve latency (median of {samples}, one caller): {small * 1000:.2f} ms with "

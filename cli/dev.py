@@ -118,21 +118,8 @@ class DevStack:
         upgrade(s.database_url)
         keys = asyncio.run(self._seed())
         self._start_child("worker", [sys.executable, "-m", "worker"])
-        self._start_child(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:create_app",
-                "--factory",
-                "--host",
-                s.api_host,
-                "--port",
-                str(s.api_port),
-                "--no-access-log",
-            ],
-        )
+        # `oms api`, not bare uvicorn: it leaves without interpreter teardown (see _exit)
+        self._start_child("api", [sys.executable, "-m", "cli.main", "api"])
         wait_for_port(s.api_port, 30)
         from cli.check import run_stack_check
 

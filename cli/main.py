@@ -56,6 +56,7 @@ def api() -> None:
 
     settings = _settings()
     uvicorn.run("api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port)
+    _exit(0)
 
 
 @app.command()
@@ -63,8 +64,7 @@ def worker() -> None:
     """Run a Temporal worker until SIGTERM/SIGINT, then drain and exit 0."""
     import worker as worker_module
 
-    worker_module.main(_settings())
-    _exit(0)
+    worker_module.main(_settings())  # exits the process when the worker has drained
 
 
 @app.command()

@@ -1,43 +1,32 @@
-"""Stock: receipts, adjustments, moves, cycle counts, reservations, and the read
-side (balances, availability, ledger). Every POST needs an Idempotency-Key."""
+"""Stock changes: receipts, adjustments, moves, cycle counts, reservations.
+Every POST needs an Idempotency-Key."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from api.deps import (
     IdempotencyKeyHeader,
-    PrincipalDep,
     ResourcesDep,
-    SessionDep,
     WmsWriterDep,
     caller_for,
 )
 from api.problems import PROBLEM_RESPONSES
-from api.schemas.common import Limit, Page, decode_cursor, encode_cursor
 from api.schemas.inventory import (
     AdjustmentCreate,
     AllocateBody,
     AllocationResultPublic,
-    AvailabilityPublic,
-    BalancePublic,
     CycleCountCreate,
     CycleCountPublic,
-    LedgerEntry,
     MoveCreate,
     MovementsPublic,
-    PlacePublic,
     ReceiptCreate,
     ReleaseBody,
     ReservationCreate,
     ReservationPublic,
-    WarehouseAvailability,
 )
 from api.units import Units
 from db.stock import promising, queries, receiving
-from db.stock.catalogue import units_of
 from domain.stock import (
     AdjustStock,
     AllocateReservation,
@@ -268,146 +257,3 @@ async def post_allocate(
     )
     _mark(response, result.replayed)
     return units.allocation_result(result, sku)
-
-
-@router.get(
-    "/balances",
-    response_model=Page[BalancePublic],
-    summary="Stock per warehouse and SKU, with its locations",
-)
-async def get_balances(
-    principal: PrincipalDep,
-    session: SessionDep,
-    sku: str | None = None,
-    warehouse: str | None = None,
-    location: str | None = None,
-    cursor: str | None = None,
-    limit: Annotated[Limit, Query()] = 100,
-) -> Page[BalancePublic]:
-    after = decode_cursor(cursor)
-    rows = await queries.stock_levels(
-        session,
-        principal.tenant_id,
-        sku=sku,
-        warehouse=warehouse,
-        location=location,
-        after=tuple(after) if after else None,
-        limit=limit,
-    )
-    units = Units(await units_of(session, principal.tenant_id, {r.sku for r in rows}))
-    items = []
-    for row in rows:
-        d = units.of(row.sku).to_display
-        items.append(
-            BalancePublic(
-                sku=row.sku,
-                warehouse=row.warehouse,
-                unit=units.of(row.sku).unit,
-                on_hand=d(row.on_hand),
-                reserved=d(row.reserved),
-                allocated=d(row.allocated),
-                available=d(row.available),
-                in_transit=d(row.in_transit),
-                incoming=d(row.incoming),
-                locations=[
-                    PlacePublic(
-                        location=p.location,
-                        lot=p.lot,
-                        serial=p.serial,
-                        expires_at=p.expires_on,
-                        on_hand=d(p.on_hand),
-                        allocated=d(p.allocated),
-                        available=d(p.on_hand - p.allocated),
-                    )
-                    for p in row.places
-                ],
-            )
-        )
-    next_cursor = encode_cursor([rows[-1].sku, rows[-1].warehouse]) if len(rows) == limit else None
-    return Page(items=items, next_cursor=next_cursor)
-
-
-@router.get(
-    "/availability",
-    response_model=AvailabilityPublic,
-    summary="What can be promised of a SKU, per warehouse",
-)
-async def get_availability(
-    sku: str, principal: PrincipalDep, session: SessionDep
-) -> AvailabilityPublic:
-    units = Units(await units_of(session, principal.tenant_id, {sku}))
-    uom = units.of(sku)
-    rows = await queries.stock_levels(
-        session,
-        principal.tenant_id,
-        sku=sku,
-        warehouse=None,
-        location=None,
-        after=None,
-        limit=500,
-    )
-    d = uom.to_display
-    return AvailabilityPublic(
-        sku=sku,
-        unit=uom.unit,
-        available=d(sum(max(r.available, 0) for r in rows)),
-        items=[
-            WarehouseAvailability(
-                warehouse=r.warehouse,
-                on_hand=d(r.on_hand),
-                reserved=d(r.reserved),
-                allocated=d(r.allocated),
-                available=d(r.available),
-                in_transit=d(r.in_transit),
-                incoming=d(r.incoming),
-            )
-            for r in rows
-        ],
-    )
-
-
-@router.get(
-    "/movements", response_model=Page[LedgerEntry], summary="The movement ledger, newest first"
-)
-async def get_movements(
-    principal: PrincipalDep,
-    session: SessionDep,
-    sku: str | None = None,
-    warehouse: str | None = None,
-    type: str | None = None,
-    reference: str | None = None,
-    cursor: str | None = None,
-    limit: Annotated[Limit, Query()] = 100,
-) -> Page[LedgerEntry]:
-    rows = await queries.movements(
-        session,
-        principal.tenant_id,
-        sku=sku,
-        warehouse=warehouse,
-        type=type,
-        reference=reference,
-        before=decode_cursor(cursor),
-        limit=limit,
-    )
-    units = Units(await units_of(session, principal.tenant_id, {r.sku for r in rows}))
-    items = [
-        LedgerEntry(
-            id=r.id,
-            type=r.type,
-            sku=r.sku,
-            quantity=units.display(r.sku, r.quantity),
-            from_location=r.from_location,
-            to_location=r.to_location,
-            lot=r.lot,
-            serial=r.serial,
-            warehouse=r.warehouse,
-            reference_type=r.reference_type,
-            reference_id=r.reference_id,
-            actor=r.actor,
-            reason=r.reason,
-            created_at=r.created_at,
-        )
-        for r in rows
-    ]
-    next_cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
-    return Page(items=items, next_cursor=next_cursor)
