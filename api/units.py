@@ -17,7 +17,7 @@ from api.schemas.inventory import (
     ReservationPublic,
     ShortagePublic,
 )
-from db.stock.catalogue import units_of
+from db.stock.lookups import units_of
 from domain.errors import NotFound
 from domain.quantities import UnitOfMeasure
 from domain.stock import (

@@ -35,9 +35,9 @@ from cli.embedded import EmbeddedPostgres, free_port
 from db.catalogue import create_item, create_location, create_warehouse
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
+from db.stock.on_hand import receive
 from db.stock.operation import Caller
 from db.stock.promising import release, reserve
-from db.stock.receiving import receive
 from db.tenants import ensure_tenant
 from domain.catalogue import ItemSpec, LocationSpec, LocationType, WarehouseSpec
 from domain.stock import ReceiptLine, ReceiveStock, ReleaseReservation, ReserveLine, ReserveStock

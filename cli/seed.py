@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.catalogue import create_item, create_location, create_warehouse
+from db.stock.on_hand import receive
 from db.stock.operation import Caller
-from db.stock.receiving import receive
 from db.tenants import authenticate, create_api_key, ensure_tenant
 from domain.allocation import BackorderPolicy, Strategy
 from domain.catalogue import ItemSpec, LocationSpec, LocationType, WarehouseSpec

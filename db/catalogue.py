@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from db.models import Base, Item, Location, Warehouse
-from db.stock.catalogue import Catalogue
+from db.stock.lookups import Catalogue
 from domain.catalogue import ItemSpec, LocationSpec, WarehouseSpec
 from domain.errors import Conflict, InvalidInput
 

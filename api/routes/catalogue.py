@@ -25,7 +25,7 @@ from api.schemas.catalogue import (
 )
 from api.schemas.common import Limit, Page, decode_cursor, encode_cursor
 from db import catalogue
-from db.stock.catalogue import Catalogue
+from db.stock.lookups import Catalogue
 from db.stock.operation import OperationContext, run_operation
 
 router = APIRouter(prefix="/v1", tags=["catalogue"], responses=PROBLEM_RESPONSES)

@@ -26,7 +26,7 @@ from api.schemas.inventory import (
     ReservationPublic,
 )
 from api.units import Units
-from db.stock import promising, queries, receiving
+from db.stock import on_hand, promising, queries
 from domain.stock import (
     AdjustStock,
     AllocateReservation,
@@ -84,7 +84,7 @@ async def post_receipt(
         for n, line in enumerate(body.lines)
     ]
     command = ReceiveStock(body.warehouse, body.location, lines, body.reference)
-    result = await receiving.receive(resources.sessions, caller, command)
+    result = await on_hand.receive(resources.sessions, caller, command)
     _mark(response, result.replayed)
     return _movements(units, result)
 
@@ -109,7 +109,7 @@ async def post_adjustment(
         body.warehouse, body.location, body.sku, delta, body.reason, body.lot, body.serials
     )
     async with units.shortages_as_problem():
-        result = await receiving.adjust(resources.sessions, caller, command)
+        result = await on_hand.adjust(resources.sessions, caller, command)
     _mark(response, result.replayed)
     return _movements(units, result)
 
@@ -140,7 +140,7 @@ async def post_move(
         body.serials,
     )
     async with units.shortages_as_problem():
-        result = await receiving.move(resources.sessions, caller, command)
+        result = await on_hand.move(resources.sessions, caller, command)
     _mark(response, result.replayed)
     return _movements(units, result)
 
@@ -168,7 +168,7 @@ async def post_cycle_count(
     ]
     command = CycleCount(body.warehouse, body.location, counts, body.reason)
     async with units.shortages_as_problem():
-        result = await receiving.cycle_count(resources.sessions, caller, command)
+        result = await on_hand.cycle_count(resources.sessions, caller, command)
     _mark(response, result.replayed)
     return CycleCountPublic(adjustments=[units.movement(m) for m in result.movements])
 

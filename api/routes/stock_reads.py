@@ -18,7 +18,7 @@ from api.schemas.inventory import (
 )
 from api.units import Units
 from db.stock import queries
-from db.stock.catalogue import units_of
+from db.stock.lookups import units_of
 
 router = APIRouter(prefix="/v1/inventory", tags=["inventory"], responses=PROBLEM_RESPONSES)
 

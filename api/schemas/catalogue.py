@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Code, Quantity
 from db.models import Item, Location, Warehouse
-from db.stock.catalogue import uom_of
+from db.stock.lookups import uom_of
 from domain.allocation import BackorderPolicy, Strategy
 from domain.catalogue import ItemSpec, LocationSpec, LocationType, WarehouseSpec
 from domain.quantities import Rounding, UnitOfMeasure

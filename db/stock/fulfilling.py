@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Allocation
-from db.stock.ledger import BalanceKey, Label, StockChange
+from db.stock.change import BalanceKey, Label, StockChange
+from db.stock.on_hand import adjust, receive
 from db.stock.operation import Caller, OperationContext, run_operation
 from db.stock.promising import allocation_record, balance_key, locked_allocation
-from db.stock.receiving import adjust, receive
 from domain.errors import InvalidInput
 from domain.stock import (
     AdjustStock,

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.stock.catalogue import Catalogue
+from db.stock.lookups import Catalogue
 from domain.errors import InvalidInput
 from domain.stock import IdempotencyConflict, MovementType
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Allocation, Balance, Item, Lot, Reservation
-from db.stock.ledger import BalanceKey, Label, StockChange, lock_levels
+from db.stock.change import BalanceKey, Label, StockChange, lock_levels
 from db.stock.operation import Caller, OperationContext, run_operation
 from domain.allocation import Candidate, LotStatus, Strategy, choose_stock
 from domain.errors import InvalidInput, NotFound

@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.catalogue import create_item, create_location, create_warehouse
+from db.stock.on_hand import receive
 from db.stock.operation import Caller
 from db.stock.promising import allocate, reserve
-from db.stock.receiving import receive
 from db.stock.reconcile import Violation, find_violations
 from db.tenants import ensure_tenant
 from domain.allocation import BackorderPolicy, Strategy

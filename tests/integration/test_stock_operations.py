@@ -6,8 +6,8 @@ from datetime import date, timedelta
 import pytest
 
 from db.stock.fulfilling import pick, put_back, restock, scrap, ship
+from db.stock.on_hand import adjust, cycle_count, move, receive
 from db.stock.promising import deallocate, release, reserve
-from db.stock.receiving import adjust, cycle_count, move, receive
 from domain.errors import DomainError, InvalidInput, NotFound
 from domain.stock import (
     AdjustStock,
@@ -72,7 +72,7 @@ async def test_a_key_reused_for_another_request_is_refused(world: World) -> None
         (ReceiptLine("NOPE", 1), NotFound, "lines.1.sku"),
         (ReceiptLine("WIDGET", 0), InvalidInput, "lines.1.quantity"),
         (ReceiptLine("MILK", 3), InvalidInput, "lines.1.lot"),
-        (ReceiptLine("MILK", 3, "L1"), InvalidInput, "expires_at"),
+        (ReceiptLine("MILK", 3, "L1"), InvalidInput, "lines.1.expires_at"),
         (ReceiptLine("WIDGET", 3, "L1"), InvalidInput, "lines.1.lot"),
         (ReceiptLine("PHONE", 2, serials=["S1"]), InvalidInput, "lines.1.serials"),
         (ReceiptLine("PHONE", 2, serials=["S1", "S1"]), InvalidInput, "lines.1.serials"),
@@ -276,3 +276,26 @@ async def test_another_tenants_reservation_is_not_found(world: World, sessions: 
     with pytest.raises(NotFound):
         await release(world.sessions, stranger.caller(), ReleaseReservation(reserved.id))
     assert (await world.level("WIDGET"))["reserved"] == 3
+
+
+async def test_expiry_tracked_lots_can_be_counted_and_adjusted_up(world: World) -> None:
+    await world.receive("MILK", 4, lot="M-1", expires_on=TODAY + timedelta(days=9))
+    counted = CycleCount("WH1", "A1", [CountLine("MILK", 6, "M-1")], "count")
+    result = await cycle_count(world.sessions, world.caller(), counted)
+    assert [(m.quantity, m.to_location) for m in result.movements] == [(2, "A1")]
+    found = AdjustStock("WH1", "A1", "MILK", 1, "found behind shelf", "M-1")
+    await adjust(world.sessions, world.caller(), found)
+    assert await world.balance("MILK", "A1") == (7, 0)
+    with pytest.raises(InvalidInput) as raised:  # a new lot still needs its expiry
+        await adjust(
+            world.sessions, world.caller(), AdjustStock("WH1", "A1", "MILK", 1, "x", "M-2")
+        )
+    assert raised.value.field == "expires_at"
+
+
+async def test_a_serial_on_two_lines_of_one_receipt_is_refused(world: World) -> None:
+    lines = [ReceiptLine("PHONE", 1, serials=["SN-9"]), ReceiptLine("PHONE", 1, serials=["SN-9"])]
+    with pytest.raises(InvalidInput) as raised:
+        await receive(world.sessions, world.caller(), ReceiveStock("WH1", "A1", lines))
+    assert raised.value.field == "lines.1.serials"
+    assert await world.ledger_size() == 0

@@ -87,9 +87,7 @@ class Catalogue:
         self.check_lot_given(item, number, field)
         if number is None:
             return None
-        row = await self.session.scalar(
-            select(Lot).where(Lot.item_id == item.id, Lot.lot_number == number)
-        )
+        row = await self._find_lot(item, number)
         if row is None:
             raise NotFound(f"lot {number!r} of {item.sku!r} does not exist", field=field)
         return row
@@ -108,34 +106,45 @@ class Catalogue:
         expires_on: date | None,
         manufactured_on: date | None,
         field: str,
+        expiry_field: str = "expires_at",
     ) -> Lot | None:
-        """The lot stock is received into, created on first receipt."""
+        """The lot stock goes into: an existing one, or a new one (which needs an
+        expiry date when the item tracks expiry)."""
         self.check_lot_given(item, number, field)
         if number is None:
             if expires_on is not None:
-                raise InvalidInput(f"{item.sku!r} has no lots to expire", field=f"{field}_expiry")
+                raise InvalidInput(f"{item.sku!r} has no lots to expire", field=expiry_field)
             return None
-        if item.track_expiry and expires_on is None:
-            raise InvalidInput(
-                f"{item.sku!r} tracks expiry: expires_at is required", field="expires_at"
-            )
-        await self.session.execute(
-            text(
-                "INSERT INTO lots (tenant_id, item_id, lot_number, manufactured_on, expires_on,"
-                " received_at, status) VALUES (:t, :i, :n, :m, :e, now(), :s)"
-                " ON CONFLICT (item_id, lot_number) DO NOTHING"
-            ),
-            {
-                "t": self.tenant_id, "i": item.id, "n": number, "m": manufactured_on,
-                "e": expires_on, "s": LotStatus.AVAILABLE.value,
-            },
-        )  # fmt: skip
-        lot = await self.lot(item, number, field)
-        assert lot is not None
+        lot = await self._find_lot(item, number)
+        if lot is None:
+            if item.track_expiry and expires_on is None:
+                raise InvalidInput(
+                    f"{item.sku!r} tracks expiry: a new lot needs its expiry date",
+                    field=expiry_field,
+                )
+            await self.session.execute(
+                text(
+                    "INSERT INTO lots (tenant_id, item_id, lot_number, manufactured_on, expires_on,"
+                    " received_at, status) VALUES (:t, :i, :n, :m, :e, now(), :s)"
+                    " ON CONFLICT (item_id, lot_number) DO NOTHING"
+                ),
+                {
+                    "t": self.tenant_id, "i": item.id, "n": number, "m": manufactured_on,
+                    "e": expires_on, "s": LotStatus.AVAILABLE.value,
+                },
+            )  # fmt: skip
+            lot = await self._find_lot(item, number)
+            assert lot is not None
         if expires_on is not None and lot.expires_on != expires_on:
             raise InvalidInput(
-                f"lot {number!r} expires on {lot.expires_on}, not {expires_on}", field="expires_at"
+                f"lot {number!r} expires on {lot.expires_on}, not {expires_on}", field=expiry_field
             )
+        return lot
+
+    async def _find_lot(self, item: Item, number: str) -> Lot | None:
+        lot: Lot | None = await self.session.scalar(
+            select(Lot).where(Lot.item_id == item.id, Lot.lot_number == number)
+        )
         return lot
 
     async def serials(
@@ -160,15 +169,20 @@ class Catalogue:
                 ),
                 {"t": self.tenant_id, "i": item.id, "n": numbers},
             )
+        # Locked (in id order) so that two receipts of one serial run one after the
+        # other and the second sees the first's stock.
         rows = list(
             await self.session.scalars(
-                select(Serial).where(Serial.item_id == item.id, Serial.serial_number.in_(numbers))
+                select(Serial)
+                .where(Serial.item_id == item.id, Serial.serial_number.in_(numbers))
+                .order_by(Serial.id)
+                .with_for_update()
             )
         )
         missing = set(numbers) - {s.serial_number for s in rows}
         if missing:
             raise NotFound(f"unknown serials of {item.sku!r}: {sorted(missing)}", field=field)
-        return sorted(rows, key=lambda s: s.id)
+        return rows
 
     async def warehouse_code(self, warehouse_id: int) -> str:
         if warehouse_id not in self._warehouse_codes:

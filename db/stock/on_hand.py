@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Item, Location, Lot, Serial, Warehouse
-from db.stock.ledger import BalanceKey, Label, StockChange, lock_levels
+from db.stock.change import BalanceKey, Label, StockChange, lock_levels
 from db.stock.operation import Caller, OperationContext, run_operation
 from domain.errors import Conflict, InvalidInput
 from domain.stock import (
@@ -46,13 +46,22 @@ async def receive(
         location = await cat.location(warehouse, command.location)
         change = StockChange(ctx.tenant_id)
         records: list[MovementRecord] = []
+        received_serials: set[tuple[str, str]] = set()
         for n, line in enumerate(command.lines):
             field = f"lines.{n}"
             _positive(line.quantity, f"{field}.quantity")
+            repeated = received_serials & {(line.sku, number) for number in line.serials}
+            if repeated:
+                raise InvalidInput(
+                    f"serials received twice: {sorted(n for _, n in repeated)}",
+                    field=f"{field}.serials",
+                )
+            received_serials |= {(line.sku, number) for number in line.serials}
             item = await cat.item(line.sku, f"{field}.sku")
             lot = await cat.receive_lot(
                 item, line.lot, expires_on=line.expires_on,
                 manufactured_on=line.manufactured_on, field=f"{field}.lot",
+                expiry_field=f"{field}.expires_at",
             )  # fmt: skip
             serials = await cat.serials(
                 item, line.serials, line.quantity, f"{field}.serials", create=True
