@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
 from api.metrics import HttpMetrics, MetricsMiddleware
@@ -39,7 +40,9 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             if owned is not None:
                 await owned.close()
 
-    app = FastAPI(
+    # FastAPIOffline: the /docs and /redoc pages load their scripts from this server,
+    # not from a CDN (no network beyond the API itself).
+    app = FastAPIOffline(
         title="OMS — order fulfillment",
         version="1.0.0",
         description=DESCRIPTION,

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError
@@ -95,6 +96,10 @@ def problem_response(
     )
 
 
+def _first_line(exc: DBAPIError) -> str:
+    return str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+
+
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
@@ -113,6 +118,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        malformed = [e for e in exc.errors() if e["type"] == "json_invalid"]
+        if malformed:
+            where = malformed[0]["loc"][-1]
+            return problem_response(
+                request, 400, "malformed-json", f"the body is not valid JSON (at character {where})"
+            )
         errors = [
             FieldError(field=_location(e["loc"]), message=e["msg"], type=e["type"])
             for e in exc.errors()
@@ -129,6 +140,21 @@ def install_problem_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route {request.method} {request.url.path}"
         return problem_response(request, exc.status_code, code, detail, headers=exc.headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # A value the database refuses (too long, out of range) or a constraint it
+        # enforces is the client's input, not a server fault.
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        if sqlstate.startswith("22"):
+            return problem_response(
+                request, 422, "value-out-of-range", f"a value does not fit: {_first_line(exc)}"
+            )
+        if sqlstate.startswith("23"):
+            return problem_response(
+                request, 409, "constraint", f"refused by a constraint: {_first_line(exc)}"
+            )
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -26,6 +26,7 @@ from domain.stock import (
     InsufficientStock,
     MovementRecord,
     ReservationRecord,
+    describe_shortages,
 )
 
 
@@ -52,6 +53,9 @@ class Units:
     def demand(self, sku: str, quantity: Decimal, field: str, sku_field: str = "sku") -> int:
         """A demanded quantity, rounded by the item's mode (reservations, orders)."""
         return self.of(sku, sku_field).demand_to_base(quantity, field=field)
+
+    def format(self, sku: str, base: int) -> str:
+        return f"{self.display(sku, base)} {self.of(sku).unit}"
 
     def display(self, sku: str, base: int) -> Decimal:
         return self.of(sku).to_display(base)
@@ -120,7 +124,7 @@ class Units:
             raise Problem(
                 409,
                 short.code,
-                short.detail,
+                describe_shortages(short.shortages, self.format),
                 field=short.field,
                 extensions={"shortages": shortages},
             ) from short

@@ -64,16 +64,18 @@ class DevStack:
         self.lock.write_text(str(os.getpid()))
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._request_stop)
+        code = 1
         try:
             self._stop_leftovers()
             self._start()
-            return self._supervise()
+            code = self._supervise()
         except EmbeddedError as error:
             self.say(f"oms dev: {error}")
-            return 1
         finally:
-            self._shutdown()
+            if not self._shutdown():
+                code = 1
             self.lock.unlink(missing_ok=True)
+        return code
 
     def _request_stop(self, signum: int, frame: FrameType | None) -> None:
         self._stop = True
@@ -102,6 +104,7 @@ class DevStack:
         )
         self.postgres.start()
         self.postgres.ensure_database(DATABASE)
+        self.say(f"temporal   starting on 127.0.0.1:{self.temporal_port}, UI :{s.temporal_ui_port}")
         self._start_child(
             "temporal",
             temporal_dev_server_command(
@@ -156,14 +159,25 @@ class DevStack:
         self.say("stopping   (Ctrl-C)")
         return 0
 
-    def _shutdown(self) -> None:
+    def _shutdown(self) -> bool:
+        """Stop everything in reverse order; False if a part did not stop cleanly."""
+        clean = True
         for name in ("api", "worker", "temporal"):
             child = self.children.pop(name, None)
-            if child is not None:
-                terminate(child, timeout=25)
-                self.registry.forget(name)
+            if child is None:
+                continue
+            terminate(child, timeout=25)
+            self.registry.forget(name)
+            # The server exits 0 on SIGTERM; anything else (a crash, a kill) is news.
+            if child.returncode not in (0, -signal.SIGTERM):
+                self.say(f"stopped    {name} exited with {child.returncode}")
+                clean = False
+            else:
+                self.say(f"stopped    {name}")
         with contextlib.suppress(EmbeddedError):
             self.postgres.stop()
+            self.say("stopped    postgres")
+        return clean
 
     def _banner(self, keys: dict[Role, str]) -> None:
         s = self.settings

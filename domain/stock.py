@@ -5,6 +5,7 @@ numbers) identify things; the tenant comes from the caller."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -41,18 +42,24 @@ class Shortage:
     available: int
 
 
+def describe_shortages(
+    shortages: list[Shortage], quantity: Callable[[str, int], str] = lambda sku, q: str(q)
+) -> str:
+    """One sentence naming every short line; `quantity(sku, base)` formats amounts."""
+    return "not enough stock: " + "; ".join(
+        f"line {s.line}: {s.sku} at {s.warehouse}"
+        + (f"/{s.location}" if s.location else "")
+        + (f" lot {s.lot}" if s.lot else "")
+        + f" needs {quantity(s.sku, s.requested)}, {quantity(s.sku, s.available)} available"
+        for s in shortages
+    )
+
+
 class InsufficientStock(Conflict):
     code = "insufficient-stock"
 
     def __init__(self, shortages: list[Shortage]) -> None:
-        parts = [
-            f"line {s.line}: {s.sku} at {s.warehouse}"
-            + (f"/{s.location}" if s.location else "")
-            + (f" lot {s.lot}" if s.lot else "")
-            + f" needs {s.requested}, {s.available} available"
-            for s in shortages
-        ]
-        super().__init__("not enough stock: " + "; ".join(parts), field="lines")
+        super().__init__(describe_shortages(shortages), field="lines")
         self.shortages = shortages
 
 

@@ -61,7 +61,9 @@ async def list_items(
     cursor: str | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[ItemPublic]:
-    rows = await catalogue.list_items(session, principal.tenant_id, decode_cursor(cursor), limit)
+    rows = await catalogue.list_items(
+        session, principal.tenant_id, decode_cursor(cursor, str), limit
+    )
     next_cursor = encode_cursor(rows[-1].sku) if len(rows) == limit else None
     return Page(items=[ItemPublic.of(row) for row in rows], next_cursor=next_cursor)
 

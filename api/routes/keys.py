@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AdminDep, PrincipalDep, SessionDep
 from api.problems import PROBLEM_RESPONSES
@@ -22,6 +22,8 @@ class Me(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     role: Role
     name: str = Field(min_length=1, max_length=200, examples=["warehouse scanner 3"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, SessionDep
 from api.problems import PROBLEM_RESPONSES
-from api.schemas.common import Limit, Page, decode_cursor, encode_cursor
+from api.schemas.common import CursorId, Limit, Page, decode_cursor, encode_cursor
 from api.schemas.inventory import (
     AvailabilityPublic,
     BalancePublic,
@@ -37,7 +37,7 @@ async def get_balances(
     cursor: str | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[BalancePublic]:
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, tuple[str, str])
     rows = await queries.stock_levels(
         session,
         principal.tenant_id,
@@ -139,7 +139,7 @@ async def get_movements(
         warehouse=warehouse,
         type=type,
         reference=reference,
-        before=decode_cursor(cursor),
+        before=decode_cursor(cursor, CursorId),
         limit=limit,
     )
     units = Units(await units_of(session, principal.tenant_id, {r.sku for r in rows}))

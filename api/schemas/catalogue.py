@@ -8,14 +8,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Code, Quantity
+from api.schemas.common import Bounded, Code, Quantity, WarehouseCode
 from db.models import Item, Location, Warehouse
 from db.stock.lookups import uom_of
 from domain.allocation import BackorderPolicy, Strategy
 from domain.catalogue import ItemSpec, LocationSpec, LocationType, WarehouseSpec
 from domain.quantities import Rounding, UnitOfMeasure
 
-NonNegative = Annotated[Quantity, Field(ge=0)]
+NonNegative = Annotated[Quantity, Field(ge=0), Bounded]
 
 
 class UnitOfMeasureBody(BaseModel):
@@ -23,8 +23,8 @@ class UnitOfMeasureBody(BaseModel):
 
     unit: str = Field("ea", min_length=1, max_length=16, examples=["yd"])
     base_units_per_unit: int = Field(1, ge=1, le=1_000_000, examples=[4])
-    min_increment: Quantity = Field(Decimal(1), gt=0, examples=[0.25])
-    min_cut: Quantity = Field(Decimal(0), ge=0, examples=[1])
+    min_increment: Annotated[Quantity, Bounded] = Field(Decimal(1), gt=0, examples=[0.25])
+    min_cut: Annotated[Quantity, Bounded] = Field(Decimal(0), ge=0, examples=[1])
     rounding: Rounding = Rounding.UP
 
     def to_domain(self) -> UnitOfMeasure:
@@ -117,7 +117,7 @@ class ItemPublic(BaseModel):
 class WarehouseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: Code = Field(examples=["WH1"])
+    code: WarehouseCode = Field(examples=["WH1"])
     name: str = Field(min_length=1, max_length=200, examples=["Berlin"])
     priority: int = Field(100, ge=0, le=1_000_000, description="lower is chosen first")
     timezone: str = Field("UTC", max_length=64, examples=["Europe/Berlin"])

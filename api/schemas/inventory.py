@@ -7,7 +7,14 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Code, PositiveQuantity, Quantity, SignedQuantity
+from api.schemas.common import (
+    Code,
+    PositiveQuantity,
+    Quantity,
+    Serial,
+    SignedQuantity,
+    WarehouseCode,
+)
 from domain.stock import MovementType
 
 
@@ -21,7 +28,7 @@ class ReceiptLineBody(_Body):
     lot: Code | None = None
     expires_at: date | None = Field(None, description="lot expiry (track_expiry items)")
     manufactured_at: date | None = None
-    serials: list[str] = Field(default_factory=list, max_length=10_000)
+    serials: list[Serial] = Field(default_factory=list, max_length=10_000)
 
 
 class ReceiptCreate(_Body):
@@ -36,40 +43,40 @@ class ReceiptCreate(_Body):
         }
     )  # fmt: skip
 
-    warehouse: Code
+    warehouse: WarehouseCode
     location: Code
     reference: str | None = Field(None, max_length=128)
     lines: list[ReceiptLineBody] = Field(min_length=1, max_length=1000)
 
 
 class AdjustmentCreate(_Body):
-    warehouse: Code
+    warehouse: WarehouseCode
     location: Code
     sku: Code
     lot: Code | None = None
     delta: SignedQuantity = Field(description="positive adds, negative removes")
     reason: str = Field(min_length=1, max_length=500)
-    serials: list[str] = Field(default_factory=list)
+    serials: list[Serial] = Field(default_factory=list, max_length=10_000)
 
 
 class MoveCreate(_Body):
-    warehouse: Code
+    warehouse: WarehouseCode
     from_location: Code
     to_location: Code
     sku: Code
     lot: Code | None = None
     quantity: PositiveQuantity
-    serials: list[str] = Field(default_factory=list)
+    serials: list[Serial] = Field(default_factory=list, max_length=10_000)
 
 
 class CountLineBody(_Body):
     sku: Code
     lot: Code | None = None
-    counted: Quantity = Field(ge=0)
+    counted: Quantity = Field(ge=0, max_digits=18, decimal_places=6)
 
 
 class CycleCountCreate(_Body):
-    warehouse: Code
+    warehouse: WarehouseCode
     location: Code
     counts: list[CountLineBody] = Field(min_length=1, max_length=1000)
     reason: str = Field(min_length=1, max_length=500)
@@ -95,7 +102,7 @@ class CycleCountPublic(BaseModel):
 
 
 class ReservationCreate(_Body):
-    warehouse: Code
+    warehouse: WarehouseCode
     sku: Code
     lot: Code | None = None
     quantity: PositiveQuantity = Field(

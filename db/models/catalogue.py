@@ -82,7 +82,7 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(200))
     uom_unit: Mapped[str] = mapped_column(String(16))
     base_units_per_unit: Mapped[int] = mapped_column(Integer)
-    min_increment_base: Mapped[int] = mapped_column(Integer)
+    min_increment_base: Mapped[int] = mapped_column(BigInteger)
     min_cut_base: Mapped[int] = mapped_column(BigInteger)
     rounding: Mapped[str] = mapped_column(String(8))
     track_lot: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -61,6 +61,8 @@ async def pick(
         )  # fmt: skip
         ids = await change.apply(ctx.session)
         a.quantity -= command.quantity
+        if a.quantity == 0:
+            a.status = "picked"  # all of it moved on to the new allocation at staging
         picked = Allocation(
             tenant_id=ctx.tenant_id, reservation_id=a.reservation_id, balance_id=ids[target],
             warehouse_id=a.warehouse_id, item_id=a.item_id, quantity=command.quantity,

@@ -5,8 +5,9 @@ deadlock or serialization failure, and the first result replayed for a repeat.
 
 The key is claimed first (a row in idempotency_records): a concurrent twin with
 the same key waits on that row, then replays the winner's result. `body(ctx)`
-does the work and calls `ctx.record(result)`; it should apply its stock change
-last, so the hot stock rows stay locked for the shortest time."""
+does the work and calls `ctx.record(result)`; it applies its stock change as late
+as it can, so the hot stock rows stay locked for the shortest time (a pick must
+apply first: its new allocation needs the id of the staging balance)."""
 
 from __future__ import annotations
 

@@ -272,7 +272,8 @@ async def allocation_record(
 async def deallocate(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: Deallocate
 ) -> AllocationResult:
-    """Give allocated (not yet picked) stock back to its reservation."""
+    """Give allocated (not yet picked) stock back to its reservation (or free it,
+    when that reservation was released meanwhile)."""
 
     async def body(ctx: OperationContext) -> AllocationResult:
         a = await locked_allocation(ctx, command.allocation_id, "allocated")
@@ -288,9 +289,12 @@ async def deallocate(
         reservation = None
         if a.reservation_id is not None:
             r = await ctx.session.get_one(Reservation, a.reservation_id)
-            r.quantity += quantity
-            r.status = "active"
-            change.reserve(r.warehouse_id, r.item_id, r.lot_id, quantity, label)
+            if r.status in ("active", "allocated"):
+                # Back to the reservation it came from; a released or expired
+                # reservation takes nothing back: the stock becomes free.
+                r.quantity += quantity
+                r.status = "active"
+                change.reserve(r.warehouse_id, r.item_id, r.lot_id, quantity, label)
             reservation = await _reservation_record(ctx, r)
         result = AllocationResult(reservation, [await allocation_record(ctx, a, a.quantity)])
         await ctx.record(result, AllocationResult)

@@ -238,3 +238,67 @@ async def test_roles_and_tenants_on_stock(
     assert (await api.get("/v1/inventory/movements", headers=stranger)).json()["items"] == []
     unknown = await api.get("/v1/inventory/availability?sku=WIDGET", headers=stranger)
     assert unknown.status_code == 404
+
+
+async def test_a_short_reservation_explains_itself_in_display_units(
+    api: httpx.AsyncClient, stocked: TenantKeys
+) -> None:
+    response = await api.post(
+        "/v1/inventory/reservations",
+        json={"warehouse": "WH1", "sku": "FABRIC", "quantity": 3},
+        headers={**stocked.auth(Role.WMS), **key()},
+    )
+    assert response.json()["detail"] == (
+        "not enough stock: line 0: FABRIC at WH1 needs 3 yd, 2.75 yd available"
+    )
+
+
+async def test_totals_too_large_for_the_database_are_422_and_change_nothing(
+    api: httpx.AsyncClient, stocked: TenantKeys
+) -> None:
+    wms = stocked.auth(Role.WMS)
+    huge = {"sku": "HUGE", "name": "micro units", "uom": {"base_units_per_unit": 1000000}}
+    assert (await api.post("/v1/items", json=huge, headers=wms)).status_code == 201
+    before = await snapshot(api, stocked)
+    body = {"warehouse": "WH1", "location": "A1",
+            "lines": [{"sku": "HUGE", "quantity": 999999999999}] * 10}  # fmt: skip
+    response = await api.post("/v1/inventory/receipts", json=body, headers={**wms, **key()})
+    assert response.status_code == 422, response.text
+    assert response.json()["type"] == "urn:oms:problem:value-out-of-range"
+    assert await snapshot(api, stocked) == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/items?cursor={}",
+        "/v1/inventory/balances?cursor={}",
+        "/v1/inventory/movements?cursor={}",
+    ],
+)
+@pytest.mark.parametrize("value", ['{"a": 1}', '"text"', "99999999999999999999999", "[1]"])
+async def test_forged_cursors_are_refused(
+    api: httpx.AsyncClient, tenant: TenantKeys, path: str, value: str
+) -> None:
+    import base64
+
+    cursor = base64.urlsafe_b64encode(value.encode()).decode()
+    response = await api.get(path.format(cursor), headers=tenant.auth(Role.VIEWER))
+    if response.status_code == 200:  # a value of the right shape is simply a position
+        assert value == '"text"' and "items?" in path
+    else:
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == "cursor"
+
+
+async def test_malformed_json_and_long_codes_are_4xx(
+    api: httpx.AsyncClient, stocked: TenantKeys
+) -> None:
+    wms = {**stocked.auth(Role.WMS), **key(), "content-type": "application/json"}
+    malformed = await api.post("/v1/inventory/receipts", content=b'{"warehouse": ', headers=wms)
+    assert malformed.status_code == 400
+    assert malformed.json()["type"] == "urn:oms:problem:malformed-json"
+    long_code = await api.post("/v1/warehouses", json={"code": "W" * 33, "name": "x"}, headers=wms)
+    assert long_code.status_code == 422
+    long_serial = await receive(api, stocked, "PHONE", 1, serials=["S" * 129])
+    assert long_serial.status_code == 422

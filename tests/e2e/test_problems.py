@@ -24,13 +24,13 @@ async def test_validation_errors_name_each_field_and_create_nothing(
     assert (await api.get("/v1/api-keys", headers=admin)).json()["items"] == before
 
 
-async def test_malformed_json_is_422_problem(api: httpx.AsyncClient, tenant: TenantKeys) -> None:
+async def test_malformed_json_is_400_problem(api: httpx.AsyncClient, tenant: TenantKeys) -> None:
     response = await api.post(
         "/v1/api-keys",
         content=b"{not json",
         headers={**tenant.auth(Role.ADMIN), "content-type": "application/json"},
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.headers["content-type"] == PROBLEM
 
 
@@ -54,6 +54,9 @@ async def test_openapi_documents_problem_responses(api: httpx.AsyncClient) -> No
     assert "application/problem+json" in create["responses"]["403"]["content"]
     docs = await api.get("/docs")
     assert docs.status_code == 200
+    assert "cdn." not in docs.text  # the page works without the internet
+    script = docs.text.split('src="')[1].split('"')[0]
+    assert (await api.get(script)).status_code == 200
 
 
 async def test_metrics_count_requests_by_route_template(api: httpx.AsyncClient) -> None:

@@ -175,7 +175,10 @@ def test_oms_dev_serves_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
-    assert "stopping" in output.drain()
+    text = output.drain()
+    for part in ("api", "worker", "temporal", "postgres"):
+        assert f"stopped    {part}\n" in text, text
+    assert "exited with" not in text
     time.sleep(0.5)
     assert [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
     assert _stack_processes(data_dir) == []

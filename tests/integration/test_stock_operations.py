@@ -299,3 +299,29 @@ async def test_a_serial_on_two_lines_of_one_receipt_is_refused(world: World) -> 
         await receive(world.sessions, world.caller(), ReceiveStock("WH1", "A1", lines))
     assert raised.value.field == "lines.1.serials"
     assert await world.ledger_size() == 0
+
+
+async def test_deallocating_after_the_reservation_was_released_frees_the_stock(
+    world: World,
+) -> None:
+    await world.receive("WIDGET", 5)
+    reserved = await world.reserve("WIDGET", 5)
+    allocated = await world.allocate(reserved.id, quantity=3)
+    await release(world.sessions, world.caller(), ReleaseReservation(reserved.id))  # the other 2
+    back = await deallocate(world.sessions, world.caller(), Deallocate(allocated.allocations[0].id))
+    assert back.reservation is not None
+    assert (back.reservation.status, back.reservation.quantity) == ("released", 0)
+    assert await world.level("WIDGET") == {
+        "on_hand": 5, "reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0,
+    }  # fmt: skip
+
+
+async def test_a_fully_picked_allocation_is_closed(world: World) -> None:
+    await world.receive("WIDGET", 2)
+    reserved = await world.reserve("WIDGET", 2)
+    allocated = await world.allocate(reserved.id)
+    source = allocated.allocations[0].id
+    picked = await pick(world.sessions, world.caller(), PickAllocation(source, 2, "STAGE"))
+    assert [(a.status, a.quantity) for a in picked.allocations] == [("picked", 2), ("picked", 0)]
+    with pytest.raises(InvalidTransition):
+        await pick(world.sessions, world.caller(), PickAllocation(source, 1, "STAGE"))

@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("uom_unit", sa.String(length=16), nullable=False),
         sa.Column("base_units_per_unit", sa.Integer(), nullable=False),
-        sa.Column("min_increment_base", sa.Integer(), nullable=False),
+        sa.Column("min_increment_base", sa.BigInteger(), nullable=False),
         sa.Column("min_cut_base", sa.BigInteger(), nullable=False),
         sa.Column("rounding", sa.String(length=8), nullable=False),
         sa.Column("track_lot", sa.Boolean(), nullable=False),
