@@ -3,6 +3,8 @@ Every POST needs an Idempotency-Key."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fastapi import APIRouter, Response
 
 from api.deps import (
@@ -197,10 +199,15 @@ async def post_reservation(
     return units.reservation(result.reservations[0])
 
 
-async def _reservation_units(resources: ResourcesDep, tenant_id: int, reservation_id: int) -> Units:
+async def _reservation_portion(
+    resources: ResourcesDep, tenant_id: int, reservation_id: int, quantity: Decimal | None
+) -> tuple[Units, str, int | None]:
+    """The units of a reservation's SKU, the SKU, and `quantity` in base units."""
     async with resources.sessions() as session:
         sku = await queries.reservation_sku(session, tenant_id, reservation_id)
-    return await Units.load(resources.sessions, tenant_id, [sku])
+    units = await Units.load(resources.sessions, tenant_id, [sku])
+    base = None if quantity is None else units.stock(sku, quantity, "quantity")
+    return units, sku, base
 
 
 @router.post(
@@ -217,12 +224,8 @@ async def post_release(
     key: IdempotencyKeyHeader = None,
 ) -> ReservationPublic:
     caller = caller_for(principal, key, required=True)
-    units = await _reservation_units(resources, principal.tenant_id, reservation_id)
-    sku = next(iter(units.uoms))
-    quantity = (
-        None
-        if body is None or body.quantity is None
-        else units.stock(sku, body.quantity, "quantity")
+    units, _, quantity = await _reservation_portion(
+        resources, principal.tenant_id, reservation_id, body.quantity if body else None
     )
     result = await promising.release(
         resources.sessions, caller, ReleaseReservation(reservation_id, quantity)
@@ -245,12 +248,8 @@ async def post_allocate(
     key: IdempotencyKeyHeader = None,
 ) -> AllocationResultPublic:
     caller = caller_for(principal, key, required=True)
-    units = await _reservation_units(resources, principal.tenant_id, reservation_id)
-    sku = next(iter(units.uoms))
-    quantity = (
-        None
-        if body is None or body.quantity is None
-        else units.stock(sku, body.quantity, "quantity")
+    units, sku, quantity = await _reservation_portion(
+        resources, principal.tenant_id, reservation_id, body.quantity if body else None
     )
     result = await promising.allocate(
         resources.sessions, caller, AllocateReservation(reservation_id, quantity)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -21,6 +23,18 @@ from db.stock import queries
 from db.stock.lookups import units_of
 
 router = APIRouter(prefix="/v1/inventory", tags=["inventory"], responses=PROBLEM_RESPONSES)
+
+
+def _totals(display: Callable[[int], Decimal], row: queries.LevelRow) -> dict[str, Decimal]:
+    """A stock level's quantities in display units."""
+    return {
+        "on_hand": display(row.on_hand),
+        "reserved": display(row.reserved),
+        "allocated": display(row.allocated),
+        "available": display(row.available),
+        "in_transit": display(row.in_transit),
+        "incoming": display(row.incoming),
+    }
 
 
 @router.get(
@@ -56,12 +70,7 @@ async def get_balances(
                 sku=row.sku,
                 warehouse=row.warehouse,
                 unit=units.of(row.sku).unit,
-                on_hand=d(row.on_hand),
-                reserved=d(row.reserved),
-                allocated=d(row.allocated),
-                available=d(row.available),
-                in_transit=d(row.in_transit),
-                incoming=d(row.incoming),
+                **_totals(d, row),
                 locations=[
                     PlacePublic(
                         location=p.location,
@@ -103,19 +112,8 @@ async def get_availability(
     return AvailabilityPublic(
         sku=sku,
         unit=uom.unit,
-        available=d(sum(max(r.available, 0) for r in rows)),
-        items=[
-            WarehouseAvailability(
-                warehouse=r.warehouse,
-                on_hand=d(r.on_hand),
-                reserved=d(r.reserved),
-                allocated=d(r.allocated),
-                available=d(r.available),
-                in_transit=d(r.in_transit),
-                incoming=d(r.incoming),
-            )
-            for r in rows
-        ],
+        available=d(sum(r.available for r in rows)),
+        items=[WarehouseAvailability(warehouse=r.warehouse, **_totals(d, r)) for r in rows],
     )
 
 

@@ -23,6 +23,22 @@ from domain.stock import (
 )
 
 
+async def _source_and_target(
+    ctx: OperationContext, allocation: Allocation, to_location: str
+) -> tuple[BalanceKey, BalanceKey]:
+    """The allocation's balance and the same stock at `to_location` (same warehouse)."""
+    source, _ = await balance_key(ctx, allocation)
+    code = await ctx.catalogue.warehouse_code(allocation.warehouse_id)
+    warehouse = await ctx.catalogue.warehouse(code)
+    location = await ctx.catalogue.location(warehouse, to_location, "to_location")
+    if location.id == source.location_id:
+        raise InvalidInput("the stock is already there", field="to_location")
+    target = BalanceKey(
+        source.warehouse_id, source.item_id, source.lot_id, location.id, source.serial_id
+    )
+    return source, target
+
+
 async def pick(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: PickAllocation
 ) -> AllocationResult:
@@ -36,16 +52,7 @@ async def pick(
             raise InvalidInput(
                 f"quantity must be between 1 and the {a.quantity} allocated", field="quantity"
             )
-        source, _ = await balance_key(ctx, a)
-        warehouse = await ctx.catalogue.warehouse(
-            await ctx.catalogue.warehouse_code(a.warehouse_id)
-        )
-        staging = await ctx.catalogue.location(warehouse, command.to_location, "to_location")
-        if staging.id == source.location_id:
-            raise InvalidInput("the stock is already there", field="to_location")
-        target = BalanceKey(
-            source.warehouse_id, source.item_id, source.lot_id, staging.id, source.serial_id
-        )
+        source, target = await _source_and_target(ctx, a, command.to_location)
         before = await allocation_record(ctx, a, command.quantity)
         label = Label(0, before.sku, before.warehouse, before.location, before.lot)
         change = StockChange(ctx.tenant_id)
@@ -55,7 +62,7 @@ async def pick(
         await ctx.movement(
             MovementType.PICK, warehouse_id=a.warehouse_id, item_id=a.item_id,
             quantity=command.quantity, from_location_id=source.location_id,
-            to_location_id=staging.id, lot_id=source.lot_id or None,
+            to_location_id=target.location_id, lot_id=source.lot_id or None,
             serial_id=source.serial_id or None, reference_type=a.reference_type,
             reference_id=a.reference_id,
         )  # fmt: skip
@@ -121,14 +128,7 @@ async def put_back(
 
     async def body(ctx: OperationContext) -> AllocationResult:
         a = await locked_allocation(ctx, command.allocation_id, "picked")
-        source, _ = await balance_key(ctx, a)
-        warehouse = await ctx.catalogue.warehouse(
-            await ctx.catalogue.warehouse_code(a.warehouse_id)
-        )
-        location = await ctx.catalogue.location(warehouse, command.to_location, "to_location")
-        target = BalanceKey(
-            source.warehouse_id, source.item_id, source.lot_id, location.id, source.serial_id
-        )
+        source, target = await _source_and_target(ctx, a, command.to_location)
         quantity = a.quantity
         record = await allocation_record(ctx, a, quantity)
         label = Label(0, record.sku, record.warehouse, record.location, record.lot)
@@ -137,7 +137,8 @@ async def put_back(
         change.transfer_on_hand(source, target, quantity, label)
         await ctx.movement(
             MovementType.PUT_BACK, warehouse_id=a.warehouse_id, item_id=a.item_id,
-            quantity=quantity, from_location_id=source.location_id, to_location_id=location.id,
+            quantity=quantity, from_location_id=source.location_id,
+            to_location_id=target.location_id,
             lot_id=source.lot_id or None, serial_id=source.serial_id or None,
             reference_type=a.reference_type, reference_id=a.reference_id,
         )  # fmt: skip

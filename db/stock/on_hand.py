@@ -70,18 +70,12 @@ async def receive(
             label = Label(n, item.sku, warehouse.code, location.code, line.lot)
             for serial, quantity in _units(serials, line.quantity):
                 change.on_hand(_key(warehouse, item, location, lot, serial), quantity, label)
-                movement_id = await ctx.movement(
-                    command.movement_type, warehouse_id=warehouse.id, item_id=item.id,
-                    quantity=quantity, to_location_id=location.id,
-                    lot_id=lot.id if lot else None, serial_id=serial.id if serial else None,
+                record = await ctx.book(
+                    command.movement_type, item, quantity, warehouse=warehouse,
+                    target=location, lot=lot, serial=serial,
                     reference_type=command.reference_type, reference_id=command.reference,
                 )  # fmt: skip
-                records.append(
-                    MovementRecord(
-                        movement_id, command.movement_type, item.sku, quantity, None,
-                        location.code, line.lot, serial.serial_number if serial else None,
-                    )
-                )  # fmt: skip
+                records.append(record)
         result = MovementsResult(records)
         await ctx.record(result, MovementsResult)
         await change.apply(ctx.session)
@@ -146,22 +140,12 @@ async def adjust(
         for serial, units in _units(serials, quantity):
             signed = units if command.delta > 0 else -units
             change.on_hand(_key(warehouse, item, location, lot, serial), signed, label)
-            movement_id = await ctx.movement(
-                command.movement_type, warehouse_id=warehouse.id, item_id=item.id,
-                quantity=units,
-                to_location_id=location.id if command.delta > 0 else None,
-                from_location_id=location.id if command.delta < 0 else None,
-                lot_id=lot.id if lot else None, serial_id=serial.id if serial else None,
-                reason=command.reason,
+            source, target = (None, location) if command.delta > 0 else (location, None)
+            record = await ctx.book(
+                command.movement_type, item, units, warehouse=warehouse, source=source,
+                target=target, lot=lot, serial=serial, reason=command.reason,
             )  # fmt: skip
-            records.append(
-                MovementRecord(
-                    movement_id, command.movement_type, item.sku, units,
-                    location.code if command.delta < 0 else None,
-                    location.code if command.delta > 0 else None,
-                    command.lot, serial.serial_number if serial else None,
-                )
-            )  # fmt: skip
+            records.append(record)
         result = MovementsResult(records)
         await ctx.record(result, MovementsResult)
         await change.apply(ctx.session)
@@ -199,17 +183,11 @@ async def move(
                 units,
                 label,
             )
-            movement_id = await ctx.movement(
-                movement_type, warehouse_id=warehouse.id, item_id=item.id, quantity=units,
-                from_location_id=source.id, to_location_id=target.id,
-                lot_id=lot.id if lot else None, serial_id=serial.id if serial else None,
+            record = await ctx.book(
+                movement_type, item, units, warehouse=warehouse, source=source, target=target,
+                lot=lot, serial=serial,
             )  # fmt: skip
-            records.append(
-                MovementRecord(
-                    movement_id, movement_type, item.sku, units, source.code, target.code,
-                    command.lot, serial.serial_number if serial else None,
-                )
-            )  # fmt: skip
+            records.append(record)
         result = MovementsResult(records)
         await ctx.record(result, MovementsResult)
         await change.apply(ctx.session)
@@ -269,20 +247,12 @@ async def cycle_count(
             if delta == 0:
                 continue
             change.on_hand(key, delta, Label(n, item.sku, warehouse.code, location.code, line.lot))
-            movement_id = await ctx.movement(
-                MovementType.CYCLE_COUNT, warehouse_id=warehouse.id, item_id=item.id,
-                quantity=abs(delta),
-                to_location_id=location.id if delta > 0 else None,
-                from_location_id=location.id if delta < 0 else None,
-                lot_id=lot.id if lot else None, reason=command.reason,
+            source, target = (None, location) if delta > 0 else (location, None)
+            record = await ctx.book(
+                MovementType.CYCLE_COUNT, item, abs(delta), warehouse=warehouse, source=source,
+                target=target, lot=lot, reason=command.reason,
             )  # fmt: skip
-            records.append(
-                MovementRecord(
-                    movement_id, MovementType.CYCLE_COUNT, item.sku, abs(delta),
-                    location.code if delta < 0 else None, location.code if delta > 0 else None,
-                    line.lot, None,
-                )
-            )  # fmt: skip
+            records.append(record)
         result = MovementsResult(records)
         await ctx.record(result, MovementsResult)
         await change.apply(ctx.session)

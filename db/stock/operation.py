@@ -25,9 +25,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.models import Item, Location, Lot, Serial, Warehouse
 from db.stock.lookups import Catalogue
 from domain.errors import InvalidInput
-from domain.stock import IdempotencyConflict, MovementType
+from domain.stock import IdempotencyConflict, MovementRecord, MovementType
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +114,47 @@ class OperationContext:
         assert movement_id is not None
         return int(movement_id)
 
+    async def book(
+        self,
+        type: MovementType,
+        item: Item,
+        quantity: int,
+        *,
+        warehouse: Warehouse,
+        source: Location | None = None,
+        target: Location | None = None,
+        lot: Lot | None = None,
+        serial: Serial | None = None,
+        reference_type: str = "manual",
+        reference_id: str | None = None,
+        reason: str | None = None,
+    ) -> MovementRecord:
+        """Append a ledger row for catalogue objects and return it as a record."""
+        movement_id = await self.movement(
+            type, warehouse_id=warehouse.id, item_id=item.id, quantity=quantity,
+            from_location_id=source.id if source else None,
+            to_location_id=target.id if target else None,
+            lot_id=lot.id if lot else None, serial_id=serial.id if serial else None,
+            reference_type=reference_type, reference_id=reference_id, reason=reason,
+        )  # fmt: skip
+        return _record_of(movement_id, type, item, quantity, source, target, lot, serial)
+
 
 @functools.cache
 def adapter(type_: Any) -> TypeAdapter[Any]:
     """One TypeAdapter per type: building one generates a schema (milliseconds)."""
     return TypeAdapter(type_)
+
+
+def _record_of(
+    movement_id: int, type: MovementType, item: Item, quantity: int,
+    source: Location | None, target: Location | None, lot: Lot | None, serial: Serial | None,
+) -> MovementRecord:  # fmt: skip
+    return MovementRecord(
+        movement_id, type, item.sku, quantity, source.code if source else None,
+        target.code if target else None, lot.lot_number if lot else None,
+        serial.serial_number if serial else None,
+    )  # fmt: skip
 
 
 def request_hash(operation: str, command: Any, command_type: Any) -> str:
