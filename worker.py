@@ -17,15 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.reservations import ReservationActivities
 from activities.stack_check import StackCheckActivities
 from db.engine import create_engine, create_session_factory
 from settings import Settings
 from workflows.client import connect
+from workflows.reservation_expiry import ReservationExpiryWorkflow
 from workflows.stack_check import StackCheckWorkflow
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS = [StackCheckWorkflow]
+WORKFLOWS = [StackCheckWorkflow, ReservationExpiryWorkflow]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 
@@ -34,11 +36,12 @@ def build_worker(
 ) -> Worker:
     """The worker with every workflow and activity (tests build it the same way)."""
     stack_check = StackCheckActivities(sessions)
+    reservations = ReservationActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[stack_check.check_database],
+        activities=[stack_check.check_database, reservations.expire_due_reservations],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 

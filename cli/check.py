@@ -8,9 +8,17 @@ from temporalio.common import WorkflowIDReusePolicy
 
 from settings import Settings
 from workflows.client import connect
+from workflows.schedules import apply_schedules
 from workflows.stack_check import StackCheckInput, StackCheckResult, StackCheckWorkflow
 
 CHECK_WORKFLOW_ID = "stack-check"
+
+
+async def start_checks_and_schedules(settings: Settings, requested_by: str) -> StackCheckResult:
+    """What `oms dev` does once the worker runs: the stack check, then the schedules."""
+    result = await run_stack_check(settings, requested_by)
+    await apply_schedules(await connect(settings), settings.temporal_task_queue)
+    return result
 
 
 async def run_stack_check(

@@ -124,10 +124,11 @@ class DevStack:
         # `oms api`, not bare uvicorn: it leaves without interpreter teardown (see _exit)
         self._start_child("api", [sys.executable, "-m", "cli.main", "api"])
         wait_for_port(s.api_port, 30)
-        from cli.check import run_stack_check
+        from cli.check import start_checks_and_schedules
 
-        result = asyncio.run(run_stack_check(s, "oms dev"))
+        result = asyncio.run(start_checks_and_schedules(s, "oms dev"))
         self.say(f"checked    worker reached PostgreSQL {result.database.server_version}")
+        self.say("scheduled  reservation expiry every minute")
         self._banner(keys)
 
     async def _seed(self) -> dict[Role, str]:

@@ -116,6 +116,23 @@ def check() -> None:
 
 
 @app.command()
+def schedules() -> None:
+    """Create or update the Temporal Schedules (reservation expiry); safe to repeat."""
+    from workflows.client import connect
+    from workflows.schedules import apply_schedules
+
+    settings = _settings()
+
+    async def run() -> list[str]:
+        client = await connect(settings)
+        return await apply_schedules(client, settings.temporal_task_queue)
+
+    for schedule_id in asyncio.run(run()):
+        typer.echo(f"schedule {schedule_id} is up to date")
+    _exit(0)
+
+
+@app.command()
 def reconcile(
     tenant: Annotated[str | None, typer.Option(help="tenant slug; default: every tenant")] = None,
 ) -> None:

@@ -152,6 +152,13 @@ class ReserveStock:
 class ReleaseReservation:
     reservation_id: int
     quantity: int | None = None  # None: all that is still reserved
+    expired: bool = False  # released because its expires_at passed
+
+
+@dataclass(frozen=True)
+class DueReservation:
+    tenant_id: int
+    reservation_id: int
 
 
 @dataclass(frozen=True)

@@ -18,3 +18,7 @@ DATABASE_TIMEOUT = timedelta(seconds=30)
 # A health probe should answer now or report failure.
 PROBE = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 PROBE_TIMEOUT = timedelta(seconds=10)
+
+# A sweep over many rows: long overall, but it must show progress.
+SWEEP_TIMEOUT = timedelta(minutes=5)
+SWEEP_HEARTBEAT = timedelta(seconds=30)

@@ -19,6 +19,7 @@ from domain.stock import (
     AllocationRecord,
     AllocationResult,
     Deallocate,
+    DueReservation,
     InvalidTransition,
     ReleaseReservation,
     ReservationRecord,
@@ -114,7 +115,7 @@ async def release(
         quantity = _portion(command.quantity, r.quantity, "release")
         r.quantity -= quantity
         if r.quantity == 0:
-            r.status = "released"
+            r.status = "expired" if command.expired else "released"
         item = await ctx.session.get_one(Item, r.item_id)
         label = Label(0, item.sku, await ctx.catalogue.warehouse_code(r.warehouse_id))
         change = StockChange(ctx.tenant_id)
@@ -125,6 +126,33 @@ async def release(
         return result
 
     return await run_operation(sessions, caller, "release", command, ReservationsResult, body)
+
+
+async def due_reservations(
+    sessions: async_sessionmaker[AsyncSession], now: datetime, limit: int = 500
+) -> list[DueReservation]:
+    """Open reservations whose expires_at has passed, oldest deadline first."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Reservation.tenant_id, Reservation.id)
+            .where(Reservation.quantity > 0, Reservation.expires_at <= now)
+            .order_by(Reservation.expires_at)
+            .limit(limit)
+        )
+        return [DueReservation(tenant_id, reservation_id) for tenant_id, reservation_id in rows]
+
+
+async def expire(
+    sessions: async_sessionmaker[AsyncSession], due: DueReservation
+) -> ReservationsResult | None:
+    """Release what is still reserved of a due reservation, as `expired`. The key is
+    the reservation's, so a retry or a second sweeper changes nothing; None when
+    there was nothing left (allocated or released meanwhile)."""
+    caller = Caller(due.tenant_id, f"expire-reservation-{due.reservation_id}", "system:expiry")
+    try:
+        return await release(sessions, caller, ReleaseReservation(due.reservation_id, expired=True))
+    except InvalidTransition:
+        return None
 
 
 _CANDIDATES = text(

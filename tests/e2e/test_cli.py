@@ -12,7 +12,8 @@ from tests.conftest import unique
 from tests.integration.stock_world import World
 
 COMMANDS = [
-    "dev", "api", "worker", "migrate", "seed", "check", "reconcile", "keys", "keys create",
+    "dev", "api", "worker", "migrate", "seed", "check", "schedules", "reconcile", "keys",
+    "keys create",
 ]  # fmt: skip
 
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
@@ -202,3 +203,21 @@ def test_oms_dev_after_a_kill_stops_the_leftovers_and_keeps_data_and_keys(tmp_pa
         assert process.wait(timeout=60) == 0
     time.sleep(0.5)
     assert _stack_processes(data_dir) == []
+
+
+async def test_schedules_are_created_once_and_updated_in_place(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    from temporalio.client import ScheduleActionStartWorkflow
+
+    from workflows.schedules import RESERVATION_EXPIRY, apply_schedules
+
+    task_queue = unique("sched")
+    assert await apply_schedules(dev_env.client, task_queue) == [RESERVATION_EXPIRY]
+    assert await apply_schedules(dev_env.client, task_queue) == [RESERVATION_EXPIRY]
+    described = await dev_env.client.get_schedule_handle(RESERVATION_EXPIRY).describe()
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert action.workflow == "ReservationExpiryWorkflow"
+    assert action.task_queue == task_queue
+    assert [i.every for i in described.schedule.spec.intervals] == [timedelta(minutes=1)]
