@@ -17,7 +17,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        # No pre-ping (a round trip per checkout on the hot path): connections are
+        # recycled, and stock operations retry a dropped connection under their
+        # idempotency key (db/stock/operation.py).
+        pool_recycle=300,
         connect_args={"connect_timeout": 5},
     )
 

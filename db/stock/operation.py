@@ -215,8 +215,10 @@ async def run_operation(
                 assert ctx.recorded, f"{operation} did not record its result"
                 return result
         except DBAPIError as error:
-            sqlstate = getattr(error.orig, "sqlstate", None)
-            if sqlstate not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
+            sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+            # Safe to repeat: the same key replays if the lost attempt committed.
+            retryable = sqlstate in RETRYABLE_SQLSTATES or error.connection_invalidated
+            if not retryable or attempt == MAX_ATTEMPTS:
                 raise
             log.info("%s: %s, retrying (attempt %d)", operation, sqlstate, attempt)
             await asyncio.sleep(0.01 * 2**attempt)
