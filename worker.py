@@ -17,17 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.orders import OrderActivities
 from activities.reservations import ReservationActivities
 from activities.stack_check import StackCheckActivities
 from db.engine import create_engine, create_session_factory
 from settings import Settings
 from workflows.client import connect
+from workflows.order.workflow import OrderWorkflow
 from workflows.reservation_expiry import ReservationExpiryWorkflow
 from workflows.stack_check import StackCheckWorkflow
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS = [StackCheckWorkflow, ReservationExpiryWorkflow]
+WORKFLOWS = [StackCheckWorkflow, ReservationExpiryWorkflow, OrderWorkflow]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 
@@ -37,11 +39,25 @@ def build_worker(
     """The worker with every workflow and activity (tests build it the same way)."""
     stack_check = StackCheckActivities(sessions)
     reservations = ReservationActivities(sessions)
+    orders = OrderActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[stack_check.check_database, reservations.expire_due_reservations],
+        activities=[
+            stack_check.check_database,
+            reservations.expire_due_reservations,
+            orders.record_order,
+            orders.project_order,
+            orders.reserve_lines,
+            orders.release_reservations,
+            orders.allocate_reservations,
+            orders.pick_stock,
+            orders.short_pick,
+            orders.ship_stock,
+            orders.deallocate_stock,
+            orders.put_back_stock,
+        ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 

@@ -22,3 +22,7 @@ PROBE_TIMEOUT = timedelta(seconds=10)
 # A sweep over many rows: long overall, but it must show progress.
 SWEEP_TIMEOUT = timedelta(minutes=5)
 SWEEP_HEARTBEAT = timedelta(seconds=30)
+
+# Order steps: database work with the DATABASE policy; business refusals are
+# non-retryable ApplicationErrors raised by the activities.
+ORDER_STEP_TIMEOUT = timedelta(seconds=60)

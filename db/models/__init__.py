@@ -2,6 +2,7 @@
 
 from db.models.base import Base
 from db.models.catalogue import Item, Location, Lot, Serial, Warehouse
+from db.models.orders import FulfillmentRequestRow, Order, OrderLine
 from db.models.stock import (
     Allocation,
     Balance,
@@ -18,12 +19,15 @@ __all__ = [
     "ApiKey",
     "Balance",
     "Base",
+    "FulfillmentRequestRow",
     "IdempotencyRecord",
     "Item",
     "Location",
     "Lot",
     "LotLevel",
     "Movement",
+    "Order",
+    "OrderLine",
     "Reservation",
     "Serial",
     "StockLevel",

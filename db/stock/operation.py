@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import TypeAdapter
 from sqlalchemy import text
@@ -192,6 +192,24 @@ async def _replay(ctx: OperationContext, result_type: Any) -> Any:
             field="Idempotency-Key",
         )
     return adapter(result_type).validate_python({**row.result, "replayed": True})
+
+
+async def recorded(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, result_type: type[T]
+) -> T | None:
+    """The stored result of a key, if an operation has committed one (callers that
+    may re-plan a command use it to replay instead of running a changed command)."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                text("SELECT result FROM idempotency_records WHERE tenant_id = :t AND key = :k"),
+                {"t": caller.tenant_id, "k": caller.idempotency_key},
+            )
+        ).first()
+    if row is None:
+        return None
+    result: T = adapter(cast(Any, result_type)).validate_python({**row.result, "replayed": True})
+    return result
 
 
 async def run_operation(

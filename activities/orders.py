@@ -1,0 +1,321 @@
+"""Order activities: thin, idempotent calls of the stock operations (keys derived
+from the workflow id and step), and the order projection. Business refusals become
+non-retryable ApplicationErrors; everything else is retried by Temporal."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db.orders import OrderProjection, reservable, staging_locations, waiting_elsewhere
+from db.stock.fulfilling import pick, put_back, ship
+from db.stock.on_hand import adjust
+from db.stock.operation import Caller, recorded
+from db.stock.promising import allocate, deallocate, release, reserve
+from domain.allocation import decide_backorder, plan_reservation
+from domain.errors import DomainError
+from domain.stock import (
+    AdjustStock,
+    AllocateReservation,
+    Deallocate,
+    InsufficientStock,
+    InvalidTransition,
+    PickAllocation,
+    PutBack,
+    ReleaseReservation,
+    ReservationsResult,
+    ReserveLine,
+    ReserveStock,
+    ShipAllocation,
+)
+from workflows.order.messages import OrderInput, OrderView
+
+ACTOR = "workflow"
+
+
+def _business(error: DomainError) -> ApplicationError:
+    return ApplicationError(error.detail, type=type(error).__name__, non_retryable=True)
+
+
+@dataclass(frozen=True)
+class LineNeed:
+    line_id: str
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReserveLinesInput:
+    tenant_id: int
+    key: str  # one per workflow round; each line adds its id
+    order_number: str
+    lines: list[LineNeed]
+    preferred_warehouse: str | None
+    allow_split: bool
+
+
+@dataclass(frozen=True)
+class ReservedPart:
+    reservation_id: int
+    warehouse: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class LineReservation:
+    line_id: str
+    parts: list[ReservedPart]
+    short: int  # what could not be reserved
+    may_wait: int  # of `short`, what the item's backorder policy lets wait
+
+
+@dataclass(frozen=True)
+class ReserveLinesResult:
+    lines: list[LineReservation]
+
+
+@dataclass(frozen=True)
+class KeyedIds:
+    tenant_id: int
+    key: str  # each id adds itself to it
+    ids: list[int]
+
+
+@dataclass(frozen=True)
+class AllocatedStock:
+    reservation_id: int
+    allocation_id: int
+    warehouse: str
+    location: str
+    lot: str | None
+    serial: str | None
+    quantity: int
+
+
+@dataclass(frozen=True)
+class AllocateResult:
+    allocations: list[AllocatedStock]
+    shortfall: dict[int, int] = field(default_factory=dict)  # reservation id: quantity
+    staging: dict[str, str] = field(default_factory=dict)  # warehouse: staging location
+
+
+@dataclass(frozen=True)
+class PickOne:
+    allocation_id: int
+    quantity: int
+    to_location: str
+
+
+@dataclass(frozen=True)
+class PickStockInput:
+    tenant_id: int
+    key: str
+    picks: list[PickOne]
+
+
+@dataclass(frozen=True)
+class PickStockResult:
+    picked: dict[int, int]  # source allocation id: new allocation id at staging
+
+
+@dataclass(frozen=True)
+class ShortPickInput:
+    tenant_id: int
+    key: str
+    allocation_id: int
+    reservation_id: int | None
+    quantity: int
+    warehouse: str
+    location: str
+    sku: str
+    lot: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class PutBackOne:
+    allocation_id: int
+    to_location: str
+
+
+@dataclass(frozen=True)
+class PutBackInput:
+    tenant_id: int
+    key: str
+    items: list[PutBackOne]
+
+
+@dataclass(frozen=True)
+class RecordOrderInput:
+    order: OrderInput
+    workflow_id: str
+
+
+class OrderActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._projection = OrderProjection(sessions)
+
+    @activity.defn
+    async def record_order(self, data: RecordOrderInput) -> None:
+        try:
+            await self._projection.record(data.order, data.workflow_id)
+        except DomainError as error:
+            raise _business(error) from error
+
+    @activity.defn
+    async def project_order(self, view: OrderView) -> None:
+        await self._projection.update(view)
+
+    @activity.defn
+    async def reserve_lines(self, data: ReserveLinesInput) -> ReserveLinesResult:
+        """Reserve each line where the plan says (preferred warehouse, priority,
+        split if allowed); a line's key replays its first result on a retry."""
+        results = []
+        for need in data.lines:
+            caller = Caller(data.tenant_id, f"{data.key}/{need.line_id}", ACTOR)
+            done = await recorded(self._sessions, caller, ReservationsResult)
+            if done is None:
+                done = await self._reserve_line(caller, data, need)
+            parts = [ReservedPart(r.id, r.warehouse, r.quantity) for r in done.reservations]
+            short = need.quantity - sum(p.quantity for p in parts)
+            may_wait = await self._may_wait(data.tenant_id, data.order_number, need.sku, short)
+            results.append(LineReservation(need.line_id, parts, short, may_wait))
+        return ReserveLinesResult(results)
+
+    async def _reserve_line(
+        self, caller: Caller, data: ReserveLinesInput, need: LineNeed
+    ) -> ReservationsResult:
+        for _ in range(5):  # stock moves under us: plan again with what is there now
+            stock = await reservable(self._sessions, data.tenant_id, need.sku)
+            plan, _ = plan_reservation(
+                stock, need.quantity, preferred=data.preferred_warehouse,
+                allow_split=data.allow_split,
+            )  # fmt: skip
+            if not plan:
+                return ReservationsResult([])
+            lines = [ReserveLine(w.code, need.sku, quantity) for w, quantity in plan]
+            command = ReserveStock(lines, "order", f"{data.order_number}/{need.line_id}")
+            try:
+                return await reserve(self._sessions, caller, command)
+            except InsufficientStock:
+                continue
+            except DomainError as error:
+                raise _business(error) from error
+        return ReservationsResult([])
+
+    async def _may_wait(self, tenant_id: int, order_number: str, sku: str, short: int) -> int:
+        if short == 0:
+            return 0
+        policy, limit, waiting = await waiting_elsewhere(
+            self._sessions, tenant_id, sku, order_number
+        )
+        return decide_backorder(policy, short, limit=limit, already_backordered=waiting).backordered
+
+    @activity.defn
+    async def release_reservations(self, data: KeyedIds) -> None:
+        """Release what is left of each reservation (nothing left is fine)."""
+        for reservation_id in data.ids:
+            caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", ACTOR)
+            try:
+                await release(self._sessions, caller, ReleaseReservation(reservation_id))
+            except InvalidTransition:
+                continue
+
+    @activity.defn
+    async def allocate_reservations(self, data: KeyedIds) -> AllocateResult:
+        allocations = []
+        shortfall = {}
+        for reservation_id in data.ids:
+            caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", ACTOR)
+            try:
+                result = await allocate(self._sessions, caller, AllocateReservation(reservation_id))
+            except InvalidTransition:
+                continue  # nothing left to allocate (a retry after success)
+            except DomainError as error:
+                raise _business(error) from error
+            allocations += [
+                AllocatedStock(
+                    reservation_id, a.id, a.warehouse, a.location, a.lot, a.serial, a.quantity
+                )
+                for a in result.allocations
+            ]
+            if result.shortfall:
+                shortfall[reservation_id] = result.shortfall
+        warehouses = {a.warehouse for a in allocations}
+        staging = await staging_locations(self._sessions, data.tenant_id, warehouses)
+        missing = warehouses - staging.keys()
+        if missing:
+            raise ApplicationError(
+                f"no staging location in {sorted(missing)}", type="NoStaging", non_retryable=True
+            )
+        return AllocateResult(allocations, shortfall, staging)
+
+    @activity.defn
+    async def pick_stock(self, data: PickStockInput) -> PickStockResult:
+        picked = {}
+        for one in data.picks:
+            caller = Caller(data.tenant_id, f"{data.key}/{one.allocation_id}", ACTOR)
+            try:
+                result = await pick(
+                    self._sessions, caller,
+                    PickAllocation(one.allocation_id, one.quantity, one.to_location),
+                )  # fmt: skip
+            except DomainError as error:
+                raise _business(error) from error
+            picked[one.allocation_id] = result.allocations[0].id
+        return PickStockResult(picked)
+
+    @activity.defn
+    async def short_pick(self, data: ShortPickInput) -> None:
+        """What was allocated but not found: give it back, stop promising it, and
+        take it off the books at that location (reasoned adjustment)."""
+        base = f"{data.key}/{data.allocation_id}"
+        await self._quietly(deallocate(
+            self._sessions, Caller(data.tenant_id, f"{base}/deallocate", ACTOR),
+            Deallocate(data.allocation_id, data.quantity),
+        ))  # fmt: skip
+        if data.reservation_id is not None:
+            await self._quietly(release(
+                self._sessions, Caller(data.tenant_id, f"{base}/release", ACTOR),
+                ReleaseReservation(data.reservation_id, data.quantity),
+            ))  # fmt: skip
+        await self._quietly(adjust(
+            self._sessions, Caller(data.tenant_id, f"{base}/adjust", ACTOR),
+            AdjustStock(data.warehouse, data.location, data.sku, -data.quantity, data.reason,
+                        data.lot),
+        ))  # fmt: skip
+
+    async def _quietly(self, operation: Awaitable[object]) -> None:
+        """Run a compensating operation; a refusal means it is already done or moot."""
+        try:
+            await operation
+        except (InvalidTransition, InsufficientStock):
+            activity.logger.info("compensation step had nothing to do")
+
+    @activity.defn
+    async def ship_stock(self, data: KeyedIds) -> None:
+        for allocation_id in data.ids:
+            caller = Caller(data.tenant_id, f"{data.key}/{allocation_id}", ACTOR)
+            try:
+                await ship(self._sessions, caller, ShipAllocation(allocation_id))
+            except DomainError as error:
+                raise _business(error) from error
+
+    @activity.defn
+    async def deallocate_stock(self, data: KeyedIds) -> None:
+        for allocation_id in data.ids:
+            caller = Caller(data.tenant_id, f"{data.key}/{allocation_id}", ACTOR)
+            await self._quietly(deallocate(self._sessions, caller, Deallocate(allocation_id)))
+
+    @activity.defn
+    async def put_back_stock(self, data: PutBackInput) -> None:
+        for one in data.items:
+            caller = Caller(data.tenant_id, f"{data.key}/{one.allocation_id}", ACTOR)
+            await self._quietly(
+                put_back(self._sessions, caller, PutBack(one.allocation_id, one.to_location))
+            )

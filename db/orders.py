@@ -1,0 +1,179 @@
+"""Order queries: the projection the order workflows keep (lists, wake-ups, the
+WMS's queue) and the stock figures their reservations are planned on."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from decimal import Decimal
+
+from pydantic import TypeAdapter
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import FulfillmentRequestRow, Item, Order, OrderLine
+from db.stock.lookups import Catalogue
+from domain.allocation import BackorderPolicy, WarehouseStock
+from workflows.order.messages import OrderInput, OrderView
+
+_VIEW = TypeAdapter(OrderView)
+
+
+class OrderProjection:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def record(self, order: OrderInput, workflow_id: str) -> None:
+        """The order and its lines as received (a repeat changes nothing)."""
+        async with self._sessions() as session, session.begin():
+            catalogue = Catalogue(session, order.tenant_id)
+            items = {
+                line.sku: await catalogue.item(line.sku, f"lines.{n}.sku")
+                for n, line in enumerate(order.lines)
+            }
+            order_id = await session.scalar(
+                insert(Order)
+                .values(
+                    tenant_id=order.tenant_id,
+                    order_number=order.order_number,
+                    workflow_id=workflow_id,
+                    customer_id=order.customer_id,
+                    currency=order.currency,
+                    status="received",
+                    fulfillment_policy=order.fulfillment_policy.value,
+                    priority=order.priority,
+                    allow_split=order.allow_split,
+                    preferred_warehouse=order.preferred_warehouse,
+                    payment_status=order.payment.status.value,
+                    version=0,
+                    view={},
+                )
+                .on_conflict_do_nothing(index_elements=[Order.tenant_id, Order.order_number])
+                .returning(Order.id)
+            )
+            if order_id is None:
+                return
+            for line in order.lines:
+                session.add(
+                    OrderLine(
+                        order_id=order_id, line_id=line.line_id, tenant_id=order.tenant_id,
+                        item_id=items[line.sku].id, ordered=line.quantity,
+                        unit_price=Decimal(line.unit_price), backordered=0, shipped=0,
+                        canceled=0,
+                    )
+                )  # fmt: skip
+
+    async def update(self, view: OrderView) -> None:
+        """Follow the workflow: a newer version replaces the row, an older is ignored."""
+        async with self._sessions() as session, session.begin():
+            order_id = await session.scalar(
+                text(
+                    "UPDATE orders SET status = :status, payment_status = :payment,"
+                    " version = :version, view = CAST(:view AS jsonb), updated_at = now()"
+                    " WHERE tenant_id = :t AND order_number = :n AND version < :version"
+                    " RETURNING id"
+                ),
+                {
+                    "status": view.status.value, "payment": view.payment_status.value,
+                    "version": view.version, "view": _VIEW.dump_json(view).decode(),
+                    "t": view.tenant_id, "n": view.order_number,
+                },
+            )  # fmt: skip
+            if order_id is None:
+                return
+            for line in view.lines:
+                await session.execute(
+                    text(
+                        "UPDATE order_lines SET backordered = :b, shipped = :s, canceled = :c"
+                        " WHERE order_id = :o AND line_id = :l"
+                    ),
+                    {"b": line.backordered, "s": line.shipped, "c": line.canceled,
+                     "o": order_id, "l": line.line_id},
+                )  # fmt: skip
+            for request in view.fulfillment_requests:
+                values = {
+                    "id": request.id, "tenant_id": view.tenant_id, "order_id": order_id,
+                    "workflow_id": view.workflow_id, "warehouse": request.warehouse,
+                    "status": request.status, "view": asdict(request),
+                }  # fmt: skip
+                await session.execute(
+                    insert(FulfillmentRequestRow)
+                    .values(**values)
+                    .on_conflict_do_update(
+                        index_elements=[FulfillmentRequestRow.id],
+                        set_={"status": request.status, "view": asdict(request)},
+                    )
+                )
+
+
+async def reservable(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: int, sku: str
+) -> list[WarehouseStock]:
+    """What each active warehouse could promise of a SKU now."""
+    async with sessions() as session:
+        rows = await session.execute(
+            text(
+                "SELECT w.id, w.code, w.priority, s.on_hand - s.reserved - s.allocated"
+                " FROM stock_levels s JOIN warehouses w ON w.id = s.warehouse_id"
+                " JOIN items i ON i.id = s.item_id"
+                " WHERE i.tenant_id = :t AND i.sku = :sku AND w.active"
+            ),
+            {"t": tenant_id, "sku": sku},
+        )
+        return [WarehouseStock(int(r[0]), r[1], int(r[2]), int(r[3])) for r in rows]
+
+
+async def waiting_elsewhere(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: int, sku: str, order_number: str
+) -> tuple[BackorderPolicy, int | None, int]:
+    """The item's backorder policy and limit, and what other orders have waiting."""
+    async with sessions() as session:
+        item = await session.scalar(
+            select(Item).where(Item.tenant_id == tenant_id, Item.sku == sku)
+        )
+        assert item is not None, sku
+        waiting = await session.scalar(
+            text(
+                "SELECT coalesce(sum(l.backordered), 0) FROM order_lines l"
+                " JOIN orders o ON o.id = l.order_id"
+                " WHERE l.item_id = :i AND l.backordered > 0 AND o.order_number <> :n"
+            ),
+            {"i": item.id, "n": order_number},
+        )
+    return BackorderPolicy(item.backorder_policy), item.backorder_limit, int(waiting or 0)
+
+
+async def waiting_orders(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: int, skus: set[str]
+) -> list[str]:
+    """Workflow ids of orders with backordered lines of these SKUs: highest priority
+    (lowest number) first, then oldest."""
+    async with sessions() as session:
+        rows = await session.execute(
+            text(
+                "SELECT o.workflow_id, min(o.priority) AS priority, min(o.id) AS age"
+                " FROM order_lines l JOIN orders o ON o.id = l.order_id"
+                " JOIN items i ON i.id = l.item_id"
+                " WHERE o.tenant_id = :t AND i.sku = ANY(:skus) AND l.backordered > 0"
+                " GROUP BY o.workflow_id ORDER BY 2, 3"
+            ),
+            {"t": tenant_id, "skus": sorted(skus)},
+        )
+        return [row[0] for row in rows]
+
+
+async def staging_locations(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: int, warehouses: set[str]
+) -> dict[str, str]:
+    """Where each warehouse stages picked goods: its first active staging location."""
+    async with sessions() as session:
+        rows = await session.execute(
+            text(
+                "SELECT DISTINCT ON (w.code) w.code, l.code FROM locations l"
+                " JOIN warehouses w ON w.id = l.warehouse_id"
+                " WHERE w.tenant_id = :t AND w.code = ANY(:codes) AND l.type = 'staging'"
+                " AND l.active ORDER BY w.code, l.code"
+            ),
+            {"t": tenant_id, "codes": sorted(warehouses)},
+        )
+        return {row[0]: row[1] for row in rows}

@@ -1,0 +1,83 @@
+"""Running order workflows in tests: start, wait for a state, drive the warehouse."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+
+from domain.orders import FulfillmentPolicy, PaymentStatus
+from tests.conftest import unique
+from tests.integration.stock_world import World
+from workflows.order.messages import (
+    OrderInput,
+    OrderLineInput,
+    OrderView,
+    PackageInput,
+    PackageLineInput,
+    PackInput,
+    PaymentInput,
+    PickInput,
+    PickLineInput,
+    RequestInput,
+    ShipInput,
+    order_workflow_id,
+)
+from workflows.order.workflow import OrderWorkflow
+
+
+def order_input(
+    world: World, lines: list[tuple[str, int]], *,
+    policy: FulfillmentPolicy = FulfillmentPolicy.SHIP_PARTIAL, allow_split: bool = False,
+    payment: PaymentInput | None = None, preferred: str | None = None,
+) -> OrderInput:  # fmt: skip
+    return OrderInput(
+        tenant_id=world.tenant_id, order_number=unique("SO"), customer_id="C-1",
+        currency="EUR",
+        lines=[OrderLineInput(f"L{n}", sku, qty, "9.90") for n, (sku, qty) in enumerate(lines)],
+        fulfillment_policy=policy, allow_split=allow_split, preferred_warehouse=preferred,
+        payment=payment or PaymentInput(PaymentStatus.AUTHORIZED),
+    )  # fmt: skip
+
+
+async def start(
+    client: Client, task_queue: str, order: OrderInput
+) -> WorkflowHandle[OrderWorkflow, OrderView]:
+    return await client.start_workflow(
+        OrderWorkflow.run, order, id=order_workflow_id(order.tenant_id, order.order_number),
+        task_queue=task_queue,
+    )  # fmt: skip
+
+
+async def wait_for(
+    handle: WorkflowHandle[Any, Any], test: Callable[[OrderView], bool], seconds: float = 20
+) -> OrderView:
+    """Poll the status query until `test` holds."""
+    view: OrderView | None = None
+    for _ in range(int(seconds / 0.05)):
+        view = await handle.query(OrderWorkflow.status)
+        if test(view):
+            return view
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not reached; last view: {view}")
+
+
+async def fulfil(handle: WorkflowHandle[Any, Any], view: OrderView) -> OrderView:
+    """The warehouse accepts, picks everything, packs and ships each open request."""
+    for request in view.fulfillment_requests:
+        if request.status != "requested":
+            continue
+        await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
+        picks = [PickLineInput(line.line_id, line.quantity) for line in request.lines]
+        view = await handle.execute_update(OrderWorkflow.pick, PickInput(request.id, picks))
+        picked = next(r for r in view.fulfillment_requests if r.id == request.id)
+        package = PackageInput(
+            "P1", "1.2", "30x20x10", [PackageLineInput(x.line_id, x.picked) for x in picked.lines]
+        )
+        await handle.execute_update(OrderWorkflow.pack, PackInput(request.id, [package]))
+        view = await handle.execute_update(
+            OrderWorkflow.ship, ShipInput(request.id, "DHL", "express", ["TRK-1"])
+        )
+    return view

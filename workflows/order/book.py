@@ -1,0 +1,177 @@
+"""The order workflow's state, kept apart from the workflow class so the class
+reads as the story. Pure and deterministic: no I/O, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domain.orders import Bucket, FulfillmentPolicy, LineBook, OrderStatus, PaymentStatus
+from domain.stock import InvalidTransition
+from workflows.order.messages import (
+    AllocationView,
+    HoldView,
+    LineView,
+    OrderInput,
+    OrderView,
+    PickInput,
+    RequestLineView,
+    RequestView,
+    ShipmentView,
+)
+
+FINAL_REQUEST = ("shipped", "canceled")
+
+
+@dataclass
+class Reservation:
+    line_id: str
+    warehouse: str
+    open: int
+
+
+@dataclass
+class OrderBook:
+    order: OrderInput
+    workflow_id: str
+    books: dict[str, LineBook] = field(default_factory=dict)
+    reservations: dict[int, Reservation] = field(default_factory=dict)
+    requests: dict[str, RequestView] = field(default_factory=dict)
+    origins: dict[int, str] = field(default_factory=dict)  # picked allocation: source
+    holds: list[HoldView] = field(default_factory=list)
+    shipments: list[ShipmentView] = field(default_factory=list)
+    status: OrderStatus = OrderStatus.RECEIVED
+    payment: PaymentStatus = PaymentStatus.AUTHORIZED
+    expires_at: str | None = None
+    cancel_reason: str | None = None
+    version: int = 0
+
+    @classmethod
+    def open(cls, order: OrderInput, workflow_id: str) -> OrderBook:
+        book = cls(order, workflow_id, payment=order.payment.status)
+        book.books = {line.line_id: LineBook.new(line.quantity) for line in order.lines}
+        return book
+
+    # -- reading -----------------------------------------------------------------
+
+    def total(self, bucket: Bucket) -> int:
+        return sum(b.get(bucket) for b in self.books.values())
+
+    def sku(self, line_id: str) -> str:
+        return next(line.sku for line in self.order.lines if line.line_id == line_id)
+
+    @property
+    def active_holds(self) -> list[HoldView]:
+        return [hold for hold in self.holds if hold.active]
+
+    @property
+    def in_warehouse(self) -> bool:
+        """Some quantity is allocated, picked or packed: requests are open."""
+        return any(self.total(b) for b in (Bucket.ALLOCATED, Bucket.PICKED, Bucket.PACKED))
+
+    def request(self, request_id: str) -> RequestView:
+        if request_id not in self.requests:
+            raise InvalidTransition(f"no fulfillment request {request_id!r} in this order")
+        return self.requests[request_id]
+
+    def allocations(self, request: RequestView, line_id: str, status: str) -> list[AllocationView]:
+        return [
+            a for a in request.allocations
+            if a.line_id == line_id and a.status == status and a.quantity > 0
+        ]  # fmt: skip
+
+    # -- checks behind the update validators ---------------------------------------
+
+    def check_pick(self, data: PickInput) -> None:
+        request = self.request(data.request_id)
+        if request.status != "accepted":
+            raise InvalidTransition(f"request {request.id} is {request.status}; accept it first")
+        seen = set()
+        for n, line in enumerate(data.lines):
+            if line.line_id in seen:
+                raise InvalidTransition(f"lines.{n}: line {line.line_id!r} is confirmed twice")
+            seen.add(line.line_id)
+            candidates = self.allocations(request, line.line_id, "allocated")
+            if not candidates and line.line_id not in {x.line_id for x in request.lines}:
+                raise InvalidTransition(f"lines.{n}: line {line.line_id!r} is not in {request.id}")
+            if line.lot is not None:
+                candidates = [a for a in candidates if a.lot == line.lot]
+            if line.location is not None:
+                candidates = [a for a in candidates if a.location == line.location]
+            allocated = sum(a.quantity for a in candidates)
+            if not 0 <= line.quantity <= allocated:
+                raise InvalidTransition(
+                    f"lines.{n}: {line.quantity} picked, but {allocated} allocated"
+                    + (f" in lot {line.lot}" if line.lot else "")
+                    + (f" at {line.location}" if line.location else "")
+                )
+            serial_tracked = any(a.serial for a in candidates)
+            if serial_tracked and line.serials:
+                known = {a.serial for a in candidates}
+                unknown = set(line.serials) - known
+                if unknown or len(line.serials) != line.quantity:
+                    raise InvalidTransition(f"lines.{n}: serials do not match the allocation")
+
+    # -- the view ------------------------------------------------------------------
+
+    def view(self) -> OrderView:
+        lines = []
+        for line in self.order.lines:
+            b = self.books[line.line_id]
+            lines.append(
+                LineView(
+                    line.line_id, line.sku, line.unit_price, b.ordered, b.pending, b.reserved,
+                    b.allocated, b.picked, b.packed, b.backordered, b.shipped, b.canceled,
+                )
+            )  # fmt: skip
+        o = self.order
+        return OrderView(
+            tenant_id=o.tenant_id, order_number=o.order_number, workflow_id=self.workflow_id,
+            customer_id=o.customer_id, currency=o.currency, status=self.status,
+            fulfillment_policy=o.fulfillment_policy, priority=o.priority,
+            payment_status=self.payment, reservation_expires_at=self.expires_at, lines=lines,
+            holds=list(self.holds), fulfillment_requests=list(self.requests.values()),
+            shipments=list(self.shipments), cancel_reason=self.cancel_reason,
+            version=self.version,
+        )  # fmt: skip
+
+    def settle_status(self) -> None:
+        """The status that follows from the books (when nothing else decides it)."""
+        shipped, waiting = self.total(Bucket.SHIPPED), self.total(Bucket.BACKORDERED)
+        if self.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED):
+            return
+        if self.active_holds:
+            self.status = OrderStatus.ON_HOLD
+        elif shipped and not (waiting or any(b.open for b in self.books.values())):
+            self.status = OrderStatus.SHIPPED
+        elif shipped:
+            self.status = OrderStatus.PARTIALLY_SHIPPED
+        elif self.total(Bucket.PICKED) or self.total(Bucket.PACKED) or self._accepted():
+            self.status = OrderStatus.IN_FULFILLMENT
+        elif self.total(Bucket.ALLOCATED):
+            self.status = OrderStatus.ALLOCATED
+        elif waiting:
+            self.status = OrderStatus.BACKORDERED
+
+    def _accepted(self) -> bool:
+        return any(r.status == "accepted" for r in self.requests.values())
+
+    def new_request(self, warehouse: str) -> RequestView:
+        number = len(self.requests) + 1
+        request = RequestView(f"{self.order.order_number}-{warehouse}-{number}", warehouse,
+                              "requested", [], [])  # fmt: skip
+        self.requests[request.id] = request
+        return request
+
+    def add_to_request(self, request: RequestView, allocation: AllocationView) -> None:
+        request.allocations.append(allocation)
+        line = next((x for x in request.lines if x.line_id == allocation.line_id), None)
+        if line is None:
+            line = RequestLineView(allocation.line_id, self.sku(allocation.line_id), 0)
+            request.lines.append(line)
+        line.quantity += allocation.quantity
+
+    def wants_complete(self) -> bool:
+        return self.order.fulfillment_policy is FulfillmentPolicy.SHIP_COMPLETE
+
+    def requests_done(self) -> bool:
+        return all(r.status in FINAL_REQUEST for r in self.requests.values())

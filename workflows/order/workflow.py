@@ -1,0 +1,545 @@
+"""OrderWorkflow: an order's whole life, from receipt to shipment (DESIGN §6).
+
+record → wait while held → reserve → (payment window) → allocate → fulfillment
+requests per warehouse → the warehouse accepts, picks, packs and ships through
+updates → shipped. Backordered quantity waits for stock; cancel compensates."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.orders import (
+        AllocateResult,
+        KeyedIds,
+        LineNeed,
+        OrderActivities,
+        PickOne,
+        PickStockInput,
+        PutBackInput,
+        PutBackOne,
+        RecordOrderInput,
+        ReserveLinesInput,
+        ReserveLinesResult,
+        ShortPickInput,
+    )
+    from domain.orders import Bucket, OrderStatus, PaymentStatus
+    from workflows import retry_policies, search_attributes
+    from workflows.order.book import OrderBook, Reservation
+    from workflows.order.messages import (
+        AllocationView,
+        AuthorizePaymentInput,
+        CancelInput,
+        ExtendReservationInput,
+        ExtendReservationResult,
+        HoldInput,
+        HoldView,
+        OrderInput,
+        OrderView,
+        PackageView,
+        PackInput,
+        PickInput,
+        ReleaseHoldInput,
+        RequestInput,
+        ShipInput,
+        ShipmentView,
+        StockArrivedInput,
+    )
+
+MAX_EXTENSION = 7 * 24 * 3600
+
+
+def _refuse(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidTransition", non_retryable=True)
+
+
+@workflow.defn
+class OrderWorkflow:
+    @workflow.init
+    def __init__(self, order: OrderInput) -> None:
+        self.book = OrderBook.open(order, workflow.info().workflow_id)
+        self.order = order
+        self.lock = asyncio.Lock()  # stock steps of updates and of run() never interleave
+        self.cancel_requested = False
+        self.restocked = False
+        self.staging: dict[str, str] = {}
+        self.deadline: datetime | None = None
+
+    # -- the story ---------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, order: OrderInput) -> OrderView:
+        await self._act(
+            OrderActivities.record_order, RecordOrderInput(order, self.book.workflow_id)
+        )
+        self._upsert_search_attributes()
+        if order.payment.status is PaymentStatus.PENDING:
+            self._set_deadline(workflow.now() + timedelta(seconds=order.payment.ttl_seconds or 900))
+        while not self.cancel_requested:
+            if not await self._unheld():
+                break
+            await self._reserve_pending()
+            if self.book.status is OrderStatus.REJECTED:
+                break
+            if self.book.wants_complete() and self.book.total(Bucket.BACKORDERED):
+                await self._wait_for_stock()
+                continue
+            if self.book.payment is PaymentStatus.PENDING and not await self._payment_window():
+                break
+            if not await self._unheld():
+                break
+            await self._allocate()
+            await workflow.wait_condition(
+                lambda: (
+                    self.cancel_requested
+                    or self.book.requests_done()
+                    or self.book.total(Bucket.PENDING) > 0
+                )
+            )
+            if self.book.total(Bucket.PENDING):
+                continue  # a short pick gave quantity back: reserve it again
+            if self.book.total(Bucket.BACKORDERED):
+                await self._wait_for_stock()
+                continue
+            break
+        if self.cancel_requested:
+            await self._compensate(OrderStatus.CANCELED)
+        self.book.settle_status()
+        await self._publish()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.book.view()
+
+    async def _unheld(self) -> bool:
+        """Wait while a hold is active; False if the order was canceled meanwhile."""
+        if self.book.active_holds:
+            await self._publish()
+            await workflow.wait_condition(
+                lambda: self.cancel_requested or not self.book.active_holds
+            )
+        return not self.cancel_requested
+
+    async def _reserve_pending(self) -> None:
+        needs = [
+            LineNeed(line.line_id, line.sku, self.book.books[line.line_id].pending)
+            for line in self.order.lines
+            if self.book.books[line.line_id].pending > 0
+        ]
+        if not needs:
+            return
+        async with self.lock:
+            result: ReserveLinesResult = await self._act(
+                OrderActivities.reserve_lines,
+                ReserveLinesInput(
+                    self.order.tenant_id, self._key("reserve"), self.order.order_number, needs,
+                    self.order.preferred_warehouse, self.order.allow_split,
+                ),
+            )  # fmt: skip
+            refused = False
+            for line in result.lines:
+                books = self.book.books[line.line_id]
+                for part in line.parts:
+                    books.move(Bucket.PENDING, Bucket.RESERVED, part.quantity)
+                    self.book.reservations[part.reservation_id] = Reservation(
+                        line.line_id, part.warehouse, part.quantity
+                    )
+                books.move(Bucket.PENDING, Bucket.BACKORDERED, line.may_wait)
+                books.move(Bucket.PENDING, Bucket.CANCELED, line.short - line.may_wait)
+                refused = refused or line.short > line.may_wait
+        nothing_left = not any(
+            b.open or b.backordered or b.shipped for b in self.book.books.values()
+        )
+        if nothing_left or (refused and self.book.wants_complete()):
+            await self._compensate(OrderStatus.REJECTED)
+        else:
+            self.book.settle_status()
+            await self._publish()
+
+    async def _payment_window(self) -> bool:
+        """Hold the stock until payment is authorized; False when the reservation
+        expired (stock released) or the order was canceled."""
+        self.book.status = OrderStatus.PENDING_PAYMENT
+        await self._publish()
+        while self.book.payment is PaymentStatus.PENDING and not self.cancel_requested:
+            assert self.deadline is not None
+            remaining = (self.deadline - workflow.now()).total_seconds()
+            if remaining <= 0:
+                await self._compensate(OrderStatus.EXPIRED)
+                return False
+            try:
+                await workflow.wait_condition(
+                    self._payment_settled(self.deadline), timeout=timedelta(seconds=remaining)
+                )
+            except TimeoutError:
+                continue
+        return not self.cancel_requested
+
+    def _payment_settled(self, deadline: datetime) -> Any:
+        """Payment authorized, order canceled, or the deadline moved (extension)."""
+        return lambda: (
+            self.book.payment is not PaymentStatus.PENDING
+            or self.cancel_requested
+            or self.deadline != deadline
+        )
+
+    async def _allocate(self) -> None:
+        open_reservations = [rid for rid, r in self.book.reservations.items() if r.open > 0]
+        if not open_reservations:
+            return
+        async with self.lock:
+            result: AllocateResult = await self._act(
+                OrderActivities.allocate_reservations,
+                KeyedIds(self.order.tenant_id, self._key("allocate"), open_reservations),
+            )
+            requests: dict[str, Any] = {}
+            for a in result.allocations:
+                reservation = self.book.reservations[a.reservation_id]
+                reservation.open -= a.quantity
+                self.book.books[reservation.line_id].move(
+                    Bucket.RESERVED, Bucket.ALLOCATED, a.quantity
+                )
+                if a.warehouse not in requests:
+                    requests[a.warehouse] = self.book.new_request(a.warehouse)
+                allocation = AllocationView(
+                    a.allocation_id, a.reservation_id, reservation.line_id, a.location, a.lot,
+                    a.serial, a.quantity, "allocated",
+                )  # fmt: skip
+                self.book.add_to_request(requests[a.warehouse], allocation)
+            self.staging = result.staging
+        self.book.settle_status()
+        await self._publish()
+
+    async def _wait_for_stock(self) -> None:
+        """Backordered lines wait for a stock_arrived signal, then try again."""
+        self.book.settle_status()
+        await self._publish()
+        self.restocked = False
+        await workflow.wait_condition(lambda: self.restocked or self.cancel_requested)
+        if not self.cancel_requested:
+            for books in self.book.books.values():
+                books.move(Bucket.BACKORDERED, Bucket.PENDING, books.backordered)
+
+    async def _compensate(self, status: OrderStatus) -> None:
+        """Undo in reverse: picked goods back to where they came from, allocations
+        back, reservations released; every open quantity becomes canceled."""
+        async with self.lock:
+            tenant = self.order.tenant_id
+            picked = [
+                PutBackOne(a.allocation_id, self.book.origins[a.allocation_id])
+                for r in self.book.requests.values() for a in r.allocations
+                if a.status == "picked" and a.quantity > 0
+            ]  # fmt: skip
+            if picked:
+                await self._act(OrderActivities.put_back_stock,
+                                PutBackInput(tenant, self._key("put-back"), picked))  # fmt: skip
+            allocated = [
+                a.allocation_id for r in self.book.requests.values() for a in r.allocations
+                if a.status == "allocated" and a.quantity > 0
+            ]  # fmt: skip
+            if allocated:
+                await self._act(OrderActivities.deallocate_stock,
+                                KeyedIds(tenant, self._key("deallocate"), allocated))  # fmt: skip
+            reservations = list(self.book.reservations)
+            if reservations:
+                await self._act(OrderActivities.release_reservations,
+                                KeyedIds(tenant, self._key("release"), reservations))  # fmt: skip
+            for request in self.book.requests.values():
+                if request.status != "shipped":
+                    request.status = "canceled"
+                for a in request.allocations:
+                    if a.status in ("allocated", "picked"):
+                        a.status, a.quantity = "released", 0
+            for r in self.book.reservations.values():
+                r.open = 0
+            for books in self.book.books.values():
+                for bucket in (*_OPEN, Bucket.BACKORDERED):
+                    books.move(bucket, Bucket.CANCELED, books.get(bucket))
+            self.book.status = status
+        await self._publish()
+
+    # -- updates from the warehouse --------------------------------------------------
+
+    @workflow.update
+    async def accept(self, data: RequestInput) -> OrderView:
+        self.book.request(data.request_id).status = "accepted"
+        self.book.settle_status()
+        await self._publish()
+        return self.book.view()
+
+    @accept.validator
+    def _check_accept(self, data: RequestInput) -> None:
+        request = self._open_request(data.request_id)
+        if request.status != "requested":
+            raise _refuse(f"request {request.id} is {request.status}, not requested")
+
+    @workflow.update
+    async def pick(self, data: PickInput) -> OrderView:
+        async with self.lock:
+            request = self.book.request(data.request_id)
+            picks: list[PickOne] = []
+            shorts: list[tuple[AllocationView, int]] = []
+            for line in data.lines:
+                remaining = line.quantity
+                for a in self.book.allocations(request, line.line_id, "allocated"):
+                    if (line.lot and a.lot != line.lot) or (
+                        line.location and a.location != line.location
+                    ):
+                        continue
+                    take = min(a.quantity, remaining)
+                    if take:
+                        picks.append(
+                            PickOne(a.allocation_id, take, self.staging[request.warehouse])
+                        )
+                    if a.quantity > take:
+                        shorts.append((a, a.quantity - take))
+                    remaining -= take
+            # Lines the warehouse did not mention were not found at all.
+            confirmed = {line.line_id for line in data.lines}
+            for a in request.allocations:
+                if a.status == "allocated" and a.quantity and a.line_id not in confirmed:
+                    shorts.append((a, a.quantity))
+            result = await self._act(
+                OrderActivities.pick_stock,
+                PickStockInput(self.order.tenant_id, self._key(f"pick-{request.id}"), picks),
+            )
+            for pick in picks:
+                source = next(
+                    a for a in request.allocations if a.allocation_id == pick.allocation_id
+                )
+                source.quantity -= pick.quantity
+                picked = AllocationView(
+                    result.picked[pick.allocation_id], source.reservation_id, source.line_id,
+                    pick.to_location, source.lot, source.serial, pick.quantity, "picked",
+                )  # fmt: skip
+                self.book.origins[picked.allocation_id] = source.location
+                request.allocations.append(picked)
+                self.book.books[source.line_id].move(Bucket.ALLOCATED, Bucket.PICKED, pick.quantity)
+                next(
+                    x for x in request.lines if x.line_id == source.line_id
+                ).picked += pick.quantity
+            for a, missing in shorts:
+                await self._act(
+                    OrderActivities.short_pick,
+                    ShortPickInput(
+                        self.order.tenant_id, self._key(f"short-{request.id}"), a.allocation_id,
+                        a.reservation_id, missing, request.warehouse, a.location,
+                        self.book.sku(a.line_id), a.lot,
+                        f"short pick on {request.id}: {missing} not found",
+                    ),
+                )  # fmt: skip
+                a.quantity -= missing
+                self.book.books[a.line_id].move(Bucket.ALLOCATED, Bucket.PENDING, missing)
+                next(x for x in request.lines if x.line_id == a.line_id).quantity -= missing
+            request.status = "picked"
+        self.book.settle_status()
+        await self._publish()
+        return self.book.view()
+
+    @pick.validator
+    def _check_pick(self, data: PickInput) -> None:
+        self._open_request(data.request_id)
+        try:
+            self.book.check_pick(data)
+        except Exception as error:
+            raise _refuse(str(error)) from error
+
+    @workflow.update
+    async def pack(self, data: PackInput) -> OrderView:
+        request = self.book.request(data.request_id)
+        for package in data.packages:
+            for line in package.lines:
+                self.book.books[line.line_id].move(Bucket.PICKED, Bucket.PACKED, line.quantity)
+                next(x for x in request.lines if x.line_id == line.line_id).packed += line.quantity
+            request.packages.append(
+                PackageView(
+                    package.package_number, package.weight, package.dimensions, list(package.lines)
+                )
+            )
+        request.status = "packed"
+        self.book.settle_status()
+        await self._publish()
+        return self.book.view()
+
+    @pack.validator
+    def _check_pack(self, data: PackInput) -> None:
+        request = self._open_request(data.request_id)
+        if request.status != "picked":
+            raise _refuse(f"request {request.id} is {request.status}; pick it first")
+        packed: dict[str, int] = {}
+        numbers = [p.package_number for p in data.packages]
+        if not numbers or len(set(numbers)) != len(numbers):
+            raise _refuse("packages need distinct package numbers")
+        for package in data.packages:
+            for line in package.lines:
+                if line.quantity <= 0:
+                    raise _refuse(f"package {package.package_number}: quantities must be positive")
+                packed[line.line_id] = packed.get(line.line_id, 0) + line.quantity
+        picked = {x.line_id: x.picked for x in request.lines if x.picked}
+        if packed != picked:
+            raise _refuse(f"packages must hold exactly what was picked: {picked}, not {packed}")
+
+    @workflow.update
+    async def ship(self, data: ShipInput) -> OrderView:
+        async with self.lock:
+            request = self.book.request(data.request_id)
+            staged = [a for a in request.allocations if a.status == "picked" and a.quantity > 0]
+            await self._act(
+                OrderActivities.ship_stock,
+                KeyedIds(self.order.tenant_id, self._key(f"ship-{request.id}"),
+                         [a.allocation_id for a in staged]),
+            )  # fmt: skip
+            for a in staged:
+                self.book.books[a.line_id].move(Bucket.PACKED, Bucket.SHIPPED, a.quantity)
+                next(x for x in request.lines if x.line_id == a.line_id).shipped += a.quantity
+                a.status = "shipped"
+            request.status = "shipped"
+            self.book.shipments.append(
+                ShipmentView(
+                    request.id,
+                    data.carrier,
+                    data.service_level,
+                    list(data.tracking_numbers),
+                    list(request.packages),
+                    workflow.now().isoformat(),
+                )
+            )
+        self.book.settle_status()
+        await self._publish()
+        return self.book.view()
+
+    @ship.validator
+    def _check_ship(self, data: ShipInput) -> None:
+        request = self._open_request(data.request_id)
+        if request.status != "packed":
+            raise _refuse(f"request {request.id} is {request.status}; pack it first")
+        if not data.carrier.strip():
+            raise _refuse("a carrier is required")
+
+    def _open_request(self, request_id: str) -> Any:
+        if self.cancel_requested or self.book.status.is_final:
+            raise _refuse(f"order {self.order.order_number} is {self.book.status}")
+        try:
+            return self.book.request(request_id)
+        except Exception as error:
+            raise _refuse(str(error)) from error
+
+    # -- updates from the shop -------------------------------------------------------
+
+    @workflow.update
+    async def cancel(self, data: CancelInput) -> OrderView:
+        self.book.cancel_reason = data.reason
+        self.cancel_requested = True
+        await workflow.wait_condition(lambda: self.book.status is OrderStatus.CANCELED)
+        return self.book.view()
+
+    @cancel.validator
+    def _check_cancel(self, data: CancelInput) -> None:
+        if self.book.status.is_final or self.cancel_requested:
+            raise _refuse(f"order {self.order.order_number} is already {self.book.status}")
+        if self.book.total(Bucket.SHIPPED):
+            raise _refuse(f"order {self.order.order_number} has shipped; request a return")
+
+    @workflow.update
+    async def add_hold(self, data: HoldInput) -> HoldView:
+        hold = HoldView(f"H{len(self.book.holds) + 1}", data.code, data.reason)
+        self.book.holds.append(hold)
+        self.book.settle_status()
+        await self._publish()
+        return hold
+
+    @add_hold.validator
+    def _check_hold(self, data: HoldInput) -> None:
+        if self.book.status.is_final or self.cancel_requested:
+            raise _refuse(f"order {self.order.order_number} is {self.book.status}")
+        if not data.code.strip():
+            raise _refuse("a hold needs a code")
+
+    @workflow.update
+    async def release_hold(self, data: ReleaseHoldInput) -> HoldView:
+        hold = next(h for h in self.book.holds if h.id == data.hold_id)
+        hold.active = False
+        self.book.settle_status()
+        await self._publish()
+        return hold
+
+    @release_hold.validator
+    def _check_release_hold(self, data: ReleaseHoldInput) -> None:
+        if not any(h.id == data.hold_id and h.active for h in self.book.holds):
+            raise _refuse(f"no active hold {data.hold_id!r}")
+
+    @workflow.update
+    async def authorize_payment(self, data: AuthorizePaymentInput) -> OrderView:
+        self.book.payment = PaymentStatus.AUTHORIZED
+        await self._publish()
+        return self.book.view()
+
+    @authorize_payment.validator
+    def _check_payment(self, data: AuthorizePaymentInput) -> None:
+        if self.book.payment is not PaymentStatus.PENDING:
+            raise _refuse("payment is already authorized")
+        if self.book.status.is_final or self.cancel_requested:
+            raise _refuse(f"order {self.order.order_number} is {self.book.status}")
+
+    @workflow.update
+    async def extend_reservation(self, data: ExtendReservationInput) -> ExtendReservationResult:
+        assert self.deadline is not None
+        self._set_deadline(max(self.deadline, workflow.now()) + timedelta(seconds=data.seconds))
+        await self._publish()
+        return ExtendReservationResult(self.book.expires_at or "")
+
+    @extend_reservation.validator
+    def _check_extension(self, data: ExtendReservationInput) -> None:
+        if self.book.payment is not PaymentStatus.PENDING or self.book.status.is_final:
+            raise _refuse("only a reservation waiting for payment can be extended")
+        if not 0 < data.seconds <= MAX_EXTENSION:
+            raise _refuse(f"seconds must be between 1 and {MAX_EXTENSION}")
+
+    @workflow.signal
+    def stock_arrived(self, data: StockArrivedInput) -> None:
+        if any(line.sku == data.sku for line in self.order.lines):
+            self.restocked = True
+
+    @workflow.query
+    def status(self) -> OrderView:
+        return self.book.view()
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _key(self, step: str) -> str:
+        """An idempotency key per step of this run; versioned so a retry replays."""
+        self.book.version += 1
+        return f"{self.book.workflow_id}/{step}/{self.book.version}"
+
+    def _set_deadline(self, deadline: datetime) -> None:
+        self.deadline = deadline
+        self.book.expires_at = deadline.isoformat()
+
+    async def _act(self, activity: Any, arg: Any) -> Any:
+        return await workflow.execute_activity_method(
+            activity, arg,
+            start_to_close_timeout=retry_policies.ORDER_STEP_TIMEOUT,
+            retry_policy=retry_policies.DATABASE,
+        )  # fmt: skip
+
+    async def _publish(self) -> None:
+        """The new state to the projection and the search attributes."""
+        self.book.version += 1
+        self._upsert_search_attributes()
+        await self._act(OrderActivities.project_order, self.book.view())
+
+    def _upsert_search_attributes(self) -> None:
+        workflow.upsert_search_attributes(
+            [
+                search_attributes.TENANT_ID.value_set(str(self.order.tenant_id)),
+                search_attributes.ORDER_NUMBER.value_set(self.order.order_number),
+                search_attributes.ORDER_STATUS.value_set(self.book.status.value),
+                search_attributes.CUSTOMER_ID.value_set(self.order.customer_id),
+            ]
+        )
+
+
+_OPEN = (Bucket.PENDING, Bucket.RESERVED, Bucket.ALLOCATED, Bucket.PICKED, Bucket.PACKED)
