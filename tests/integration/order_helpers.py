@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
@@ -81,3 +83,27 @@ async def fulfil(handle: WorkflowHandle[Any, Any], view: OrderView) -> OrderView
             OrderWorkflow.ship, ShipInput(request.id, "DHL", "express", ["TRK-1"])
         )
     return view
+
+
+async def quiet_history(handle: WorkflowHandle[Any, Any]) -> int:
+    """The number of history events once the workflow is idle (no activity in
+    flight, nothing new for a moment): the baseline to prove an update left no trace."""
+    length = -1
+    for _ in range(200):
+        description = await handle.describe()
+        events = len((await handle.fetch_history()).events)
+        if not description.raw_description.pending_activities and events == length:
+            return events
+        length = events
+        await asyncio.sleep(0.1)
+    raise AssertionError("the workflow never became idle")
+
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+
+
+async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With OMS_RECORD_HISTORIES=1, save this run's history as a replay fixture
+    (tests/histories/NAME.json), replayed by test_replay.py on every run."""
+    if os.environ.get("OMS_RECORD_HISTORIES"):
+        (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())

@@ -1,17 +1,37 @@
 """The order saga on the time-skipping Temporal server and a real Postgres."""
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.orders import OrderStatus
+from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
 from tests.conftest import unique
-from tests.integration.order_helpers import fulfil, order_input, start, wait_for
+from tests.integration.order_helpers import fulfil, keep_history, order_input, start, wait_for
 from tests.integration.stock_world import World
 from worker import build_worker
-from workflows.order.messages import LineView
+from workflows.order.messages import (
+    AuthorizePaymentInput,
+    CancelInput,
+    ExtendReservationInput,
+    HoldInput,
+    LineView,
+    PackageInput,
+    PackageLineInput,
+    PackInput,
+    PaymentInput,
+    PickInput,
+    PickLineInput,
+    ReleaseHoldInput,
+    RequestInput,
+    ShipInput,
+    StockArrivedInput,
+)
+from workflows.order.workflow import OrderWorkflow
 
 
 def line_is_balanced(line: LineView) -> bool:
@@ -53,3 +73,183 @@ async def test_an_order_goes_from_reservation_to_shipment(
     assert result.shipments[0].carrier == "DHL"
     assert await world.level("WIDGET") == {"on_hand": 7, **LEVEL_ZERO}
     assert await world.level("FABRIC") == {"on_hand": 30, **LEVEL_ZERO}
+    await keep_history(handle, "order_happy_path")
+
+
+@pytest.mark.parametrize("stage", ["allocated", "accepted", "picked", "packed"])
+async def test_cancel_at_each_stage_gives_everything_back(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str, stage: str
+) -> None:
+    await world.receive("WIDGET", 10)
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 4)]))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    request = view.fulfillment_requests[0]
+    if stage != "allocated":
+        await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
+    if stage in ("picked", "packed"):
+        await handle.execute_update(
+            OrderWorkflow.pick, PickInput(request.id, [PickLineInput("L0", 4)])
+        )
+        assert await world.balance("WIDGET", "STAGE") == (4, 4)
+    if stage == "packed":
+        package = PackageInput("P1", lines=[PackageLineInput("L0", 4)])
+        await handle.execute_update(OrderWorkflow.pack, PackInput(request.id, [package]))
+
+    canceled = await handle.execute_update(OrderWorkflow.cancel, CancelInput("customer asked"))
+    assert canceled.status is OrderStatus.CANCELED
+    assert [(line.canceled, line.shipped) for line in canceled.lines] == [(4, 0)]
+    assert all(line_is_balanced(line) for line in canceled.lines)
+    assert (await handle.result()).status is OrderStatus.CANCELED
+    assert await world.level("WIDGET") == {"on_hand": 10, **LEVEL_ZERO}
+    assert await world.balance("WIDGET", "STAGE") == (0, 0)
+    if stage == "picked":
+        await keep_history(handle, "order_cancel_after_pick")
+
+
+async def test_cancel_after_shipment_is_refused(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("WIDGET", 5)
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 2)]))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    await fulfil(handle, view)
+    await handle.result()
+    # The order's workflow has finished: the update cannot even be delivered.
+    with pytest.raises((WorkflowUpdateFailedError, RPCError)):
+        await handle.execute_update(OrderWorkflow.cancel, CancelInput("too late"))
+
+
+async def test_unpaid_reservation_expires_after_its_ttl_and_releases_stock(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("WIDGET", 5)
+    payment = PaymentInput(PaymentStatus.PENDING, ttl_seconds=600)
+    handle = await start(
+        time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 5)], payment=payment)
+    )
+    result = await handle.result()  # the test server skips the 10 minutes
+    assert result.status is OrderStatus.EXPIRED
+    assert [line.canceled for line in result.lines] == [5]
+    assert await world.level("WIDGET") == {"on_hand": 5, **LEVEL_ZERO}
+    await keep_history(handle, "order_payment_expired")
+
+
+async def test_an_extension_moves_the_deadline_and_payment_lets_the_order_go_on(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("WIDGET", 5)
+    payment = PaymentInput(PaymentStatus.PENDING, ttl_seconds=600)
+    with time_skipping_env.auto_time_skipping_disabled():
+        handle = await start(
+            time_skipping_env.client, task_queue,
+            order_input(world, [("WIDGET", 2)], payment=payment),
+        )  # fmt: skip
+        view = await wait_for(handle, lambda v: v.status is OrderStatus.PENDING_PAYMENT)
+        first = view.reservation_expires_at
+        extended = await handle.execute_update(
+            OrderWorkflow.extend_reservation, ExtendReservationInput(3600)
+        )
+        assert extended.expires_at > (first or "")
+        await time_skipping_env.sleep(timedelta(seconds=900))  # past the first deadline
+        view = await handle.query(OrderWorkflow.status)
+        assert view.status is OrderStatus.PENDING_PAYMENT
+        await handle.execute_update(
+            OrderWorkflow.authorize_payment, AuthorizePaymentInput("19.80", "PAY-1")
+        )
+        view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    await fulfil(handle, view)
+    assert (await handle.result()).status is OrderStatus.SHIPPED
+
+
+async def test_a_hold_stops_the_order_and_its_release_resumes_it(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("WIDGET", 5)
+    payment = PaymentInput(PaymentStatus.PENDING, ttl_seconds=3600)
+    handle = await start(
+        time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 2)], payment=payment)
+    )
+    await wait_for(handle, lambda v: v.status is OrderStatus.PENDING_PAYMENT)
+    hold = await handle.execute_update(OrderWorkflow.add_hold, HoldInput("fraud", "check card"))
+    await handle.execute_update(
+        OrderWorkflow.authorize_payment, AuthorizePaymentInput("19.80", "PAY-2")
+    )
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ON_HOLD)
+    assert view.fulfillment_requests == []  # nothing allocated while held
+    await handle.execute_update(OrderWorkflow.release_hold, ReleaseHoldInput(hold.id))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    await fulfil(handle, view)
+    assert (await handle.result()).status is OrderStatus.SHIPPED
+
+
+async def test_a_backordered_line_ships_after_stock_arrives(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("GADGET", 2)  # GADGET allows backorders
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("GADGET", 5)]))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    assert [(line.allocated, line.backordered) for line in view.lines] == [(2, 3)]
+    view = await fulfil(handle, view)
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.PARTIALLY_SHIPPED)
+    await world.receive("GADGET", 10)
+    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput("GADGET"))
+    view = await wait_for(
+        handle, lambda v: any(r.status == "requested" for r in v.fulfillment_requests)
+    )
+    await fulfil(handle, view)
+    result = await handle.result()
+    assert result.status is OrderStatus.SHIPPED
+    assert [line.shipped for line in result.lines] == [5]
+    assert len(result.shipments) == 2
+    await keep_history(handle, "order_backordered_then_shipped")
+
+
+async def test_a_denied_backorder_cancels_the_short_part_or_rejects_the_order(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("WIDGET", 2)  # WIDGET denies backorders
+    partial = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 5)]))
+    view = await wait_for(partial, lambda v: v.status is OrderStatus.ALLOCATED)
+    assert [(line.allocated, line.canceled) for line in view.lines] == [(2, 3)]
+    await partial.execute_update(OrderWorkflow.cancel, CancelInput("test over"))
+
+    complete = await start(
+        time_skipping_env.client, task_queue,
+        order_input(world, [("WIDGET", 5)], policy=FulfillmentPolicy.SHIP_COMPLETE),
+    )  # fmt: skip
+    result = await complete.result()
+    assert result.status is OrderStatus.REJECTED
+    assert [line.canceled for line in result.lines] == [5]
+    assert await world.level("WIDGET") == {"on_hand": 2, **LEVEL_ZERO}
+
+
+async def test_a_short_pick_takes_the_missing_stock_off_the_books_and_reserves_again(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("WIDGET", 3, location="A1")
+    await world.receive("WIDGET", 5, location="A2")
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 6)]))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    request = view.fulfillment_requests[0]
+    await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
+    # A1 is found empty: 3 of the 6 were not there
+    await handle.execute_update(
+        OrderWorkflow.pick, PickInput(request.id, [PickLineInput("L0", 3, location="A2")])
+    )
+    view = await wait_for(
+        handle, lambda v: any(r.status == "requested" for r in v.fulfillment_requests)
+    )
+    assert await world.balance("WIDGET", "A1") == (0, 0)  # the loss is booked
+    # The 3 picked ship; the 3 missing were reserved again: 2 left at A2, 1 canceled
+    # (WIDGET denies backorders).
+    [line] = view.lines
+    assert (line.picked, line.allocated, line.canceled) == (3, 2, 1)
+    package = PackageInput("P1", lines=[PackageLineInput("L0", 3)])
+    await handle.execute_update(OrderWorkflow.pack, PackInput(request.id, [package]))
+    await handle.execute_update(OrderWorkflow.ship, ShipInput(request.id, "UPS"))
+    await fulfil(handle, await handle.query(OrderWorkflow.status))
+    result = await handle.result()
+    assert result.status is OrderStatus.SHIPPED
+    assert [(line.shipped, line.canceled) for line in result.lines] == [(5, 1)]
+    assert await world.level("WIDGET") == {"on_hand": 0, **LEVEL_ZERO}
+    await keep_history(handle, "order_short_pick")

@@ -281,7 +281,7 @@ class OrderWorkflow:
         async with self.lock:
             request = self.book.request(data.request_id)
             picks: list[PickOne] = []
-            shorts: list[tuple[AllocationView, int]] = []
+            taken: dict[int, int] = {}
             for line in data.lines:
                 remaining = line.quantity
                 for a in self.book.allocations(request, line.line_id, "allocated"):
@@ -291,17 +291,16 @@ class OrderWorkflow:
                         continue
                     take = min(a.quantity, remaining)
                     if take:
-                        picks.append(
-                            PickOne(a.allocation_id, take, self.staging[request.warehouse])
-                        )
-                    if a.quantity > take:
-                        shorts.append((a, a.quantity - take))
+                        staging = self.staging[request.warehouse]
+                        picks.append(PickOne(a.allocation_id, take, staging))
+                        taken[a.allocation_id] = take
                     remaining -= take
-            # Lines the warehouse did not mention were not found at all.
-            confirmed = {line.line_id for line in data.lines}
-            for a in request.allocations:
-                if a.status == "allocated" and a.quantity and a.line_id not in confirmed:
-                    shorts.append((a, a.quantity))
+            # One confirmation covers the whole request: what was not picked is short.
+            shorts = [
+                (a, a.quantity - taken.get(a.allocation_id, 0))
+                for a in request.allocations
+                if a.status == "allocated" and a.quantity > taken.get(a.allocation_id, 0)
+            ]
             result = await self._act(
                 OrderActivities.pick_stock,
                 PickStockInput(self.order.tenant_id, self._key(f"pick-{request.id}"), picks),
