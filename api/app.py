@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from api.metrics import HttpMetrics, MetricsMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
-from api.routes import catalogue, health, inventory, keys, stock_reads
+from api.routes import catalogue, fulfillment, health, inventory, keys, orders, stock_reads
 from settings import Settings
 
 DESCRIPTION = """
@@ -57,4 +57,6 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.include_router(catalogue.router)
     app.include_router(inventory.router)
     app.include_router(stock_reads.router)
+    app.include_router(orders.router)
+    app.include_router(fulfillment.router)
     return app

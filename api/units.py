@@ -41,6 +41,10 @@ class Units:
         async with sessions() as session:
             return cls(await units_of(session, tenant_id, set(skus)))
 
+    @classmethod
+    async def load_with(cls, session: AsyncSession, tenant_id: int, skus: Iterable[str]) -> Units:
+        return cls(await units_of(session, tenant_id, set(skus)))
+
     def of(self, sku: str, field: str = "sku") -> UnitOfMeasure:
         if sku not in self.uoms:
             raise NotFound(f"item {sku!r} does not exist", field=field)

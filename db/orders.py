@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.models import FulfillmentRequestRow, Item, Order, OrderLine
 from db.stock.lookups import Catalogue
 from domain.allocation import BackorderPolicy, WarehouseStock
-from workflows.order.messages import OrderInput, OrderView
+from domain.errors import NotFound
+from workflows.order.messages import OrderInput, OrderView, RequestView
 
 _VIEW = TypeAdapter(OrderView)
 
@@ -177,3 +178,57 @@ async def staging_locations(
             {"t": tenant_id, "codes": sorted(warehouses)},
         )
         return {row[0]: row[1] for row in rows}
+
+
+async def list_orders(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    status: str | None,
+    customer_id: str | None,
+    before: int | None,
+    limit: int,
+) -> list[tuple[int, OrderView]]:
+    """(row id, last projected view) of a tenant's orders, newest first."""
+    query = select(Order.id, Order.view).where(Order.tenant_id == tenant_id, Order.version > 0)
+    if status is not None:
+        query = query.where(Order.status == status)
+    if customer_id is not None:
+        query = query.where(Order.customer_id == customer_id)
+    if before is not None:
+        query = query.where(Order.id < before)
+    rows = await session.execute(query.order_by(Order.id.desc()).limit(limit))
+    return [(order_id, _VIEW.validate_python(view)) for order_id, view in rows]
+
+
+_REQUEST = TypeAdapter(RequestView)
+
+
+async def list_requests(
+    session: AsyncSession, tenant_id: int, *, warehouse: str | None, status: str | None,
+    limit: int,
+) -> list[tuple[str, RequestView]]:  # fmt: skip
+    """(order number, request) of a tenant's fulfillment requests, oldest first."""
+    query = (
+        select(Order.order_number, FulfillmentRequestRow.view)
+        .join(Order, Order.id == FulfillmentRequestRow.order_id)
+        .where(FulfillmentRequestRow.tenant_id == tenant_id)
+    )
+    if warehouse is not None:
+        query = query.where(FulfillmentRequestRow.warehouse == warehouse)
+    if status is not None:
+        query = query.where(FulfillmentRequestRow.status == status)
+    rows = await session.execute(query.order_by(FulfillmentRequestRow.created_at).limit(limit))
+    return [(number, _REQUEST.validate_python(view)) for number, view in rows]
+
+
+async def find_request(session: AsyncSession, tenant_id: int, request_id: str) -> str:
+    """The order number a fulfillment request of this tenant belongs to."""
+    number = await session.scalar(
+        select(Order.order_number)
+        .join(FulfillmentRequestRow, FulfillmentRequestRow.order_id == Order.id)
+        .where(FulfillmentRequestRow.tenant_id == tenant_id, FulfillmentRequestRow.id == request_id)
+    )
+    if number is None:
+        raise NotFound(f"fulfillment request {request_id!r} does not exist", field="id")
+    return str(number)

@@ -13,6 +13,7 @@ from api.deps import (
     WmsWriterDep,
     caller_for,
 )
+from api.orders_service import wake_backorders
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.inventory import (
     AdjustmentCreate,
@@ -88,6 +89,7 @@ async def post_receipt(
     command = ReceiveStock(body.warehouse, body.location, lines, body.reference)
     result = await on_hand.receive(resources.sessions, caller, command)
     _mark(response, result.replayed)
+    await wake_backorders(resources, principal.tenant_id, {line.sku for line in lines})
     return _movements(units, result)
 
 

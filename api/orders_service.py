@@ -1,0 +1,229 @@
+"""Between the API and the order workflows: start, query, update; map Temporal's
+answers to problems; convert base units to display units."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from pydantic import TypeAdapter
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.problems import Problem
+from api.resources import Resources
+from api.schemas.orders import (
+    AllocationRef,
+    LinePublic,
+    OrderCreate,
+    OrderCreated,
+    OrderPublic,
+    PackageLine,
+    PackagePublic,
+    RequestLinePublic,
+    RequestPublic,
+    ShipmentPublic,
+)
+from api.units import Units
+from db.orders import waiting_orders
+from db.stock.lookups import Catalogue
+from domain.orders import OrderStatus
+from workflows.order.messages import (
+    OrderInput,
+    OrderLineInput,
+    OrderView,
+    PackageView,
+    PaymentInput,
+    RequestView,
+    StockArrivedInput,
+    order_workflow_id,
+)
+from workflows.order.workflow import OrderWorkflow
+
+log = logging.getLogger(__name__)
+
+
+def request_hash(body: OrderCreate) -> str:
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+async def place_order(
+    resources: Resources, tenant_id: int, body: OrderCreate
+) -> tuple[OrderCreated, bool]:
+    """Start the order's workflow; (answer, created). The same order number with the
+    same body answers with the running order; with another body, 409."""
+    units = await Units.load(resources.sessions, tenant_id, (line.sku for line in body.lines))
+    lines = [
+        OrderLineInput(
+            line.line_id,
+            line.sku,
+            units.demand(line.sku, line.quantity, f"lines.{n}.quantity", f"lines.{n}.sku"),
+            str(line.unit_price),
+        )
+        for n, line in enumerate(body.lines)
+    ]
+    if body.preferred_warehouse is not None:
+        async with resources.sessions() as session:
+            await Catalogue(session, tenant_id).warehouse(
+                body.preferred_warehouse, "preferred_warehouse"
+            )
+    digest = request_hash(body)
+    order = OrderInput(
+        tenant_id=tenant_id, order_number=body.order_number, customer_id=body.customer_id,
+        currency=body.currency, lines=lines, fulfillment_policy=body.fulfillment_policy,
+        allow_split=body.allow_split, priority=body.priority,
+        preferred_warehouse=body.preferred_warehouse,
+        payment=PaymentInput(body.payment.status, body.payment.ttl_seconds),
+        ship_to=dict(body.ship_to), request_hash=digest,
+    )  # fmt: skip
+    workflow_id = order_workflow_id(tenant_id, body.order_number)
+    client = await resources.temporal.get()
+    try:
+        await client.start_workflow(
+            OrderWorkflow.run, order, id=workflow_id,
+            task_queue=resources.settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL, memo={"request_hash": digest},
+        )  # fmt: skip
+        return OrderCreated(order_number=body.order_number, status=OrderStatus.RECEIVED,
+                            workflow_id=workflow_id), True  # fmt: skip
+    except WorkflowAlreadyStartedError:
+        described = await client.get_workflow_handle(workflow_id).describe()
+        if await described.memo_value("request_hash", default=None) != digest:
+            raise Problem(409, "order-exists",
+                          f"order {body.order_number} exists with other content",
+                          field="order_number") from None  # fmt: skip
+        view = await order_view(resources, tenant_id, body.order_number)
+        return OrderCreated(order_number=view.order_number, status=view.status,
+                            workflow_id=workflow_id), False  # fmt: skip
+
+
+async def order_view(resources: Resources, tenant_id: int, order_number: str) -> OrderView:
+    client = await resources.temporal.get()
+    handle = client.get_workflow_handle_for(
+        OrderWorkflow.run, order_workflow_id(tenant_id, order_number)
+    )
+    try:
+        return await handle.query(OrderWorkflow.status)
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise Problem(404, "not-found", f"order {order_number} does not exist",
+                          field="order_number") from error  # fmt: skip
+        raise
+
+
+async def update_order(
+    resources: Resources, tenant_id: int, order_number: str, update: Any, arg: Any
+) -> Any:
+    """Run an update on the order's workflow; a refusal is a 409 that changed nothing."""
+    client = await resources.temporal.get()
+    handle = client.get_workflow_handle(order_workflow_id(tenant_id, order_number))
+    try:
+        return await handle.execute_update(update, arg)
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        detail = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise Problem(409, "refused", detail) from error
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            view = await order_view(resources, tenant_id, order_number)  # 404 if unknown
+            raise Problem(409, "refused", f"order {order_number} is {view.status}") from error
+        raise
+
+
+async def wake_backorders(resources: Resources, tenant_id: int, skus: set[str]) -> None:
+    """Stock arrived: signal waiting orders, highest priority then oldest first.
+    Best effort: the receipt has committed whatever happens here (see the note on
+    a durable wake-up in the README)."""
+    try:
+        client = await resources.temporal.get()
+        waiting = await waiting_orders(resources.sessions, tenant_id, skus)
+    except Exception:
+        log.exception("could not look for backorders to wake")
+        return
+    for workflow_id in waiting:
+        handle = client.get_workflow_handle(workflow_id)
+        for sku in sorted(skus):
+            try:
+                await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput(sku))
+            except RPCError:
+                log.warning("could not wake %s for %s", workflow_id, sku)
+
+
+# -- display units ---------------------------------------------------------------------
+
+
+async def units_for_view(resources: Resources, tenant_id: int, view: OrderView) -> Units:
+    return await Units.load(resources.sessions, tenant_id, (line.sku for line in view.lines))
+
+
+def order_public(view: OrderView, units: Units) -> OrderPublic:
+    def d(sku: str, base: int) -> Any:
+        return units.display(sku, base)
+
+    skus = {line.line_id: line.sku for line in view.lines}
+    return OrderPublic(
+        order_number=view.order_number, workflow_id=view.workflow_id,
+        customer_id=view.customer_id, currency=view.currency, status=view.status,
+        fulfillment_policy=view.fulfillment_policy, priority=view.priority,
+        payment_status=view.payment_status,
+        reservation_expires_at=view.reservation_expires_at,
+        lines=[
+            LinePublic(
+                line_id=x.line_id, sku=x.sku, unit_price=x.unit_price,
+                **{k: d(x.sku, v) for k, v in asdict(x).items()
+                   if k not in ("line_id", "sku", "unit_price")},
+            )
+            for x in view.lines
+        ],
+        holds=[asdict(h) for h in view.holds],
+        fulfillment_requests=[request_public(r, view.order_number, units, skus)
+                              for r in view.fulfillment_requests],
+        shipments=[
+            ShipmentPublic(
+                request_id=s.request_id, carrier=s.carrier, service_level=s.service_level,
+                tracking_numbers=s.tracking_numbers,
+                packages=[package_public(p, units, skus) for p in s.packages],
+                shipped_at=s.shipped_at,
+            )
+            for s in view.shipments
+        ],
+        cancel_reason=view.cancel_reason,
+    )  # fmt: skip
+
+
+def package_public(p: PackageView, units: Units, skus: dict[str, str]) -> PackagePublic:
+    return PackagePublic(
+        package_number=p.package_number, weight=p.weight, dimensions=p.dimensions,
+        lines=[PackageLine(line_id=x.line_id, quantity=units.display(skus[x.line_id], x.quantity))
+               for x in p.lines],
+    )  # fmt: skip
+
+
+def request_public(
+    r: RequestView, order_number: str, units: Units, skus: dict[str, str]
+) -> RequestPublic:
+    return RequestPublic(
+        id=r.id, order_number=order_number, warehouse=r.warehouse, status=r.status,
+        lines=[
+            RequestLinePublic(
+                line_id=x.line_id, sku=x.sku, quantity=units.display(x.sku, x.quantity),
+                picked=units.display(x.sku, x.picked), packed=units.display(x.sku, x.packed),
+                shipped=units.display(x.sku, x.shipped),
+                allocations=[
+                    AllocationRef(location=a.location, lot=a.lot, serial=a.serial,
+                                  quantity=units.display(x.sku, a.quantity), status=a.status)
+                    for a in r.allocations if a.line_id == x.line_id and a.quantity > 0
+                ],
+            )
+            for x in r.lines
+        ],
+        packages=[package_public(p, units, skus) for p in r.packages],
+    )  # fmt: skip
+
+
+VIEW = TypeAdapter(OrderView)
+REQUEST = TypeAdapter(RequestView)

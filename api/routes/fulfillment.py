@@ -1,0 +1,140 @@
+"""Warehouse confirmations (WMS): the queue of fulfillment requests and the
+accept / pick / pack / ship steps, each an update of the order's workflow whose
+validator refuses bad confirmations before anything is recorded."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api import orders_service as orders
+from api.deps import PrincipalDep, ResourcesDep, SessionDep, WmsWriterDep
+from api.problems import PROBLEM_RESPONSES
+from api.resources import Resources
+from api.schemas.common import Limit, Page
+from api.schemas.orders import OrderPublic, PackBody, PickBody, RequestPublic, ShipBody
+from api.units import Units
+from db.orders import find_request, list_requests
+from workflows.order.messages import (
+    PackageInput,
+    PackageLineInput,
+    PackInput,
+    PickInput,
+    PickLineInput,
+    RequestInput,
+    ShipInput,
+)
+from workflows.order.workflow import OrderWorkflow
+
+router = APIRouter(
+    prefix="/v1/fulfillment-requests", tags=["fulfillment"], responses=PROBLEM_RESPONSES
+)
+
+
+@router.get("", response_model=Page[RequestPublic], summary="Fulfillment requests to work on")
+async def get_requests(
+    principal: PrincipalDep,
+    session: SessionDep,
+    warehouse: str | None = None,
+    status: str | None = None,
+    limit: Annotated[Limit, Query()] = 100,
+) -> Page[RequestPublic]:
+    rows = await list_requests(
+        session, principal.tenant_id, warehouse=warehouse, status=status, limit=limit
+    )
+    units = await Units.load_with(
+        session, principal.tenant_id, {line.sku for _, r in rows for line in r.lines}
+    )
+    items = [
+        orders.request_public(r, number, units, {x.line_id: x.sku for x in r.lines})
+        for number, r in rows
+    ]
+    return Page(items=items)
+
+
+async def _confirm(
+    resources: Resources, tenant_id: int, request_id: str, update: Any, arg: Any
+) -> OrderPublic:
+    async with resources.sessions() as session:
+        order_number = await find_request(session, tenant_id, request_id)
+    view = await orders.update_order(resources, tenant_id, order_number, update, arg)
+    return orders.order_public(view, await orders.units_for_view(resources, tenant_id, view))
+
+
+async def _request_units(
+    resources: Resources, tenant_id: int, request_id: str
+) -> tuple[Units, dict[str, str]]:
+    """Units of the request's SKUs and each line's SKU (for display conversion)."""
+    async with resources.sessions() as session:
+        order_number = await find_request(session, tenant_id, request_id)
+    view = await orders.order_view(resources, tenant_id, order_number)
+    units = await orders.units_for_view(resources, tenant_id, view)
+    return units, {line.line_id: line.sku for line in view.lines}
+
+
+def _line_sku(skus: dict[str, str], line_id: str, field: str) -> str:
+    if line_id not in skus:
+        from domain.errors import InvalidInput
+
+        raise InvalidInput(f"line {line_id!r} is not in this order", field=field)
+    return skus[line_id]
+
+
+@router.post("/{request_id}/accept", response_model=OrderPublic,
+             summary="The warehouse takes the request")  # fmt: skip
+async def accept(request_id: str, principal: WmsWriterDep, resources: ResourcesDep) -> OrderPublic:
+    return await _confirm(
+        resources, principal.tenant_id, request_id, OrderWorkflow.accept, RequestInput(request_id)
+    )
+
+
+@router.post("/{request_id}/pick", response_model=OrderPublic,
+             summary="Confirm what was picked; less than allocated is a short pick")  # fmt: skip
+async def pick(
+    request_id: str, body: PickBody, principal: WmsWriterDep, resources: ResourcesDep
+) -> OrderPublic:
+    units, skus = await _request_units(resources, principal.tenant_id, request_id)
+    lines = []
+    for n, line in enumerate(body.lines):
+        sku = _line_sku(skus, line.line_id, f"lines.{n}.line_id")
+        quantity = units.stock(sku, line.quantity, f"lines.{n}.quantity")
+        lines.append(PickLineInput(line.line_id, quantity, line.lot, line.location, line.serials))
+    return await _confirm(
+        resources, principal.tenant_id, request_id, OrderWorkflow.pick, PickInput(request_id, lines)
+    )
+
+
+@router.post("/{request_id}/pack", response_model=OrderPublic,
+             summary="Record the packages; they hold exactly what was picked")  # fmt: skip
+async def pack(
+    request_id: str, body: PackBody, principal: WmsWriterDep, resources: ResourcesDep
+) -> OrderPublic:
+    units, skus = await _request_units(resources, principal.tenant_id, request_id)
+    packages = []
+    for n, package in enumerate(body.packages):
+        lines = []
+        for m, line in enumerate(package.lines):
+            field = f"packages.{n}.lines.{m}"
+            sku = _line_sku(skus, line.line_id, f"{field}.line_id")
+            lines.append(
+                PackageLineInput(line.line_id, units.stock(sku, line.quantity, f"{field}.quantity"))
+            )
+        packages.append(
+            PackageInput(package.package_number, package.weight, package.dimensions, lines)
+        )
+    return await _confirm(
+        resources, principal.tenant_id, request_id, OrderWorkflow.pack,
+        PackInput(request_id, packages),
+    )  # fmt: skip
+
+
+@router.post("/{request_id}/ship", response_model=OrderPublic,
+             summary="The packages left: stock is consumed, the shipment recorded")  # fmt: skip
+async def ship(
+    request_id: str, body: ShipBody, principal: WmsWriterDep, resources: ResourcesDep
+) -> OrderPublic:
+    return await _confirm(
+        resources, principal.tenant_id, request_id, OrderWorkflow.ship,
+        ShipInput(request_id, body.carrier, body.service_level, body.tracking_numbers),
+    )  # fmt: skip

@@ -1,0 +1,147 @@
+"""Orders (OMS clients): place, read, list, cancel, hold, pay, extend."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api import orders_service as orders
+from api.deps import OmsWriterDep, PrincipalDep, ResourcesDep, SessionDep
+from api.problems import PROBLEM_RESPONSES
+from api.schemas.common import CursorId, Limit, Page, decode_cursor, encode_cursor
+from api.schemas.orders import (
+    CancelBody,
+    ExtensionBody,
+    ExtensionPublic,
+    HoldBody,
+    HoldPublic,
+    OrderCreate,
+    OrderCreated,
+    OrderPublic,
+    PaymentAuthorizationBody,
+)
+from api.units import Units
+from db.orders import list_orders
+from domain.orders import OrderStatus
+from workflows.order.messages import (
+    AuthorizePaymentInput,
+    CancelInput,
+    ExtendReservationInput,
+    HoldInput,
+    ReleaseHoldInput,
+)
+from workflows.order.workflow import OrderWorkflow
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"], responses=PROBLEM_RESPONSES)
+
+
+@router.post(
+    "",
+    response_model=OrderCreated,
+    status_code=201,
+    summary="Place an order (200 for a repeat of the same order; 409 for other content)",
+)
+async def place_order(
+    body: OrderCreate, principal: OmsWriterDep, resources: ResourcesDep, response: Response
+) -> OrderCreated:
+    created, new = await orders.place_order(resources, principal.tenant_id, body)
+    if not new:
+        response.status_code = 200
+    return created
+
+
+async def _public(resources: ResourcesDep, tenant_id: int, order_number: str) -> OrderPublic:
+    view = await orders.order_view(resources, tenant_id, order_number)
+    return orders.order_public(view, await orders.units_for_view(resources, tenant_id, view))
+
+
+@router.get("/{order_number}", response_model=OrderPublic, summary="An order's live state")
+async def get_order(
+    order_number: str, principal: PrincipalDep, resources: ResourcesDep
+) -> OrderPublic:
+    return await _public(resources, principal.tenant_id, order_number)
+
+
+@router.get("", response_model=Page[OrderPublic], summary="Orders, newest first")
+async def get_orders(
+    principal: PrincipalDep,
+    session: SessionDep,
+    status: OrderStatus | None = None,
+    customer_id: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 100,
+) -> Page[OrderPublic]:
+    rows = await list_orders(
+        session, principal.tenant_id, status=status, customer_id=customer_id,
+        before=decode_cursor(cursor, CursorId), limit=limit,
+    )  # fmt: skip
+    skus = {line.sku for _, view in rows for line in view.lines}
+    units = await Units.load_with(session, principal.tenant_id, skus)
+    items = [orders.order_public(view, units) for _, view in rows]
+    next_cursor = encode_cursor(rows[-1][0]) if len(rows) == limit else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post("/{order_number}/cancel", response_model=OrderPublic,
+             summary="Cancel an order before shipment (409 once shipped)")  # fmt: skip
+async def cancel_order(
+    order_number: str, body: CancelBody, principal: OmsWriterDep, resources: ResourcesDep
+) -> OrderPublic:
+    view = await orders.update_order(
+        resources, principal.tenant_id, order_number, OrderWorkflow.cancel, CancelInput(body.reason)
+    )
+    return orders.order_public(
+        view, await orders.units_for_view(resources, principal.tenant_id, view)
+    )
+
+
+@router.post("/{order_number}/holds", response_model=HoldPublic, status_code=201,
+             summary="Put a hold on an order: it stops before its next stock step")  # fmt: skip
+async def add_hold(
+    order_number: str, body: HoldBody, principal: OmsWriterDep, resources: ResourcesDep
+) -> HoldPublic:
+    hold = await orders.update_order(
+        resources, principal.tenant_id, order_number, OrderWorkflow.add_hold,
+        HoldInput(body.code, body.reason),
+    )  # fmt: skip
+    return HoldPublic(id=hold.id, code=hold.code, reason=hold.reason, active=hold.active)
+
+
+@router.post("/{order_number}/holds/{hold_id}/release", response_model=HoldPublic,
+             summary="Release a hold; the order resumes")  # fmt: skip
+async def release_hold(
+    order_number: str, hold_id: str, principal: OmsWriterDep, resources: ResourcesDep
+) -> HoldPublic:
+    hold = await orders.update_order(
+        resources, principal.tenant_id, order_number, OrderWorkflow.release_hold,
+        ReleaseHoldInput(hold_id),
+    )  # fmt: skip
+    return HoldPublic(id=hold.id, code=hold.code, reason=hold.reason, active=hold.active)
+
+
+@router.post("/{order_number}/payment-authorization", response_model=OrderPublic,
+             summary="Payment is authorized: the order goes on to allocation")  # fmt: skip
+async def authorize_payment(
+    order_number: str, body: PaymentAuthorizationBody, principal: OmsWriterDep,
+    resources: ResourcesDep,
+) -> OrderPublic:  # fmt: skip
+    view = await orders.update_order(
+        resources, principal.tenant_id, order_number, OrderWorkflow.authorize_payment,
+        AuthorizePaymentInput(str(body.amount), body.reference),
+    )  # fmt: skip
+    return orders.order_public(
+        view, await orders.units_for_view(resources, principal.tenant_id, view)
+    )
+
+
+@router.post("/{order_number}/reservation-extension", response_model=ExtensionPublic,
+             summary="Push the unpaid reservation's deadline")  # fmt: skip
+async def extend_reservation(
+    order_number: str, body: ExtensionBody, principal: OmsWriterDep, resources: ResourcesDep
+) -> ExtensionPublic:
+    result = await orders.update_order(
+        resources, principal.tenant_id, order_number, OrderWorkflow.extend_reservation,
+        ExtendReservationInput(body.seconds),
+    )  # fmt: skip
+    return ExtensionPublic(expires_at=result.expires_at)

@@ -1,0 +1,209 @@
+"""Order and fulfillment request bodies (display quantities)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.schemas.common import Code, PositiveQuantity, Quantity, Serial, WarehouseCode
+from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderLineCreate(_Body):
+    line_id: Code
+    sku: Code
+    quantity: PositiveQuantity = Field(description="rounded to the item's increment")
+    unit_price: Money = Decimal(0)
+
+
+class PaymentBody(_Body):
+    status: PaymentStatus = PaymentStatus.AUTHORIZED
+    ttl_seconds: int | None = Field(
+        None, ge=1, le=7 * 24 * 3600, description="pending: how long stock stays reserved"
+    )
+
+
+class OrderCreate(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"order_number": "SO-1001", "customer_id": "C-42", "currency": "EUR",
+                 "lines": [{"line_id": "1", "sku": "TSHIRT-M", "quantity": 2, "unit_price": 19.9}],
+                 "fulfillment_policy": "ship_partial", "allow_split": False,
+                 "payment": {"status": "pending", "ttl_seconds": 900},
+                 "ship_to": {"name": "Ada", "city": "Berlin"}}
+            ]
+        }
+    )  # fmt: skip
+
+    order_number: Code
+    customer_id: str = Field(min_length=1, max_length=128)
+    currency: str = Field(pattern="^[A-Z]{3}$", examples=["EUR"])
+    lines: list[OrderLineCreate] = Field(min_length=1, max_length=500)
+    fulfillment_policy: FulfillmentPolicy = FulfillmentPolicy.SHIP_PARTIAL
+    allow_split: bool = False
+    priority: int = Field(100, ge=0, le=1_000_000, description="lower goes first")
+    preferred_warehouse: WarehouseCode | None = None
+    payment: PaymentBody = Field(default_factory=PaymentBody)
+    ship_to: dict[str, str] = Field(default_factory=dict, max_length=50)
+
+    @field_validator("lines")
+    @classmethod
+    def _distinct_lines(cls, lines: list[OrderLineCreate]) -> list[OrderLineCreate]:
+        ids = [line.line_id for line in lines]
+        if len(set(ids)) != len(ids):
+            raise ValueError("line_id values must be distinct")
+        return lines
+
+
+class OrderCreated(BaseModel):
+    order_number: str
+    status: OrderStatus
+    workflow_id: str
+
+
+class LinePublic(BaseModel):
+    line_id: str
+    sku: str
+    unit_price: Decimal
+    ordered: Quantity
+    pending: Quantity
+    reserved: Quantity
+    allocated: Quantity
+    picked: Quantity
+    packed: Quantity
+    backordered: Quantity
+    shipped: Quantity
+    canceled: Quantity
+
+
+class HoldPublic(BaseModel):
+    id: str
+    code: str
+    reason: str
+    active: bool
+
+
+class AllocationRef(BaseModel):
+    location: str
+    lot: str | None
+    serial: str | None
+    quantity: Quantity
+    status: str
+
+
+class RequestLinePublic(BaseModel):
+    line_id: str
+    sku: str
+    quantity: Quantity
+    picked: Quantity
+    packed: Quantity
+    shipped: Quantity
+    allocations: list[AllocationRef]
+
+
+class PackageLine(_Body):
+    line_id: Code
+    quantity: PositiveQuantity
+
+
+class PackagePublic(BaseModel):
+    package_number: str
+    weight: str | None
+    dimensions: str | None
+    lines: list[PackageLine]
+
+
+class RequestPublic(BaseModel):
+    id: str
+    order_number: str
+    warehouse: str
+    status: str
+    lines: list[RequestLinePublic]
+    packages: list[PackagePublic]
+
+
+class ShipmentPublic(BaseModel):
+    request_id: str
+    carrier: str
+    service_level: str | None
+    tracking_numbers: list[str]
+    packages: list[PackagePublic]
+    shipped_at: datetime
+
+
+class OrderPublic(BaseModel):
+    order_number: str
+    workflow_id: str
+    customer_id: str
+    currency: str
+    status: OrderStatus
+    fulfillment_policy: FulfillmentPolicy
+    priority: int
+    payment_status: PaymentStatus
+    reservation_expires_at: datetime | None
+    lines: list[LinePublic]
+    holds: list[HoldPublic]
+    fulfillment_requests: list[RequestPublic]
+    shipments: list[ShipmentPublic]
+    cancel_reason: str | None
+
+
+class CancelBody(_Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class HoldBody(_Body):
+    code: str = Field(pattern="^[a-z_]{1,32}$", examples=["payment_hold", "fraud", "manual"])
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class PaymentAuthorizationBody(_Body):
+    amount: Money
+    reference: str = Field(min_length=1, max_length=128)
+
+
+class ExtensionBody(_Body):
+    seconds: int = Field(ge=1, le=7 * 24 * 3600)
+
+
+class ExtensionPublic(BaseModel):
+    expires_at: datetime
+
+
+class PickLine(_Body):
+    line_id: Code
+    quantity: Quantity = Field(ge=0, max_digits=18, decimal_places=6)
+    lot: Code | None = None
+    location: Code | None = None
+    serials: list[Serial] = Field(default_factory=list, max_length=10_000)
+
+
+class PickBody(_Body):
+    lines: list[PickLine] = Field(min_length=1, max_length=500)
+
+
+class PackageBody(_Body):
+    package_number: str = Field(min_length=1, max_length=64)
+    weight: str | None = Field(None, max_length=32)
+    dimensions: str | None = Field(None, max_length=64)
+    lines: list[PackageLine] = Field(min_length=1, max_length=500)
+
+
+class PackBody(_Body):
+    packages: list[PackageBody] = Field(min_length=1, max_length=200)
+
+
+class ShipBody(_Body):
+    carrier: str = Field(min_length=1, max_length=64)
+    service_level: str | None = Field(None, max_length=64)
+    tracking_numbers: list[str] = Field(default_factory=list, max_length=200)

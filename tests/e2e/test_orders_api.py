@@ -1,0 +1,163 @@
+"""An order's life through the API, on the dev server with the project's worker."""
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.worker import Worker
+
+from domain.roles import Role
+from tests.conftest import TenantKeys, unique
+from tests.e2e.inventory_setup import build_catalogue, receive
+
+PROBLEM = "application/problem+json"
+
+
+async def _until(
+    api: httpx.AsyncClient, tenant: TenantKeys, number: str, status: str, seconds: float = 20
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for _ in range(int(seconds / 0.1)):
+        body = (await api.get(f"/v1/orders/{number}", headers=tenant.auth(Role.VIEWER))).json()
+        if body.get("status") == status:
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"order {number} never became {status}: {body}")
+
+
+def _order(lines: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"order_number": unique("SO"), "customer_id": "C-7", "currency": "EUR",
+            "lines": lines, **extra}  # fmt: skip
+
+
+@pytest.fixture
+async def shop(api: httpx.AsyncClient, tenant: TenantKeys, dev_worker: Worker) -> TenantKeys:
+    await build_catalogue(api, tenant)
+    assert (await receive(api, tenant, "WIDGET", 10)).status_code == 201
+    assert (await receive(api, tenant, "FABRIC", 5)).status_code == 201
+    return tenant
+
+
+async def test_an_order_lives_through_the_api(api: httpx.AsyncClient, shop: TenantKeys) -> None:
+    oms, wms = shop.auth(Role.OMS), shop.auth(Role.WMS)
+    widgets = {"line_id": "1", "sku": "WIDGET", "quantity": 2, "unit_price": 9.5}
+    fabric = {"line_id": "2", "sku": "FABRIC", "quantity": 1.1, "unit_price": 12}  # 1.25 yd
+    body = _order([widgets, fabric])
+    created = await api.post("/v1/orders", json=body, headers=oms)
+    assert created.status_code == 201, created.text
+    number = created.json()["order_number"]
+    again = await api.post("/v1/orders", json=body, headers=oms)
+    assert again.status_code == 200
+    other = await api.post("/v1/orders", json={**body, "customer_id": "C-8"}, headers=oms)
+    assert other.status_code == 409
+
+    order = await _until(api, shop, number, "allocated")
+    assert [(x["ordered"], x["allocated"]) for x in order["lines"]] == [(2, 2), (1.25, 1.25)]
+    queue = (await api.get("/v1/fulfillment-requests?warehouse=WH1&status=requested",
+                           headers=wms)).json()["items"]  # fmt: skip
+    [request] = [r for r in queue if r["order_number"] == number]
+    rid = request["id"]
+    assert (
+        await api.post(f"/v1/fulfillment-requests/{rid}/accept", headers=wms)
+    ).status_code == 200
+    over = await api.post(f"/v1/fulfillment-requests/{rid}/pick", headers=wms,
+                          json={"lines": [{"line_id": "1", "quantity": 3}]})  # fmt: skip
+    assert over.status_code == 409 and over.headers["content-type"] == PROBLEM
+    picked = await api.post(
+        f"/v1/fulfillment-requests/{rid}/pick", headers=wms,
+        json={"lines": [{"line_id": "1", "quantity": 2}, {"line_id": "2", "quantity": 1.25}]},
+    )  # fmt: skip
+    assert picked.status_code == 200, picked.text
+    packed = await api.post(
+        f"/v1/fulfillment-requests/{rid}/pack", headers=wms,
+        json={"packages": [{"package_number": "PKG-1", "weight": "2.1",
+                            "lines": [{"line_id": "1", "quantity": 2},
+                                      {"line_id": "2", "quantity": 1.25}]}]},
+    )  # fmt: skip
+    assert packed.status_code == 200, packed.text
+    shipped = await api.post(
+        f"/v1/fulfillment-requests/{rid}/ship", headers=wms,
+        json={"carrier": "DHL", "service_level": "express", "tracking_numbers": ["00340434"]},
+    )  # fmt: skip
+    assert shipped.status_code == 200, shipped.text
+    final = await _until(api, shop, number, "shipped")
+    assert final["shipments"][0]["tracking_numbers"] == ["00340434"]
+    assert [x["shipped"] for x in final["lines"]] == [2, 1.25]
+    late = await api.post(f"/v1/orders/{number}/cancel", json={"reason": "x"}, headers=oms)
+    assert late.status_code == 409
+    listed = (await api.get("/v1/orders?status=shipped", headers=oms)).json()["items"]
+    assert number in {o["order_number"] for o in listed}
+    availability = (await api.get("/v1/inventory/availability?sku=WIDGET", headers=wms)).json()
+    assert availability["items"][0]["on_hand"] == 8
+
+
+async def test_a_backordered_order_wakes_when_a_receipt_arrives(
+    api: httpx.AsyncClient, shop: TenantKeys
+) -> None:
+    oms = shop.auth(Role.OMS)
+    # FABRIC denies backorders by default; make an item that allows them.
+    item = {"sku": "BACK", "name": "backorderable", "backorder_policy": "allow"}
+    assert (await api.post("/v1/items", json=item, headers=shop.auth(Role.WMS))).status_code == 201
+    body = _order([{"line_id": "1", "sku": "BACK", "quantity": 3}])
+    number = (await api.post("/v1/orders", json=body, headers=oms)).json()["order_number"]
+    waiting = await _until(api, shop, number, "backordered")
+    assert waiting["lines"][0]["backordered"] == 3
+    assert (await receive(api, shop, "BACK", 5)).status_code == 201
+    allocated = await _until(api, shop, number, "allocated")
+    assert allocated["lines"][0]["allocated"] == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        ({"lines": [{"line_id": "1", "sku": "NOPE", "quantity": 1}]}, 404, "lines.0.sku"),
+        ({"lines": [{"line_id": "1", "sku": "WIDGET", "quantity": 0}]}, 422, None),
+        ({"lines": [{"line_id": "1", "sku": "FABRIC", "quantity": 0.5}]}, 422, "lines.0.quantity"),
+        ({"currency": "euro"}, 422, None),
+        ({"preferred_warehouse": "WH9"}, 404, "preferred_warehouse"),
+        (
+            {
+                "lines": [
+                    {"line_id": "1", "sku": "WIDGET", "quantity": 1},
+                    {"line_id": "1", "sku": "WIDGET", "quantity": 1},
+                ]
+            },
+            422,
+            None,
+        ),
+    ],
+)
+async def test_bad_orders_are_refused_and_start_nothing(
+    api: httpx.AsyncClient, shop: TenantKeys, change: dict[str, Any], status: int, field: str | None
+) -> None:
+    body = {**_order([{"line_id": "1", "sku": "WIDGET", "quantity": 1}]), **change}
+    response = await api.post("/v1/orders", json=body, headers=shop.auth(Role.OMS))
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    if field:
+        assert response.json()["field"] == field
+    missing = await api.get(f"/v1/orders/{body['order_number']}", headers=shop.auth(Role.OMS))
+    assert missing.status_code == 404
+
+
+async def test_roles_and_tenants_on_orders(
+    api: httpx.AsyncClient, shop: TenantKeys, other_tenant: TenantKeys
+) -> None:
+    body = _order([{"line_id": "1", "sku": "WIDGET", "quantity": 1}])
+    for role in (Role.VIEWER, Role.WMS):
+        assert (await api.post("/v1/orders", json=body, headers=shop.auth(role))).status_code == 403
+    number = (await api.post("/v1/orders", json=body, headers=shop.auth(Role.OMS))).json()[
+        "order_number"
+    ]
+    await _until(api, shop, number, "allocated")
+    stranger = other_tenant.auth(Role.ADMIN)
+    assert (await api.get(f"/v1/orders/{number}", headers=stranger)).status_code == 404
+    cancel = await api.post(f"/v1/orders/{number}/cancel", json={"reason": "x"}, headers=stranger)
+    assert cancel.status_code == 404
+    queue = (await api.get("/v1/fulfillment-requests", headers=stranger)).json()["items"]
+    assert queue == []
+    canceled = await api.post(
+        f"/v1/orders/{number}/cancel", json={"reason": "changed mind"}, headers=shop.auth(Role.OMS)
+    )
+    assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
