@@ -1,6 +1,7 @@
 """An order's life through the API, on the dev server with the project's worker."""
 
 import asyncio
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -161,3 +162,81 @@ async def test_roles_and_tenants_on_orders(
         f"/v1/orders/{number}/cancel", json={"reason": "changed mind"}, headers=shop.auth(Role.OMS)
     )
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+
+
+async def _fulfil_all(api: httpx.AsyncClient, tenant: TenantKeys, number: str) -> None:
+    """The warehouse confirms every open request of an order in full."""
+    wms = tenant.auth(Role.WMS)
+    order = (await api.get(f"/v1/orders/{number}", headers=wms)).json()
+    for request in order["fulfillment_requests"]:
+        if request["status"] != "requested":
+            continue
+        rid = request["id"]
+        assert (await api.post(f"/v1/fulfillment-requests/{rid}/accept", headers=wms)).is_success
+        picks = [{"line_id": x["line_id"], "quantity": x["quantity"]} for x in request["lines"]]
+        picked = await api.post(f"/v1/fulfillment-requests/{rid}/pick", headers=wms,
+                                json={"lines": picks})  # fmt: skip
+        assert picked.is_success, picked.text
+        package = {"package_number": "P1", "lines": picks}
+        packed = await api.post(f"/v1/fulfillment-requests/{rid}/pack", headers=wms,
+                                json={"packages": [package]})  # fmt: skip
+        assert packed.is_success, packed.text
+        shipped = await api.post(f"/v1/fulfillment-requests/{rid}/ship", headers=wms,
+                                 json={"carrier": "UPS"})  # fmt: skip
+        assert shipped.is_success, shipped.text
+
+
+async def test_lot_tracked_fefo_items_split_across_two_warehouses(
+    api: httpx.AsyncClient, shop: TenantKeys
+) -> None:
+    for warehouse, lot, days, quantity in (("WH1", "LATE", 60, 5), ("WH1", "SOON", 5, 2),
+                                           ("WH2", "MID", 30, 4)):  # fmt: skip
+        expiry = str(date.today() + timedelta(days=days))
+        response = await receive(api, shop, "MILK", quantity, lot=lot, expires_at=expiry,
+                                 warehouse=warehouse)  # fmt: skip
+        assert response.status_code == 201, response.text
+    body = _order([{"line_id": "1", "sku": "MILK", "quantity": 10}], allow_split=True)
+    created = await api.post("/v1/orders", json=body, headers=shop.auth(Role.OMS))
+    number = created.json()["order_number"]
+    order = await _until(api, shop, number, "allocated")
+    requests = {r["warehouse"]: r for r in order["fulfillment_requests"]}
+    assert set(requests) == {"WH1", "WH2"}
+    wh1 = requests["WH1"]["lines"][0]["allocations"]
+    assert [(a["lot"], a["quantity"]) for a in wh1] == [("SOON", 2), ("LATE", 5)]  # FEFO
+    assert [(a["lot"], a["quantity"]) for a in requests["WH2"]["lines"][0]["allocations"]] == [
+        ("MID", 3)
+    ]
+    await _fulfil_all(api, shop, number)
+    final = await _until(api, shop, number, "shipped")
+    assert len(final["shipments"]) == 2
+    milk = (await api.get("/v1/inventory/balances?sku=MILK", headers=shop.auth(Role.VIEWER))).json()
+    assert {(b["warehouse"], b["on_hand"], b["allocated"]) for b in milk["items"]} == {
+        ("WH1", 0, 0), ("WH2", 1, 0),
+    }  # fmt: skip
+
+
+async def test_fifty_concurrent_orders_for_twenty_units(
+    api: httpx.AsyncClient, shop: TenantKeys
+) -> None:
+    """WIDGET denies backorders: exactly 20 orders get a unit, 30 are rejected."""
+    item = {"sku": "RARE", "name": "limited edition"}
+    assert (await api.post("/v1/items", json=item, headers=shop.auth(Role.WMS))).status_code == 201
+    assert (await receive(api, shop, "RARE", 20)).status_code == 201
+    oms = shop.auth(Role.OMS)
+    bodies = [_order([{"line_id": "1", "sku": "RARE", "quantity": 1}]) for _ in range(50)]
+    responses = await asyncio.gather(*(api.post("/v1/orders", json=b, headers=oms) for b in bodies))
+    assert all(r.status_code == 201 for r in responses)
+
+    async def final_status(number: str) -> str:
+        for _ in range(600):
+            status = (await api.get(f"/v1/orders/{number}", headers=oms)).json()["status"]
+            if status in ("allocated", "rejected"):
+                return str(status)
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{number} stuck")
+
+    statuses = await asyncio.gather(*(final_status(b["order_number"]) for b in bodies))
+    assert statuses.count("allocated") == 20
+    assert statuses.count("rejected") == 30
+    level = (await api.get("/v1/inventory/availability?sku=RARE", headers=oms)).json()["items"][0]
+    assert (level["on_hand"], level["reserved"], level["allocated"]) == (20, 0, 20)

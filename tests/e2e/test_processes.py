@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import re
@@ -26,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from cli.embedded import free_port
 from settings import env_var_names
 from tests.conftest import unique
+from tests.integration.stock_world import World
 from workflows.stack_check import StackCheckInput, StackCheckWorkflow
 
 
@@ -221,3 +223,50 @@ async def test_schedules_are_created_once_and_updated_in_place(
     assert action.workflow == "ReservationExpiryWorkflow"
     assert action.task_queue == task_queue
     assert [i.every for i in described.schedule.spec.intervals] == [timedelta(minutes=1)]
+
+
+async def test_a_worker_killed_mid_saga_is_replaced_and_the_order_has_one_effect(
+    dev_env: WorkflowEnvironment, database_url: str, world: World
+) -> None:
+    from sqlalchemy import text
+
+    from tests.integration.order_helpers import fulfil, order_input, start, wait_for
+    from workflows.order.messages import OrderView
+
+    await world.receive("WIDGET", 10)
+    task_queue = unique("kill")
+    env = _clean_env(
+        OMS_DATABASE_URL=database_url,
+        OMS_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        OMS_TEMPORAL_TASK_QUEUE=task_queue,
+    )
+    first, output = _start([sys.executable, "-m", "worker"], env)
+    output.wait_for("worker polling task queue")
+    order = order_input(world, [("WIDGET", 4)])
+    handle = await start(dev_env.client, task_queue, order)
+    await asyncio.sleep(0.3)  # somewhere in recording, reserving or allocating
+    first.kill()
+    first.wait(timeout=10)
+
+    second, output = _start([sys.executable, "-m", "worker"], env)
+    try:
+        output.wait_for("worker polling task queue")
+        view: OrderView = await wait_for(handle, lambda v: v.status.value == "allocated", 60)
+        await fulfil(handle, view)
+        result = await handle.result()
+        assert result.status.value == "shipped"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+    assert await world.level("WIDGET") == {
+        "on_hand": 6, "reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0,
+    }  # fmt: skip
+    async with world.sessions() as session:
+        reservations = await session.scalar(
+            text("SELECT count(*) FROM reservations WHERE tenant_id = :t"), {"t": world.tenant_id}
+        )
+        shipped = await session.scalar(
+            text("SELECT sum(quantity) FROM movements WHERE tenant_id = :t AND type = 'ship'"),
+            {"t": world.tenant_id},
+        )
+    assert (reservations, shipped) == (1, 4)  # one reservation, four units out, once
