@@ -253,3 +253,48 @@ async def test_a_short_pick_takes_the_missing_stock_off_the_books_and_reserves_a
     assert [(line.shipped, line.canceled) for line in result.lines] == [(5, 1)]
     assert await world.level("WIDGET") == {"on_hand": 0, **LEVEL_ZERO}
     await keep_history(handle, "order_short_pick")
+
+
+async def test_ship_complete_holds_what_it_has_until_every_line_is_reserved(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("GADGET", 2)
+    await world.receive("WIDGET", 4)
+    order = order_input(
+        world, [("WIDGET", 4), ("GADGET", 5)], policy=FulfillmentPolicy.SHIP_COMPLETE
+    )
+    handle = await start(time_skipping_env.client, task_queue, order)
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.BACKORDERED)
+    assert [(x.reserved, x.backordered) for x in view.lines] == [(4, 0), (2, 3)]
+    assert view.fulfillment_requests == []  # nothing ships yet
+    await world.receive("GADGET", 3)
+    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput("GADGET"))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    assert [x.allocated for x in view.lines] == [4, 5]
+    assert len(view.fulfillment_requests) == 1  # one shipment for the whole order
+    await fulfil(handle, view)
+    result = await handle.result()
+    assert [x.shipped for x in result.lines] == [4, 5]
+    assert all(line_is_balanced(line) for line in result.lines)
+
+
+@pytest.mark.parametrize("wait", ["pending_payment", "backordered", "on_hold"])
+async def test_cancel_while_waiting_releases_what_was_reserved(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str, wait: str
+) -> None:
+    await world.receive("GADGET", 2)
+    payment = PaymentInput(PaymentStatus.PENDING, 3600) if wait == "pending_payment" else None
+    quantity = 5 if wait == "backordered" else 2
+    policy = FulfillmentPolicy.SHIP_COMPLETE
+    handle = await start(
+        time_skipping_env.client, task_queue,
+        order_input(world, [("GADGET", quantity)], payment=payment, policy=policy),
+    )  # fmt: skip
+    if wait == "on_hold":
+        await handle.execute_update(OrderWorkflow.add_hold, HoldInput("manual", "call customer"))
+    await wait_for(handle, lambda v: v.status.value == wait)
+    canceled = await handle.execute_update(OrderWorkflow.cancel, CancelInput("changed mind"))
+    assert canceled.status is OrderStatus.CANCELED
+    assert all(line_is_balanced(line) for line in canceled.lines)
+    assert [line.canceled for line in canceled.lines] == [quantity]
+    assert await world.level("GADGET") == {"on_hand": 2, **LEVEL_ZERO}
