@@ -222,13 +222,21 @@ async def list_requests(
     return [(number, _REQUEST.validate_python(view)) for number, view in rows]
 
 
-async def find_request(session: AsyncSession, tenant_id: int, request_id: str) -> str:
-    """The order number a fulfillment request of this tenant belongs to."""
-    number = await session.scalar(
-        select(Order.order_number)
-        .join(FulfillmentRequestRow, FulfillmentRequestRow.order_id == Order.id)
-        .where(FulfillmentRequestRow.tenant_id == tenant_id, FulfillmentRequestRow.id == request_id)
-    )
-    if number is None:
+async def find_request(
+    session: AsyncSession, tenant_id: int, request_id: str
+) -> tuple[str, RequestView]:
+    """The order number a fulfillment request of this tenant belongs to, and the
+    request as last projected."""
+    row = (
+        await session.execute(
+            select(Order.order_number, FulfillmentRequestRow.view)
+            .join(FulfillmentRequestRow, FulfillmentRequestRow.order_id == Order.id)
+            .where(
+                FulfillmentRequestRow.tenant_id == tenant_id,
+                FulfillmentRequestRow.id == request_id,
+            )
+        )
+    ).first()
+    if row is None:
         raise NotFound(f"fulfillment request {request_id!r} does not exist", field="id")
-    return str(number)
+    return str(row[0]), _REQUEST.validate_python(row[1])

@@ -16,6 +16,7 @@ from api.schemas.common import Limit, Page
 from api.schemas.orders import OrderPublic, PackBody, PickBody, RequestPublic, ShipBody
 from api.units import Units
 from db.orders import find_request, list_requests
+from domain.errors import InvalidInput
 from workflows.order.messages import (
     PackageInput,
     PackageLineInput,
@@ -57,7 +58,7 @@ async def _confirm(
     resources: Resources, tenant_id: int, request_id: str, update: Any, arg: Any
 ) -> OrderPublic:
     async with resources.sessions() as session:
-        order_number = await find_request(session, tenant_id, request_id)
+        order_number, _ = await find_request(session, tenant_id, request_id)
     view = await orders.update_order(resources, tenant_id, order_number, update, arg)
     return orders.order_public(view, await orders.units_for_view(resources, tenant_id, view))
 
@@ -67,17 +68,14 @@ async def _request_units(
 ) -> tuple[Units, dict[str, str]]:
     """Units of the request's SKUs and each line's SKU (for display conversion)."""
     async with resources.sessions() as session:
-        order_number = await find_request(session, tenant_id, request_id)
-    view = await orders.order_view(resources, tenant_id, order_number)
-    units = await orders.units_for_view(resources, tenant_id, view)
-    return units, {line.line_id: line.sku for line in view.lines}
+        _, request = await find_request(session, tenant_id, request_id)
+        skus = {line.line_id: line.sku for line in request.lines}
+        return await Units.load_with(session, tenant_id, skus.values()), skus
 
 
 def _line_sku(skus: dict[str, str], line_id: str, field: str) -> str:
     if line_id not in skus:
-        from domain.errors import InvalidInput
-
-        raise InvalidInput(f"line {line_id!r} is not in this order", field=field)
+        raise InvalidInput(f"line {line_id!r} is not in this request", field=field)
     return skus[line_id]
 
 

@@ -210,6 +210,9 @@ class OrderWorkflow:
                 )  # fmt: skip
                 self.book.add_to_request(requests[a.warehouse], allocation)
             self.staging = result.staging
+        # The warehouse's queue (the projection) gets the new requests before the
+        # order reads as allocated, so a client that saw `allocated` can act on them.
+        await self._publish()
         self.book.settle_status()
         await self._publish()
 

@@ -1,0 +1,203 @@
+"""Benchmark: orders through the API and a simulated warehouse, against a floor
+measured in the same run. Not a test; prints figures and ratios.
+
+    .venv/bin/python -m bench.saga [--orders 100] [--concurrency 16]
+
+1. Saga: N orders of 2 lines each, placed with POST /v1/orders and driven by a
+   simulated WMS (GET the order until allocated, then accept, pick, pack, ship
+   through the API) until shipped — against FloorWorkflow: the same number of
+   no-op activities and the same four updates, on the same dev server and worker.
+   Target: ratio >= 0.85.
+2. Start rate: POST /v1/orders against bare `client.start_workflow` of the same
+   workflow, with no worker on the queue (only the start path). Target: >= 0.8.
+
+It starts its own embedded PostgreSQL and Temporal dev server (in memory); the
+API runs in-process (httpx ASGI transport), the worker in-process too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from api.resources import Resources, TemporalConnection
+from bench.floor_workflow import FloorInput, FloorWorkflow, Nothing, do_nothing
+from cli.embedded import EmbeddedPostgres, bin_path, free_port
+from cli.seed import seed_demo
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+from domain.roles import Role
+from settings import Settings
+from worker import build_worker
+from workflows.order.messages import OrderInput, OrderLineInput
+from workflows.order.workflow import OrderWorkflow
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+
+async def _pool(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
+    """Run `one(i)` for i < count, `concurrency` at a time; items per second."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def run(i: int) -> None:
+        async with gate:
+            await one(i)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(run(i) for i in range(count)))
+    return count / (time.perf_counter() - started)
+
+
+def _order_body(number: str) -> dict[str, Any]:
+    return {
+        "order_number": number, "customer_id": "bench", "currency": "EUR",
+        "lines": [{"line_id": "1", "sku": "TSHIRT-M", "quantity": 1, "unit_price": 10},
+                  {"line_id": "2", "sku": "MUG", "quantity": 1, "unit_price": 5}],
+    }  # fmt: skip
+
+
+async def saga_through_api(api: httpx.AsyncClient, keys: dict[Role, str], run: str, i: int) -> None:
+    oms = {"Authorization": f"Bearer {keys[Role.OMS]}"}
+    wms = {"Authorization": f"Bearer {keys[Role.WMS]}"}
+    number = f"B-{run}-{i}"
+    created = await api.post("/v1/orders", json=_order_body(number), headers=oms)
+    assert created.status_code == 201, created.text
+    order: dict[str, Any] = {}
+    while order.get("status") != "allocated":
+        await asyncio.sleep(0.02)
+        order = (await api.get(f"/v1/orders/{number}", headers=oms)).json()
+    for request in order["fulfillment_requests"]:
+        rid = request["id"]
+        lines = [{"line_id": x["line_id"], "quantity": x["quantity"]} for x in request["lines"]]
+        steps = [
+            ("accept", None),
+            ("pick", {"lines": lines}),
+            ("pack", {"packages": [{"package_number": "P1", "lines": lines}]}),
+            ("ship", {"carrier": "bench"}),
+        ]
+        for step, body in steps:
+            response = await api.post(
+                f"/v1/fulfillment-requests/{rid}/{step}", json=body, headers=wms
+            )
+            assert response.status_code == 200, response.text
+    while order.get("status") != "shipped":
+        await asyncio.sleep(0.02)
+        order = (await api.get(f"/v1/orders/{number}", headers=oms)).json()
+
+
+async def floor_saga(env: WorkflowEnvironment, queue: str, run: str, i: int) -> None:
+    handle = await env.client.start_workflow(
+        FloorWorkflow.run, FloorInput(f"F-{run}-{i}"), id=f"floor-{run}-{i}", task_queue=queue
+    )
+    while await handle.query(FloorWorkflow.status) != "ready":
+        await asyncio.sleep(0.02)
+    for update in (FloorWorkflow.accept, FloorWorkflow.pick, FloorWorkflow.pack,
+                   FloorWorkflow.ship):  # fmt: skip
+        await handle.execute_update(update, Nothing("wms"))
+    await handle.result()
+
+
+async def main(orders: int, concurrency: int) -> None:
+    root = Path(tempfile.mkdtemp(prefix="oms-saga-"))
+    postgres = EmbeddedPostgres(root / "pg", free_port(), durable=False)
+    postgres.start()
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=bin_path("temporal"), search_attributes=list(SEARCH_ATTRIBUTES),
+        data_converter=pydantic_data_converter, dev_server_log_level="error",
+    )  # fmt: skip
+    try:
+        postgres.ensure_database("bench")
+        url = postgres.url("bench")
+        upgrade(url)
+        queue = f"bench-{uuid.uuid4().hex[:6]}"
+        settings = Settings(
+            database_url=url, database_pool_size=20, temporal_task_queue=queue,
+            temporal_address=env.client.service_client.config.target_host,
+        )  # fmt: skip
+        engine = create_engine(settings)
+        sessions = create_session_factory(engine)
+        keys = await seed_demo(sessions, root / "keys.json")
+        resources = Resources(settings, engine, sessions, TemporalConnection(settings, env.client))
+        transport = httpx.ASGITransport(app=create_app(resources=resources))
+        run = uuid.uuid4().hex[:6]
+        print(f"{orders} orders, {concurrency} at a time; dev server in memory, 2 cores\n")
+
+        worker = build_worker(env.client, sessions, queue)
+        floor_worker = Worker(env.client, task_queue=queue + "-floor",
+                              workflows=[FloorWorkflow], activities=[do_nothing])  # fmt: skip
+        async with (
+            worker,
+            floor_worker,
+            httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as api,
+        ):
+            # stock for every order: 2 lines x N, far more than the seed has
+            wms = {"Authorization": f"Bearer {keys[Role.WMS]}", "Idempotency-Key": run}
+            restock = {"warehouse": "BER", "location": "A-02", "lines": [
+                {"sku": "TSHIRT-M", "quantity": orders * 2}, {"sku": "MUG", "quantity": orders * 2}]}  # fmt: skip
+            assert (await api.post("/v1/inventory/receipts", json=restock, headers=wms)).is_success
+            await _pool(4, 4, lambda i: floor_saga(env, queue + "-floor", "warm", i))
+            await _pool(4, 4, lambda i: saga_through_api(api, keys, "warm" + run, i))
+
+            floor = await _pool(
+                orders, concurrency, lambda i: floor_saga(env, queue + "-floor", run, i)
+            )
+            ours = await _pool(orders, concurrency, lambda i: saga_through_api(api, keys, run, i))
+            print(f"saga: floor (no-op activities, same updates) {floor:6.1f} orders/s | "
+                  f"through the API {ours:6.1f} orders/s | ratio {ours / floor:.2f} (target >= 0.85)")  # fmt: skip
+
+        # Start rate, with no worker polling the queue: only the start path.
+        idle = settings.model_copy(update={"temporal_task_queue": queue + "-idle"})
+        idle_resources = Resources(idle, engine, sessions, TemporalConnection(idle, env.client))
+        idle_api = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(resources=idle_resources)),
+            base_url="http://bench",
+        )
+        oms = {"Authorization": f"Bearer {keys[Role.OMS]}"}
+        tenant_id = 1
+
+        async def bare(i: int) -> None:
+            order = OrderInput(tenant_id, f"S-{run}-{i}", "bench", "EUR",
+                               [OrderLineInput("1", "TSHIRT-M", 1, "10"),
+                                OrderLineInput("2", "MUG", 1, "5")])  # fmt: skip
+            await env.client.start_workflow(
+                OrderWorkflow.run, order, id=f"order:{tenant_id}:S-{run}-{i}",
+                task_queue=queue + "-idle",
+            )  # fmt: skip
+
+        async def posted(i: int) -> None:
+            response = await idle_api.post(
+                "/v1/orders", json=_order_body(f"P-{run}-{i}"), headers=oms
+            )
+            assert response.status_code == 201, response.text
+
+        starts = orders * 3
+        bare_rate = await _pool(starts, concurrency, bare)
+        api_rate = await _pool(starts, concurrency, posted)
+        print(f"start: bare start_workflow {bare_rate:6.1f}/s | POST /v1/orders {api_rate:6.1f}/s | "
+              f"ratio {api_rate / bare_rate:.2f} (target >= 0.8)")  # fmt: skip
+        await idle_api.aclose()
+        await engine.dispose()
+    finally:
+        await env.shutdown()
+        postgres.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    asyncio.run(main(args.orders, args.concurrency))
+    os._exit(0)  # skip teardown of Temporal's core threads (sdk-python#300)
