@@ -45,7 +45,7 @@ FINAL_STATUSES = frozenset(
 class FulfillmentPolicy(StrEnum):
     SHIP_COMPLETE = "ship_complete"  # nothing ships until every line is reserved
     SHIP_PARTIAL = "ship_partial"  # ship what is there; the rest follows
-    BACKORDER = "backorder"  # ship what is there; keep the rest waiting as backordered
+    BACKORDER = "backorder"  # lines ship complete: a short line waits, backordered, whole
 
 
 class PaymentStatus(StrEnum):

@@ -298,3 +298,26 @@ async def test_cancel_while_waiting_releases_what_was_reserved(
     assert all(line_is_balanced(line) for line in canceled.lines)
     assert [line.canceled for line in canceled.lines] == [quantity]
     assert await world.level("GADGET") == {"on_hand": 2, **LEVEL_ZERO}
+
+
+async def test_backorder_policy_ships_complete_lines_and_holds_a_short_line_whole(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("WIDGET", 3)
+    await world.receive("GADGET", 2)
+    order = order_input(world, [("WIDGET", 3), ("GADGET", 5)], policy=FulfillmentPolicy.BACKORDER)
+    handle = await start(time_skipping_env.client, task_queue, order)
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    assert [(x.allocated, x.reserved, x.backordered) for x in view.lines] == [(3, 0, 0), (0, 2, 3)]
+    view = await fulfil(handle, view)  # the complete WIDGET line ships
+    await wait_for(handle, lambda v: v.status is OrderStatus.PARTIALLY_SHIPPED)
+    await world.receive("GADGET", 3)
+    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput("GADGET"))
+    view = await wait_for(
+        handle, lambda v: any(r.status == "requested" for r in v.fulfillment_requests)
+    )
+    assert [x.allocated for x in view.lines] == [0, 5]  # the GADGET line goes whole
+    await fulfil(handle, view)
+    result = await handle.result()
+    assert [x.shipped for x in result.lines] == [3, 5]
+    assert await world.level("GADGET") == {"on_hand": 0, **LEVEL_ZERO}

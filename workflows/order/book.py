@@ -170,6 +170,15 @@ class OrderBook:
             request.lines.append(line)
         line.quantity += allocation.quantity
 
+    def lines_ready_to_ship(self) -> set[str]:
+        """Lines whose reserved stock may go to the warehouse now. With `backorder`
+        a line ships complete: while part of it waits, its reserved part is held."""
+        if self.order.fulfillment_policy is not FulfillmentPolicy.BACKORDER:
+            return set(self.books)
+        return {
+            line_id for line_id, b in self.books.items() if b.backordered == 0 and b.pending == 0
+        }
+
     def wants_complete(self) -> bool:
         return self.order.fulfillment_policy is FulfillmentPolicy.SHIP_COMPLETE
 

@@ -187,7 +187,10 @@ class OrderWorkflow:
         )
 
     async def _allocate(self) -> None:
-        open_reservations = [rid for rid, r in self.book.reservations.items() if r.open > 0]
+        ready = self.book.lines_ready_to_ship()
+        open_reservations = [
+            rid for rid, r in self.book.reservations.items() if r.open > 0 and r.line_id in ready
+        ]
         if not open_reservations:
             return
         async with self.lock:
