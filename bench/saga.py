@@ -74,11 +74,14 @@ async def saga_through_api(api: httpx.AsyncClient, keys: dict[Role, str], run: s
     number = f"B-{run}-{i}"
     created = await api.post("/v1/orders", json=_order_body(number), headers=oms)
     assert created.status_code == 201, created.text
-    order: dict[str, Any] = {}
-    while order.get("status") != "allocated":
-        await asyncio.sleep(0.02)
-        order = (await api.get(f"/v1/orders/{number}", headers=oms)).json()
-    for request in order["fulfillment_requests"]:
+    requests: list[dict[str, Any]] = []
+    while not requests:  # the WMS watches its queue (the projection), as a real one would
+        await asyncio.sleep(0.05)
+        queue = await api.get(
+            f"/v1/fulfillment-requests?order_number={number}&status=requested", headers=wms
+        )
+        requests = queue.json()["items"]
+    for request in requests:
         rid = request["id"]
         lines = [{"line_id": x["line_id"], "quantity": x["quantity"]} for x in request["lines"]]
         steps = [
@@ -92,9 +95,7 @@ async def saga_through_api(api: httpx.AsyncClient, keys: dict[Role, str], run: s
                 f"/v1/fulfillment-requests/{rid}/{step}", json=body, headers=wms
             )
             assert response.status_code == 200, response.text
-    while order.get("status") != "shipped":
-        await asyncio.sleep(0.02)
-        order = (await api.get(f"/v1/orders/{number}", headers=oms)).json()
+    assert response.json()["status"] == "shipped"
 
 
 async def floor_saga(env: WorkflowEnvironment, queue: str, run: str, i: int) -> None:
@@ -102,7 +103,7 @@ async def floor_saga(env: WorkflowEnvironment, queue: str, run: str, i: int) -> 
         FloorWorkflow.run, FloorInput(f"F-{run}-{i}"), id=f"floor-{run}-{i}", task_queue=queue
     )
     while await handle.query(FloorWorkflow.status) != "ready":
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
     for update in (FloorWorkflow.accept, FloorWorkflow.pick, FloorWorkflow.pack,
                    FloorWorkflow.ship):  # fmt: skip
         await handle.execute_update(update, Nothing("wms"))

@@ -206,7 +206,7 @@ _REQUEST = TypeAdapter(RequestView)
 
 async def list_requests(
     session: AsyncSession, tenant_id: int, *, warehouse: str | None, status: str | None,
-    limit: int,
+    order_number: str | None = None, limit: int,
 ) -> list[tuple[str, RequestView]]:  # fmt: skip
     """(order number, request) of a tenant's fulfillment requests, oldest first."""
     query = (
@@ -218,6 +218,8 @@ async def list_requests(
         query = query.where(FulfillmentRequestRow.warehouse == warehouse)
     if status is not None:
         query = query.where(FulfillmentRequestRow.status == status)
+    if order_number is not None:
+        query = query.where(Order.order_number == order_number)
     rows = await session.execute(query.order_by(FulfillmentRequestRow.created_at).limit(limit))
     return [(number, _REQUEST.validate_python(view)) for number, view in rows]
 

@@ -39,11 +39,13 @@ async def get_requests(
     session: SessionDep,
     warehouse: str | None = None,
     status: str | None = None,
+    order_number: str | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[RequestPublic]:
     rows = await list_requests(
-        session, principal.tenant_id, warehouse=warehouse, status=status, limit=limit
-    )
+        session, principal.tenant_id, warehouse=warehouse, status=status,
+        order_number=order_number, limit=limit,
+    )  # fmt: skip
     units = await Units.load_with(
         session, principal.tenant_id, {line.sku for _, r in rows for line in r.lines}
     )
