@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from db.orders import OrderProjection, reservable, staging_locations, waiting_elsewhere
+from db.orders import (
+    OrderProjection,
+    reservable,
+    reservation_warehouses,
+    staging_locations,
+    waiting_elsewhere,
+)
 from db.stock.fulfilling import pick, put_back, ship
 from db.stock.on_hand import adjust
 from db.stock.operation import Caller, recorded
@@ -134,6 +140,7 @@ class ShortPickInput:
     sku: str
     lot: str | None
     reason: str
+    serials: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -228,6 +235,14 @@ class OrderActivities:
 
     @activity.defn
     async def allocate_reservations(self, data: KeyedIds) -> AllocateResult:
+        # Picked goods need a staging place: refuse before anything is allocated.
+        warehouses = await reservation_warehouses(self._sessions, data.tenant_id, data.ids)
+        staging = await staging_locations(self._sessions, data.tenant_id, warehouses)
+        missing = warehouses - staging.keys()
+        if missing:
+            raise ApplicationError(
+                f"no staging location in {sorted(missing)}", type="NoStaging", non_retryable=True
+            )
         allocations = []
         shortfall = {}
         for reservation_id in data.ids:
@@ -246,13 +261,6 @@ class OrderActivities:
             ]
             if result.shortfall:
                 shortfall[reservation_id] = result.shortfall
-        warehouses = {a.warehouse for a in allocations}
-        staging = await staging_locations(self._sessions, data.tenant_id, warehouses)
-        missing = warehouses - staging.keys()
-        if missing:
-            raise ApplicationError(
-                f"no staging location in {sorted(missing)}", type="NoStaging", non_retryable=True
-            )
         return AllocateResult(allocations, shortfall, staging)
 
     @activity.defn
@@ -287,15 +295,17 @@ class OrderActivities:
         await self._quietly(adjust(
             self._sessions, Caller(data.tenant_id, f"{base}/adjust", ACTOR),
             AdjustStock(data.warehouse, data.location, data.sku, -data.quantity, data.reason,
-                        data.lot),
+                        data.lot, data.serials),
         ))  # fmt: skip
 
     async def _quietly(self, operation: Awaitable[object]) -> None:
-        """Run a compensating operation; a refusal means it is already done or moot."""
+        """Run a compensating step. A business refusal means it is done or moot (or,
+        for a write-off, that the stock moved meanwhile): log it and go on, never
+        retry it forever."""
         try:
             await operation
-        except (InvalidTransition, InsufficientStock):
-            activity.logger.info("compensation step had nothing to do")
+        except DomainError as refusal:
+            activity.logger.info("compensation step refused: %s", refusal.detail)
 
     @activity.defn
     async def ship_stock(self, data: KeyedIds) -> None:

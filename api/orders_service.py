@@ -9,8 +9,12 @@ from dataclasses import asdict
 from typing import Any
 
 from pydantic import TypeAdapter
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import (
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -86,7 +90,11 @@ async def place_order(
         await client.start_workflow(
             OrderWorkflow.run, order, id=workflow_id,
             task_queue=resources.settings.temporal_task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL, memo={"request_hash": digest},
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            # An order number is used once: a repeat after the order closed is the
+            # same order (200) or a conflict (409), never a second run.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"request_hash": digest},
         )  # fmt: skip
         return OrderCreated(order_number=body.order_number, status=OrderStatus.RECEIVED,
                             workflow_id=workflow_id), True  # fmt: skip
@@ -112,7 +120,9 @@ async def order_view(resources: Resources, tenant_id: int, order_number: str) ->
         if error.status is RPCStatusCode.NOT_FOUND:
             raise Problem(404, "not-found", f"order {order_number} does not exist",
                           field="order_number") from error  # fmt: skip
-        raise
+        raise _unavailable(error) from error
+    except WorkflowQueryFailedError as error:
+        raise _unavailable(error) from error
 
 
 async def update_order(
@@ -127,11 +137,18 @@ async def update_order(
         cause = error.cause
         detail = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise Problem(409, "refused", detail) from error
+    except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+        detail = f"order {order_number} did not answer in time; read it to see the outcome"
+        raise Problem(504, "timeout", detail) from error
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
             view = await order_view(resources, tenant_id, order_number)  # 404 if unknown
             raise Problem(409, "refused", f"order {order_number} is {view.status}") from error
-        raise
+        raise _unavailable(error) from error
+
+
+def _unavailable(error: Exception) -> Problem:
+    return Problem(503, "temporal-unavailable", f"the order service could not answer: {error}")
 
 
 async def wake_backorders(resources: Resources, tenant_id: int, skus: set[str]) -> None:

@@ -242,3 +242,18 @@ async def find_request(
     if row is None:
         raise NotFound(f"fulfillment request {request_id!r} does not exist", field="id")
     return str(row[0]), _REQUEST.validate_python(row[1])
+
+
+async def reservation_warehouses(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: int, reservation_ids: list[int]
+) -> set[str]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            text(
+                "SELECT DISTINCT w.code FROM reservations r"
+                " JOIN warehouses w ON w.id = r.warehouse_id"
+                " WHERE r.tenant_id = :t AND r.id = ANY(:ids)"
+            ),
+            {"t": tenant_id, "ids": reservation_ids},
+        )
+        return set(rows)

@@ -87,6 +87,10 @@ async def test_an_order_lives_through_the_api(api: httpx.AsyncClient, shop: Tena
     assert [x["shipped"] for x in final["lines"]] == [2, 1.25]
     late = await api.post(f"/v1/orders/{number}/cancel", json={"reason": "x"}, headers=oms)
     assert late.status_code == 409
+    # the order number stays taken after the order closed: same body 200, other 409
+    assert (await api.post("/v1/orders", json=body, headers=oms)).status_code == 200
+    reuse = await api.post("/v1/orders", json={**body, "customer_id": "C-9"}, headers=oms)
+    assert reuse.status_code == 409
     listed = (await api.get("/v1/orders?status=shipped", headers=oms)).json()["items"]
     assert number in {o["order_number"] for o in listed}
     availability = (await api.get("/v1/inventory/availability?sku=WIDGET", headers=wms)).json()

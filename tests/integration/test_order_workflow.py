@@ -9,7 +9,11 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from db.catalogue import create_location, create_warehouse
+from db.stock import on_hand
+from domain.catalogue import LocationSpec, LocationType, WarehouseSpec
 from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
+from domain.stock import MoveStock
 from tests.conftest import unique
 from tests.integration.order_helpers import fulfil, keep_history, order_input, start, wait_for
 from tests.integration.stock_world import World
@@ -321,3 +325,69 @@ async def test_backorder_policy_ships_complete_lines_and_holds_a_short_line_whol
     result = await handle.result()
     assert [x.shipped for x in result.lines] == [3, 5]
     assert await world.level("GADGET") == {"on_hand": 0, **LEVEL_ZERO}
+
+
+async def test_stock_no_pickable_place_holds_is_given_back_and_awaited(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("GADGET", 4, location="DOCK")  # received, not yet put away
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("GADGET", 3)]))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.BACKORDERED)
+    assert [(x.reserved, x.backordered) for x in view.lines] == [(0, 3)]
+    assert (await world.level("GADGET"))["reserved"] == 0  # nothing held for nothing
+    move = MoveStock("WH1", "DOCK", "A1", "GADGET", 4)
+    await on_hand.move(world.sessions, world.caller(), move)
+    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput("GADGET"))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    await fulfil(handle, view)
+    assert [x.shipped for x in (await handle.result()).lines] == [3]
+
+
+async def test_a_request_found_empty_is_canceled_and_the_order_goes_on(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("GADGET", 2, location="A1")
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("GADGET", 2)]))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    request = view.fulfillment_requests[0]
+    await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
+    view = await handle.execute_update(
+        OrderWorkflow.pick, PickInput(request.id, [PickLineInput("L0", 0)])
+    )
+    assert view.fulfillment_requests[0].status == "canceled"
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.BACKORDERED)
+    assert [x.backordered for x in view.lines] == [2]  # GADGET allows backorders
+    assert await world.level("GADGET") == {"on_hand": 0, **LEVEL_ZERO}  # written off
+    await handle.execute_update(OrderWorkflow.cancel, CancelInput("gave up"))
+
+
+async def test_a_hold_left_on_a_fully_shipped_order_does_not_keep_it_open(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("WIDGET", 2)
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 2)]))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    request = view.fulfillment_requests[0]
+    await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
+    await handle.execute_update(OrderWorkflow.add_hold, HoldInput("manual", "late check"))
+    view = await handle.query(OrderWorkflow.status)
+    await fulfil(handle, view)  # already accepted: fulfil skips it; do the rest by hand
+    await handle.execute_update(OrderWorkflow.pick, PickInput(request.id, [PickLineInput("L0", 2)]))
+    package = PackageInput("P1", lines=[PackageLineInput("L0", 2)])
+    await handle.execute_update(OrderWorkflow.pack, PackInput(request.id, [package]))
+    await handle.execute_update(OrderWorkflow.ship, ShipInput(request.id, "DHL"))
+    assert (await handle.result()).status is OrderStatus.SHIPPED
+
+
+async def test_a_warehouse_without_staging_rejects_the_order_and_holds_nothing(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    async with world.sessions() as session, session.begin():
+        await create_warehouse(session, world.tenant_id, WarehouseSpec("WH3", "no staging", 0))
+        await create_location(session, world.tenant_id, LocationSpec("WH3", "S1", LocationType.BIN))
+    await world.receive("WIDGET", 5, warehouse="WH3", location="S1")
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 2)]))
+    result = await handle.result()
+    assert result.status is OrderStatus.REJECTED
+    assert "no staging location" in (result.cancel_reason or "")
+    assert await world.level("WIDGET", "WH3") == {"on_hand": 5, **LEVEL_ZERO}

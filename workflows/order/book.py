@@ -85,13 +85,10 @@ class OrderBook:
         request = self.request(data.request_id)
         if request.status != "accepted":
             raise InvalidTransition(f"request {request.id} is {request.status}; accept it first")
-        seen = set()
+        totals: dict[str, int] = {}
         for n, line in enumerate(data.lines):
-            if line.line_id in seen:
-                raise InvalidTransition(f"lines.{n}: line {line.line_id!r} is confirmed twice")
-            seen.add(line.line_id)
             candidates = self.allocations(request, line.line_id, "allocated")
-            if not candidates and line.line_id not in {x.line_id for x in request.lines}:
+            if line.line_id not in {x.line_id for x in request.lines}:
                 raise InvalidTransition(f"lines.{n}: line {line.line_id!r} is not in {request.id}")
             if line.lot is not None:
                 candidates = [a for a in candidates if a.lot == line.lot]
@@ -104,12 +101,16 @@ class OrderBook:
                     + (f" in lot {line.lot}" if line.lot else "")
                     + (f" at {line.location}" if line.location else "")
                 )
-            serial_tracked = any(a.serial for a in candidates)
-            if serial_tracked and line.serials:
-                known = {a.serial for a in candidates}
-                unknown = set(line.serials) - known
-                if unknown or len(line.serials) != line.quantity:
-                    raise InvalidTransition(f"lines.{n}: serials do not match the allocation")
+            if line.serials and (
+                len(line.serials) != line.quantity
+                or set(line.serials) - {a.serial for a in candidates}
+            ):
+                raise InvalidTransition(f"lines.{n}: serials do not match the allocation")
+            totals[line.line_id] = totals.get(line.line_id, 0) + line.quantity
+        for line_id, total in totals.items():
+            allocated = sum(a.quantity for a in self.allocations(request, line_id, "allocated"))
+            if total > allocated:
+                raise InvalidTransition(f"line {line_id!r}: {total} picked, {allocated} allocated")
 
     # -- the view ------------------------------------------------------------------
 
@@ -139,16 +140,18 @@ class OrderBook:
         shipped, waiting = self.total(Bucket.SHIPPED), self.total(Bucket.BACKORDERED)
         if self.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED):
             return
-        if self.active_holds:
+        if shipped and not (waiting or any(b.open for b in self.books.values())):
+            self.status = OrderStatus.SHIPPED  # done, whatever holds were left on it
+        elif self.active_holds:
             self.status = OrderStatus.ON_HOLD
-        elif shipped and not (waiting or any(b.open for b in self.books.values())):
-            self.status = OrderStatus.SHIPPED
         elif shipped:
             self.status = OrderStatus.PARTIALLY_SHIPPED
         elif self.total(Bucket.PICKED) or self.total(Bucket.PACKED) or self._accepted():
             self.status = OrderStatus.IN_FULFILLMENT
         elif self.total(Bucket.ALLOCATED):
             self.status = OrderStatus.ALLOCATED
+        elif self.payment is PaymentStatus.PENDING and self.total(Bucket.RESERVED):
+            self.status = OrderStatus.PENDING_PAYMENT
         elif waiting:
             self.status = OrderStatus.BACKORDERED
 

@@ -7,11 +7,12 @@ updates → shipped. Backordered quantity waits for stock; cancel compensates.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.orders import (
@@ -46,12 +47,15 @@ with workflow.unsafe.imports_passed_through():
         PickInput,
         ReleaseHoldInput,
         RequestInput,
+        RequestView,
         ShipInput,
         ShipmentView,
         StockArrivedInput,
     )
 
 MAX_EXTENSION = 7 * 24 * 3600
+DEFAULT_TTL = 900  # seconds an unpaid order holds its stock when none is given
+RETRY_BACKORDERS = timedelta(hours=1)
 
 
 def _refuse(message: str) -> ApplicationError:
@@ -66,6 +70,8 @@ class OrderWorkflow:
         self.order = order
         self.lock = asyncio.Lock()  # stock steps of updates and of run() never interleave
         self.cancel_requested = False
+        self.closing = False  # compensation has begun: no update may start now
+        self.shipping = False  # a ship update is moving stock out
         self.restocked = False
         self.staging: dict[str, str] = {}
         self.deadline: datetime | None = None
@@ -78,21 +84,39 @@ class OrderWorkflow:
             OrderActivities.record_order, RecordOrderInput(order, self.book.workflow_id)
         )
         self._upsert_search_attributes()
-        if order.payment.status is PaymentStatus.PENDING:
-            self._set_deadline(workflow.now() + timedelta(seconds=order.payment.ttl_seconds or 900))
+        try:
+            await self._fulfil()
+        except ActivityError as error:
+            # A stock step refused for a business reason: undo what was done.
+            workflow.logger.warning("order %s refused: %s", order.order_number, error.cause)
+            cause = error.cause
+            self.book.cancel_reason = (
+                cause.message if isinstance(cause, ApplicationError) else str(error)
+            )
+            await self._compensate(OrderStatus.REJECTED)
+        if self.cancel_requested and not self.closing:
+            await self._compensate(OrderStatus.CANCELED)
+        self.book.settle_status()
+        await self._publish()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.book.view()
+
+    async def _fulfil(self) -> None:
+        """Reserve, (wait for payment), allocate, let the warehouse work; again for
+        whatever a short pick or a shortage handed back, until nothing is open."""
         while not self.cancel_requested:
             if not await self._unheld():
-                break
+                return
             await self._reserve_pending()
-            if self.book.status is OrderStatus.REJECTED:
-                break
+            if self.closing:
+                return  # rejected
             if self.book.wants_complete() and self.book.total(Bucket.BACKORDERED):
                 await self._wait_for_stock()
                 continue
             if self.book.payment is PaymentStatus.PENDING and not await self._payment_window():
-                break
+                return
             if not await self._unheld():
-                break
+                return
             await self._allocate()
             await workflow.wait_condition(
                 lambda: (
@@ -106,13 +130,7 @@ class OrderWorkflow:
             if self.book.total(Bucket.BACKORDERED):
                 await self._wait_for_stock()
                 continue
-            break
-        if self.cancel_requested:
-            await self._compensate(OrderStatus.CANCELED)
-        self.book.settle_status()
-        await self._publish()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.book.view()
+            return
 
     async def _unheld(self) -> bool:
         """Wait while a hold is active; False if the order was canceled meanwhile."""
@@ -131,6 +149,7 @@ class OrderWorkflow:
         ]
         if not needs:
             return
+        self.restocked = False  # stock arriving from now on wakes the next wait
         async with self.lock:
             result: ReserveLinesResult = await self._act(
                 OrderActivities.reserve_lines,
@@ -162,6 +181,9 @@ class OrderWorkflow:
     async def _payment_window(self) -> bool:
         """Hold the stock until payment is authorized; False when the reservation
         expired (stock released) or the order was canceled."""
+        if self.deadline is None:  # the clock starts when stock is first held
+            ttl = self.order.payment.ttl_seconds or DEFAULT_TTL
+            self._set_deadline(workflow.now() + timedelta(seconds=ttl))
         self.book.status = OrderStatus.PENDING_PAYMENT
         await self._publish()
         while self.book.payment is PaymentStatus.PENDING and not self.cancel_requested:
@@ -212,19 +234,35 @@ class OrderWorkflow:
                     a.serial, a.quantity, "allocated",
                 )  # fmt: skip
                 self.book.add_to_request(requests[a.warehouse], allocation)
-            self.staging = result.staging
+            self.staging.update(result.staging)
+            if result.shortfall:
+                await self._give_back_shortfall(result.shortfall)
         # The warehouse's queue (the projection) gets the new requests before the
         # order reads as allocated, so a client that saw `allocated` can act on them.
         await self._publish()
         self.book.settle_status()
         await self._publish()
 
+    async def _give_back_shortfall(self, shortfall: dict[int, int]) -> None:
+        """Reserved stock no pickable place holds (on a dock, a held lot): stop
+        holding it and wait for stock like any backorder."""
+        await self._act(
+            OrderActivities.release_reservations,
+            KeyedIds(self.order.tenant_id, self._key("release-shortfall"), sorted(shortfall)),
+        )
+        for reservation_id, quantity in sorted(shortfall.items()):
+            reservation = self.book.reservations[reservation_id]
+            reservation.open -= quantity
+            self.book.books[reservation.line_id].move(Bucket.RESERVED, Bucket.BACKORDERED, quantity)
+
     async def _wait_for_stock(self) -> None:
         """Backordered lines wait for a stock_arrived signal, then try again."""
         self.book.settle_status()
         await self._publish()
-        self.restocked = False
-        await workflow.wait_condition(lambda: self.restocked or self.cancel_requested)
+        with contextlib.suppress(TimeoutError):  # a missed signal costs an hour at most
+            await workflow.wait_condition(
+                lambda: self.restocked or self.cancel_requested, timeout=RETRY_BACKORDERS
+            )
         if not self.cancel_requested:
             for books in self.book.books.values():
                 books.move(Bucket.BACKORDERED, Bucket.PENDING, books.backordered)
@@ -232,6 +270,7 @@ class OrderWorkflow:
     async def _compensate(self, status: OrderStatus) -> None:
         """Undo in reverse: picked goods back to where they came from, allocations
         back, reservations released; every open quantity becomes canceled."""
+        self.closing = True
         async with self.lock:
             tenant = self.order.tenant_id
             picked = [
@@ -285,31 +324,13 @@ class OrderWorkflow:
     @workflow.update
     async def pick(self, data: PickInput) -> OrderView:
         async with self.lock:
+            self._still_open()
             request = self.book.request(data.request_id)
-            picks: list[PickOne] = []
-            taken: dict[int, int] = {}
-            for line in data.lines:
-                remaining = line.quantity
-                for a in self.book.allocations(request, line.line_id, "allocated"):
-                    if (line.lot and a.lot != line.lot) or (
-                        line.location and a.location != line.location
-                    ):
-                        continue
-                    take = min(a.quantity, remaining)
-                    if take:
-                        staging = self.staging[request.warehouse]
-                        picks.append(PickOne(a.allocation_id, take, staging))
-                        taken[a.allocation_id] = take
-                    remaining -= take
-            # One confirmation covers the whole request: what was not picked is short.
-            shorts = [
-                (a, a.quantity - taken.get(a.allocation_id, 0))
-                for a in request.allocations
-                if a.status == "allocated" and a.quantity > taken.get(a.allocation_id, 0)
-            ]
+            picks, shorts = self._plan_pick(request, data)
+            # One key per request: a retried confirmation replays, never picks twice.
+            key = f"{self.book.workflow_id}/pick/{request.id}"
             result = await self._act(
-                OrderActivities.pick_stock,
-                PickStockInput(self.order.tenant_id, self._key(f"pick-{request.id}"), picks),
+                OrderActivities.pick_stock, PickStockInput(self.order.tenant_id, key, picks)
             )
             for pick in picks:
                 source = next(
@@ -323,26 +344,62 @@ class OrderWorkflow:
                 self.book.origins[picked.allocation_id] = source.location
                 request.allocations.append(picked)
                 self.book.books[source.line_id].move(Bucket.ALLOCATED, Bucket.PICKED, pick.quantity)
-                next(
-                    x for x in request.lines if x.line_id == source.line_id
-                ).picked += pick.quantity
+                self._request_line(request, source.line_id).picked += pick.quantity
             for a, missing in shorts:
                 await self._act(
                     OrderActivities.short_pick,
                     ShortPickInput(
-                        self.order.tenant_id, self._key(f"short-{request.id}"), a.allocation_id,
+                        self.order.tenant_id, f"{key}/short", a.allocation_id,
                         a.reservation_id, missing, request.warehouse, a.location,
                         self.book.sku(a.line_id), a.lot,
                         f"short pick on {request.id}: {missing} not found",
+                        [a.serial] if a.serial else [],
                     ),
                 )  # fmt: skip
                 a.quantity -= missing
                 self.book.books[a.line_id].move(Bucket.ALLOCATED, Bucket.PENDING, missing)
-                next(x for x in request.lines if x.line_id == a.line_id).quantity -= missing
-            request.status = "picked"
+                self._request_line(request, a.line_id).quantity -= missing
+            # Nothing found at all: the request has nothing left to pack or ship.
+            request.status = "picked" if picks else "canceled"
         self.book.settle_status()
         await self._publish()
         return self.book.view()
+
+    def _plan_pick(
+        self, request: RequestView, data: PickInput
+    ) -> tuple[list[PickOne], list[tuple[AllocationView, int]]]:
+        """Which allocations the confirmed quantities come from (several entries of a
+        line may name lots or locations), and what was not found (short)."""
+        taken: dict[int, int] = {}
+        for line in data.lines:
+            remaining = line.quantity
+            for a in self.book.allocations(request, line.line_id, "allocated"):
+                if (line.lot and a.lot != line.lot) or (
+                    line.location and a.location != line.location
+                ):
+                    continue
+                take = min(a.quantity - taken.get(a.allocation_id, 0), remaining)
+                if take > 0:
+                    taken[a.allocation_id] = taken.get(a.allocation_id, 0) + take
+                    remaining -= take
+        staging = self.staging[request.warehouse]
+        picks = [PickOne(aid, quantity, staging) for aid, quantity in taken.items()]
+        # One confirmation covers the whole request: what was not picked is short.
+        shorts = [
+            (a, a.quantity - taken.get(a.allocation_id, 0))
+            for a in request.allocations
+            if a.status == "allocated" and a.quantity > taken.get(a.allocation_id, 0)
+        ]
+        return picks, shorts
+
+    @staticmethod
+    def _request_line(request: RequestView, line_id: str) -> Any:
+        return next(x for x in request.lines if x.line_id == line_id)
+
+    def _still_open(self) -> None:
+        """An update admitted before compensation began must not act after it."""
+        if self.closing:
+            raise _refuse(f"order {self.order.order_number} is {self.book.status}")
 
     @pick.validator
     def _check_pick(self, data: PickInput) -> None:
@@ -389,12 +446,23 @@ class OrderWorkflow:
 
     @workflow.update
     async def ship(self, data: ShipInput) -> OrderView:
+        self.shipping = True
+        try:
+            await self._ship(data)
+        finally:
+            self.shipping = False
+        self.book.settle_status()
+        await self._publish()
+        return self.book.view()
+
+    async def _ship(self, data: ShipInput) -> None:
         async with self.lock:
+            self._still_open()
             request = self.book.request(data.request_id)
             staged = [a for a in request.allocations if a.status == "picked" and a.quantity > 0]
             await self._act(
                 OrderActivities.ship_stock,
-                KeyedIds(self.order.tenant_id, self._key(f"ship-{request.id}"),
+                KeyedIds(self.order.tenant_id, f"{self.book.workflow_id}/ship/{request.id}",
                          [a.allocation_id for a in staged]),
             )  # fmt: skip
             for a in staged:
@@ -412,9 +480,6 @@ class OrderWorkflow:
                     workflow.now().isoformat(),
                 )
             )
-        self.book.settle_status()
-        await self._publish()
-        return self.book.view()
 
     @ship.validator
     def _check_ship(self, data: ShipInput) -> None:
@@ -425,7 +490,7 @@ class OrderWorkflow:
             raise _refuse("a carrier is required")
 
     def _open_request(self, request_id: str) -> Any:
-        if self.cancel_requested or self.book.status.is_final:
+        if self.cancel_requested or self.closing or self.book.status.is_final:
             raise _refuse(f"order {self.order.order_number} is {self.book.status}")
         try:
             return self.book.request(request_id)
@@ -438,13 +503,16 @@ class OrderWorkflow:
     async def cancel(self, data: CancelInput) -> OrderView:
         self.book.cancel_reason = data.reason
         self.cancel_requested = True
-        await workflow.wait_condition(lambda: self.book.status is OrderStatus.CANCELED)
+        # Canceled, or already closing for another reason (expired, rejected).
+        await workflow.wait_condition(lambda: self.book.status.is_final)
         return self.book.view()
 
     @cancel.validator
     def _check_cancel(self, data: CancelInput) -> None:
-        if self.book.status.is_final or self.cancel_requested:
+        if self.book.status.is_final or self.cancel_requested or self.closing:
             raise _refuse(f"order {self.order.order_number} is already {self.book.status}")
+        if self.shipping:
+            raise _refuse(f"order {self.order.order_number} is being shipped")
         if self.book.total(Bucket.SHIPPED):
             raise _refuse(f"order {self.order.order_number} has shipped; request a return")
 
@@ -458,7 +526,7 @@ class OrderWorkflow:
 
     @add_hold.validator
     def _check_hold(self, data: HoldInput) -> None:
-        if self.book.status.is_final or self.cancel_requested:
+        if self.book.status.is_final or self.cancel_requested or self.closing:
             raise _refuse(f"order {self.order.order_number} is {self.book.status}")
         if not data.code.strip():
             raise _refuse("a hold needs a code")
@@ -486,7 +554,7 @@ class OrderWorkflow:
     def _check_payment(self, data: AuthorizePaymentInput) -> None:
         if self.book.payment is not PaymentStatus.PENDING:
             raise _refuse("payment is already authorized")
-        if self.book.status.is_final or self.cancel_requested:
+        if self.book.status.is_final or self.cancel_requested or self.closing:
             raise _refuse(f"order {self.order.order_number} is {self.book.status}")
 
     @workflow.update
@@ -498,7 +566,8 @@ class OrderWorkflow:
 
     @extend_reservation.validator
     def _check_extension(self, data: ExtendReservationInput) -> None:
-        if self.book.payment is not PaymentStatus.PENDING or self.book.status.is_final:
+        waiting = self.book.status is OrderStatus.PENDING_PAYMENT and self.deadline is not None
+        if self.book.payment is not PaymentStatus.PENDING or not waiting or self.closing:
             raise _refuse("only a reservation waiting for payment can be extended")
         if not 0 < data.seconds <= MAX_EXTENSION:
             raise _refuse(f"seconds must be between 1 and {MAX_EXTENSION}")
