@@ -46,10 +46,13 @@ async def get_principal(
         raise Problem(
             401, "unauthenticated", "missing API key (Authorization: Bearer …)", headers=_CHALLENGE
         )
-    async with resources.sessions() as session:
-        principal = await authenticate(session, credentials.credentials)
+    principal = resources.principals.get(credentials.credentials)
     if principal is None:
-        raise Problem(401, "unauthenticated", "invalid or revoked API key", headers=_CHALLENGE)
+        async with resources.sessions() as session:
+            principal = await authenticate(session, credentials.credentials)
+        if principal is None:
+            raise Problem(401, "unauthenticated", "invalid or revoked API key", headers=_CHALLENGE)
+        resources.principals.put(credentials.credentials, principal)
     return principal
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AdminDep, PrincipalDep, SessionDep
+from api.deps import AdminDep, PrincipalDep, ResourcesDep, SessionDep
 from api.problems import PROBLEM_RESPONSES
 from db import tenants
 from domain.roles import Role
@@ -83,6 +83,9 @@ async def create_key(body: ApiKeyCreate, principal: AdminDep, session: SessionDe
     response_model=ApiKeyPublic,
     summary="Revoke an API key of this tenant (admin); repeating it changes nothing",
 )
-async def revoke_key(key_id: str, principal: AdminDep, session: SessionDep) -> ApiKeyPublic:
+async def revoke_key(
+    key_id: str, principal: AdminDep, session: SessionDep, resources: ResourcesDep
+) -> ApiKeyPublic:
     row = await tenants.revoke_api_key(session, principal.tenant_id, key_id)
+    resources.principals.forget(key_id)
     return ApiKeyPublic.model_validate(row, from_attributes=True)
