@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.backorders import BackorderActivities
 from activities.orders import OrderActivities
 from activities.reservations import ReservationActivities
 from activities.stack_check import StackCheckActivities
 from db.engine import create_engine, create_session_factory
 from settings import Settings
+from workflows.backorder_wakeup import BackorderWakeupWorkflow
 from workflows.client import connect
 from workflows.order.workflow import OrderWorkflow
 from workflows.reservation_expiry import ReservationExpiryWorkflow
@@ -29,7 +31,7 @@ from workflows.stack_check import StackCheckWorkflow
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS = [StackCheckWorkflow, ReservationExpiryWorkflow, OrderWorkflow]
+WORKFLOWS = [StackCheckWorkflow, ReservationExpiryWorkflow, OrderWorkflow, BackorderWakeupWorkflow]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 
@@ -40,6 +42,7 @@ def build_worker(
     stack_check = StackCheckActivities(sessions)
     reservations = ReservationActivities(sessions)
     orders = OrderActivities(sessions)
+    backorders = BackorderActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue,
@@ -57,6 +60,7 @@ def build_worker(
             orders.ship_stock,
             orders.deallocate_stock,
             orders.put_back_stock,
+            backorders.find_wakeable_backorders,
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

@@ -128,7 +128,7 @@ class DevStack:
 
         result = asyncio.run(start_checks_and_schedules(s, "oms dev"))
         self.say(f"checked    worker reached PostgreSQL {result.database.server_version}")
-        self.say("scheduled  reservation expiry every minute")
+        self.say("scheduled  reservation expiry and backorder wake-up, every minute")
         self._banner(keys)
 
     async def _seed(self) -> dict[Role, str]:

@@ -257,3 +257,24 @@ async def reservation_warehouses(
             {"t": tenant_id, "ids": reservation_ids},
         )
         return set(rows)
+
+
+async def wakeable_backorders(
+    sessions: async_sessionmaker[AsyncSession], limit: int
+) -> list[tuple[str, str]]:
+    """(workflow id, sku) of backordered lines whose item has stock available in some
+    active warehouse of its tenant: highest priority (lowest number), then oldest."""
+    async with sessions() as session:
+        rows = await session.execute(
+            text(
+                "SELECT o.workflow_id, i.sku FROM order_lines l"
+                " JOIN orders o ON o.id = l.order_id JOIN items i ON i.id = l.item_id"
+                " WHERE l.backordered > 0 AND EXISTS ("
+                "   SELECT 1 FROM stock_levels s JOIN warehouses w ON w.id = s.warehouse_id"
+                "   WHERE s.item_id = l.item_id AND w.active"
+                "     AND s.on_hand - s.reserved - s.allocated > 0)"
+                " ORDER BY o.priority, o.id LIMIT :limit"
+            ),
+            {"limit": limit},
+        )
+        return [(row[0], row[1]) for row in rows]

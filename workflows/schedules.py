@@ -3,7 +3,9 @@ and by `oms dev` at start."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -18,17 +20,19 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from workflows.backorder_wakeup import BackorderWakeupInput, BackorderWakeupWorkflow
 from workflows.reservation_expiry import ReservationExpiryInput, ReservationExpiryWorkflow
 
 RESERVATION_EXPIRY = "reservation-expiry"
+BACKORDER_WAKEUP = "backorder-wakeup"
 
 
-def reservation_expiry(task_queue: str) -> Schedule:
+def _every_minute(workflow_run: Any, arg: Any, workflow_id: str, task_queue: str) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            ReservationExpiryWorkflow.run,
-            ReservationExpiryInput(),
-            id="reservation-expiry",
+            workflow_run,
+            arg,
+            id=workflow_id,
             task_queue=task_queue,
             execution_timeout=timedelta(minutes=30),
         ),
@@ -37,15 +41,29 @@ def reservation_expiry(task_queue: str) -> Schedule:
     )
 
 
+def schedules(task_queue: str) -> dict[str, Schedule]:
+    return {
+        RESERVATION_EXPIRY: _every_minute(
+            ReservationExpiryWorkflow.run, ReservationExpiryInput(), RESERVATION_EXPIRY, task_queue
+        ),
+        BACKORDER_WAKEUP: _every_minute(
+            BackorderWakeupWorkflow.run, BackorderWakeupInput(), BACKORDER_WAKEUP, task_queue
+        ),
+    }
+
+
 async def apply_schedules(client: Client, task_queue: str) -> list[str]:
     """Create the schedules, or bring existing ones up to date; their ids."""
-    schedule = reservation_expiry(task_queue)
-    try:
-        await client.create_schedule(RESERVATION_EXPIRY, schedule)
-    except ScheduleAlreadyRunningError:
+    for schedule_id, schedule in schedules(task_queue).items():
+        try:
+            await client.create_schedule(schedule_id, schedule)
+        except ScheduleAlreadyRunningError:
+            await client.get_schedule_handle(schedule_id).update(_replace_with(schedule))
+    return list(schedules(task_queue))
 
-        async def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
 
-        await client.get_schedule_handle(RESERVATION_EXPIRY).update(replace)
-    return [RESERVATION_EXPIRY]
+def _replace_with(schedule: Schedule) -> Callable[[ScheduleUpdateInput], Awaitable[ScheduleUpdate]]:
+    async def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(schedule=schedule)
+
+    return replace

@@ -84,7 +84,7 @@ async def get_orders(
 
 
 @router.post("/{order_number}/cancel", response_model=OrderPublic,
-             summary="Cancel an order before shipment (409 once shipped)")  # fmt: skip
+             summary="Cancel what has not shipped (409 once all has shipped)")  # fmt: skip
 async def cancel_order(
     order_number: str, body: CancelBody, principal: OmsWriterDep, resources: ResourcesDep
 ) -> OrderPublic:

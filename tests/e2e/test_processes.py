@@ -212,11 +212,15 @@ async def test_schedules_are_created_once_and_updated_in_place(
 ) -> None:
     from temporalio.client import ScheduleActionStartWorkflow
 
-    from workflows.schedules import RESERVATION_EXPIRY, apply_schedules
+    from workflows.schedules import BACKORDER_WAKEUP, RESERVATION_EXPIRY, apply_schedules
 
     task_queue = unique("sched")
-    assert await apply_schedules(dev_env.client, task_queue) == [RESERVATION_EXPIRY]
-    assert await apply_schedules(dev_env.client, task_queue) == [RESERVATION_EXPIRY]
+    both = [RESERVATION_EXPIRY, BACKORDER_WAKEUP]
+    assert await apply_schedules(dev_env.client, task_queue) == both
+    assert await apply_schedules(dev_env.client, task_queue) == both
+    wakeup = await dev_env.client.get_schedule_handle(BACKORDER_WAKEUP).describe()
+    assert isinstance(wakeup.schedule.action, ScheduleActionStartWorkflow)
+    assert wakeup.schedule.action.workflow == "BackorderWakeupWorkflow"
     described = await dev_env.client.get_schedule_handle(RESERVATION_EXPIRY).describe()
     action = described.schedule.action
     assert isinstance(action, ScheduleActionStartWorkflow)

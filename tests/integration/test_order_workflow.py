@@ -13,11 +13,12 @@ from db.catalogue import create_location, create_warehouse
 from db.stock import on_hand
 from domain.catalogue import LocationSpec, LocationType, WarehouseSpec
 from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
-from domain.stock import MoveStock
+from domain.stock import CountLine, CycleCount, MoveStock
 from tests.conftest import unique
 from tests.integration.order_helpers import fulfil, keep_history, order_input, start, wait_for
 from tests.integration.stock_world import World
 from worker import build_worker
+from workflows.backorder_wakeup import BackorderWakeupInput, BackorderWakeupWorkflow
 from workflows.order.messages import (
     AuthorizePaymentInput,
     CancelInput,
@@ -391,3 +392,38 @@ async def test_a_warehouse_without_staging_rejects_the_order_and_holds_nothing(
     assert result.status is OrderStatus.REJECTED
     assert "no staging location" in (result.cancel_reason or "")
     assert await world.level("WIDGET", "WH3") == {"on_hand": 5, **LEVEL_ZERO}
+
+
+async def test_cancel_after_a_partial_shipment_cancels_the_rest(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("GADGET", 2)
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("GADGET", 5)]))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    await fulfil(handle, view)
+    await wait_for(handle, lambda v: v.status is OrderStatus.PARTIALLY_SHIPPED)
+    canceled = await handle.execute_update(OrderWorkflow.cancel, CancelInput("no longer needed"))
+    assert canceled.status is OrderStatus.CANCELED
+    assert [(x.shipped, x.canceled, x.backordered) for x in canceled.lines] == [(2, 3, 0)]
+    assert await world.level("GADGET") == {"on_hand": 0, **LEVEL_ZERO}
+
+
+async def test_the_wakeup_sweep_wakes_an_order_whose_stock_came_back_another_way(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("GADGET", 2)]))
+    await wait_for(handle, lambda v: v.status is OrderStatus.BACKORDERED)
+    # Stock appears through a count, which signals nobody.
+    count = CycleCount("WH1", "A1", [CountLine("GADGET", 5)], "found a box")
+    await on_hand.cycle_count(world.sessions, world.caller(), count)
+    sweeper = await time_skipping_env.client.start_workflow(
+        BackorderWakeupWorkflow.run, BackorderWakeupInput(), id=unique("wakeup"),
+        task_queue=task_queue,
+    )  # fmt: skip
+    sweep = await sweeper.result()
+    assert handle.id in sweep.woken
+    await keep_history(sweeper, "backorder_wakeup_sweep")
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    await fulfil(handle, view)
+    assert [x.shipped for x in (await handle.result()).lines] == [2]
+    await keep_history(handle, "order_woken_by_sweep")

@@ -513,7 +513,7 @@ class OrderWorkflow:
             raise _refuse(f"order {self.order.order_number} is already {self.book.status}")
         if self.shipping:
             raise _refuse(f"order {self.order.order_number} is being shipped")
-        if self.book.total(Bucket.SHIPPED):
+        if not any(b.open or b.backordered for b in self.book.books.values()):
             raise _refuse(f"order {self.order.order_number} has shipped; request a return")
 
     @workflow.update
