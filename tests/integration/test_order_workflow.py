@@ -49,10 +49,13 @@ def line_is_balanced(line: LineView) -> bool:
 LEVEL_ZERO = {"reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def task_queue(
     time_skipping_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[str]:
+    """One worker for the whole module: a workflow still finishing when its test
+    ends (a last projection write) must not be left without a worker, or the
+    time-skipping server cannot move time on for the next test."""
     queue = unique("orders")
     async with build_worker(time_skipping_env.client, sessions, queue):
         yield queue
@@ -427,3 +430,45 @@ async def test_the_wakeup_sweep_wakes_an_order_whose_stock_came_back_another_way
     await fulfil(handle, view)
     assert [x.shipped for x in (await handle.result()).lines] == [2]
     await keep_history(handle, "order_woken_by_sweep")
+
+
+async def test_picking_named_serials_takes_those_and_writes_off_the_rest(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("PHONE", 3, serials=["PX-1", "PX-2", "PX-3"])
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("PHONE", 2)]))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    request = view.fulfillment_requests[0]
+    allocated = sorted(a.serial or "" for a in request.allocations)
+    assert allocated == ["PX-1", "PX-2"]
+    await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
+    view = await handle.execute_update(
+        OrderWorkflow.pick, PickInput(request.id, [PickLineInput("L0", 1, serials=["PX-2"])])
+    )
+    picked = [a.serial for a in view.fulfillment_requests[0].allocations if a.status == "picked"]
+    assert picked == ["PX-2"]
+    assert await world.balance("PHONE", "STAGE") == (1, 1)
+    # PX-1 was not found: written off; PX-3 is reserved again in its place
+    view = await wait_for(
+        handle, lambda v: any(r.status == "requested" for r in v.fulfillment_requests)
+    )
+    again = next(r for r in view.fulfillment_requests if r.status == "requested")
+    assert [a.serial for a in again.allocations] == ["PX-3"]
+    await handle.execute_update(OrderWorkflow.cancel, CancelInput("test over"))
+    assert await world.level("PHONE") == {"on_hand": 2, **LEVEL_ZERO}
+
+
+async def test_an_unpaid_ship_complete_order_expires_while_it_waits_for_stock(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("GADGET", 2)
+    payment = PaymentInput(PaymentStatus.PENDING, ttl_seconds=600)
+    order = order_input(
+        world, [("GADGET", 5)], policy=FulfillmentPolicy.SHIP_COMPLETE, payment=payment
+    )
+    handle = await start(time_skipping_env.client, task_queue, order)
+    await wait_for(handle, lambda v: v.status is OrderStatus.BACKORDERED)
+    await time_skipping_env.sleep(timedelta(seconds=700))  # no stock arrives in time
+    result = await handle.result()
+    assert result.status is OrderStatus.EXPIRED
+    assert await world.level("GADGET") == {"on_hand": 2, **LEVEL_ZERO}

@@ -150,10 +150,10 @@ class OrderBook:
             self.status = OrderStatus.IN_FULFILLMENT
         elif self.total(Bucket.ALLOCATED):
             self.status = OrderStatus.ALLOCATED
-        elif self.payment is PaymentStatus.PENDING and self.total(Bucket.RESERVED):
-            self.status = OrderStatus.PENDING_PAYMENT
         elif waiting:
             self.status = OrderStatus.BACKORDERED
+        elif self.payment is PaymentStatus.PENDING and self.total(Bucket.RESERVED):
+            self.status = OrderStatus.PENDING_PAYMENT
 
     def _accepted(self) -> bool:
         return any(r.status == "accepted" for r in self.requests.values())

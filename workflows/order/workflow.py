@@ -111,7 +111,8 @@ class OrderWorkflow:
             if self.closing:
                 return  # rejected
             if self.book.wants_complete() and self.book.total(Bucket.BACKORDERED):
-                await self._wait_for_stock()
+                if not await self._wait_for_stock():
+                    return
                 continue
             if self.book.payment is PaymentStatus.PENDING and not await self._payment_window():
                 return
@@ -128,7 +129,8 @@ class OrderWorkflow:
             if self.book.total(Bucket.PENDING):
                 continue  # a short pick gave quantity back: reserve it again
             if self.book.total(Bucket.BACKORDERED):
-                await self._wait_for_stock()
+                if not await self._wait_for_stock():
+                    return
                 continue
             return
 
@@ -169,6 +171,8 @@ class OrderWorkflow:
                 books.move(Bucket.PENDING, Bucket.BACKORDERED, line.may_wait)
                 books.move(Bucket.PENDING, Bucket.CANCELED, line.short - line.may_wait)
                 refused = refused or line.short > line.may_wait
+        if self.book.total(Bucket.RESERVED):
+            self._start_payment_clock()
         nothing_left = not any(
             b.open or b.backordered or b.shipped for b in self.book.books.values()
         )
@@ -181,9 +185,7 @@ class OrderWorkflow:
     async def _payment_window(self) -> bool:
         """Hold the stock until payment is authorized; False when the reservation
         expired (stock released) or the order was canceled."""
-        if self.deadline is None:  # the clock starts when stock is first held
-            ttl = self.order.payment.ttl_seconds or DEFAULT_TTL
-            self._set_deadline(workflow.now() + timedelta(seconds=ttl))
+        self._start_payment_clock()
         self.book.status = OrderStatus.PENDING_PAYMENT
         await self._publish()
         while self.book.payment is PaymentStatus.PENDING and not self.cancel_requested:
@@ -255,17 +257,34 @@ class OrderWorkflow:
             reservation.open -= quantity
             self.book.books[reservation.line_id].move(Bucket.RESERVED, Bucket.BACKORDERED, quantity)
 
-    async def _wait_for_stock(self) -> None:
-        """Backordered lines wait for a stock_arrived signal, then try again."""
+    async def _wait_for_stock(self) -> bool:
+        """Backordered lines wait for a stock_arrived signal, then try again. An
+        unpaid order's deadline still runs: False when it expired meanwhile."""
         self.book.settle_status()
         await self._publish()
-        with contextlib.suppress(TimeoutError):  # a missed signal costs an hour at most
-            await workflow.wait_condition(
-                lambda: self.restocked or self.cancel_requested, timeout=RETRY_BACKORDERS
-            )
+        timeout = RETRY_BACKORDERS  # a missed signal costs an hour at most
+        if self.deadline is not None and self.book.payment is PaymentStatus.PENDING:
+            timeout = min(timeout, self.deadline - workflow.now())
+        if timeout > timedelta(0):  # (a zero timeout would mean: no timeout at all)
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self.restocked or self.cancel_requested, timeout=timeout
+                )
+        if self._payment_overdue():
+            await self._compensate(OrderStatus.EXPIRED)
+            return False
         if not self.cancel_requested:
             for books in self.book.books.values():
                 books.move(Bucket.BACKORDERED, Bucket.PENDING, books.backordered)
+        return True
+
+    def _payment_overdue(self) -> bool:
+        return (
+            self.book.payment is PaymentStatus.PENDING
+            and self.deadline is not None
+            and workflow.now() >= self.deadline
+            and not self.cancel_requested
+        )
 
     async def _compensate(self, status: OrderStatus) -> None:
         """Undo in reverse: picked goods back to where they came from, allocations
@@ -369,13 +388,16 @@ class OrderWorkflow:
         self, request: RequestView, data: PickInput
     ) -> tuple[list[PickOne], list[tuple[AllocationView, int]]]:
         """Which allocations the confirmed quantities come from (several entries of a
-        line may name lots or locations), and what was not found (short)."""
+        line may name lots, locations or serials), and what was not found (short)."""
         taken: dict[int, int] = {}
         for line in data.lines:
             remaining = line.quantity
+            serials = set(line.serials)
             for a in self.book.allocations(request, line.line_id, "allocated"):
-                if (line.lot and a.lot != line.lot) or (
-                    line.location and a.location != line.location
+                if (
+                    (line.lot and a.lot != line.lot)
+                    or (line.location and a.location != line.location)
+                    or (serials and a.serial not in serials)
                 ):
                     continue
                 take = min(a.quantity - taken.get(a.allocation_id, 0), remaining)
@@ -587,6 +609,12 @@ class OrderWorkflow:
         """An idempotency key per step of this run; versioned so a retry replays."""
         self.book.version += 1
         return f"{self.book.workflow_id}/{step}/{self.book.version}"
+
+    def _start_payment_clock(self) -> None:
+        """An unpaid order holds stock for ttl_seconds from when it first holds any."""
+        if self.deadline is None and self.book.payment is PaymentStatus.PENDING:
+            ttl = self.order.payment.ttl_seconds or DEFAULT_TTL
+            self._set_deadline(workflow.now() + timedelta(seconds=ttl))
 
     def _set_deadline(self, deadline: datetime) -> None:
         self.deadline = deadline
