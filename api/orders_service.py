@@ -8,7 +8,6 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
-from pydantic import TypeAdapter
 from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -240,7 +239,3 @@ def request_public(
         ],
         packages=[package_public(p, units, skus) for p in r.packages],
     )  # fmt: skip
-
-
-VIEW = TypeAdapter(OrderView)
-REQUEST = TypeAdapter(RequestView)

@@ -39,7 +39,7 @@ class Units:
         cls, sessions: async_sessionmaker[AsyncSession], tenant_id: int, skus: Iterable[str]
     ) -> Units:
         async with sessions() as session:
-            return cls(await units_of(session, tenant_id, set(skus)))
+            return await cls.load_with(session, tenant_id, skus)
 
     @classmethod
     async def load_with(cls, session: AsyncSession, tenant_id: int, skus: Iterable[str]) -> Units:

@@ -16,9 +16,3 @@ class Role(StrEnum):
     @property
     def can_write(self) -> bool:
         return self is not Role.VIEWER
-
-
-READ_ROLES: frozenset[Role] = frozenset(Role)
-ADMIN_ONLY: frozenset[Role] = frozenset({Role.ADMIN})
-OMS_WRITERS: frozenset[Role] = frozenset({Role.ADMIN, Role.OMS})
-WMS_WRITERS: frozenset[Role] = frozenset({Role.ADMIN, Role.WMS})

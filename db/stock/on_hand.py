@@ -9,6 +9,7 @@ from db.models import Item, Location, Lot, Serial, Warehouse
 from db.stock.change import BalanceKey, Label, StockChange, lock_levels
 from db.stock.operation import Caller, OperationContext, run_operation
 from domain.errors import Conflict, InvalidInput
+from domain.quantities import positive
 from domain.stock import (
     AdjustStock,
     CycleCount,
@@ -28,11 +29,6 @@ def _key(
     )
 
 
-def _positive(quantity: int, field: str) -> None:
-    if quantity <= 0:
-        raise InvalidInput(f"{field} must be positive", field=field)
-
-
 async def receive(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReceiveStock
 ) -> MovementsResult:
@@ -49,7 +45,7 @@ async def receive(
         received_serials: set[tuple[str, str]] = set()
         for n, line in enumerate(command.lines):
             field = f"lines.{n}"
-            _positive(line.quantity, f"{field}.quantity")
+            positive(line.quantity, f"{field}.quantity")
             repeated = received_serials & {(line.sku, number) for number in line.serials}
             if repeated:
                 raise InvalidInput(
@@ -160,7 +156,7 @@ async def move(
     """Move free (unallocated) stock between two locations of one warehouse."""
 
     async def body(ctx: OperationContext) -> MovementsResult:
-        _positive(command.quantity, "quantity")
+        positive(command.quantity, "quantity")
         if command.from_location == command.to_location:
             raise InvalidInput("from and to are the same location", field="to_location")
         cat = ctx.catalogue

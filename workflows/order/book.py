@@ -3,7 +3,7 @@ reads as the story. Pure and deterministic: no I/O, no clock."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from domain.orders import Bucket, FulfillmentPolicy, LineBook, OrderStatus, PaymentStatus
 from domain.stock import InvalidTransition
@@ -118,12 +118,7 @@ class OrderBook:
         lines = []
         for line in self.order.lines:
             b = self.books[line.line_id]
-            lines.append(
-                LineView(
-                    line.line_id, line.sku, line.unit_price, b.ordered, b.pending, b.reserved,
-                    b.allocated, b.picked, b.packed, b.backordered, b.shipped, b.canceled,
-                )
-            )  # fmt: skip
+            lines.append(LineView(line.line_id, line.sku, line.unit_price, **asdict(b)))
         o = self.order
         return OrderView(
             tenant_id=o.tenant_id, order_number=o.order_number, workflow_id=self.workflow_id,
