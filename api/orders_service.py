@@ -13,7 +13,11 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -35,6 +39,7 @@ from api.units import Units
 from db.orders import waiting_orders
 from db.stock.lookups import Catalogue
 from domain.orders import OrderStatus
+from workflows import search_attributes
 from workflows.order.messages import (
     OrderInput,
     OrderLineInput,
@@ -94,6 +99,10 @@ async def place_order(
             # same order (200) or a conflict (409), never a second run.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={"request_hash": digest},
+            # visible in the UI from the first moment, before the worker runs the order
+            search_attributes=TypedSearchAttributes(
+                search_attributes.pairs(search_attributes.for_order(order, OrderStatus.RECEIVED))
+            ),
         )  # fmt: skip
         return OrderCreated(order_number=body.order_number, status=OrderStatus.RECEIVED,
                             workflow_id=workflow_id), True  # fmt: skip

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -45,6 +47,40 @@ from worker import build_worker
 from workflows.order.messages import OrderInput, OrderLineInput
 from workflows.order.workflow import OrderWorkflow
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+
+class CpuMeter:
+    """CPU seconds spent by this process (client, API, worker), the Temporal server
+    and PostgreSQL, between `start` and `stop`: where a run's work went."""
+
+    def __init__(self, postgres: EmbeddedPostgres) -> None:
+        me = psutil.Process()
+        servers = [p for p in me.children(recursive=True) if "temporal" in p.name()]
+        postmaster = psutil.Process(postgres.running_pid())
+        self.parts = {"this process": [me], "temporal": servers, "postgres": [postmaster]}
+
+    def _now(self) -> dict[str, float]:
+        spent = {}
+        for name, processes in self.parts.items():
+            tree = list(processes)
+            if name == "postgres":  # backends come and go: count the live ones
+                tree += processes[0].children()
+            total = 0.0
+            for process in tree:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    times = process.cpu_times()
+                    total += times.user + times.system
+            spent[name] = total
+        return spent
+
+    def start(self) -> None:
+        self.started = self._now()
+
+    def report(self, label: str, items: int) -> str:
+        now = self._now()
+        parts = {name: (now[name] - self.started[name]) * 1000 / items for name in now}
+        detail = ", ".join(f"{name} {ms:.0f}" for name, ms in parts.items())
+        return f"  {label}: {sum(parts.values()):.0f} ms CPU per order ({detail})"
 
 
 async def _pool(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
@@ -151,12 +187,19 @@ async def main(orders: int, concurrency: int) -> None:
             await _pool(4, 4, lambda i: floor_saga(env, queue + "-floor", "warm", i))
             await _pool(4, 4, lambda i: saga_through_api(api, keys, "warm" + run, i))
 
+            meter = CpuMeter(postgres)
+            meter.start()
             floor = await _pool(
                 orders, concurrency, lambda i: floor_saga(env, queue + "-floor", run, i)
             )
+            floor_cpu = meter.report("floor", orders)
+            meter.start()
             ours = await _pool(orders, concurrency, lambda i: saga_through_api(api, keys, run, i))
+            ours_cpu = meter.report("ours ", orders)
             print(f"saga: floor (no-op activities, same updates) {floor:6.1f} orders/s | "
                   f"through the API {ours:6.1f} orders/s | ratio {ours / floor:.2f} (target >= 0.85)")  # fmt: skip
+            print(floor_cpu)
+            print(ours_cpu)
 
         # Start rate, with no worker polling the queue: only the start path.
         idle = settings.model_copy(update={"temporal_task_queue": queue + "-idle"})

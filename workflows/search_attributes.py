@@ -6,7 +6,13 @@ on the time-skipping server, production registers them once with
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from typing import TYPE_CHECKING, Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate
+
+if TYPE_CHECKING:
+    from domain.orders import OrderStatus
+    from workflows.order.messages import OrderInput
 
 TENANT_ID = SearchAttributeKey.for_keyword("TenantId")
 ORDER_NUMBER = SearchAttributeKey.for_keyword("OrderNumber")
@@ -27,3 +33,18 @@ ALL = (
     TRANSFER_NUMBER,
     TRANSFER_STATUS,
 )
+
+
+def for_order(order: OrderInput, status: OrderStatus) -> list[SearchAttributeUpdate[Any]]:
+    """An order's attributes: set at start by the API, upserted as its status moves."""
+    return [
+        TENANT_ID.value_set(str(order.tenant_id)),
+        ORDER_NUMBER.value_set(order.order_number),
+        ORDER_STATUS.value_set(status.value),
+        CUSTOMER_ID.value_set(order.customer_id),
+    ]
+
+
+def pairs(updates: list[SearchAttributeUpdate[Any]]) -> list[SearchAttributePair[Any]]:
+    """Updates as the pairs `start_workflow(search_attributes=...)` takes."""
+    return [SearchAttributePair(update.key, update.value) for update in updates]

@@ -6,11 +6,13 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.roles import Role
 from tests.conftest import TenantKeys, unique
 from tests.e2e.inventory_setup import build_catalogue, receive
+from workflows import search_attributes
 
 PROBLEM = "application/problem+json"
 
@@ -244,3 +246,34 @@ async def test_fifty_concurrent_orders_for_twenty_units(
     assert statuses.count("rejected") == 30
     level = (await api.get("/v1/inventory/availability?sku=RARE", headers=oms)).json()["items"][0]
     assert (level["on_hand"], level["reserved"], level["allocated"]) == (20, 0, 20)
+
+
+async def test_operators_find_orders_by_search_attributes(
+    api: httpx.AsyncClient, shop: TenantKeys, dev_env: WorkflowEnvironment
+) -> None:
+    body = _order([{"line_id": "1", "sku": "WIDGET", "quantity": 1}], customer_id="C-SA")
+    created = await api.post("/v1/orders", json=body, headers=shop.auth(Role.OMS))
+    assert created.status_code == 201, created.text
+    handle = dev_env.client.get_workflow_handle(created.json()["workflow_id"])
+    # set by the API at start: filterable before the worker has run the order at all
+    started = (await handle.describe()).typed_search_attributes
+    assert started.get(search_attributes.ORDER_NUMBER) == body["order_number"]
+    assert started.get(search_attributes.CUSTOMER_ID) == "C-SA"
+    assert started.get(search_attributes.TENANT_ID) is not None
+    await _until(api, shop, body["order_number"], "allocated")
+    await _fulfil_all(api, shop, body["order_number"])
+    await _until(api, shop, body["order_number"], "shipped")
+    query = f"OrderNumber = '{body['order_number']}' AND OrderStatus = 'shipped'"
+    for _ in range(100):  # visibility is eventually consistent
+        found = [w.id async for w in dev_env.client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert found == [handle.id]
+    # one upsert per status the order went through, never a repeat of the same values
+    statuses = [
+        event.upsert_workflow_search_attributes_event_attributes.search_attributes
+        async for event in handle.fetch_history_events()
+        if event.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+    assert len(statuses) == len({s.SerializeToString() for s in statuses}) >= 3

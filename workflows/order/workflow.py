@@ -58,6 +58,10 @@ DEFAULT_TTL = 900  # seconds an unpaid order holds its stock when none is given
 RETRY_BACKORDERS = timedelta(hours=1)
 
 
+# Runs started before this patch upserted every search attribute at every publish.
+UPSERT_ON_CHANGE = "search-attributes-on-change"
+
+
 def _refuse(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidTransition", non_retryable=True)
 
@@ -634,14 +638,14 @@ class OrderWorkflow:
         await self._act(OrderActivities.project_order, self.book.view())
 
     def _upsert_search_attributes(self) -> None:
-        workflow.upsert_search_attributes(
-            [
-                search_attributes.TENANT_ID.value_set(str(self.order.tenant_id)),
-                search_attributes.ORDER_NUMBER.value_set(self.order.order_number),
-                search_attributes.ORDER_STATUS.value_set(self.book.status.value),
-                search_attributes.CUSTOMER_ID.value_set(self.order.customer_id),
-            ]
-        )
+        wanted = search_attributes.for_order(self.order, self.book.status)
+        if workflow.patched(UPSERT_ON_CHANGE):
+            # Only what changed: each upsert is a history event and a visibility write.
+            known = workflow.info().typed_search_attributes
+            wanted = [update for update in wanted if known.get(update.key) != update.value]
+            if not wanted:
+                return
+        workflow.upsert_search_attributes(wanted)
 
 
 _OPEN = (Bucket.PENDING, Bucket.RESERVED, Bucket.ALLOCATED, Bucket.PICKED, Bucket.PACKED)
