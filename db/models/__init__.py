@@ -3,6 +3,7 @@
 from db.models.base import Base
 from db.models.catalogue import Item, Location, Lot, Serial, Warehouse
 from db.models.orders import FulfillmentRequestRow, Order, OrderLine
+from db.models.returns_transfers import Alert, Return, ReturnLine, Transfer, TransferStock
 from db.models.stock import (
     Allocation,
     Balance,
@@ -15,6 +16,7 @@ from db.models.stock import (
 from db.models.tenants import ApiKey, Tenant
 
 __all__ = [
+    "Alert",
     "Allocation",
     "ApiKey",
     "Balance",
@@ -29,8 +31,12 @@ __all__ = [
     "Order",
     "OrderLine",
     "Reservation",
+    "Return",
+    "ReturnLine",
     "Serial",
     "StockLevel",
     "Tenant",
+    "Transfer",
+    "TransferStock",
     "Warehouse",
 ]

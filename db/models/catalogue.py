@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -88,6 +89,10 @@ class Item(Base):
     track_lot: Mapped[bool] = mapped_column(Boolean, default=False)
     track_serial: Mapped[bool] = mapped_column(Boolean, default=False)
     track_expiry: Mapped[bool] = mapped_column(Boolean, default=False)
+    # returned goods go into a quarantine lot until inspected
+    requires_inspection: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     default_strategy: Mapped[str] = mapped_column(String(8))
     reorder_point: Mapped[int] = mapped_column(BigInteger, default=0)
     safety_stock: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -71,6 +71,7 @@ class OrderLine(Base):
     backordered: Mapped[int] = mapped_column(BigInteger, default=0)
     shipped: Mapped[int] = mapped_column(BigInteger, default=0)
     canceled: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class FulfillmentRequestRow(Base):
