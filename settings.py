@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = Field(None, description="client private key (mTLS)")
     temporal_api_key: SecretStr | None = Field(None, description="Temporal Cloud API key")
 
+    return_window_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        30, description="a return with nothing received this long after its request expires"
+    )
+
     api_host: str = "127.0.0.1"
     api_port: Port = 8000
 

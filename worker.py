@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from activities.backorders import BackorderActivities
 from activities.orders import OrderActivities
 from activities.reservations import ReservationActivities
+from activities.returns import ReturnActivities
 from activities.stack_check import StackCheckActivities
 from db.engine import create_engine, create_session_factory
 from settings import Settings
@@ -27,11 +28,18 @@ from workflows.backorder_wakeup import BackorderWakeupWorkflow
 from workflows.client import connect
 from workflows.order.workflow import OrderWorkflow
 from workflows.reservation_expiry import ReservationExpiryWorkflow
+from workflows.returns.workflow import ReturnWorkflow
 from workflows.stack_check import StackCheckWorkflow
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS = [StackCheckWorkflow, ReservationExpiryWorkflow, OrderWorkflow, BackorderWakeupWorkflow]
+WORKFLOWS = [
+    StackCheckWorkflow,
+    ReservationExpiryWorkflow,
+    OrderWorkflow,
+    BackorderWakeupWorkflow,
+    ReturnWorkflow,
+]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 
@@ -43,6 +51,7 @@ def build_worker(
     reservations = ReservationActivities(sessions)
     orders = OrderActivities(sessions)
     backorders = BackorderActivities(sessions)
+    returns = ReturnActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue,
@@ -61,6 +70,9 @@ def build_worker(
             orders.deallocate_stock,
             orders.put_back_stock,
             backorders.find_wakeable_backorders,
+            returns.receive_return_stock,
+            returns.project_return,
+            returns.find_waiting_orders,
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

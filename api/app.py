@@ -12,7 +12,16 @@ from prometheus_client import CollectorRegistry
 from api.metrics import HttpMetrics, MetricsMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
-from api.routes import catalogue, fulfillment, health, inventory, keys, orders, stock_reads
+from api.routes import (
+    catalogue,
+    fulfillment,
+    health,
+    inventory,
+    keys,
+    orders,
+    returns,
+    stock_reads,
+)
 from settings import Settings
 
 DESCRIPTION = """
@@ -59,4 +68,5 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.include_router(stock_reads.router)
     app.include_router(orders.router)
     app.include_router(fulfillment.router)
+    app.include_router(returns.router)
     return app

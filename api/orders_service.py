@@ -8,18 +8,13 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
-from temporalio.client import (
-    WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
 from temporalio.common import (
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from api.problems import Problem
 from api.resources import Resources
@@ -36,6 +31,7 @@ from api.schemas.orders import (
     ShipmentPublic,
 )
 from api.units import Units
+from api.workflow_calls import query_workflow, update_workflow
 from db.orders import waiting_orders
 from db.stock.lookups import Catalogue
 from domain.orders import OrderStatus
@@ -118,45 +114,21 @@ async def place_order(
 
 
 async def order_view(resources: Resources, tenant_id: int, order_number: str) -> OrderView:
-    client = await resources.temporal.get()
-    handle = client.get_workflow_handle_for(
-        OrderWorkflow.run, order_workflow_id(tenant_id, order_number)
-    )
-    try:
-        return await handle.query(OrderWorkflow.status)
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            raise Problem(404, "not-found", f"order {order_number} does not exist",
-                          field="order_number") from error  # fmt: skip
-        raise _unavailable(error) from error
-    except WorkflowQueryFailedError as error:
-        raise _unavailable(error) from error
+    view: OrderView = await query_workflow(
+        resources, order_workflow_id(tenant_id, order_number), OrderWorkflow.status,
+        f"order {order_number}", "order_number",
+    )  # fmt: skip
+    return view
 
 
 async def update_order(
     resources: Resources, tenant_id: int, order_number: str, update: Any, arg: Any
 ) -> Any:
     """Run an update on the order's workflow; a refusal is a 409 that changed nothing."""
-    client = await resources.temporal.get()
-    handle = client.get_workflow_handle(order_workflow_id(tenant_id, order_number))
-    try:
-        return await handle.execute_update(update, arg)
-    except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        detail = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        raise Problem(409, "refused", detail) from error
-    except WorkflowUpdateRPCTimeoutOrCancelledError as error:
-        detail = f"order {order_number} did not answer in time; read it to see the outcome"
-        raise Problem(504, "timeout", detail) from error
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            view = await order_view(resources, tenant_id, order_number)  # 404 if unknown
-            raise Problem(409, "refused", f"order {order_number} is {view.status}") from error
-        raise _unavailable(error) from error
-
-
-def _unavailable(error: Exception) -> Problem:
-    return Problem(503, "temporal-unavailable", f"the order service could not answer: {error}")
+    return await update_workflow(
+        resources, order_workflow_id(tenant_id, order_number), update, arg,
+        OrderWorkflow.status, f"order {order_number}", "order_number",
+    )  # fmt: skip
 
 
 async def wake_backorders(resources: Resources, tenant_id: int, skus: set[str]) -> None:
@@ -185,20 +157,32 @@ async def units_for_view(resources: Resources, tenant_id: int, view: OrderView) 
     return await Units.load(resources.sessions, tenant_id, (line.sku for line in view.lines))
 
 
-def order_public(view: OrderView, units: Units) -> OrderPublic:
+def order_public(
+    view: OrderView, units: Units, returned: dict[str, int] | None = None
+) -> OrderPublic:
+    """The order's state; `returned` (base units per line, from its returns) adds what
+    came back after shipment, and a shipped order then reads (partially) returned."""
+
     def d(sku: str, base: int) -> Any:
         return units.display(sku, base)
+
+    returned = returned or {}
+    status = view.status
+    if returned and status is OrderStatus.SHIPPED:
+        back = all(returned.get(x.line_id, 0) >= x.shipped for x in view.lines if x.shipped)
+        status = OrderStatus.RETURNED if back else OrderStatus.PARTIALLY_RETURNED
 
     skus = {line.line_id: line.sku for line in view.lines}
     return OrderPublic(
         order_number=view.order_number, workflow_id=view.workflow_id,
-        customer_id=view.customer_id, currency=view.currency, status=view.status,
+        customer_id=view.customer_id, currency=view.currency, status=status,
         fulfillment_policy=view.fulfillment_policy, priority=view.priority,
         payment_status=view.payment_status,
         reservation_expires_at=view.reservation_expires_at,
         lines=[
             LinePublic(
                 line_id=x.line_id, sku=x.sku, unit_price=x.unit_price,
+                returned=d(x.sku, returned.get(x.line_id, 0)),
                 **{k: d(x.sku, v) for k, v in asdict(x).items()
                    if k not in ("line_id", "sku", "unit_price")},
             )

@@ -66,6 +66,7 @@ async def create_item(session: AsyncSession, tenant_id: int, spec: ItemSpec) -> 
         "min_increment_base": uom.increment_base, "min_cut_base": uom.min_cut_base,
         "rounding": uom.rounding.value, "track_lot": spec.track_lot,
         "track_serial": spec.track_serial, "track_expiry": spec.track_expiry,
+        "requires_inspection": spec.requires_inspection,
         "default_strategy": spec.default_strategy.value, "reorder_point": spec.reorder_point,
         "safety_stock": spec.safety_stock, "low_stock_threshold": spec.low_stock_threshold,
         "backorder_policy": spec.backorder_policy.value,

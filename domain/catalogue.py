@@ -53,6 +53,7 @@ class ItemSpec:
     track_lot: bool = False
     track_serial: bool = False
     track_expiry: bool = False
+    requires_inspection: bool = False  # returned goods wait in quarantine
     default_strategy: Strategy = Strategy.FIFO
     reorder_point: int = 0  # base units
     safety_stock: int = 0

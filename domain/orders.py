@@ -31,6 +31,9 @@ class OrderStatus(StrEnum):
     CANCELED = "canceled"
     EXPIRED = "expired"
     REJECTED = "rejected"
+    # after shipment, when goods come back (returns; the order's workflow has ended)
+    PARTIALLY_RETURNED = "partially_returned"
+    RETURNED = "returned"
 
     @property
     def is_final(self) -> bool:
@@ -38,7 +41,14 @@ class OrderStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset(
-    {OrderStatus.SHIPPED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
+    {
+        OrderStatus.SHIPPED,
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REJECTED,
+        OrderStatus.PARTIALLY_RETURNED,
+        OrderStatus.RETURNED,
+    }
 )
 
 

@@ -250,3 +250,26 @@ class AllocationResult:
     allocations: list[AllocationRecord]
     shortfall: int = 0
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class ReturnReceiptLine:
+    """One returned order line as it arrived (base units). Only `accepted` units
+    enter stock; received - accepted were refused (no stock, no refund)."""
+
+    line_id: str
+    sku: str
+    received: int
+    accepted: int
+    disposition: str  # restock | dispose | repair
+    lot: str | None = None
+    serials: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReceiveReturn:
+    tenant_return_id: int  # returns.id
+    rma_number: str
+    warehouse: str
+    location: str
+    lines: list[ReturnReceiptLine]

@@ -23,6 +23,7 @@ from api.schemas.orders import (
 )
 from api.units import Units
 from db.orders import list_orders
+from db.returns import returned_by_line
 from domain.orders import OrderStatus
 from workflows.order.messages import (
     AuthorizePaymentInput,
@@ -53,7 +54,11 @@ async def place_order(
 
 async def _public(resources: ResourcesDep, tenant_id: int, order_number: str) -> OrderPublic:
     view = await orders.order_view(resources, tenant_id, order_number)
-    return orders.order_public(view, await orders.units_for_view(resources, tenant_id, view))
+    async with resources.sessions() as session:
+        returned = await returned_by_line(session, tenant_id, [order_number])
+    return orders.order_public(
+        view, await orders.units_for_view(resources, tenant_id, view), returned.get(order_number)
+    )
 
 
 @router.get("/{order_number}", response_model=OrderPublic, summary="An order's live state")
@@ -78,7 +83,10 @@ async def get_orders(
     )  # fmt: skip
     skus = {line.sku for _, view in rows for line in view.lines}
     units = await Units.load_with(session, principal.tenant_id, skus)
-    items = [orders.order_public(view, units) for _, view in rows]
+    returned = await returned_by_line(
+        session, principal.tenant_id, [view.order_number for _, view in rows]
+    )
+    items = [orders.order_public(v, units, returned.get(v.order_number)) for _, v in rows]
     next_cursor = encode_cursor(rows[-1][0]) if len(rows) == limit else None
     return Page(items=items, next_cursor=next_cursor)
 

@@ -54,6 +54,9 @@ class ItemCreate(BaseModel):
     track_lot: bool = False
     track_serial: bool = False
     track_expiry: bool = False
+    requires_inspection: bool = Field(
+        False, description="returned units go into a quarantine lot until inspected"
+    )
     default_strategy: Strategy = Strategy.FIFO
     reorder_point: NonNegative = Decimal(0)
     safety_stock: NonNegative = Decimal(0)
@@ -69,7 +72,7 @@ class ItemCreate(BaseModel):
         return ItemSpec(
             sku=self.sku, name=self.name, uom=uom, track_lot=self.track_lot,
             track_serial=self.track_serial, track_expiry=self.track_expiry,
-            default_strategy=self.default_strategy,
+            requires_inspection=self.requires_inspection, default_strategy=self.default_strategy,
             reorder_point=uom.to_base(self.reorder_point, field="reorder_point"),
             safety_stock=uom.to_base(self.safety_stock, field="safety_stock"),
             low_stock_threshold=uom.to_base(self.low_stock_threshold, field="low_stock_threshold"),
@@ -85,6 +88,7 @@ class ItemPublic(BaseModel):
     track_lot: bool
     track_serial: bool
     track_expiry: bool
+    requires_inspection: bool
     default_strategy: Strategy
     reorder_point: Quantity
     safety_stock: Quantity
@@ -104,7 +108,8 @@ class ItemPublic(BaseModel):
                 min_increment=uom.min_increment, min_cut=uom.min_cut, rounding=uom.rounding,
             ),
             track_lot=item.track_lot, track_serial=item.track_serial,
-            track_expiry=item.track_expiry, default_strategy=Strategy(item.default_strategy),
+            track_expiry=item.track_expiry, requires_inspection=item.requires_inspection,
+            default_strategy=Strategy(item.default_strategy),
             reorder_point=display(item.reorder_point), safety_stock=display(item.safety_stock),
             low_stock_threshold=display(item.low_stock_threshold),
             backorder_policy=BackorderPolicy(item.backorder_policy),

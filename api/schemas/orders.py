@@ -84,6 +84,7 @@ class LinePublic(BaseModel):
     backordered: Quantity
     shipped: Quantity
     canceled: Quantity
+    returned: Quantity = Decimal(0)
 
 
 class HoldPublic(BaseModel):

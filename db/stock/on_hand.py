@@ -62,7 +62,7 @@ async def receive(
             serials = await cat.serials(
                 item, line.serials, line.quantity, f"{field}.serials", create=True
             )
-            await _refuse_serials_in_stock(ctx.session, serials, f"{field}.serials")
+            await refuse_serials_in_stock(ctx.session, serials, f"{field}.serials")
             label = Label(n, item.sku, warehouse.code, location.code, line.lot)
             for serial, quantity in _units(serials, line.quantity):
                 change.on_hand(_key(warehouse, item, location, lot, serial), quantity, label)
@@ -87,9 +87,7 @@ def _units(serials: list[Serial], quantity: int) -> list[tuple[Serial | None, in
     return [(None, quantity)]
 
 
-async def _refuse_serials_in_stock(
-    session: AsyncSession, serials: list[Serial], field: str
-) -> None:
+async def refuse_serials_in_stock(session: AsyncSession, serials: list[Serial], field: str) -> None:
     if not serials:
         return
     in_stock = await session.scalars(
@@ -129,7 +127,7 @@ async def adjust(
             item, command.serials, quantity, "serials", create=command.delta > 0
         )
         if command.delta > 0:
-            await _refuse_serials_in_stock(ctx.session, serials, "serials")
+            await refuse_serials_in_stock(ctx.session, serials, "serials")
         change = StockChange(ctx.tenant_id)
         label = Label(0, item.sku, warehouse.code, location.code, command.lot)
         records = []

@@ -1,0 +1,114 @@
+"""Returns (RMAs): OMS clients request, approve or reject and close; the warehouse
+receives. Each step is an update of the return's workflow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter
+
+from api import returns_service as returns
+from api.deps import OmsWriterDep, PrincipalDep, ResourcesDep, SessionDep, WmsWriterDep
+from api.problems import PROBLEM_RESPONSES
+from api.schemas.common import CursorId, Limit, Page, decode_cursor, encode_cursor
+from api.schemas.returns import DecisionBody, ReturnCreate, ReturnPublic, ReturnReceipt
+from api.units import Units
+from db.returns import list_returns
+from domain.returns import ReturnStatus
+from workflows.returns.messages import CloseInput, DecisionInput, ReturnView
+from workflows.returns.workflow import ReturnWorkflow
+
+router = APIRouter(tags=["returns"], responses=PROBLEM_RESPONSES)
+
+
+@router.post(
+    "/v1/orders/{order_number}/returns",
+    response_model=ReturnPublic,
+    status_code=201,
+    summary="Request a return (422 beyond shipped minus returned; 200 for a repeat)",
+)
+async def request_return(
+    order_number: str, body: ReturnCreate, principal: OmsWriterDep, resources: ResourcesDep,
+    response: Response,
+) -> ReturnPublic:  # fmt: skip
+    answer, created = await returns.request_return(
+        resources, principal.tenant_id, order_number, body
+    )
+    if not created:
+        response.status_code = 200
+    return answer
+
+
+@router.get("/v1/returns/{rma_number}", response_model=ReturnPublic, summary="A return's state")
+async def get_return(
+    rma_number: str, principal: PrincipalDep, resources: ResourcesDep
+) -> ReturnPublic:
+    return await returns.read_return(resources, principal.tenant_id, rma_number)
+
+
+@router.get("/v1/returns", response_model=Page[ReturnPublic], summary="Returns, newest first")
+async def get_returns(
+    principal: PrincipalDep,
+    session: SessionDep,
+    status: ReturnStatus | None = None,
+    order_number: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 100,
+) -> Page[ReturnPublic]:
+    rows = await list_returns(
+        session, principal.tenant_id, status=status, order_number=order_number,
+        before=decode_cursor(cursor, CursorId), limit=limit,
+    )  # fmt: skip
+    views = [_VIEW.validate_python(view) for _, view in rows]
+    units = await Units.load_with(
+        session, principal.tenant_id, {x.sku for view in views for x in view.lines}
+    )
+    next_cursor = encode_cursor(rows[-1][0]) if len(rows) == limit else None
+    return Page(items=[returns.return_public(v, units) for v in views], next_cursor=next_cursor)
+
+
+@router.post("/v1/returns/{rma_number}/approve", response_model=ReturnPublic,
+             summary="Approve a requested return")  # fmt: skip
+async def approve_return(
+    rma_number: str, body: DecisionBody, principal: OmsWriterDep, resources: ResourcesDep
+) -> ReturnPublic:
+    return await returns.return_step(
+        resources, principal.tenant_id, rma_number, ReturnWorkflow.approve,
+        DecisionInput(body.reason),
+    )  # fmt: skip
+
+
+@router.post("/v1/returns/{rma_number}/reject", response_model=ReturnPublic,
+             summary="Reject a requested return (a reason is required)")  # fmt: skip
+async def reject_return(
+    rma_number: str, body: DecisionBody, principal: OmsWriterDep, resources: ResourcesDep
+) -> ReturnPublic:
+    return await returns.return_step(
+        resources, principal.tenant_id, rma_number, ReturnWorkflow.reject,
+        DecisionInput(body.reason),
+    )  # fmt: skip
+
+
+@router.post("/v1/returns/{rma_number}/receive", response_model=ReturnPublic,
+             summary="The goods arrived: per line received, accepted and disposition")  # fmt: skip
+async def receive_return(
+    rma_number: str, body: ReturnReceipt, principal: WmsWriterDep, resources: ResourcesDep
+) -> ReturnPublic:
+    receipt = await returns.receipt_input(resources, principal.tenant_id, rma_number, body)
+    return await returns.return_step(
+        resources, principal.tenant_id, rma_number, ReturnWorkflow.receive, receipt
+    )
+
+
+@router.post("/v1/returns/{rma_number}/close", response_model=ReturnPublic,
+             summary="Close a received return: the refund is recorded")  # fmt: skip
+async def close_return(
+    rma_number: str, principal: OmsWriterDep, resources: ResourcesDep
+) -> ReturnPublic:
+    return await returns.return_step(
+        resources, principal.tenant_id, rma_number, ReturnWorkflow.close, CloseInput()
+    )
+
+
+_VIEW = TypeAdapter(ReturnView)

@@ -1,0 +1,98 @@
+"""Return (RMA) bodies and answers (display quantities)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.schemas.common import Code, PositiveQuantity, Quantity, Serial, WarehouseCode
+from domain.returns import Disposition, ReturnStatus
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReturnLineCreate(_Body):
+    line_id: Code
+    quantity: PositiveQuantity
+
+
+class ReturnCreate(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"rma_number": "RMA-1001", "reason": "wrong size",
+                                         "lines": [{"line_id": "1", "quantity": 1}]}]}
+    )  # fmt: skip
+
+    rma_number: Code
+    reason: str = Field(min_length=1, max_length=500)
+    lines: list[ReturnLineCreate] = Field(min_length=1, max_length=500)
+
+    @field_validator("lines")
+    @classmethod
+    def _distinct_lines(cls, lines: list[ReturnLineCreate]) -> list[ReturnLineCreate]:
+        ids = [line.line_id for line in lines]
+        if len(set(ids)) != len(ids):
+            raise ValueError("line_id values must be distinct")
+        return lines
+
+
+class DecisionBody(_Body):
+    reason: str = Field("", max_length=500, description="required to reject")
+
+
+class ReturnReceiptLine(_Body):
+    line_id: Code
+    received: Quantity = Field(ge=0, max_digits=18, decimal_places=6)
+    accepted: Quantity = Field(
+        ge=0, max_digits=18, decimal_places=6,
+        description="of received, what passes; only this enters stock and is refunded",
+    )  # fmt: skip
+    disposition: Disposition
+    lot: Code | None = Field(None, description="the lot the units came from (lot-tracked items)")
+    serials: list[Serial] = Field(default_factory=list, max_length=10_000)
+
+
+class ReturnReceipt(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"warehouse": "BER", "location": "DOCK", "lines": [
+            {"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}]}]}
+    )  # fmt: skip
+
+    warehouse: WarehouseCode
+    location: Code
+    lines: list[ReturnReceiptLine] = Field(min_length=1, max_length=500)
+
+
+class ReturnLinePublic(BaseModel):
+    line_id: str
+    sku: str
+    unit_price: Decimal
+    requested: Quantity
+    received: Quantity
+    accepted: Quantity
+    rejected: Quantity = Field(description="received but not accepted")
+    disposition: Disposition | None
+    lot: str | None
+
+
+class RefundPublic(BaseModel):
+    amount: Decimal
+    currency: str
+    reason: str | None
+
+
+class ReturnPublic(BaseModel):
+    rma_number: str
+    order_number: str
+    workflow_id: str
+    status: ReturnStatus
+    reason: str
+    decision_reason: str | None
+    expires_at: datetime | None = Field(description="nothing received by then: expired")
+    warehouse: str | None
+    location: str | None
+    lines: list[ReturnLinePublic]
+    refund: RefundPublic | None

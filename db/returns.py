@@ -1,0 +1,221 @@
+"""Returns in the database: the claim on an order's shipped quantities (taken under
+the order row's lock, so concurrent requests can never return more than shipped),
+the projection the return workflow keeps, and the refund record."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Item, Order, OrderLine, Return, ReturnLine
+from domain.errors import Conflict, NotFound
+from domain.orders import OrderStatus
+from domain.returns import Returnable, ReturnStatus, check_request
+
+
+@dataclass(frozen=True)
+class OpenedLine:
+    line_id: str
+    sku: str
+    requested: int
+    unit_price: str
+
+
+@dataclass(frozen=True)
+class Opened:
+    return_id: int
+    order_number: str
+    currency: str
+    lines: list[OpenedLine]
+    created: bool  # False: the same request again
+
+
+async def open_return(
+    session: AsyncSession,
+    tenant_id: int,
+    order_number: str,
+    rma_number: str,
+    reason: str,
+    requested: list[tuple[str, int]],
+    request_hash: str,
+    workflow_id: str,
+) -> Opened:
+    """Claim what the return asks for against the order's shipped lines (one
+    transaction; the caller commits). The same RMA with the same request answers with
+    the existing return; with another request, 409."""
+    order = await session.scalar(
+        select(Order)
+        .where(Order.tenant_id == tenant_id, Order.order_number == order_number)
+        .with_for_update()
+    )
+    if order is None:
+        raise NotFound(f"order {order_number} does not exist", field="order_number")
+    existing = await session.scalar(
+        select(Return).where(Return.tenant_id == tenant_id, Return.rma_number == rma_number)
+    )
+    if existing is not None:
+        if existing.request_hash != request_hash or existing.order_id != order.id:
+            raise Conflict(f"return {rma_number} exists with other content", field="rma_number")
+        return Opened(existing.id, order.order_number, order.currency,
+                      await _opened_lines(session, existing.id), created=False)  # fmt: skip
+    lines = {
+        row.line_id: row
+        for row in await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))
+    }
+    sums = await session.execute(
+        text("SELECT line_id, sum(claimed) FROM return_lines WHERE order_id = :o GROUP BY 1"),
+        {"o": order.id},
+    )
+    claimed: dict[str, int] = {line_id: int(total) for line_id, total in sums}
+    check_request(
+        {lid: Returnable(lid, row.shipped, int(claimed.get(lid, 0))) for lid, row in lines.items()},
+        requested,
+    )
+    created = Return(
+        tenant_id=tenant_id, rma_number=rma_number, order_id=order.id, workflow_id=workflow_id,
+        status=ReturnStatus.REQUESTED.value, reason=reason, request_hash=request_hash, version=0,
+    )  # fmt: skip
+    session.add(created)
+    await session.flush()
+    for line_id, quantity in requested:
+        row = lines[line_id]
+        session.add(
+            ReturnLine(
+                return_id=created.id, line_id=line_id, tenant_id=tenant_id, order_id=order.id,
+                item_id=row.item_id, requested=quantity, claimed=quantity, received=0,
+                accepted=0, unit_price=row.unit_price,
+            )
+        )  # fmt: skip
+    await session.flush()
+    return Opened(created.id, order.order_number, order.currency,
+                  await _opened_lines(session, created.id), created=True)  # fmt: skip
+
+
+async def _opened_lines(session: AsyncSession, return_id: int) -> list[OpenedLine]:
+    rows = await session.execute(
+        select(ReturnLine.line_id, Item.sku, ReturnLine.requested, ReturnLine.unit_price)
+        .join(Item, Item.id == ReturnLine.item_id)
+        .where(ReturnLine.return_id == return_id)
+        .order_by(ReturnLine.line_id)
+    )
+    return [OpenedLine(lid, sku, q, str(price)) for lid, sku, q, price in rows]
+
+
+async def project_return(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: int,
+    rma_number: str,
+    status: ReturnStatus,
+    version: int,
+    view: dict[str, Any],
+    refund: tuple[Decimal, str | None] | None = None,
+) -> None:
+    """Follow the workflow (newest version wins). What a return claims of its order
+    follows its status: requested while open, received once received, nothing once
+    rejected or expired. A received return also moves the order's returned figures."""
+    async with sessions() as session, session.begin():
+        return_id = await session.scalar(
+            text(
+                "UPDATE returns SET status = :s, version = :v, view = CAST(:view AS jsonb),"
+                " updated_at = now(),"
+                " refund_amount = coalesce(:amount, refund_amount),"
+                " refund_reason = coalesce(:why, refund_reason)"
+                " WHERE tenant_id = :t AND rma_number = :n AND version < :v RETURNING id"
+            ),
+            {"s": status.value, "v": version, "view": _json(view), "t": tenant_id,
+             "n": rma_number, "amount": refund[0] if refund else None,
+             "why": refund[1] if refund else None},
+        )  # fmt: skip
+        if return_id is None:
+            return
+        claim = {
+            ReturnStatus.REQUESTED: "requested", ReturnStatus.APPROVED: "requested",
+            ReturnStatus.RECEIVED: "received", ReturnStatus.CLOSED: "received",
+            ReturnStatus.REJECTED: "0", ReturnStatus.EXPIRED: "0",
+        }[status]  # fmt: skip
+        await session.execute(
+            text(f"UPDATE return_lines SET claimed = {claim} WHERE return_id = :r"),
+            {"r": return_id},
+        )
+        if status in (ReturnStatus.RECEIVED, ReturnStatus.CLOSED):
+            await _order_returned(session, return_id)
+
+
+async def _order_returned(session: AsyncSession, return_id: int) -> None:
+    """The order's lines count what came back; a shipped order reads returned or
+    partially_returned."""
+    order_id = await session.scalar(
+        text("SELECT order_id FROM returns WHERE id = :r FOR UPDATE"), {"r": return_id}
+    )
+    await session.execute(
+        text(
+            "UPDATE order_lines l SET returned = coalesce((SELECT sum(rl.received)"
+            " FROM return_lines rl JOIN returns r ON r.id = rl.return_id"
+            " WHERE rl.order_id = l.order_id AND rl.line_id = l.line_id"
+            " AND r.status IN ('received', 'closed')), 0) WHERE l.order_id = :o"
+        ),
+        {"o": order_id},
+    )
+    await session.execute(
+        text(
+            "UPDATE orders o SET status = CASE WHEN (SELECT bool_and(returned >= shipped)"
+            " FROM order_lines WHERE order_id = o.id AND shipped > 0) THEN :all ELSE :part END"
+            " WHERE id = :o AND status IN (:shipped, :all, :part)"
+        ),
+        {"o": order_id, "all": OrderStatus.RETURNED.value,
+         "part": OrderStatus.PARTIALLY_RETURNED.value, "shipped": OrderStatus.SHIPPED.value},
+    )  # fmt: skip
+
+
+async def returned_by_line(
+    session: AsyncSession, tenant_id: int, order_numbers: list[str]
+) -> dict[str, dict[str, int]]:
+    """Returned (received back) base units per order and line."""
+    rows = await session.execute(
+        select(Order.order_number, OrderLine.line_id, OrderLine.returned)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(
+            Order.tenant_id == tenant_id,
+            Order.order_number.in_(order_numbers),
+            OrderLine.returned > 0,
+        )
+    )
+    found: dict[str, dict[str, int]] = {}
+    for number, line_id, returned in rows:
+        found.setdefault(number, {})[line_id] = int(returned)
+    return found
+
+
+async def list_returns(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    status: ReturnStatus | None,
+    order_number: str | None,
+    before: int | None,
+    limit: int,
+) -> list[tuple[int, dict[str, Any]]]:
+    query = (
+        select(Return.id, Return.view)
+        .where(Return.tenant_id == tenant_id, Return.view.is_not(None))
+        .order_by(Return.id.desc())
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(Return.status == status.value)
+    if order_number is not None:
+        query = query.join(Order, Order.id == Return.order_id).where(
+            Order.order_number == order_number
+        )
+    if before is not None:
+        query = query.where(Return.id < before)
+    return [(rid, view) for rid, view in await session.execute(query)]
+
+
+def _json(view: dict[str, Any]) -> str:
+    return json.dumps(view)

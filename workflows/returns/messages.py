@@ -1,0 +1,94 @@
+"""What goes in and out of the return workflow: dataclasses (pydantic converter),
+quantities in base units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domain.returns import Disposition, ReturnStatus
+
+DEFAULT_WINDOW_SECONDS = 30 * 24 * 3600
+
+
+def return_workflow_id(tenant_id: int, rma_number: str) -> str:
+    return f"return:{tenant_id}:{rma_number}"
+
+
+@dataclass(frozen=True)
+class ReturnLineInput:
+    line_id: str
+    sku: str
+    requested: int
+    unit_price: str  # per display unit
+    unit_size: int  # base units per display unit (for the refund)
+
+
+@dataclass(frozen=True)
+class ReturnInput:
+    tenant_id: int
+    return_id: int  # the claim row (db returns.id)
+    rma_number: str
+    order_number: str
+    currency: str
+    reason: str
+    lines: list[ReturnLineInput]
+    window_seconds: int = DEFAULT_WINDOW_SECONDS  # nothing received by then: expired
+    request_hash: str = ""
+
+
+@dataclass(frozen=True)
+class DecisionInput:
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReceivedLineInput:
+    line_id: str
+    received: int
+    accepted: int
+    disposition: Disposition
+    lot: str | None = None
+    serials: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReceiveInput:
+    warehouse: str
+    location: str
+    lines: list[ReceivedLineInput]
+
+
+@dataclass(frozen=True)
+class CloseInput:
+    pass
+
+
+@dataclass
+class ReturnLineView:
+    line_id: str
+    sku: str
+    requested: int
+    unit_price: str
+    received: int = 0
+    accepted: int = 0
+    disposition: Disposition | None = None
+    lot: str | None = None
+
+
+@dataclass
+class ReturnView:
+    tenant_id: int
+    rma_number: str
+    order_number: str
+    workflow_id: str
+    currency: str
+    reason: str
+    status: ReturnStatus
+    lines: list[ReturnLineView]
+    expires_at: str | None = None
+    decision_reason: str | None = None
+    warehouse: str | None = None
+    location: str | None = None
+    refund_amount: str | None = None
+    refund_reason: str | None = None
+    version: int = 0

@@ -1,0 +1,203 @@
+"""ReturnWorkflow: one RMA from request to refund.
+
+requested → approve | reject → receive (per line: received, accepted, disposition;
+one stock transaction) → close (refund record) → closed. Nothing received within
+the window → expired (the claim on the order's shipped quantities is given back).
+Steps are updates with validators: a step out of order or a receipt that does not
+fit the return is refused before anything is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.returns import (
+        ProjectReturnInput,
+        ReceiveReturnInput,
+        ReturnActivities,
+        WaitingOrdersInput,
+    )
+    from domain.errors import DomainError
+    from domain.returns import ReceivedLine, ReturnStatus, check_receipt, refund
+    from workflows import retry_policies, search_attributes
+    from workflows.order.messages import StockArrivedInput
+    from workflows.returns.messages import (
+        CloseInput,
+        DecisionInput,
+        ReceiveInput,
+        ReturnInput,
+        ReturnLineView,
+        ReturnView,
+    )
+
+
+def _refuse(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidTransition", non_retryable=True)
+
+
+@workflow.defn
+class ReturnWorkflow:
+    @workflow.init
+    def __init__(self, data: ReturnInput) -> None:
+        self.data = data
+        self.view = ReturnView(
+            tenant_id=data.tenant_id, rma_number=data.rma_number,
+            order_number=data.order_number, workflow_id=workflow.info().workflow_id,
+            currency=data.currency, reason=data.reason, status=ReturnStatus.REQUESTED,
+            lines=[ReturnLineView(x.line_id, x.sku, x.requested, x.unit_price)
+                   for x in data.lines],
+        )  # fmt: skip
+        self.lock = asyncio.Lock()  # a receipt and the expiry never interleave
+
+    @workflow.run
+    async def run(self, data: ReturnInput) -> ReturnView:
+        deadline = workflow.now() + timedelta(seconds=data.window_seconds)
+        self.view.expires_at = deadline.isoformat()
+        await self._publish()
+        try:
+            await workflow.wait_condition(
+                lambda: self.view.status not in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED),
+                timeout=timedelta(seconds=data.window_seconds),
+            )
+        except TimeoutError:
+            async with self.lock:  # a receipt under way finishes first
+                if self.view.status in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED):
+                    self.view.status = ReturnStatus.EXPIRED
+                    self.view.decision_reason = "nothing received within the return window"
+                    await self._publish()
+        await workflow.wait_condition(lambda: self.view.status.is_final)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.view
+
+    # -- steps (updates) ------------------------------------------------------------
+
+    @workflow.update
+    async def approve(self, data: DecisionInput) -> ReturnView:
+        self.view.status = ReturnStatus.APPROVED
+        self.view.decision_reason = data.reason or None
+        await self._publish()
+        return self.view
+
+    @approve.validator
+    def _check_approve(self, data: DecisionInput) -> None:
+        self._expect(ReturnStatus.REQUESTED, "approve")
+
+    @workflow.update
+    async def reject(self, data: DecisionInput) -> ReturnView:
+        self.view.status = ReturnStatus.REJECTED
+        self.view.decision_reason = data.reason
+        await self._publish()
+        return self.view
+
+    @reject.validator
+    def _check_reject(self, data: DecisionInput) -> None:
+        self._expect(ReturnStatus.REQUESTED, "reject")
+        if not data.reason.strip():
+            raise _refuse("a rejection needs a reason")
+
+    @workflow.update
+    async def receive(self, data: ReceiveInput) -> ReturnView:
+        async with self.lock:
+            self._expect(ReturnStatus.APPROVED, "receive")  # expired while waiting?
+            try:
+                result = await self._act(
+                    ReturnActivities.receive_return_stock,
+                    ReceiveReturnInput(f"{self.view.workflow_id}/receive", self.data, data),
+                )
+            except ActivityError as error:
+                cause = error.cause
+                raise _refuse(cause.message if isinstance(cause, ApplicationError)
+                              else str(error)) from error  # fmt: skip
+            by_id = {x.line_id: x for x in self.view.lines}
+            for x in data.lines:
+                line = by_id[x.line_id]
+                line.received, line.accepted = x.received, x.accepted
+                line.disposition, line.lot = x.disposition, x.lot
+            self.view.warehouse, self.view.location = data.warehouse, data.location
+            self.view.status = ReturnStatus.RECEIVED
+            await self._publish()
+        if result.sellable_skus:
+            await self._wake_backorders(result.sellable_skus)
+        return self.view
+
+    @receive.validator
+    def _check_receive(self, data: ReceiveInput) -> None:
+        self._expect(ReturnStatus.APPROVED, "receive")
+        if not data.warehouse or not data.location:
+            raise _refuse("a receipt names its warehouse and location")
+        try:
+            check_receipt(
+                {x.line_id: x.requested for x in self.view.lines},
+                [ReceivedLine(x.line_id, x.received, x.accepted, x.disposition, x.lot)
+                 for x in data.lines],
+            )  # fmt: skip
+        except DomainError as error:
+            raise _refuse(error.detail) from error
+
+    @workflow.update
+    async def close(self, data: CloseInput) -> ReturnView:
+        sizes = {x.line_id: x.unit_size for x in self.data.lines}
+        accepted = [(x.accepted, Decimal(x.unit_price)) for x in self.view.lines]
+        amount = refund(accepted, [sizes[x.line_id] for x in self.view.lines])
+        self.view.refund_amount = str(amount)
+        if amount == 0:
+            self.view.refund_reason = "nothing was accepted"
+        self.view.status = ReturnStatus.CLOSED
+        await self._publish()
+        return self.view
+
+    @close.validator
+    def _check_close(self, data: CloseInput) -> None:
+        self._expect(ReturnStatus.RECEIVED, "close")
+
+    @workflow.query
+    def status(self) -> ReturnView:
+        return self.view
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _expect(self, status: ReturnStatus, step: str) -> None:
+        if self.view.status is not status:
+            raise _refuse(f"cannot {step} return {self.view.rma_number}: it is {self.view.status}")
+
+    async def _act(self, activity: Any, arg: Any) -> Any:
+        return await workflow.execute_activity_method(
+            activity, arg,
+            start_to_close_timeout=retry_policies.ORDER_STEP_TIMEOUT,
+            retry_policy=retry_policies.DATABASE,
+        )  # fmt: skip
+
+    async def _publish(self) -> None:
+        """The new state to the projection and the search attributes."""
+        self.view.version += 1
+        wanted = [
+            search_attributes.TENANT_ID.value_set(str(self.data.tenant_id)),
+            search_attributes.RETURN_NUMBER.value_set(self.data.rma_number),
+            search_attributes.RETURN_STATUS.value_set(self.view.status.value),
+            search_attributes.ORDER_NUMBER.value_set(self.data.order_number),
+        ]
+        known = workflow.info().typed_search_attributes
+        changed = [u for u in wanted if known.get(u.key) != u.value]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+        await self._act(ReturnActivities.project_return, ProjectReturnInput(self.view))
+
+    async def _wake_backorders(self, skus: list[str]) -> None:
+        """Restocked goods: signal the orders waiting for them (the minute sweep
+        catches anything missed)."""
+        found = await self._act(
+            ReturnActivities.find_waiting_orders, WaitingOrdersInput(self.data.tenant_id, skus)
+        )
+        for workflow_id in found.workflow_ids:
+            handle = workflow.get_external_workflow_handle(workflow_id)
+            for sku in skus:
+                try:
+                    await handle.signal("stock_arrived", StockArrivedInput(sku))
+                except FailureError:
+                    break  # the order closed meanwhile
