@@ -1,0 +1,151 @@
+"""The return workflow on the time-skipping server: the window expires, a rejection
+and a full life give their claims back or book exactly what came back."""
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from db.returns import open_return
+from domain.errors import InvalidInput
+from domain.orders import OrderStatus
+from domain.returns import Disposition, ReturnStatus
+from tests.conftest import unique
+from tests.integration.order_helpers import fulfil, keep_history, order_input, start, wait_for
+from tests.integration.stock_world import World
+from worker import build_worker
+from workflows.returns.messages import (
+    CloseInput,
+    DecisionInput,
+    ReceivedLineInput,
+    ReceiveInput,
+    ReturnInput,
+    ReturnLineInput,
+    ReturnView,
+    return_workflow_id,
+)
+from workflows.returns.workflow import ReturnWorkflow
+
+DAY = 24 * 3600
+
+
+@pytest.fixture(scope="module")
+async def task_queue(
+    time_skipping_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[str]:
+    queue = unique("returns")
+    async with build_worker(time_skipping_env.client, sessions, queue):
+        yield queue
+
+
+async def _shipped_order(world: World, env: WorkflowEnvironment, queue: str) -> str:
+    """An order of 4 WIDGET at 9.90, shipped."""
+    await world.receive("WIDGET", 10)
+    order = order_input(world, [("WIDGET", 4)])
+    handle = await start(env.client, queue, order)
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    await fulfil(handle, view)
+    assert (await handle.result()).status is OrderStatus.SHIPPED
+    return order.order_number
+
+
+async def _request(
+    world: World, env: WorkflowEnvironment, queue: str, order_number: str, quantity: int,
+    window: int = 30 * DAY,
+) -> WorkflowHandle[ReturnWorkflow, ReturnView]:  # fmt: skip
+    rma = unique("RMA")
+    workflow_id = return_workflow_id(world.tenant_id, rma)
+    async with world.sessions() as session, session.begin():
+        opened = await open_return(session, world.tenant_id, order_number, rma, "damaged",
+                                   [("L0", quantity)], rma, workflow_id)  # fmt: skip
+    data = ReturnInput(
+        world.tenant_id, opened.return_id, rma, order_number, "EUR", "damaged",
+        [ReturnLineInput(x.line_id, x.sku, x.requested, x.unit_price, 1) for x in opened.lines],
+        window_seconds=window,
+    )  # fmt: skip
+    return await env.client.start_workflow(
+        ReturnWorkflow.run, data, id=workflow_id, task_queue=queue
+    )
+
+
+async def _claimable(world: World, order_number: str, quantity: int) -> bool:
+    """Whether a return of `quantity` of line L0 would be accepted now."""
+    async with world.sessions() as session, session.begin():
+        try:
+            await open_return(session, world.tenant_id, order_number, unique("RMA"), "probe",
+                              [("L0", quantity)], "probe", "probe")  # fmt: skip
+        except InvalidInput:
+            return False
+        await session.rollback()
+        return True
+
+
+async def test_a_return_expires_when_nothing_arrives(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    number = await _shipped_order(world, time_skipping_env, task_queue)
+    handle = await _request(world, time_skipping_env, task_queue, number, 3, window=7 * DAY)
+    await handle.execute_update(ReturnWorkflow.approve, DecisionInput("ok"))
+    assert not await _claimable(world, number, 2)  # 3 of 4 are claimed
+    result = await handle.result()  # the server skips the window's time
+    assert result.status is ReturnStatus.EXPIRED
+    assert await world.level("WIDGET") == {"on_hand": 6, "reserved": 0, "allocated": 0,
+                                           "in_transit": 0, "incoming": 0}  # fmt: skip
+    assert await _claimable(world, number, 4)  # the claim was given back
+    with pytest.raises((WorkflowUpdateFailedError, RPCError)):  # too late: it has ended
+        await handle.execute_update(ReturnWorkflow.receive, ReceiveInput("WH1", "A1", [
+            ReceivedLineInput("L0", 3, 3, Disposition.RESTOCK)]))  # fmt: skip
+    await keep_history(handle, "return_expired")
+
+
+async def test_a_received_return_does_not_expire_and_closes_with_a_refund(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    number = await _shipped_order(world, time_skipping_env, task_queue)
+    handle = await _request(world, time_skipping_env, task_queue, number, 3, window=DAY)
+    with pytest.raises(WorkflowUpdateFailedError):  # not approved yet
+        await handle.execute_update(ReturnWorkflow.close, CloseInput())
+    await handle.execute_update(ReturnWorkflow.approve, DecisionInput())
+    receipt = ReceiveInput("WH1", "A2", [ReceivedLineInput("L0", 3, 2, Disposition.RESTOCK)])
+    view = await handle.execute_update(ReturnWorkflow.receive, receipt)
+    assert view.status is ReturnStatus.RECEIVED
+    await time_skipping_env.sleep(2 * DAY)  # past the window: received returns stay
+    assert (await handle.query(ReturnWorkflow.status)).status is ReturnStatus.RECEIVED
+    closed = await handle.execute_update(ReturnWorkflow.close, CloseInput())
+    assert (closed.status, closed.refund_amount) == (ReturnStatus.CLOSED, "19.80")
+    assert (await handle.result()).status is ReturnStatus.CLOSED
+    assert await world.balance("WIDGET", "A2") == (2, 0)
+    assert await world.level("WIDGET") == {"on_hand": 8, "reserved": 0, "allocated": 0,
+                                           "in_transit": 0, "incoming": 0}  # fmt: skip
+    async with world.sessions() as session:
+        status, returned = (await session.execute(text(
+            "SELECT o.status, l.returned FROM orders o JOIN order_lines l ON l.order_id = o.id"
+            " WHERE o.tenant_id = :t AND o.order_number = :n"),
+            {"t": world.tenant_id, "n": number})).one()  # fmt: skip
+    assert (status, returned) == ("partially_returned", 3)
+    assert not await _claimable(world, number, 2)  # 3 came back: 1 left
+    assert await _claimable(world, number, 1)
+    assert Decimal(closed.refund_amount or "0") == Decimal("2") * Decimal("9.90")
+    await keep_history(handle, "return_happy_path")
+
+
+async def test_a_rejected_return_gives_its_claim_back(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    number = await _shipped_order(world, time_skipping_env, task_queue)
+    handle = await _request(world, time_skipping_env, task_queue, number, 4)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(ReturnWorkflow.reject, DecisionInput(""))  # no reason
+    assert not await _claimable(world, number, 1)
+    rejected = await handle.execute_update(ReturnWorkflow.reject, DecisionInput("too late"))
+    assert rejected.status is ReturnStatus.REJECTED
+    assert (await handle.result()).status is ReturnStatus.REJECTED
+    assert await _claimable(world, number, 4)
+    with pytest.raises((WorkflowUpdateFailedError, RPCError)):
+        await handle.execute_update(ReturnWorkflow.approve, DecisionInput())
+    await keep_history(handle, "return_rejected")
