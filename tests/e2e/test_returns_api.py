@@ -48,10 +48,10 @@ async def shipped(
         {"line_id": "3", "sku": "MILK", "quantity": 2, "unit_price": 2},
         {"line_id": "4", "sku": "FABRIC", "quantity": 2.5, "unit_price": 12},
     ]
-    body = {"order_number": unique("SO"), "customer_id": "C-R", "currency": "EUR", "lines": lines}
+    number = unique("SO")
+    body = {"order_number": number, "customer_id": "C-R", "currency": "EUR", "lines": lines}
     created = await api.post("/v1/orders", json=body, headers=tenant.auth(Role.OMS))
     assert created.status_code == 201, created.text
-    number = body["order_number"]
     await _until(api, tenant, number, "allocated")
     await _fulfil_all(api, tenant, number)
     await _until(api, tenant, number, "shipped")
@@ -59,7 +59,8 @@ async def shipped(
 
 
 def _level(availability: dict[str, Any], warehouse: str) -> dict[str, Any]:
-    [row] = [x for x in availability["items"] if x["warehouse"] == warehouse]
+    rows: list[dict[str, Any]] = [x for x in availability["items"] if x["warehouse"] == warehouse]
+    [row] = rows
     return row
 
 
@@ -85,7 +86,7 @@ async def test_a_return_with_mixed_dispositions(
 
     # out of order: nothing can be received before approval
     before = await snapshot(api, tenant)
-    receipt = {"warehouse": "WH1", "location": "A2", "lines": [
+    receipt: dict[str, Any] = {"warehouse": "WH1", "location": "A2", "lines": [
         {"line_id": "1", "received": 3, "accepted": 2, "disposition": "restock"},
         {"line_id": "2", "received": 2, "accepted": 2, "disposition": "restock"},
         {"line_id": "3", "received": 1, "accepted": 1, "disposition": "dispose", "lot": "L1"},
