@@ -257,3 +257,31 @@ async def test_concurrent_requests_never_return_more_than_shipped(
     assert codes == [201] * 4 + [422] * 8, [
         a.text for a in answers if a.status_code not in (201, 422)
     ]
+
+
+async def test_restocked_returns_wake_a_backordered_order(
+    api: httpx.AsyncClient, tenant: TenantKeys, dev_worker: Worker
+) -> None:
+    oms, wms = tenant.auth(Role.OMS), tenant.auth(Role.WMS)
+    await build_catalogue(api, tenant)
+    item = {"sku": "BACK", "name": "may wait", "backorder_policy": "allow"}
+    assert (await api.post("/v1/items", json=item, headers=wms)).status_code == 201
+    assert (await receive(api, tenant, "BACK", 1)).status_code == 201
+    first, second = unique("SO"), unique("SO")
+    for number in (first, second):
+        line = {"line_id": "1", "sku": "BACK", "quantity": 1, "unit_price": 5}
+        body = {"order_number": number, "customer_id": "C", "currency": "EUR", "lines": [line]}
+        assert (await api.post("/v1/orders", json=body, headers=oms)).status_code == 201
+        await _until(api, tenant, number, "allocated" if number == first else "backordered")
+    await _fulfil_all(api, tenant, first)
+    await _until(api, tenant, first, "shipped")
+    rma = unique("RMA")
+    request = {"rma_number": rma, "reason": "r", "lines": [{"line_id": "1", "quantity": 1}]}
+    assert (await api.post(f"/v1/orders/{first}/returns", json=request, headers=oms)).is_success
+    assert (await api.post(f"/v1/returns/{rma}/approve", json={}, headers=oms)).is_success
+    receipt = {"warehouse": "WH1", "location": "A1", "lines": [
+        {"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}]}  # fmt: skip
+    assert (await api.post(f"/v1/returns/{rma}/receive", json=receipt, headers=wms)).is_success
+    # woken by the return at once, not by the minute sweep (no schedule runs in tests)
+    woken = await _until(api, tenant, second, "allocated", seconds=10)
+    assert woken["lines"][0]["allocated"] == 1
