@@ -103,7 +103,7 @@ async def _opened_lines(session: AsyncSession, return_id: int) -> list[OpenedLin
         .where(ReturnLine.return_id == return_id)
         .order_by(ReturnLine.line_id)
     )
-    return [OpenedLine(lid, sku, q, str(price)) for lid, sku, q, price in rows]
+    return [OpenedLine(lid, sku, q, format(price.normalize(), "f")) for lid, sku, q, price in rows]
 
 
 async def project_return(
