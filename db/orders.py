@@ -114,7 +114,7 @@ async def reservable(
     async with sessions() as session:
         rows = await session.execute(
             text(
-                "SELECT w.id, w.code, w.priority, s.on_hand - s.reserved - s.allocated"
+                "SELECT w.id, w.code, w.priority, s.on_hand - s.reserved - s.allocated - s.held"
                 " FROM stock_levels s JOIN warehouses w ON w.id = s.warehouse_id"
                 " JOIN items i ON i.id = s.item_id"
                 " WHERE i.tenant_id = :t AND i.sku = :sku AND w.active"
@@ -272,7 +272,7 @@ async def wakeable_backorders(
                 " WHERE l.backordered > 0 AND EXISTS ("
                 "   SELECT 1 FROM stock_levels s JOIN warehouses w ON w.id = s.warehouse_id"
                 "   WHERE s.item_id = l.item_id AND w.active"
-                "     AND s.on_hand - s.reserved - s.allocated > 0)"
+                "     AND s.on_hand - s.reserved - s.allocated - s.held > 0)"
                 " ORDER BY o.priority, o.id LIMIT :limit"
             ),
             {"limit": limit},

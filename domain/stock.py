@@ -273,3 +273,22 @@ class ReceiveReturn:
     warehouse: str
     location: str
     lines: list[ReturnReceiptLine]
+
+
+@dataclass(frozen=True)
+class ReleaseLot:
+    """Inspection passed (quarantine) or repair done (hold): the lot's stock becomes
+    available everywhere it is."""
+
+    sku: str
+    lot: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LotReleased:
+    sku: str
+    lot: str
+    previous_status: str
+    released: dict[str, int]  # warehouse code: base units made available
+    replayed: bool = False

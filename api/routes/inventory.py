@@ -21,6 +21,8 @@ from api.schemas.inventory import (
     AllocationResultPublic,
     CycleCountCreate,
     CycleCountPublic,
+    LotReleaseCreate,
+    LotReleasePublic,
     MoveCreate,
     MovementsPublic,
     ReceiptCreate,
@@ -29,7 +31,7 @@ from api.schemas.inventory import (
     ReservationPublic,
 )
 from api.units import Units
-from db.stock import on_hand, promising, queries
+from db.stock import lots, on_hand, promising, queries
 from domain.stock import (
     AdjustStock,
     AllocateReservation,
@@ -39,6 +41,7 @@ from domain.stock import (
     MoveStock,
     ReceiptLine,
     ReceiveStock,
+    ReleaseLot,
     ReleaseReservation,
     ReserveLine,
     ReserveStock,
@@ -258,3 +261,31 @@ async def post_allocate(
     )
     _mark(response, result.replayed)
     return units.allocation_result(result, sku)
+
+
+@router.post(
+    "/lot-releases",
+    response_model=LotReleasePublic,
+    status_code=201,
+    summary="Release a lot on hold or in quarantine (inspection passed, repair done)",
+)
+async def post_lot_release(
+    body: LotReleaseCreate,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    response: Response,
+    key: IdempotencyKeyHeader = None,
+) -> LotReleasePublic:
+    """Its on-hand stock stops being held and becomes available at every warehouse;
+    orders waiting for the item are woken."""
+    caller = caller_for(principal, key, required=True)
+    units = await Units.load(resources.sessions, principal.tenant_id, [body.sku])
+    result = await lots.release_lot(
+        resources.sessions, caller, ReleaseLot(body.sku, body.lot, body.reason)
+    )
+    _mark(response, result.replayed)
+    await wake_backorders(resources, principal.tenant_id, {body.sku})
+    return LotReleasePublic(
+        sku=result.sku, lot=result.lot, previous_status=result.previous_status,
+        released={code: units.display(body.sku, q) for code, q in result.released.items()},
+    )  # fmt: skip

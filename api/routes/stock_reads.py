@@ -32,6 +32,7 @@ def _totals(display: Callable[[int], Decimal], row: queries.LevelRow) -> dict[st
         "reserved": display(row.reserved),
         "allocated": display(row.allocated),
         "available": display(row.available),
+        "held": display(row.held),
         "in_transit": display(row.in_transit),
         "incoming": display(row.incoming),
     }
@@ -77,9 +78,12 @@ async def get_balances(
                         lot=p.lot,
                         serial=p.serial,
                         expires_at=p.expires_on,
+                        lot_status=p.lot_status,
                         on_hand=d(p.on_hand),
                         allocated=d(p.allocated),
-                        available=d(p.on_hand - p.allocated),
+                        available=d(
+                            p.on_hand - p.allocated if p.lot_status in (None, "available") else 0
+                        ),
                     )
                     for p in row.places
                 ],

@@ -59,6 +59,26 @@ class AdjustmentCreate(_Body):
     serials: list[Serial] = Field(default_factory=list, max_length=10_000)
 
 
+class LotReleaseCreate(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [
+            {"sku": "MUG", "lot": "RMA-1-Q", "reason": "inspection passed"}]},
+    )  # fmt: skip
+
+    sku: Code
+    lot: Code
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class LotReleasePublic(BaseModel):
+    sku: str
+    lot: str
+    previous_status: str
+    status: str = "available"
+    released: dict[str, Quantity] = Field(description="per warehouse, now available")
+
+
 class MoveCreate(_Body):
     warehouse: WarehouseCode
     from_location: Code
@@ -154,6 +174,7 @@ class PlacePublic(BaseModel):
     lot: str | None
     serial: str | None
     expires_at: date | None
+    lot_status: str | None = Field(None, description="available, hold, quarantine, expired")
     on_hand: Quantity
     allocated: Quantity
     available: Quantity
@@ -166,7 +187,8 @@ class BalancePublic(BaseModel):
     on_hand: Quantity
     reserved: Quantity
     allocated: Quantity
-    available: Quantity
+    available: Quantity = Field(description="on_hand - reserved - allocated - held")
+    held: Quantity = Field(description="on hand in lots on hold or in quarantine")
     in_transit: Quantity
     incoming: Quantity
     locations: list[PlacePublic]
@@ -177,7 +199,8 @@ class WarehouseAvailability(BaseModel):
     on_hand: Quantity
     reserved: Quantity
     allocated: Quantity
-    available: Quantity
+    available: Quantity = Field(description="on_hand - reserved - allocated - held")
+    held: Quantity = Field(description="on hand in lots on hold or in quarantine")
     in_transit: Quantity
     incoming: Quantity
 

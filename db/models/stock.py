@@ -61,17 +61,18 @@ class Balance(Base):
 
 class StockLevel(Base):
     """Per warehouse and item: on_hand (sum of balances), reserved, allocated,
-    in_transit (sent, not yet received elsewhere), incoming (expected here)."""
+    held (on hand in lots on hold or quarantine: never promised), in_transit (sent,
+    not yet received elsewhere), incoming (expected here)."""
 
     __tablename__ = "stock_levels"
     __table_args__ = (
         PrimaryKeyConstraint("warehouse_id", "item_id"),
         CheckConstraint(
             "on_hand >= 0 AND reserved >= 0 AND allocated >= 0 "
-            "AND in_transit >= 0 AND incoming >= 0",
+            "AND in_transit >= 0 AND incoming >= 0 AND held >= 0",
             name="not_negative",
         ),
-        CheckConstraint("reserved + allocated <= on_hand", name="no_oversell"),
+        CheckConstraint("reserved + allocated + held <= on_hand", name="no_oversell"),
         Index("ix_stock_levels_tenant_item", "tenant_id", "item_id"),
     )
 
@@ -83,6 +84,7 @@ class StockLevel(Base):
     allocated: Mapped[int] = mapped_column(BigInteger, default=0)
     in_transit: Mapped[int] = mapped_column(BigInteger, default=0)
     incoming: Mapped[int] = mapped_column(BigInteger, default=0)
+    held: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class LotLevel(Base):

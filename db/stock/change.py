@@ -38,6 +38,7 @@ class LevelDelta:
     allocated: int = 0
     in_transit: int = 0
     incoming: int = 0
+    held: int = 0  # on_hand change in lots that are not available (set by `apply`)
     requested: int = 0  # what the caller asked for, for the shortage report
     label: Label | None = None
 
@@ -135,10 +136,20 @@ class StockChange:
 
     # -- applying --------------------------------------------------------------
 
+    async def _count_held(self, session: AsyncSession) -> None:
+        """Stock arriving in (or leaving) a lot that is not available is held at its
+        warehouse: on hand, never promised."""
+        lots = {key.lot_id for key, d in self.balances.items() if key.lot_id and d.on_hand}
+        held = await _held_lots(session, sorted(lots))
+        for key, d in self.balances.items():
+            if key.lot_id in held and d.on_hand:
+                self.levels[(key.warehouse_id, key.item_id)].held += d.on_hand
+
     async def apply(self, session: AsyncSession) -> dict[BalanceKey, int]:
         """Apply every delta in lock order; balance ids by key. Raises
         InsufficientStock naming every row that could not take its change."""
         shortages: list[Shortage] = []
+        await self._count_held(session)
         for (warehouse_id, item_id), d in sorted(self.levels.items()):
             if not await _apply_level(session, self.tenant_id, warehouse_id, item_id, d):
                 available = await _level_available(session, warehouse_id, item_id)
@@ -162,6 +173,22 @@ class StockChange:
         return ids
 
 
+async def _held_lots(session: AsyncSession, lot_ids: list[int]) -> set[int]:
+    """Which of these lots are not available (hold, quarantine, expired). Read under a
+    share lock: a lot's status changes only under its row lock, so the status seen
+    here is the one this transaction's change is counted with."""
+    if not lot_ids:
+        return set()
+    rows = await session.scalars(
+        text(
+            "SELECT id FROM lots WHERE id = ANY(:ids) AND status <> 'available'"
+            " ORDER BY id FOR SHARE"
+        ),
+        {"ids": sorted(lot_ids)},
+    )
+    return set(rows)
+
+
 async def lock_levels(session: AsyncSession, tenant_id: int, keys: list[tuple[int, int]]) -> None:
     """Lock stock level rows (warehouse_id, item_id) in lock order, creating them
     when missing, before reading balances to compute a change."""
@@ -170,7 +197,7 @@ async def lock_levels(session: AsyncSession, tenant_id: int, keys: list[tuple[in
         await session.execute(
             text(
                 "INSERT INTO stock_levels (tenant_id, warehouse_id, item_id, on_hand, reserved,"
-                " allocated, in_transit, incoming) VALUES (:t, :w, :i, 0, 0, 0, 0, 0)"
+                " allocated, in_transit, incoming, held) VALUES (:t, :w, :i, 0, 0, 0, 0, 0, 0)"
                 " ON CONFLICT (warehouse_id, item_id) DO UPDATE SET on_hand = stock_levels.on_hand"
             ),
             params,
@@ -195,20 +222,23 @@ def _dedupe(shortages: list[Shortage]) -> list[Shortage]:
 _LEVEL_GUARD = """
     {t}.on_hand + {d}on_hand >= 0 AND {t}.reserved + {d}reserved >= 0
     AND {t}.allocated + {d}allocated >= 0 AND {t}.in_transit + {d}in_transit >= 0
-    AND {t}.incoming + {d}incoming >= 0
-    AND {t}.reserved + {d}reserved + {t}.allocated + {d}allocated <= {t}.on_hand + {d}on_hand
+    AND {t}.incoming + {d}incoming >= 0 AND {t}.held + {d}held >= 0
+    AND {t}.reserved + {d}reserved + {t}.allocated + {d}allocated + {t}.held + {d}held
+        <= {t}.on_hand + {d}on_hand
 """
 
 _LEVEL_UPSERT = text(
     """
     INSERT INTO stock_levels AS s
-        (tenant_id, warehouse_id, item_id, on_hand, reserved, allocated, in_transit, incoming)
+        (tenant_id, warehouse_id, item_id, on_hand, reserved, allocated, in_transit, incoming,
+         held)
     VALUES (:tenant_id, :warehouse_id, :item_id, :on_hand, :reserved, :allocated,
-            :in_transit, :incoming)
+            :in_transit, :incoming, :held)
     ON CONFLICT (warehouse_id, item_id) DO UPDATE SET
         on_hand = s.on_hand + EXCLUDED.on_hand, reserved = s.reserved + EXCLUDED.reserved,
         allocated = s.allocated + EXCLUDED.allocated,
-        in_transit = s.in_transit + EXCLUDED.in_transit, incoming = s.incoming + EXCLUDED.incoming
+        in_transit = s.in_transit + EXCLUDED.in_transit, incoming = s.incoming + EXCLUDED.incoming,
+        held = s.held + EXCLUDED.held
     WHERE """
     + _LEVEL_GUARD.format(t="s", d="EXCLUDED.")
     + " RETURNING 1"
@@ -219,7 +249,7 @@ _LEVEL_UPDATE = text(
     UPDATE stock_levels AS s SET
         on_hand = on_hand + :on_hand, reserved = reserved + :reserved,
         allocated = allocated + :allocated, in_transit = in_transit + :in_transit,
-        incoming = incoming + :incoming
+        incoming = incoming + :incoming, held = held + :held
     WHERE warehouse_id = :warehouse_id AND item_id = :item_id AND """
     + _LEVEL_GUARD.format(t="s", d=":")
     + " RETURNING 1"
@@ -234,7 +264,7 @@ def _insertable(on_hand: int, *promised: int, others: tuple[int, ...] = ()) -> b
 async def _apply_level(
     session: AsyncSession, tenant_id: int, warehouse_id: int, item_id: int, d: LevelDelta
 ) -> bool:
-    values = (d.on_hand, d.reserved, d.allocated, d.in_transit, d.incoming)
+    values = (d.on_hand, d.reserved, d.allocated, d.in_transit, d.incoming, d.held)
     if not any(values):
         # A move within the warehouse: no total changes, but the level row is the
         # one lock every operation on this item and warehouse takes first.
@@ -243,9 +273,11 @@ async def _apply_level(
     params = {
         "tenant_id": tenant_id, "warehouse_id": warehouse_id, "item_id": item_id,
         "on_hand": d.on_hand, "reserved": d.reserved, "allocated": d.allocated,
-        "in_transit": d.in_transit, "incoming": d.incoming,
+        "in_transit": d.in_transit, "incoming": d.incoming, "held": d.held,
     }  # fmt: skip
-    insertable = _insertable(d.on_hand, d.reserved, d.allocated, others=(d.in_transit, d.incoming))
+    insertable = _insertable(
+        d.on_hand, d.reserved, d.allocated, d.held, others=(d.in_transit, d.incoming)
+    )
     statement = _LEVEL_UPSERT if insertable else _LEVEL_UPDATE
     return (await session.execute(statement, params)).first() is not None
 
@@ -253,7 +285,7 @@ async def _apply_level(
 async def _level_available(session: AsyncSession, warehouse_id: int, item_id: int) -> int:
     value = await session.scalar(
         text(
-            "SELECT on_hand - reserved - allocated FROM stock_levels "
+            "SELECT on_hand - reserved - allocated - held FROM stock_levels "
             "WHERE warehouse_id = :w AND item_id = :i"
         ),
         {"w": warehouse_id, "i": item_id},

@@ -19,6 +19,7 @@ class PlaceRow:
     expires_on: date | None
     on_hand: int
     allocated: int
+    lot_status: str | None = None  # None: no lot
 
 
 @dataclass(frozen=True)
@@ -30,17 +31,18 @@ class LevelRow:
     allocated: int
     in_transit: int
     incoming: int
+    held: int
     places: tuple[PlaceRow, ...]
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.reserved - self.allocated
+        return self.on_hand - self.reserved - self.allocated - self.held
 
 
 _LEVELS = text(
     """
     SELECT i.sku, w.code AS warehouse, s.warehouse_id, s.item_id, s.on_hand, s.reserved,
-           s.allocated, s.in_transit, s.incoming
+           s.allocated, s.in_transit, s.incoming, s.held
     FROM stock_levels s
     JOIN items i ON i.id = s.item_id
     JOIN warehouses w ON w.id = s.warehouse_id
@@ -60,7 +62,7 @@ _LEVELS = text(
 _PLACES = text(
     """
     SELECT b.warehouse_id, b.item_id, l.code AS location, lot.lot_number, s.serial_number,
-           lot.expires_on, b.on_hand, b.allocated
+           lot.expires_on, lot.status AS lot_status, b.on_hand, b.allocated
     FROM balances b
     JOIN locations l ON l.id = b.location_id
     LEFT JOIN lots lot ON lot.id = b.lot_id
@@ -106,7 +108,13 @@ async def stock_levels(
     )
     for p in rows:
         place = PlaceRow(
-            p.location, p.lot_number, p.serial_number, p.expires_on, p.on_hand, p.allocated
+            p.location,
+            p.lot_number,
+            p.serial_number,
+            p.expires_on,
+            p.on_hand,
+            p.allocated,
+            p.lot_status,
         )
         places.setdefault((p.warehouse_id, p.item_id), []).append(place)
     return [
@@ -118,6 +126,7 @@ async def stock_levels(
             allocated=row.allocated,
             in_transit=row.in_transit,
             incoming=row.incoming,
+            held=row.held,
             places=tuple(places.get((row.warehouse_id, row.item_id), [])),
         )
         for row in levels

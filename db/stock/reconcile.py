@@ -38,10 +38,10 @@ _CHECKS: list[tuple[int, str]] = [
         UNION ALL
         SELECT 'stock level over-promised or negative',
                'warehouse ' || s.warehouse_id || ' item ' || s.item_id,
-               s.on_hand, s.reserved + s.allocated
+               s.on_hand, s.reserved + s.allocated + s.held
         FROM stock_levels s WHERE {_TENANT.format(alias="s")}
           AND (s.on_hand < 0 OR s.reserved < 0 OR s.allocated < 0 OR s.in_transit < 0
-               OR s.incoming < 0 OR s.reserved + s.allocated > s.on_hand)
+               OR s.incoming < 0 OR s.held < 0 OR s.reserved + s.allocated + s.held > s.on_hand)
         UNION ALL
         SELECT 'lot level over-promised or negative',
                'warehouse ' || l.warehouse_id || ' lot ' || l.lot_id,
@@ -98,6 +98,25 @@ _CHECKS: list[tuple[int, str]] = [
         FROM levels s FULL JOIN sums b
           ON (s.warehouse_id, s.item_id) = (b.warehouse_id, b.item_id)
         WHERE coalesce(s.on_hand, 0) <> coalesce(b.on_hand, 0)
+        """,
+    ),
+    (
+        2,
+        f"""
+        WITH sums AS (
+            SELECT b.warehouse_id, b.item_id, sum(b.on_hand) AS held
+            FROM balances b JOIN lots l ON l.id = b.lot_id
+            WHERE l.status <> 'available' AND {_TENANT.format(alias="b")} GROUP BY 1, 2
+        ), levels AS (
+            SELECT * FROM stock_levels s WHERE {_TENANT.format(alias="s")}
+        )
+        SELECT 'stock level held differs from its balances in lots not available',
+               'warehouse ' || coalesce(s.warehouse_id, b.warehouse_id) || ' item '
+               || coalesce(s.item_id, b.item_id),
+               coalesce(b.held, 0), coalesce(s.held, 0)
+        FROM levels s FULL JOIN sums b
+          ON (s.warehouse_id, s.item_id) = (b.warehouse_id, b.item_id)
+        WHERE coalesce(s.held, 0) <> coalesce(b.held, 0)
         """,
     ),
     (

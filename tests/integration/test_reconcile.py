@@ -21,6 +21,8 @@ CORRUPTIONS = {
         "UPDATE lot_levels SET on_hand = on_hand + 1 WHERE tenant_id = :t", 2),
     "lot allocated differs from its balances": (
         "UPDATE lot_levels SET allocated = allocated - 1 WHERE tenant_id = :t", 3),
+    "stock level held differs from its balances in lots not available": (
+        "UPDATE lots SET status = 'hold' WHERE tenant_id = :t", 2),
 }  # fmt: skip
 
 
