@@ -37,7 +37,7 @@ async def test_a_receipt_shows_in_balances_availability_and_the_ledger(
     assert availability["available"] == 10
     assert availability["items"][0] | {"warehouse": "WH1"} == {
         "warehouse": "WH1", "on_hand": 10, "reserved": 0, "allocated": 0, "available": 10,
-        "in_transit": 0, "incoming": 0,
+        "held": 0, "in_transit": 0, "incoming": 0,
     }  # fmt: skip
 
     ledger = (await api.get("/v1/inventory/movements?sku=FABRIC", headers=viewer)).json()

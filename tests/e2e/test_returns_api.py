@@ -15,7 +15,7 @@ from db.models import Tenant
 from db.stock.reconcile import find_violations
 from domain.roles import Role
 from tests.conftest import TenantKeys, unique
-from tests.e2e.inventory_setup import build_catalogue, receive, snapshot
+from tests.e2e.inventory_setup import build_catalogue, key, receive, snapshot
 from tests.e2e.test_orders_api import _fulfil_all, _until
 
 PROBLEM = "application/problem+json"
@@ -147,7 +147,42 @@ async def test_a_return_with_mixed_dispositions(
         ("return_restock", "MILK", 1, "L1"), ("scrap", "MILK", 1, "L1"),
         ("return_restock", "FABRIC", 1.25, f"RMA-{rma}-R"),
     ])  # fmt: skip
-    # quarantined and repaired units are never allocated: an order for them waits
+    # quarantined and repaired units are held: on hand, never promised
+    inspect = _level(
+        (await api.get("/v1/inventory/availability?sku=INSPECT", headers=viewer)).json(), "WH1"
+    )
+    assert (inspect["on_hand"], inspect["held"], inspect["available"]) == (5, 2, 3)
+    fabric = _level(
+        (await api.get("/v1/inventory/availability?sku=FABRIC", headers=viewer)).json(), "WH1"
+    )
+    assert (fabric["held"], fabric["available"]) == (1.25, 2.5)
+    too_much = {"warehouse": "WH1", "sku": "INSPECT", "quantity": 4, "source_type": "manual"}
+    short = await api.post("/v1/inventory/reservations", json=too_much, headers={**wms, **key()})
+    assert short.status_code == 409
+    # inspection passed: the lot is released, its units become available
+    release = {"sku": "INSPECT", "lot": f"RMA-{rma}-Q", "reason": "inspection passed"}
+    release_key = key()
+    released = await api.post(
+        "/v1/inventory/lot-releases", json=release, headers={**wms, **release_key}
+    )
+    assert released.status_code == 201, released.text
+    assert released.json()["released"] == {"WH1": 2}
+    replay = await api.post(
+        "/v1/inventory/lot-releases", json=release, headers={**wms, **release_key}
+    )
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    again = await api.post("/v1/inventory/lot-releases", json=release, headers={**wms, **key()})
+    assert again.status_code == 409 and again.headers["content-type"] == PROBLEM
+    unknown = await api.post("/v1/inventory/lot-releases", headers={**wms, **key()},
+                             json={**release, "lot": "NOPE"})  # fmt: skip
+    assert unknown.status_code == 404
+    inspect = _level(
+        (await api.get("/v1/inventory/availability?sku=INSPECT", headers=viewer)).json(), "WH1"
+    )
+    assert (inspect["on_hand"], inspect["held"], inspect["available"]) == (5, 0, 5)
+    assert (
+        await api.post("/v1/inventory/reservations", json=too_much, headers={**wms, **key()})
+    ).status_code == 201
     # a second receipt of the same return is refused and books nothing
     again = await api.post(f"/v1/returns/{rma}/receive", json=receipt, headers=wms)
     assert again.status_code == 409

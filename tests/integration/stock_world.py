@@ -89,6 +89,19 @@ class World:
         names = ("on_hand", "reserved", "allocated", "in_transit", "incoming")
         return dict(zip(names, row or (0, 0, 0, 0, 0), strict=True))
 
+    async def held(self, sku: str, warehouse: str = "WH1") -> int:
+        """On hand in lots on hold or in quarantine (never promised)."""
+        async with self.sessions() as session:
+            value = await session.scalar(
+                text(
+                    "SELECT s.held FROM stock_levels s JOIN items i ON i.id = s.item_id"
+                    " JOIN warehouses w ON w.id = s.warehouse_id"
+                    " WHERE i.tenant_id = :t AND i.sku = :sku AND w.code = :w"
+                ),
+                {"t": self.tenant_id, "sku": sku, "w": warehouse},
+            )
+        return int(value or 0)
+
     async def balance(self, sku: str, location: str, warehouse: str = "WH1") -> tuple[int, int]:
         """(on_hand, allocated) summed over lots at one location."""
         async with self.sessions() as session:
