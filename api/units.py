@@ -3,6 +3,7 @@ conversion of stock results and shortages back to display units."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -30,6 +31,29 @@ from domain.stock import (
 )
 
 
+class _KnownUnits:
+    """Units of measure already read, per (tenant, SKU). An item's unit never changes
+    once created (there is no route to change or delete an item), so an entry never
+    goes stale; unknown SKUs are not remembered. Bounded: oldest entries go first."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._size = size
+        self._known: OrderedDict[tuple[int, str], UnitOfMeasure] = OrderedDict()
+
+    def split(self, tenant_id: int, skus: set[str]) -> tuple[dict[str, UnitOfMeasure], set[str]]:
+        found = {s: self._known[(tenant_id, s)] for s in skus if (tenant_id, s) in self._known}
+        return found, skus - found.keys()
+
+    def remember(self, tenant_id: int, uoms: dict[str, UnitOfMeasure]) -> None:
+        for sku, uom in uoms.items():
+            self._known[(tenant_id, sku)] = uom
+        while len(self._known) > self._size:
+            self._known.popitem(last=False)
+
+
+_KNOWN = _KnownUnits()
+
+
 class Units:
     def __init__(self, uoms: dict[str, UnitOfMeasure]) -> None:
         self.uoms = uoms
@@ -38,12 +62,21 @@ class Units:
     async def load(
         cls, sessions: async_sessionmaker[AsyncSession], tenant_id: int, skus: Iterable[str]
     ) -> Units:
+        wanted = set(skus)
+        found, missing = _KNOWN.split(tenant_id, wanted)
+        if not missing:  # no database round trip at all
+            return cls(found)
         async with sessions() as session:
-            return await cls.load_with(session, tenant_id, skus)
+            return await cls.load_with(session, tenant_id, wanted)
 
     @classmethod
     async def load_with(cls, session: AsyncSession, tenant_id: int, skus: Iterable[str]) -> Units:
-        return cls(await units_of(session, tenant_id, set(skus)))
+        found, missing = _KNOWN.split(tenant_id, set(skus))
+        if missing:
+            read = await units_of(session, tenant_id, missing)
+            _KNOWN.remember(tenant_id, read)
+            found |= read
+        return cls(found)
 
     def of(self, sku: str, field: str = "sku") -> UnitOfMeasure:
         if sku not in self.uoms:

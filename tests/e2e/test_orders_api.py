@@ -277,3 +277,17 @@ async def test_operators_find_orders_by_search_attributes(
         if event.HasField("upsert_workflow_search_attributes_event_attributes")
     ]
     assert len(statuses) == len({s.SerializeToString() for s in statuses}) >= 3
+
+
+async def test_an_item_created_after_an_unknown_sku_was_refused_can_be_ordered(
+    api: httpx.AsyncClient, shop: TenantKeys
+) -> None:
+    """Units of measure are remembered per process; an unknown SKU is not."""
+    body = _order([{"line_id": "1", "sku": "LATER", "quantity": 1}])
+    refused = await api.post("/v1/orders", json=body, headers=shop.auth(Role.OMS))
+    assert refused.status_code == 404 and refused.json()["field"] == "lines.0.sku"
+    item = {"sku": "LATER", "name": "created later", "backorder_policy": "allow"}
+    assert (await api.post("/v1/items", json=item, headers=shop.auth(Role.WMS))).status_code == 201
+    placed = await api.post("/v1/orders", json=body, headers=shop.auth(Role.OMS))
+    assert placed.status_code == 201, placed.text
+    await _until(api, shop, body["order_number"], "backordered")
