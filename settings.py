@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = Field(None, description="client private key (mTLS)")
     temporal_api_key: SecretStr | None = Field(None, description="Temporal Cloud API key")
 
+    transfer_alert_after_seconds: Annotated[int, Field(ge=1)] = Field(
+        3 * 24 * 3600, description="a transfer in transit longer than this raises an alert"
+    )
+
     api_host: str = "127.0.0.1"
     api_port: Port = 8000
 

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -21,6 +22,7 @@ from activities.backorders import BackorderActivities
 from activities.orders import OrderActivities
 from activities.reservations import ReservationActivities
 from activities.stack_check import StackCheckActivities
+from activities.transfers import TransferActivities
 from db.engine import create_engine, create_session_factory
 from settings import Settings
 from workflows.backorder_wakeup import BackorderWakeupWorkflow
@@ -28,10 +30,12 @@ from workflows.client import connect
 from workflows.order.workflow import OrderWorkflow
 from workflows.reservation_expiry import ReservationExpiryWorkflow
 from workflows.stack_check import StackCheckWorkflow
+from workflows.transfer.workflow import TransferWorkflow
 
 log = logging.getLogger("oms.worker")
 
 WORKFLOWS = [StackCheckWorkflow, ReservationExpiryWorkflow, OrderWorkflow, BackorderWakeupWorkflow]
+WORKFLOWS += [TransferWorkflow]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 
@@ -43,6 +47,7 @@ def build_worker(
     reservations = ReservationActivities(sessions)
     orders = OrderActivities(sessions)
     backorders = BackorderActivities(sessions)
+    transfers = TransferActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue,
@@ -61,9 +66,23 @@ def build_worker(
             orders.deallocate_stock,
             orders.put_back_stock,
             backorders.find_wakeable_backorders,
+            *_transfer_activities(transfers),
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
+
+
+def _transfer_activities(transfers: TransferActivities) -> list[Any]:
+    return [
+        transfers.record_transfer,
+        transfers.project_transfer,
+        transfers.reserve_transfer,
+        transfers.release_transfer,
+        transfers.ship_transfer,
+        transfers.receive_transfer,
+        transfers.raise_transfer_alert,
+        transfers.find_backordered_orders,
+    ]
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
