@@ -13,6 +13,8 @@ from api.metrics import HttpMetrics, MetricsMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
 from api.routes import catalogue, fulfillment, health, inventory, keys, orders, stock_reads
+from api.routes.alerts import router as alerts_router
+from api.routes.transfers import router as transfers_router
 from settings import Settings
 
 DESCRIPTION = """
@@ -59,4 +61,6 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.include_router(stock_reads.router)
     app.include_router(orders.router)
     app.include_router(fulfillment.router)
+    app.include_router(transfers_router)
+    app.include_router(alerts_router)
     return app

@@ -16,28 +16,37 @@ from workflows.transfer.messages import TransferInput, TransferView
 _VIEW = TypeAdapter(TransferView)
 
 
+async def check_transfer(
+    session: AsyncSession, transfer: TransferInput
+) -> tuple[Warehouse, Warehouse]:
+    """(source, destination), or a refusal of what cannot move: unknown warehouses,
+    SKUs or lots, one warehouse to itself, serial-tracked items (not supported:
+    a transfer would have to name and follow each serial)."""
+    catalogue = Catalogue(session, transfer.tenant_id)
+    source = await catalogue.warehouse(transfer.from_warehouse, "from_warehouse")
+    target = await catalogue.warehouse(transfer.to_warehouse, "to_warehouse")
+    if source.id == target.id:
+        raise InvalidInput("a transfer needs two different warehouses", field="to_warehouse")
+    for n, line in enumerate(transfer.lines):
+        item = await catalogue.item(line.sku, f"lines.{n}.sku")
+        if item.track_serial:
+            raise InvalidInput(
+                f"{item.sku!r} is serial-tracked: transfers of serial numbers are not supported",
+                field=f"lines.{n}.sku",
+            )
+        if line.lot is not None:
+            await catalogue.lot(item, line.lot, f"lines.{n}.lot")
+    return source, target
+
+
 class TransferProjection:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     async def record(self, transfer: TransferInput, workflow_id: str) -> None:
-        """The transfer as requested (a repeat changes nothing). Refuses what cannot
-        move: unknown warehouses or SKUs, one warehouse to itself, serial numbers."""
+        """The transfer as requested (a repeat changes nothing)."""
         async with self._sessions() as session, session.begin():
-            catalogue = Catalogue(session, transfer.tenant_id)
-            source = await catalogue.warehouse(transfer.from_warehouse, "from_warehouse")
-            target = await catalogue.warehouse(transfer.to_warehouse, "to_warehouse")
-            if source.id == target.id:
-                raise InvalidInput("a transfer needs two warehouses", field="to_warehouse")
-            for n, line in enumerate(transfer.lines):
-                item = await catalogue.item(line.sku, f"lines.{n}.sku")
-                if item.track_serial:
-                    raise InvalidInput(
-                        f"{item.sku!r} is serial-tracked: transfers of serials are not supported",
-                        field=f"lines.{n}.sku",
-                    )
-                if line.lot is not None:
-                    await catalogue.lot(item, line.lot, f"lines.{n}.lot")
+            source, target = await check_transfer(session, transfer)
             await session.execute(
                 insert(Transfer)
                 .values(
