@@ -124,7 +124,7 @@ async def test_a_transfer_with_a_discrepancy_wakes_a_backorder_at_the_destinatio
     assert (await _availability(api, depot, "BACK"))["WH1"] == (10, 0, 0, 0)
 
     # Every unit is promised to the transfer: an order can only wait for it.
-    order = {"order_number": unique("SO"), "customer_id": "C-1", "currency": "EUR",
+    order: dict[str, Any] = {"order_number": unique("SO"), "customer_id": "C-1", "currency": "EUR",
              "lines": [{"line_id": "1", "sku": "BACK", "quantity": 4}]}  # fmt: skip
     assert (await _post(api, depot, "/v1/orders", order, Role.OMS)).status_code == 201
     order_path = f"/v1/orders/{order['order_number']}"
