@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     return_window_days: Annotated[int, Field(ge=1, le=3650)] = Field(
         30, description="a return with nothing received this long after its request expires"
     )
+    transfer_alert_after_seconds: Annotated[int, Field(ge=1)] = Field(
+        3 * 24 * 3600, description="a transfer in transit longer than this raises an alert"
+    )
 
     api_host: str = "127.0.0.1"
     api_port: Port = 8000

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -22,6 +23,7 @@ from activities.orders import OrderActivities
 from activities.reservations import ReservationActivities
 from activities.returns import ReturnActivities
 from activities.stack_check import StackCheckActivities
+from activities.transfers import TransferActivities
 from db.engine import create_engine, create_session_factory
 from settings import Settings
 from workflows.backorder_wakeup import BackorderWakeupWorkflow
@@ -30,6 +32,7 @@ from workflows.order.workflow import OrderWorkflow
 from workflows.reservation_expiry import ReservationExpiryWorkflow
 from workflows.returns.workflow import ReturnWorkflow
 from workflows.stack_check import StackCheckWorkflow
+from workflows.transfer.workflow import TransferWorkflow
 
 log = logging.getLogger("oms.worker")
 
@@ -39,6 +42,7 @@ WORKFLOWS = [
     OrderWorkflow,
     BackorderWakeupWorkflow,
     ReturnWorkflow,
+    TransferWorkflow,
 ]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
@@ -52,6 +56,7 @@ def build_worker(
     orders = OrderActivities(sessions)
     backorders = BackorderActivities(sessions)
     returns = ReturnActivities(sessions)
+    transfers = TransferActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue,
@@ -73,9 +78,23 @@ def build_worker(
             returns.receive_return_stock,
             returns.project_return,
             returns.find_waiting_orders,
+            *_transfer_activities(transfers),
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
+
+
+def _transfer_activities(transfers: TransferActivities) -> list[Any]:
+    return [
+        transfers.record_transfer,
+        transfers.project_transfer,
+        transfers.reserve_transfer,
+        transfers.release_transfer,
+        transfers.ship_transfer,
+        transfers.receive_transfer,
+        transfers.raise_transfer_alert,
+        transfers.find_backordered_orders,
+    ]
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:

@@ -22,6 +22,8 @@ from api.routes import (
     returns,
     stock_reads,
 )
+from api.routes.alerts import router as alerts_router
+from api.routes.transfers import router as transfers_router
 from settings import Settings
 
 DESCRIPTION = """
@@ -69,4 +71,6 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.include_router(orders.router)
     app.include_router(fulfillment.router)
     app.include_router(returns.router)
+    app.include_router(transfers_router)
+    app.include_router(alerts_router)
     return app

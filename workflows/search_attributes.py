@@ -12,7 +12,9 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAtt
 
 if TYPE_CHECKING:
     from domain.orders import OrderStatus
+    from domain.transfers import TransferStatus
     from workflows.order.messages import OrderInput
+    from workflows.transfer.messages import TransferInput
 
 TENANT_ID = SearchAttributeKey.for_keyword("TenantId")
 ORDER_NUMBER = SearchAttributeKey.for_keyword("OrderNumber")
@@ -42,6 +44,17 @@ def for_order(order: OrderInput, status: OrderStatus) -> list[SearchAttributeUpd
         ORDER_NUMBER.value_set(order.order_number),
         ORDER_STATUS.value_set(status.value),
         CUSTOMER_ID.value_set(order.customer_id),
+    ]
+
+
+def for_transfer(
+    transfer: TransferInput, status: TransferStatus
+) -> list[SearchAttributeUpdate[Any]]:
+    """A transfer's attributes: set at start by the API, upserted as its status moves."""
+    return [
+        TENANT_ID.value_set(str(transfer.tenant_id)),
+        TRANSFER_NUMBER.value_set(transfer.transfer_number),
+        TRANSFER_STATUS.value_set(status.value),
     ]
 
 

@@ -99,7 +99,7 @@ class Transfer(Base):
     workflow_id: Mapped[str] = mapped_column(String(200))
     from_warehouse_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("warehouses.id"))
     to_warehouse_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("warehouses.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))  # partially_received
     version: Mapped[int] = mapped_column(Integer, default=0)
     view: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_column()

@@ -1,4 +1,6 @@
-"""Checks of DESIGN §5 invariants 1-3 over the stored stock, for one tenant or all.
+"""Checks of DESIGN §5 invariants 1-3 over the stored stock, for one tenant or all
+(3 includes: each level's in_transit and incoming equal what its transfers have
+outstanding).
 `oms reconcile`, the tests and (later) a scheduled workflow use it."""
 
 from __future__ import annotations
@@ -190,6 +192,37 @@ _CHECKS: list[tuple[int, str]] = [
                coalesce(a.quantity, 0), l.allocated
         FROM lot_levels l LEFT JOIN allocated a USING (warehouse_id, lot_id)
         WHERE {_TENANT.format(alias="l")} AND l.allocated <> coalesce(a.quantity, 0)
+        """,
+    ),
+    (
+        3,
+        f"""
+        WITH outbound AS (
+            SELECT t.from_warehouse_id AS warehouse_id, ts.item_id,
+                   sum(ts.shipped - ts.received - ts.written_off) AS quantity
+            FROM transfer_stock ts JOIN transfers t ON t.id = ts.transfer_id
+            WHERE {_TENANT.format(alias="ts")} GROUP BY 1, 2
+        ), inbound AS (
+            SELECT t.to_warehouse_id AS warehouse_id, ts.item_id,
+                   sum(ts.shipped - ts.received - ts.written_off) AS quantity
+            FROM transfer_stock ts JOIN transfers t ON t.id = ts.transfer_id
+            WHERE {_TENANT.format(alias="ts")} GROUP BY 1, 2
+        ), levels AS (
+            SELECT * FROM stock_levels s WHERE {_TENANT.format(alias="s")}
+        )
+        SELECT 'in_transit differs from transfers outstanding from it',
+               'warehouse ' || coalesce(s.warehouse_id, o.warehouse_id) || ' item '
+               || coalesce(s.item_id, o.item_id),
+               coalesce(o.quantity, 0), coalesce(s.in_transit, 0)
+        FROM levels s FULL JOIN outbound o USING (warehouse_id, item_id)
+        WHERE coalesce(s.in_transit, 0) <> coalesce(o.quantity, 0)
+        UNION ALL
+        SELECT 'incoming differs from transfers outstanding to it',
+               'warehouse ' || coalesce(s.warehouse_id, i.warehouse_id) || ' item '
+               || coalesce(s.item_id, i.item_id),
+               coalesce(i.quantity, 0), coalesce(s.incoming, 0)
+        FROM levels s FULL JOIN inbound i USING (warehouse_id, item_id)
+        WHERE coalesce(s.incoming, 0) <> coalesce(i.quantity, 0)
         """,
     ),
     (

@@ -97,7 +97,7 @@ def upgrade() -> None:
         sa.Column("workflow_id", sa.String(length=200), nullable=False),
         sa.Column("from_warehouse_id", sa.BigInteger(), nullable=False),
         sa.Column("to_warehouse_id", sa.BigInteger(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=24), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("view", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column(

@@ -1,0 +1,213 @@
+"""Transfer activities: thin, idempotent calls of the stock operations (keys derived
+from the workflow id and step), the transfer projection and its alert. Business
+refusals become non-retryable ApplicationErrors; everything else is retried."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db.alerts import NewAlert, raise_alert
+from db.orders import waiting_orders
+from db.stock.operation import Caller, recorded
+from db.stock.promising import allocate, release, reserve
+from db.stock.transfers import receive_transfer, ship_transfer
+from db.transfers import TransferProjection
+from domain.errors import DomainError
+from domain.stock import (
+    AllocateReservation,
+    AllocationResult,
+    InvalidTransition,
+    ReleaseReservation,
+    ReserveLine,
+    ReserveStock,
+)
+from domain.transfers import (
+    ReceiveTransfer,
+    ShipTransfer,
+    TransferReceiptLine,
+    TransferStockResult,
+)
+from workflows.transfer.messages import (
+    ReceiveLineInput,
+    TransferInput,
+    TransferLineInput,
+    TransferView,
+)
+
+ACTOR = "workflow"
+ALERT_KIND = "transfer_in_transit"
+
+
+def _business(error: DomainError) -> ApplicationError:
+    return ApplicationError(error.detail, type=type(error).__name__, non_retryable=True)
+
+
+@dataclass(frozen=True)
+class RecordTransferInput:
+    transfer: TransferInput
+    workflow_id: str
+
+
+@dataclass(frozen=True)
+class ReserveTransferInput:
+    tenant_id: int
+    key: str
+    transfer_number: str
+    from_warehouse: str
+    lines: list[TransferLineInput]
+
+
+@dataclass(frozen=True)
+class ReservedLine:
+    reservation_id: int
+    sku: str
+    lot: str | None
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReserveTransferResult:
+    reservations: list[ReservedLine]
+
+
+@dataclass(frozen=True)
+class TransferReservations:
+    tenant_id: int
+    key: str  # each reservation adds its id
+    transfer_number: str
+    reservation_ids: list[int]
+
+
+@dataclass(frozen=True)
+class ReceiveTransferStockInput:
+    tenant_id: int
+    key: str
+    transfer_number: str
+    location: str
+    lines: list[ReceiveLineInput]
+
+
+@dataclass(frozen=True)
+class TransferAlertInput:
+    tenant_id: int
+    transfer_number: str
+    message: str
+
+
+@dataclass(frozen=True)
+class WakeBackordersInput:
+    tenant_id: int
+    skus: list[str]
+
+
+@dataclass(frozen=True)
+class WakeBackordersResult:
+    workflow_ids: list[str]
+
+
+class TransferActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._projection = TransferProjection(sessions)
+
+    @activity.defn
+    async def record_transfer(self, data: RecordTransferInput) -> None:
+        try:
+            await self._projection.record(data.transfer, data.workflow_id)
+        except DomainError as error:
+            raise _business(error) from error
+
+    @activity.defn
+    async def project_transfer(self, view: TransferView) -> None:
+        await self._projection.update(view)
+
+    @activity.defn
+    async def reserve_transfer(self, data: ReserveTransferInput) -> ReserveTransferResult:
+        """Reserve every line at the source or nothing (a shortage names every line)."""
+        lines = [ReserveLine(data.from_warehouse, x.sku, x.quantity, x.lot) for x in data.lines]
+        command = ReserveStock(lines, "transfer", data.transfer_number)
+        try:
+            result = await reserve(self._sessions, Caller(data.tenant_id, data.key, ACTOR), command)
+        except DomainError as error:
+            raise _business(error) from error
+        return ReserveTransferResult(
+            [ReservedLine(r.id, r.sku, r.lot, r.quantity) for r in result.reservations]
+        )
+
+    @activity.defn
+    async def release_transfer(self, data: TransferReservations) -> None:
+        """Release what is left of each reservation (nothing left is fine)."""
+        for reservation_id in data.reservation_ids:
+            caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", ACTOR)
+            try:
+                await release(self._sessions, caller, ReleaseReservation(reservation_id))
+            except InvalidTransition:
+                continue
+
+    @activity.defn
+    async def ship_transfer(self, data: TransferReservations) -> TransferStockResult:
+        """Allocate each reservation by the item's strategy, release what could not
+        be allocated, and ship what was: source out, in transit. Each step has its
+        own key, so a retry replays the steps that committed."""
+        allocation_ids: list[int] = []
+        for reservation_id in data.reservation_ids:
+            allocated = await self._allocate(data, reservation_id)
+            allocation_ids += [a.id for a in allocated.allocations if a.quantity > 0]
+        if not allocation_ids:
+            raise ApplicationError(
+                "none of the reserved stock is at a location it can be taken from",
+                type="NothingToShip", non_retryable=True,
+            )  # fmt: skip
+        await self.release_transfer(
+            TransferReservations(data.tenant_id, f"{data.key}/release", data.transfer_number,
+                                 data.reservation_ids)
+        )  # fmt: skip
+        caller = Caller(data.tenant_id, f"{data.key}/stock", ACTOR)
+        try:
+            return await ship_transfer(
+                self._sessions, caller, ShipTransfer(data.transfer_number, allocation_ids)
+            )
+        except DomainError as error:
+            raise _business(error) from error
+
+    async def _allocate(self, data: TransferReservations, reservation_id: int) -> AllocationResult:
+        caller = Caller(data.tenant_id, f"{data.key}/allocate/{reservation_id}", ACTOR)
+        done = await recorded(self._sessions, caller, AllocationResult)
+        if done is not None:
+            return done
+        command = AllocateReservation(reservation_id, reference_type="transfer",
+                                      reference_id=data.transfer_number)  # fmt: skip
+        try:
+            return await allocate(self._sessions, caller, command)
+        except DomainError as error:
+            raise _business(error) from error
+
+    @activity.defn
+    async def receive_transfer(self, data: ReceiveTransferStockInput) -> TransferStockResult:
+        lines = [TransferReceiptLine(x.sku, x.lot, x.received, x.reason) for x in data.lines]
+        command = ReceiveTransfer(data.transfer_number, data.location, lines)
+        try:
+            return await receive_transfer(
+                self._sessions, Caller(data.tenant_id, data.key, ACTOR), command
+            )
+        except DomainError as error:
+            raise _business(error) from error
+
+    @activity.defn
+    async def raise_transfer_alert(self, data: TransferAlertInput) -> int:
+        """Once per transfer: raising it again finds the first alert."""
+        return await raise_alert(
+            self._sessions,
+            NewAlert(data.tenant_id, f"{ALERT_KIND}:{data.transfer_number}", ALERT_KIND,
+                     "transfer", data.transfer_number, data.message),
+        )  # fmt: skip
+
+    @activity.defn
+    async def find_backordered_orders(self, data: WakeBackordersInput) -> WakeBackordersResult:
+        """Orders waiting for these SKUs, highest priority then oldest first."""
+        found = await waiting_orders(self._sessions, data.tenant_id, set(data.skus))
+        return WakeBackordersResult(found)

@@ -1,0 +1,50 @@
+"""Alerts operators act on (a transfer in transit too long, ...): list, resolve."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import PrincipalDep, SessionDep, WmsWriterDep
+from api.problems import PROBLEM_RESPONSES
+from api.schemas.common import CursorId, Limit, Page, decode_cursor, encode_cursor
+from api.schemas.transfers import AlertPublic, AlertResolveBody
+from db.alerts import list_alerts, resolve_alert
+from db.models import Alert
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=PROBLEM_RESPONSES)
+
+
+def _public(alert: Alert) -> AlertPublic:
+    return AlertPublic(
+        id=alert.id, kind=alert.kind, reference_type=alert.reference_type,
+        reference_id=alert.reference_id, message=alert.message, created_at=alert.created_at,
+        resolved_at=alert.resolved_at, resolution=alert.resolution,
+    )  # fmt: skip
+
+
+@router.get("", response_model=Page[AlertPublic],
+            summary="Alerts, newest first: open ones, or all with status=all")  # fmt: skip
+async def get_alerts(
+    principal: PrincipalDep,
+    session: SessionDep,
+    status: Literal["open", "all"] = "open",
+    kind: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 100,
+) -> Page[AlertPublic]:
+    rows = await list_alerts(
+        session, principal.tenant_id, open_only=status == "open", kind=kind,
+        before=decode_cursor(cursor, CursorId), limit=limit,
+    )  # fmt: skip
+    next_cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
+    return Page(items=[_public(a) for a in rows], next_cursor=next_cursor)
+
+
+@router.post("/{alert_id}/resolve", response_model=AlertPublic,
+             summary="Resolve an alert with a note (409 if it is already resolved)")  # fmt: skip
+async def resolve(
+    alert_id: int, body: AlertResolveBody, principal: WmsWriterDep, session: SessionDep
+) -> AlertPublic:
+    return _public(await resolve_alert(session, principal.tenant_id, alert_id, body.resolution))

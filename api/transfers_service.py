@@ -1,0 +1,206 @@
+"""Between the API and the transfer workflows: start, query, update; map Temporal's
+answers to problems; convert display units to base units and back."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from temporalio.client import (
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.problems import Problem
+from api.resources import Resources
+from api.schemas.transfers import (
+    InFlightPublic,
+    ReceiptLinePublic,
+    ReceiptPublic,
+    TransferCreate,
+    TransferCreated,
+    TransferLinePublic,
+    TransferPublic,
+    TransferReceiveBody,
+)
+from api.units import Units
+from db.transfers import check_transfer
+from domain.transfers import TransferStatus
+from workflows import search_attributes
+from workflows.transfer.messages import (
+    ReceiveLineInput,
+    ReceiveTransferInput,
+    TransferInput,
+    TransferLineInput,
+    TransferView,
+    transfer_workflow_id,
+)
+from workflows.transfer.workflow import TransferWorkflow
+
+# A refusal's ApplicationError type -> HTTP status (anything else: 409).
+_REFUSALS = {"InvalidInput": 422, "NotFound": 404}
+
+
+def request_hash(body: TransferCreate) -> str:
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+async def create_transfer(
+    resources: Resources, tenant_id: int, body: TransferCreate
+) -> tuple[TransferCreated, bool]:
+    """Start the transfer's workflow; (answer, created). The same number with the
+    same body answers with the running transfer; with another body, 409."""
+    units = await Units.load(resources.sessions, tenant_id, (line.sku for line in body.lines))
+    lines = [
+        TransferLineInput(
+            line.sku,
+            units.stock(line.sku, line.quantity, f"lines.{n}.quantity", f"lines.{n}.sku"),
+            line.lot,
+        )
+        for n, line in enumerate(body.lines)
+    ]
+    digest = request_hash(body)
+    transfer = TransferInput(
+        tenant_id, body.transfer_number, body.from_warehouse, body.to_warehouse, lines,
+        resources.settings.transfer_alert_after_seconds, digest,
+    )  # fmt: skip
+    async with resources.sessions() as session:
+        await check_transfer(session, transfer)  # refused here: nothing is started
+    workflow_id = transfer_workflow_id(tenant_id, body.transfer_number)
+    client = await resources.temporal.get()
+    try:
+        await client.start_workflow(
+            TransferWorkflow.run, transfer, id=workflow_id,
+            task_queue=resources.settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            # A transfer number is used once, even after the transfer closed.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"request_hash": digest},
+            search_attributes=TypedSearchAttributes(
+                search_attributes.pairs(
+                    search_attributes.for_transfer(transfer, TransferStatus.REQUESTED)
+                )
+            ),
+        )  # fmt: skip
+        created = TransferCreated(
+            transfer_number=body.transfer_number, status=TransferStatus.REQUESTED,
+            workflow_id=workflow_id,
+        )  # fmt: skip
+        return created, True
+    except WorkflowAlreadyStartedError:
+        described = await client.get_workflow_handle(workflow_id).describe()
+        if await described.memo_value("request_hash", default=None) != digest:
+            raise Problem(409, "transfer-exists",
+                          f"transfer {body.transfer_number} exists with other content",
+                          field="transfer_number") from None  # fmt: skip
+        view = await transfer_view(resources, tenant_id, body.transfer_number)
+        return TransferCreated(transfer_number=view.transfer_number, status=view.status,
+                               workflow_id=workflow_id), False  # fmt: skip
+
+
+async def transfer_view(resources: Resources, tenant_id: int, number: str) -> TransferView:
+    client = await resources.temporal.get()
+    handle = client.get_workflow_handle_for(
+        TransferWorkflow.run, transfer_workflow_id(tenant_id, number)
+    )
+    try:
+        return await handle.query(TransferWorkflow.status)
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise Problem(404, "not-found", f"transfer {number} does not exist",
+                          field="transfer_number") from error  # fmt: skip
+        raise _unavailable(error) from error
+    except WorkflowQueryFailedError as error:
+        raise _unavailable(error) from error
+
+
+async def update_transfer(
+    resources: Resources, tenant_id: int, number: str, update: Any, arg: Any,
+    key: str | None = None,
+) -> TransferView:  # fmt: skip
+    """Run an update on the transfer's workflow. A refusal changed nothing: 422 for
+    bad input, 409 for a step out of order. `key` (the Idempotency-Key) is the
+    update's id: a repeat answers with the first outcome and does nothing again."""
+    client = await resources.temporal.get()
+    handle = client.get_workflow_handle(transfer_workflow_id(tenant_id, number))
+    try:
+        view: TransferView = await handle.execute_update(
+            update, arg, id=f"{update.__name__}/{key}" if key else None
+        )
+        return view
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError):
+            status = _REFUSALS.get(cause.type or "", 409)
+            raise Problem(status, "refused", cause.message) from error
+        raise Problem(409, "refused", str(cause)) from error
+    except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+        detail = f"transfer {number} did not answer in time; read it to see the outcome"
+        raise Problem(504, "timeout", detail) from error
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            view = await transfer_view(resources, tenant_id, number)  # 404 if unknown
+            raise Problem(409, "refused", f"transfer {number} is {view.status}") from error
+        raise _unavailable(error) from error
+
+
+def _unavailable(error: Exception) -> Problem:
+    return Problem(503, "temporal-unavailable", f"the transfer service could not answer: {error}")
+
+
+# -- display units ---------------------------------------------------------------------
+
+
+async def receipt_input(
+    resources: Resources, tenant_id: int, body: TransferReceiveBody
+) -> ReceiveTransferInput:
+    units = await Units.load(resources.sessions, tenant_id, (line.sku for line in body.lines))
+    lines = [
+        ReceiveLineInput(
+            line.sku,
+            units.stock(line.sku, line.received, f"lines.{n}.received", f"lines.{n}.sku"),
+            line.lot,
+            line.reason,
+        )
+        for n, line in enumerate(body.lines)
+    ]
+    return ReceiveTransferInput(body.location, lines)
+
+
+async def units_for_view(resources: Resources, tenant_id: int, view: TransferView) -> Units:
+    return await Units.load(resources.sessions, tenant_id, (line.sku for line in view.lines))
+
+
+def transfer_public(view: TransferView, units: Units) -> TransferPublic:
+    d = units.display
+    return TransferPublic(
+        transfer_number=view.transfer_number, workflow_id=view.workflow_id,
+        from_warehouse=view.from_warehouse, to_warehouse=view.to_warehouse, status=view.status,
+        lines=[TransferLinePublic(sku=x.sku, lot=x.lot, quantity=d(x.sku, x.quantity),
+                                  reserved=d(x.sku, x.reserved)) for x in view.lines],
+        stock=[
+            InFlightPublic(
+                sku=s.sku, lot=s.lot, shipped=d(s.sku, s.shipped), received=d(s.sku, s.received),
+                written_off=d(s.sku, s.written_off), outstanding=d(s.sku, s.outstanding),
+            )
+            for s in view.stock
+        ],
+        receipts=[
+            ReceiptPublic(
+                location=r.location, received_at=r.received_at,
+                lines=[ReceiptLinePublic(sku=x.sku, lot=x.lot, received=d(x.sku, x.received),
+                                         reason=x.reason) for x in r.lines],
+            )
+            for r in view.receipts
+        ],
+        carrier=view.carrier, tracking_number=view.tracking_number, shipped_at=view.shipped_at,
+        alert_at=view.alert_at, alerted=view.alerted, reason=view.reason,
+    )  # fmt: skip

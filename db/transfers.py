@@ -1,0 +1,108 @@
+"""The transfer projection the transfer workflows keep (lists, the warehouses'
+view of what is on its way), and the figures a transfer's activities read."""
+
+from __future__ import annotations
+
+from pydantic import TypeAdapter
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Transfer, Warehouse
+from db.stock.lookups import Catalogue
+from domain.errors import InvalidInput
+from workflows.transfer.messages import TransferInput, TransferView
+
+_VIEW = TypeAdapter(TransferView)
+
+
+async def check_transfer(
+    session: AsyncSession, transfer: TransferInput
+) -> tuple[Warehouse, Warehouse]:
+    """(source, destination), or a refusal of what cannot move: unknown warehouses,
+    SKUs or lots, one warehouse to itself, serial-tracked items (not supported:
+    a transfer would have to name and follow each serial)."""
+    catalogue = Catalogue(session, transfer.tenant_id)
+    source = await catalogue.warehouse(transfer.from_warehouse, "from_warehouse")
+    target = await catalogue.warehouse(transfer.to_warehouse, "to_warehouse")
+    if source.id == target.id:
+        raise InvalidInput("a transfer needs two different warehouses", field="to_warehouse")
+    for n, line in enumerate(transfer.lines):
+        item = await catalogue.item(line.sku, f"lines.{n}.sku")
+        if item.track_serial:
+            raise InvalidInput(
+                f"{item.sku!r} is serial-tracked: transfers of serial numbers are not supported",
+                field=f"lines.{n}.sku",
+            )
+        if line.lot is not None:
+            await catalogue.lot(item, line.lot, f"lines.{n}.lot")
+    return source, target
+
+
+class TransferProjection:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def record(self, transfer: TransferInput, workflow_id: str) -> None:
+        """The transfer as requested (a repeat changes nothing)."""
+        async with self._sessions() as session, session.begin():
+            source, target = await check_transfer(session, transfer)
+            await session.execute(
+                insert(Transfer)
+                .values(
+                    tenant_id=transfer.tenant_id, transfer_number=transfer.transfer_number,
+                    workflow_id=workflow_id, from_warehouse_id=source.id,
+                    to_warehouse_id=target.id, status="requested", version=0, view=None,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=[Transfer.tenant_id, Transfer.transfer_number]
+                )
+            )  # fmt: skip
+
+    async def update(self, view: TransferView) -> None:
+        """Follow the workflow: a newer version replaces the row, an older is ignored."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                text(
+                    "UPDATE transfers SET status = :status, version = :version,"
+                    " view = CAST(:view AS jsonb), updated_at = now()"
+                    " WHERE tenant_id = :t AND transfer_number = :n AND version < :version"
+                ),
+                {
+                    "status": view.status.value, "version": view.version,
+                    "view": _VIEW.dump_json(view).decode(), "t": view.tenant_id,
+                    "n": view.transfer_number,
+                },
+            )  # fmt: skip
+
+
+async def list_transfers(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    status: str | None,
+    from_warehouse: str | None,
+    to_warehouse: str | None,
+    before: int | None,
+    limit: int,
+) -> list[tuple[int, TransferView]]:
+    """(row id, last projected view) of a tenant's transfers, newest first."""
+    query = select(Transfer.id, Transfer.view).where(
+        Transfer.tenant_id == tenant_id, Transfer.version > 0
+    )
+    if status is not None:
+        query = query.where(Transfer.status == status)
+    for column, code in ((Transfer.from_warehouse_id, from_warehouse),
+                         (Transfer.to_warehouse_id, to_warehouse)):  # fmt: skip
+        if code is not None:
+            query = query.where(
+                column.in_(
+                    select(Warehouse.id).where(
+                        Warehouse.tenant_id == tenant_id, Warehouse.code == code
+                    )
+                )
+            )
+    if before is not None:
+        query = query.where(Transfer.id < before)
+    rows = await session.execute(query.order_by(Transfer.id.desc()).limit(limit))
+    return [(transfer_id, _VIEW.validate_python(view)) for transfer_id, view in rows]

@@ -1,0 +1,331 @@
+"""TransferWorkflow: stock moving from one warehouse to another (DESIGN §6).
+
+record → reserve at the source (short: rejected) → the source ships (update) or the
+transfer is canceled (update; releases the reservation) → in transit, with an alert
+when it stays there too long → the destination receives (updates; partial receipts,
+discrepancies written off with a reason) → completed when nothing is outstanding.
+Received stock wakes backordered orders of its SKUs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.transfers import (
+        ReceiveTransferStockInput,
+        RecordTransferInput,
+        ReserveTransferInput,
+        ReserveTransferResult,
+        TransferActivities,
+        TransferAlertInput,
+        TransferReservations,
+        WakeBackordersInput,
+        WakeBackordersResult,
+    )
+    from domain.errors import DomainError
+    from domain.transfers import (
+        InFlight,
+        TransferBook,
+        TransferReceiptLine,
+        TransferStatus,
+        TransferStockResult,
+    )
+    from workflows import retry_policies, search_attributes
+    from workflows.order.messages import StockArrivedInput
+    from workflows.transfer.messages import (
+        CancelTransferInput,
+        InFlightView,
+        ReceiptView,
+        ReceiveTransferInput,
+        ShipTransferInput,
+        TransferInput,
+        TransferLineView,
+        TransferView,
+    )
+
+
+def _refuse(message: str, type: str = "InvalidTransition") -> ApplicationError:
+    return ApplicationError(message, type=type, non_retryable=True)
+
+
+def _reason(error: ActivityError) -> str:
+    cause = error.cause
+    return cause.message if isinstance(cause, ApplicationError) else str(error)
+
+
+@workflow.defn
+class TransferWorkflow:
+    @workflow.init
+    def __init__(self, data: TransferInput) -> None:
+        self.data = data
+        self.view = TransferView(
+            tenant_id=data.tenant_id, transfer_number=data.transfer_number,
+            workflow_id=workflow.info().workflow_id, from_warehouse=data.from_warehouse,
+            to_warehouse=data.to_warehouse, status=TransferStatus.REQUESTED,
+            lines=[TransferLineView(x.sku, x.lot, x.quantity) for x in data.lines],
+        )  # fmt: skip
+        self.book = TransferBook()
+        self.reservations: list[int] = []
+        self.lock = asyncio.Lock()  # stock steps of updates never interleave
+        self.cancel_requested = False
+
+    # -- the story ---------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, data: TransferInput) -> TransferView:
+        self._upsert_search_attributes()
+        try:
+            await self._act(
+                TransferActivities.record_transfer,
+                RecordTransferInput(data, self.view.workflow_id),
+            )
+            await self._reserve()
+        except ActivityError as error:
+            workflow.logger.warning("transfer %s rejected: %s", data.transfer_number, error.cause)
+            self.view.reason = _reason(error)
+            self.view.status = TransferStatus.REJECTED
+            await self._publish()
+            return await self._finish()
+        await workflow.wait_condition(
+            lambda: self.view.status in (TransferStatus.IN_TRANSIT, TransferStatus.CANCELED)
+        )
+        if self.view.status is TransferStatus.IN_TRANSIT:
+            await self._until_received()
+        return await self._finish()
+
+    async def _reserve(self) -> None:
+        result: ReserveTransferResult = await self._act(
+            TransferActivities.reserve_transfer,
+            ReserveTransferInput(
+                self.data.tenant_id, self._key("reserve"), self.data.transfer_number,
+                self.data.from_warehouse, list(self.data.lines),
+            ),
+        )  # fmt: skip
+        self.reservations = [r.reservation_id for r in result.reservations]
+        for line, reserved in zip(self.view.lines, result.reservations, strict=True):
+            line.reserved = reserved.quantity
+        self.view.status = TransferStatus.RESERVED
+        await self._publish()
+
+    async def _until_received(self) -> None:
+        """Wait for the receipts; raise an alert once if the goods stay in transit
+        longer than alert_after_seconds."""
+        try:
+            await workflow.wait_condition(
+                self._completed, timeout=timedelta(seconds=self.data.alert_after_seconds)
+            )
+        except TimeoutError:
+            await self._alert()
+            await workflow.wait_condition(self._completed)
+
+    def _completed(self) -> bool:
+        return self.view.status is TransferStatus.COMPLETED
+
+    async def _alert(self) -> None:
+        self.view.alerted = True
+        message = (
+            f"transfer {self.data.transfer_number} from {self.data.from_warehouse} to "
+            f"{self.data.to_warehouse} shipped {self.view.shipped_at} is still in transit "
+            f"after {self.data.alert_after_seconds} s ({self.book.outstanding} outstanding)"
+        )
+        await self._act(
+            TransferActivities.raise_transfer_alert,
+            TransferAlertInput(self.data.tenant_id, self.data.transfer_number, message),
+        )
+        await self._publish()
+
+    async def _finish(self) -> TransferView:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.view
+
+    # -- updates ---------------------------------------------------------------------
+
+    @workflow.update
+    async def ship(self, data: ShipTransferInput) -> TransferView:
+        async with self.lock:
+            self._expect_reserved("ship")
+            try:
+                result: TransferStockResult = await self._act(
+                    TransferActivities.ship_transfer,
+                    TransferReservations(self.data.tenant_id, self._key("ship"),
+                                         self.data.transfer_number, self.reservations),
+                )  # fmt: skip
+            except ActivityError as error:
+                raise _refuse(_reason(error)) from error
+            self._take(result)
+            for line in self.view.lines:
+                line.reserved = 0
+            now = workflow.now()
+            self.view.carrier = data.carrier
+            self.view.tracking_number = data.tracking_number
+            self.view.shipped_at = now.isoformat()
+            alert_at = now + timedelta(seconds=self.data.alert_after_seconds)
+            self.view.alert_at = alert_at.isoformat()
+            self.view.status = TransferStatus.IN_TRANSIT
+            await self._publish()
+        return self.view
+
+    @ship.validator
+    def _check_ship(self, data: ShipTransferInput) -> None:
+        self._expect_reserved("ship")
+        if self.lock.locked():
+            raise _refuse(f"transfer {self.data.transfer_number} is being shipped")
+        if not data.carrier.strip():
+            raise _refuse("a carrier is required", "InvalidInput")
+
+    @workflow.update
+    async def cancel(self, data: CancelTransferInput) -> TransferView:
+        self.cancel_requested = True
+        # Reserving may still be under way: cancel what it leaves.
+        await workflow.wait_condition(lambda: self.view.status is not TransferStatus.REQUESTED)
+        async with self.lock:
+            if self.view.status is not TransferStatus.RESERVED:
+                return self.view  # rejected meanwhile: nothing is held
+            await self._act(
+                TransferActivities.release_transfer,
+                TransferReservations(self.data.tenant_id, self._key("release"),
+                                     self.data.transfer_number, self.reservations),
+            )  # fmt: skip
+            for line in self.view.lines:
+                line.reserved = 0
+            self.view.reason = data.reason
+            self.view.status = TransferStatus.CANCELED
+            await self._publish()
+        return self.view
+
+    @cancel.validator
+    def _check_cancel(self, data: CancelTransferInput) -> None:
+        status = self.view.status
+        if status in (TransferStatus.IN_TRANSIT, TransferStatus.PARTIALLY_RECEIVED,
+                      TransferStatus.COMPLETED):  # fmt: skip
+            raise _refuse(
+                f"transfer {self.data.transfer_number} has shipped; it cannot be canceled"
+            )
+        if status.is_final or self.cancel_requested:
+            raise _refuse(f"transfer {self.data.transfer_number} is already {status}")
+        if self.lock.locked():
+            raise _refuse(f"transfer {self.data.transfer_number} is being shipped")
+
+    @workflow.update
+    async def receive(self, data: ReceiveTransferInput) -> TransferView:
+        async with self.lock:
+            # Checked again: another receipt may have taken the outstanding quantity
+            # since this one was validated.
+            self._check_receipt(data)
+            update = workflow.current_update_info()
+            step = update.id if update is not None else str(len(self.view.receipts))
+            try:
+                result: TransferStockResult = await self._act(
+                    TransferActivities.receive_transfer,
+                    ReceiveTransferStockInput(
+                        self.data.tenant_id, f"{self.view.workflow_id}/receive/{step}",
+                        self.data.transfer_number, data.location, list(data.lines),
+                    ),
+                )  # fmt: skip
+            except ActivityError as error:
+                raise _refuse(_reason(error)) from error
+            self._take(result)
+            self.view.receipts.append(
+                ReceiptView(data.location, workflow.now().isoformat(), list(data.lines))
+            )
+            self.view.status = (
+                TransferStatus.COMPLETED
+                if self.book.outstanding == 0
+                else TransferStatus.PARTIALLY_RECEIVED
+            )
+            await self._publish()
+        await self._wake_backorders(sorted({x.sku for x in data.lines if x.received > 0}))
+        return self.view
+
+    @receive.validator
+    def _check_receive(self, data: ReceiveTransferInput) -> None:
+        self._check_receipt(data)
+
+    def _check_receipt(self, data: ReceiveTransferInput) -> None:
+        if not self.view.status.receivable:
+            raise _refuse(
+                f"transfer {self.data.transfer_number} is {self.view.status}; "
+                "only a shipped transfer can be received"
+            )
+        if not data.location.strip():
+            raise _refuse("a location is required", "InvalidInput")
+        lines = [TransferReceiptLine(x.sku, x.lot, x.received, x.reason) for x in data.lines]
+        try:
+            self.book.check_receipt(lines)
+        except DomainError as error:
+            raise _refuse(error.detail, type(error).__name__) from error
+
+    def _expect_reserved(self, what: str) -> None:
+        status = self.view.status
+        if self.cancel_requested:
+            raise _refuse(f"transfer {self.data.transfer_number} is being canceled")
+        if status is not TransferStatus.RESERVED:
+            done = status in (TransferStatus.IN_TRANSIT, TransferStatus.PARTIALLY_RECEIVED,
+                              TransferStatus.COMPLETED)  # fmt: skip
+            raise _refuse(
+                f"transfer {self.data.transfer_number} has already shipped"
+                if done
+                else f"transfer {self.data.transfer_number} is {status}; it cannot {what}"
+            )
+
+    async def _wake_backorders(self, skus: list[str]) -> None:
+        """Received stock: signal the orders waiting for it (the minute sweep
+        `backorder-wakeup` catches whatever this misses)."""
+        if not skus:
+            return
+        found: WakeBackordersResult = await self._act(
+            TransferActivities.find_backordered_orders,
+            WakeBackordersInput(self.data.tenant_id, skus),
+        )
+        for workflow_id in found.workflow_ids:
+            handle = workflow.get_external_workflow_handle(workflow_id)
+            for sku in skus:
+                try:
+                    await handle.signal("stock_arrived", StockArrivedInput(sku))
+                except FailureError:
+                    break  # the order closed meanwhile
+
+    @workflow.query
+    def status(self) -> TransferView:
+        return self.view
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _take(self, result: TransferStockResult) -> None:
+        """The transfer's books as the database has them after a stock step."""
+        self.book = TransferBook(
+            [InFlight(s.sku, s.lot, s.shipped, s.received, s.written_off) for s in result.stock]
+        )
+        self.view.stock = [
+            InFlightView(s.sku, s.lot, s.shipped, s.received, s.written_off, s.outstanding)
+            for s in self.book.stock
+        ]
+
+    def _key(self, step: str) -> str:
+        """An idempotency key per step of this run (a retry of the step replays it)."""
+        return f"{self.view.workflow_id}/{step}"
+
+    async def _act(self, activity: Any, arg: Any) -> Any:
+        return await workflow.execute_activity_method(
+            activity, arg,
+            start_to_close_timeout=retry_policies.TRANSFER_STEP_TIMEOUT,
+            retry_policy=retry_policies.DATABASE,
+        )  # fmt: skip
+
+    async def _publish(self) -> None:
+        """The new state to the projection and the search attributes."""
+        self.view.version += 1
+        self._upsert_search_attributes()
+        await self._act(TransferActivities.project_transfer, self.view)
+
+    def _upsert_search_attributes(self) -> None:
+        wanted = search_attributes.for_transfer(self.data, self.view.status)
+        known = workflow.info().typed_search_attributes
+        changed = [update for update in wanted if known.get(update.key) != update.value]
+        if changed:
+            workflow.upsert_search_attributes(changed)
