@@ -73,7 +73,7 @@ class ReturnActivities:
         )  # fmt: skip
         try:
             result = await receive_return(
-                self._sessions, Caller(data.order.tenant_id, ACTOR, data.key), command
+                self._sessions, Caller(data.order.tenant_id, data.key, ACTOR), command
             )
         except DomainError as error:
             raise ApplicationError(

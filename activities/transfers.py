@@ -15,7 +15,7 @@ from db.orders import waiting_orders
 from db.stock.operation import Caller, recorded
 from db.stock.promising import allocate, release, reserve
 from db.stock.transfers import receive_transfer, ship_transfer
-from db.transfers import TransferProjection
+from db.transfers import TransferProjection, open_allocations
 from domain.errors import DomainError
 from domain.stock import (
     AllocateReservation,
@@ -153,10 +153,14 @@ class TransferActivities:
         """Allocate each reservation by the item's strategy, release what could not
         be allocated, and ship what was: source out, in transit. Each step has its
         own key, so a retry replays the steps that committed."""
-        allocation_ids: list[int] = []
+        caller = Caller(data.tenant_id, f"{data.key}/stock", ACTOR)
+        shipped = await recorded(self._sessions, caller, TransferStockResult)
+        if shipped is not None:  # a retry after the stock left: replay it
+            return shipped
         for reservation_id in data.reservation_ids:
-            allocated = await self._allocate(data, reservation_id)
-            allocation_ids += [a.id for a in allocated.allocations if a.quantity > 0]
+            await self._allocate(data, reservation_id)
+        # what is allocated to these reservations now, by this attempt or an earlier one
+        allocation_ids = await open_allocations(self._sessions, data.reservation_ids)
         if not allocation_ids:
             raise ApplicationError(
                 "none of the reserved stock is at a location it can be taken from",
@@ -166,7 +170,6 @@ class TransferActivities:
             TransferReservations(data.tenant_id, f"{data.key}/release", data.transfer_number,
                                  data.reservation_ids)
         )  # fmt: skip
-        caller = Caller(data.tenant_id, f"{data.key}/stock", ACTOR)
         try:
             return await ship_transfer(
                 self._sessions, caller, ShipTransfer(data.transfer_number, allocation_ids)

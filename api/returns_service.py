@@ -14,6 +14,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.resources import Resources
@@ -86,6 +87,8 @@ async def request_return(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(attributes),
         )  # fmt: skip
+    except WorkflowAlreadyStartedError:
+        pass  # the return has ended: answer with it
     except RPCError as error:
         if opened.created:  # the claim stands; a repeat of this request starts it
             raise unavailable(error) from error
@@ -134,11 +137,13 @@ async def return_view(resources: Resources, tenant_id: int, rma_number: str) -> 
 
 
 async def return_step(
-    resources: Resources, tenant_id: int, rma_number: str, update: Any, arg: Any
-) -> ReturnPublic:
+    resources: Resources, tenant_id: int, rma_number: str, update: Any, arg: Any,
+    key: str | None = None,
+) -> ReturnPublic:  # fmt: skip
+    """A step of the return; `key` (Idempotency-Key) makes a repeat answer the same."""
     view: ReturnView = await update_workflow(
         resources, return_workflow_id(tenant_id, rma_number), update, arg,
-        ReturnWorkflow.status, f"return {rma_number}", "rma_number",
+        ReturnWorkflow.status, f"return {rma_number}", "rma_number", key,
     )  # fmt: skip
     return return_public(view, await Units.load(resources.sessions, tenant_id,
                                                 (x.sku for x in view.lines)))  # fmt: skip

@@ -6,18 +6,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from temporalio.client import (
-    WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
 from temporalio.common import (
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.problems import Problem
 from api.resources import Resources
@@ -32,6 +26,7 @@ from api.schemas.transfers import (
     TransferReceiveBody,
 )
 from api.units import Units
+from api.workflow_calls import query_workflow, update_workflow
 from db.transfers import check_transfer
 from domain.transfers import TransferStatus
 from workflows import search_attributes
@@ -45,10 +40,8 @@ from workflows.transfer.messages import (
 )
 from workflows.transfer.workflow import TransferWorkflow
 
+
 # A refusal's ApplicationError type -> HTTP status (anything else: 409).
-_REFUSALS = {"InvalidInput": 422, "NotFound": 404}
-
-
 def request_hash(body: TransferCreate) -> str:
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
@@ -107,19 +100,11 @@ async def create_transfer(
 
 
 async def transfer_view(resources: Resources, tenant_id: int, number: str) -> TransferView:
-    client = await resources.temporal.get()
-    handle = client.get_workflow_handle_for(
-        TransferWorkflow.run, transfer_workflow_id(tenant_id, number)
-    )
-    try:
-        return await handle.query(TransferWorkflow.status)
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            raise Problem(404, "not-found", f"transfer {number} does not exist",
-                          field="transfer_number") from error  # fmt: skip
-        raise _unavailable(error) from error
-    except WorkflowQueryFailedError as error:
-        raise _unavailable(error) from error
+    view: TransferView = await query_workflow(
+        resources, transfer_workflow_id(tenant_id, number), TransferWorkflow.status,
+        f"transfer {number}", "transfer_number",
+    )  # fmt: skip
+    return view
 
 
 async def update_transfer(
@@ -129,31 +114,11 @@ async def update_transfer(
     """Run an update on the transfer's workflow. A refusal changed nothing: 422 for
     bad input, 409 for a step out of order. `key` (the Idempotency-Key) is the
     update's id: a repeat answers with the first outcome and does nothing again."""
-    client = await resources.temporal.get()
-    handle = client.get_workflow_handle(transfer_workflow_id(tenant_id, number))
-    try:
-        view: TransferView = await handle.execute_update(
-            update, arg, id=f"{update.__name__}/{key}" if key else None
-        )
-        return view
-    except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        if isinstance(cause, ApplicationError):
-            status = _REFUSALS.get(cause.type or "", 409)
-            raise Problem(status, "refused", cause.message) from error
-        raise Problem(409, "refused", str(cause)) from error
-    except WorkflowUpdateRPCTimeoutOrCancelledError as error:
-        detail = f"transfer {number} did not answer in time; read it to see the outcome"
-        raise Problem(504, "timeout", detail) from error
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            view = await transfer_view(resources, tenant_id, number)  # 404 if unknown
-            raise Problem(409, "refused", f"transfer {number} is {view.status}") from error
-        raise _unavailable(error) from error
-
-
-def _unavailable(error: Exception) -> Problem:
-    return Problem(503, "temporal-unavailable", f"the transfer service could not answer: {error}")
+    view: TransferView = await update_workflow(
+        resources, transfer_workflow_id(tenant_id, number), update, arg,
+        TransferWorkflow.status, f"transfer {number}", "transfer_number", key,
+    )  # fmt: skip
+    return view
 
 
 # -- display units ---------------------------------------------------------------------

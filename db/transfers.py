@@ -106,3 +106,18 @@ async def list_transfers(
         query = query.where(Transfer.id < before)
     rows = await session.execute(query.order_by(Transfer.id.desc()).limit(limit))
     return [(transfer_id, _VIEW.validate_python(view)) for transfer_id, view in rows]
+
+
+async def open_allocations(
+    sessions: async_sessionmaker[AsyncSession], reservation_ids: list[int]
+) -> list[int]:
+    """Allocations of these reservations not yet shipped or released."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            text(
+                "SELECT id FROM allocations WHERE reservation_id = ANY(:ids)"
+                " AND status = 'allocated' AND quantity > 0 ORDER BY id"
+            ),
+            {"ids": reservation_ids},
+        )
+        return list(rows)

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
 from api import returns_service as returns
-from api.deps import OmsWriterDep, PrincipalDep, ResourcesDep, SessionDep, WmsWriterDep
+from api.deps import (
+    IdempotencyKeyHeader,
+    OmsWriterDep,
+    PrincipalDep,
+    ResourcesDep,
+    SessionDep,
+    WmsWriterDep,
+)
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.common import CursorId, Limit, Page, decode_cursor, encode_cursor
 from api.schemas.returns import DecisionBody, ReturnCreate, ReturnPublic, ReturnReceipt
@@ -71,43 +78,58 @@ async def get_returns(
 @router.post("/v1/returns/{rma_number}/approve", response_model=ReturnPublic,
              summary="Approve a requested return")  # fmt: skip
 async def approve_return(
-    rma_number: str, body: DecisionBody, principal: OmsWriterDep, resources: ResourcesDep
+    rma_number: str,
+    body: DecisionBody,
+    principal: OmsWriterDep,
+    resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None,
 ) -> ReturnPublic:
     return await returns.return_step(
         resources, principal.tenant_id, rma_number, ReturnWorkflow.approve,
-        DecisionInput(body.reason),
+        DecisionInput(body.reason), key,
     )  # fmt: skip
 
 
 @router.post("/v1/returns/{rma_number}/reject", response_model=ReturnPublic,
              summary="Reject a requested return (a reason is required)")  # fmt: skip
 async def reject_return(
-    rma_number: str, body: DecisionBody, principal: OmsWriterDep, resources: ResourcesDep
+    rma_number: str,
+    body: DecisionBody,
+    principal: OmsWriterDep,
+    resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None,
 ) -> ReturnPublic:
     return await returns.return_step(
         resources, principal.tenant_id, rma_number, ReturnWorkflow.reject,
-        DecisionInput(body.reason),
+        DecisionInput(body.reason), key,
     )  # fmt: skip
 
 
 @router.post("/v1/returns/{rma_number}/receive", response_model=ReturnPublic,
              summary="The goods arrived: per line received, accepted and disposition")  # fmt: skip
 async def receive_return(
-    rma_number: str, body: ReturnReceipt, principal: WmsWriterDep, resources: ResourcesDep
+    rma_number: str,
+    body: ReturnReceipt,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None,
 ) -> ReturnPublic:
     receipt = await returns.receipt_input(resources, principal.tenant_id, rma_number, body)
     return await returns.return_step(
-        resources, principal.tenant_id, rma_number, ReturnWorkflow.receive, receipt
+        resources, principal.tenant_id, rma_number, ReturnWorkflow.receive, receipt, key
     )
 
 
 @router.post("/v1/returns/{rma_number}/close", response_model=ReturnPublic,
              summary="Close a received return: the refund is recorded")  # fmt: skip
 async def close_return(
-    rma_number: str, principal: OmsWriterDep, resources: ResourcesDep
+    rma_number: str,
+    principal: OmsWriterDep,
+    resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None,
 ) -> ReturnPublic:
     return await returns.return_step(
-        resources, principal.tenant_id, rma_number, ReturnWorkflow.close, CloseInput()
+        resources, principal.tenant_id, rma_number, ReturnWorkflow.close, CloseInput(), key
     )
 
 

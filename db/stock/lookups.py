@@ -83,7 +83,12 @@ class Catalogue:
         return self._items[sku]
 
     async def lot(self, item: Item, number: str | None, field: str = "lot") -> Lot | None:
-        """The existing lot of a lot-tracked item (None for untracked items)."""
+        """The existing lot of a lot-tracked item (None for untracked items), or one
+        the system gave an untracked item (returned units held aside: `RMA-...`)."""
+        if number is not None and not item.track_lot:
+            held = await self._find_lot(item, number)
+            if held is not None:
+                return held
         self.check_lot_given(item, number, field)
         if number is None:
             return None
@@ -109,7 +114,12 @@ class Catalogue:
         expiry_field: str = "expires_at",
     ) -> Lot | None:
         """The lot stock goes into: an existing one, or a new one (which needs an
-        expiry date when the item tracks expiry)."""
+        expiry date when the item tracks expiry). An untracked item only names a lot
+        the system gave it (returned units held aside)."""
+        if number is not None and not item.track_lot and expires_on is None:
+            held = await self._find_lot(item, number)
+            if held is not None:
+                return held
         self.check_lot_given(item, number, field)
         if number is None:
             if expires_on is not None:

@@ -20,7 +20,7 @@ from db.stock.change import BalanceKey, Label, StockChange
 from db.stock.on_hand import refuse_serials_in_stock
 from db.stock.operation import Caller, OperationContext, run_operation
 from domain.allocation import LotStatus
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput
 from domain.returns import Disposition
 from domain.stock import MovementRecord, MovementsResult, MovementType, ReceiveReturn
 
@@ -51,7 +51,8 @@ async def receive_return(
                     raise InvalidInput("serials only for accepted units", field=f"{field}.serials")
                 continue
             lot = await _lot_for(ctx, item, line.lot, Disposition(line.disposition),
-                                 command.rma_number, f"{field}.lot")  # fmt: skip
+                                 command.rma_number, command.tenant_return_id,
+                                 f"{field}.lot")  # fmt: skip
             serials = await cat.serials(
                 item, line.serials, line.accepted, f"{field}.serials", create=True
             )
@@ -88,6 +89,7 @@ async def _lot_for(
     number: str | None,
     disposition: Disposition,
     rma: str,
+    return_id: int,
     field: str,
 ) -> Lot | None:
     """The lot returned units go into: their own lot when sellable at once; a lot of
@@ -102,17 +104,21 @@ async def _lot_for(
     else:
         status, suffix = LotStatus.QUARANTINE, "Q"
     held = f"{number}/RMA-{rma}-{suffix}" if number else f"RMA-{rma}-{suffix}"
+    if len(held) > 64:  # a lot number's limit: name it by the return's id instead
+        held = f"RMA#{return_id}-{suffix}"
     await ctx.session.execute(
         text(
             "INSERT INTO lots (tenant_id, item_id, lot_number, manufactured_on, expires_on,"
             " received_at, status) VALUES (:t, :i, :n, :m, :e, now(), :s)"
             " ON CONFLICT (item_id, lot_number) DO NOTHING"
         ),
-        {"t": ctx.tenant_id, "i": item.id, "n": held[:64], "s": status.value,
+        {"t": ctx.tenant_id, "i": item.id, "n": held, "s": status.value,
          "m": original.manufactured_on if original else None,
          "e": original.expires_on if original else None},
     )  # fmt: skip
-    lot: Lot | None = await ctx.session.scalar(
-        select(Lot).where(Lot.item_id == item.id, Lot.lot_number == held[:64])
+    lot = await ctx.session.scalar(
+        select(Lot).where(Lot.item_id == item.id, Lot.lot_number == held)
     )
+    if lot is None or lot.status != status.value:  # a lot of that name exists already
+        raise Conflict(f"lot {held!r} of {item.sku!r} exists and is not {status}", field=field)
     return lot

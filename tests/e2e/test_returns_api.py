@@ -104,8 +104,8 @@ async def test_a_return_with_mixed_dispositions(
         ({**receipt, "lines": [{**receipt["lines"][0], "line_id": "9"}]}, 422),  # unknown line
         ({**receipt, "lines": [{**receipt["lines"][0], "disposition": "resell"}]}, 422),
         ({**receipt, "lines": [{**receipt["lines"][0], "received": 0.5}]}, 422),  # not a unit
-        ({**receipt, "location": "NOPE"}, 409),
-        ({**receipt, "lines": [{**receipt["lines"][2], "lot": None}]}, 409),  # lot-tracked
+        ({**receipt, "location": "NOPE"}, 404),
+        ({**receipt, "lines": [{**receipt["lines"][2], "lot": None}]}, 422),  # lot-tracked
     ):
         refused = await api.post(f"/v1/returns/{rma}/receive", json=bad, headers=wms)
         assert refused.status_code == status, (bad, refused.text)
@@ -207,8 +207,32 @@ async def test_a_return_with_mixed_dispositions(
     assert (
         await api.post(f"/v1/orders/{number}/returns", json=rest, headers=oms)
     ).status_code == 201
+    # a second return of the same tenant goes all the way too (its own stock keys)
+    second = rest["rma_number"]
+    step = {**oms, **key()}  # an Idempotency-Key: a repeat answers the same, once
+    for _ in range(2):
+        approved = await api.post(f"/v1/returns/{second}/approve", json={}, headers=step)
+        assert approved.status_code == 200, approved.text
+    last = {"warehouse": "WH1", "location": "A1", "lines": [
+        {"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}]}  # fmt: skip
+    assert (await api.post(f"/v1/returns/{second}/receive", json=last, headers=wms)).is_success
+    assert (await api.post(f"/v1/returns/{second}/close", headers=oms)).json()["status"] == "closed"
+    # repeating the request after the return ended answers with it
+    again_rest = await api.post(f"/v1/orders/{number}/returns", json=rest, headers=oms)
+    assert (again_rest.status_code, again_rest.json()["status"]) == (200, "closed")
+    order = await _until(api, tenant, number, "partially_returned")
+    assert order["lines"][0]["returned"] == 4
+    # held units of an untracked item can be reached by their lot: scrapped beyond repair
+    scrap = {"warehouse": "WH1", "location": "A2", "sku": "FABRIC", "lot": f"RMA-{rma}-R",
+             "delta": -1.25, "reason": "beyond repair"}  # fmt: skip
+    scrapped = await api.post("/v1/inventory/adjustments", json=scrap, headers={**wms, **key()})
+    assert scrapped.status_code == 201, scrapped.text
+    fabric = _level(
+        (await api.get("/v1/inventory/availability?sku=FABRIC", headers=viewer)).json(), "WH1"
+    )
+    assert (fabric["held"], fabric["available"]) == (0, 2.5)
     listed = (await api.get(f"/v1/returns?order_number={number}", headers=viewer)).json()["items"]
-    assert rma in {x["rma_number"] for x in listed}
+    assert {rma, second} <= {x["rma_number"] for x in listed}
     assert await _violations(sessions, tenant) == []
 
 

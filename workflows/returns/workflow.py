@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.returns import ReceivedLine, ReturnStatus, check_receipt, refund
     from workflows import retry_policies, search_attributes
     from workflows.order.messages import StockArrivedInput
+    from workflows.refusals import refusal
     from workflows.returns.messages import (
         CloseInput,
         DecisionInput,
@@ -111,9 +112,7 @@ class ReturnWorkflow:
                     ReceiveReturnInput(f"{self.view.workflow_id}/receive", self.data, data),
                 )
             except ActivityError as error:
-                cause = error.cause
-                raise _refuse(cause.message if isinstance(cause, ApplicationError)
-                              else str(error)) from error  # fmt: skip
+                raise refusal(error) from error
             by_id = {x.line_id: x for x in self.view.lines}
             for x in data.lines:
                 line = by_id[x.line_id]

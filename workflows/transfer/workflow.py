@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import retry_policies, search_attributes
     from workflows.order.messages import StockArrivedInput
+    from workflows.refusals import refusal
     from workflows.transfer.messages import (
         CancelTransferInput,
         InFlightView,
@@ -73,6 +74,7 @@ class TransferWorkflow:
         self.reservations: list[int] = []
         self.lock = asyncio.Lock()  # stock steps of updates never interleave
         self.cancel_requested = False
+        self.ship_attempts = 0  # a refused ship may be tried again with fresh keys
 
     # -- the story ---------------------------------------------------------------
 
@@ -149,14 +151,17 @@ class TransferWorkflow:
     async def ship(self, data: ShipTransferInput) -> TransferView:
         async with self.lock:
             self._expect_reserved("ship")
+            self.ship_attempts += 1
             try:
                 result: TransferStockResult = await self._act(
                     TransferActivities.ship_transfer,
-                    TransferReservations(self.data.tenant_id, self._key("ship"),
-                                         self.data.transfer_number, self.reservations),
+                    TransferReservations(
+                        self.data.tenant_id, self._key(f"ship/{self.ship_attempts}"),
+                        self.data.transfer_number, self.reservations,
+                    ),
                 )  # fmt: skip
             except ActivityError as error:
-                raise _refuse(_reason(error)) from error
+                raise refusal(error) from error
             self._take(result)
             for line in self.view.lines:
                 line.reserved = 0
@@ -228,7 +233,7 @@ class TransferWorkflow:
                     ),
                 )  # fmt: skip
             except ActivityError as error:
-                raise _refuse(_reason(error)) from error
+                raise refusal(error) from error
             self._take(result)
             self.view.receipts.append(
                 ReceiptView(data.location, workflow.now().isoformat(), list(data.lines))

@@ -1,0 +1,20 @@
+"""How a workflow step says no: a non-retryable ApplicationError whose type the API
+maps to a status (api/workflow_calls.py)."""
+
+from __future__ import annotations
+
+from temporalio.exceptions import ActivityError, ApplicationError
+
+
+def refuse(message: str, type: str = "InvalidTransition") -> ApplicationError:
+    """A step out of order or against the workflow's state (409)."""
+    return ApplicationError(message, type=type, non_retryable=True)
+
+
+def refusal(error: ActivityError) -> ApplicationError:
+    """A stock step refused: the step fails with the refusal's own type (bad input,
+    an unknown place, not enough stock), which the API maps to its status."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        return ApplicationError(cause.message, type=cause.type, non_retryable=True)
+    return refuse(str(error))
