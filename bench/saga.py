@@ -56,14 +56,16 @@ class CpuMeter:
     def __init__(self, postgres: EmbeddedPostgres) -> None:
         me = psutil.Process()
         servers = [p for p in me.children(recursive=True) if "temporal" in p.name()]
-        postmaster = psutil.Process(postgres.running_pid())
+        pid = postgres.running_pid()
+        assert pid is not None, "PostgreSQL is not running"
+        postmaster = psutil.Process(pid)
         self.parts = {"this process": [me], "temporal": servers, "postgres": [postmaster]}
 
     def _now(self) -> dict[str, float]:
         spent = {}
         for name, processes in self.parts.items():
             tree = list(processes)
-            if name == "postgres":  # backends come and go: count the live ones
+            if name == "postgres":  # the pool's backends live through a run; count them
                 tree += processes[0].children()
             total = 0.0
             for process in tree:

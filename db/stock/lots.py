@@ -29,7 +29,7 @@ async def release_lot(
         lot = await ctx.session.scalar(
             select(Lot)
             .where(Lot.item_id == item.id, Lot.lot_number == command.lot)
-            .with_for_update()
+            .with_for_update(key_share=True)  # NO KEY UPDATE: movements' FKs don't wait
         )
         if lot is None:
             raise NotFound(f"lot {command.lot!r} of {item.sku!r} does not exist", field="lot")

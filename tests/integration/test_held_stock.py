@@ -8,9 +8,16 @@ import asyncio
 import pytest
 
 from db.stock.lots import release_lot
+from db.stock.on_hand import adjust as adjust_stock
 from db.stock.returns import receive_return
 from domain.errors import Conflict
-from domain.stock import InsufficientStock, ReceiveReturn, ReleaseLot, ReturnReceiptLine
+from domain.stock import (
+    AdjustStock,
+    InsufficientStock,
+    ReceiveReturn,
+    ReleaseLot,
+    ReturnReceiptLine,
+)
 from tests.integration.stock_world import World
 
 
@@ -51,3 +58,24 @@ async def test_held_units_are_never_reserved_under_concurrency(world: World) -> 
 
     with pytest.raises(Conflict):  # released once; another key cannot release it again
         await release_lot(world.sessions, world.caller(), ReleaseLot("WIDGET", lot, "again"))
+
+
+async def test_stock_changes_in_a_held_lot_racing_its_release_keep_held_exact(
+    world: World,
+) -> None:
+    """Adjustments into and out of a held lot while it is released: each is counted
+    as held or as available by the status it saw under the lot's lock, never both."""
+    lot = await _held(world, 10)
+
+    async def adjust(delta: int) -> None:
+        command = AdjustStock("WH1", "A1", "WIDGET", delta, "count correction", lot)
+        await adjust_stock(world.sessions, world.caller(), command)
+
+    deltas = [1, -1, 2, -2, 1, -1, 3, -1] * 2
+    await asyncio.gather(
+        release_lot(world.sessions, world.caller(), ReleaseLot("WIDGET", lot, "repaired")),
+        *(adjust(d) for d in deltas),
+    )
+    assert await world.held("WIDGET") == 0
+    assert (await world.level("WIDGET"))["on_hand"] == 10 + sum(deltas)
+    assert await world.violations() == []
