@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import (
-    SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -73,12 +72,9 @@ async def request_return(
         window_seconds=resources.settings.return_window_days * 24 * 3600, request_hash=digest,
     )  # fmt: skip
     client = await resources.temporal.get()
-    attributes = [
-        SearchAttributePair(search_attributes.TENANT_ID, str(tenant_id)),
-        SearchAttributePair(search_attributes.RETURN_NUMBER, body.rma_number),
-        SearchAttributePair(search_attributes.RETURN_STATUS, ReturnStatus.REQUESTED.value),
-        SearchAttributePair(search_attributes.ORDER_NUMBER, opened.order_number),
-    ]
+    attributes = search_attributes.pairs(search_attributes.for_return(
+        tenant_id, body.rma_number, opened.order_number, ReturnStatus.REQUESTED.value
+    ))  # fmt: skip
     try:
         await client.start_workflow(
             ReturnWorkflow.run, data, id=workflow_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate
 
 if TYPE_CHECKING:
@@ -61,3 +62,21 @@ def for_transfer(
 def pairs(updates: list[SearchAttributeUpdate[Any]]) -> list[SearchAttributePair[Any]]:
     """Updates as the pairs `start_workflow(search_attributes=...)` takes."""
     return [SearchAttributePair(update.key, update.value) for update in updates]
+
+
+def changed(wanted: list[SearchAttributeUpdate[Any]]) -> list[SearchAttributeUpdate[Any]]:
+    """Of `wanted`, what differs from the run's attributes now (workflow code only):
+    each upsert is a history event and a visibility write, so only changes go."""
+    known = workflow.info().typed_search_attributes
+    return [update for update in wanted if known.get(update.key) != update.value]
+
+
+def for_return(
+    tenant_id: int, rma_number: str, order_number: str, status: str
+) -> list[SearchAttributeUpdate[Any]]:
+    return [
+        TENANT_ID.value_set(str(tenant_id)),
+        RETURN_NUMBER.value_set(rma_number),
+        RETURN_STATUS.value_set(status),
+        ORDER_NUMBER.value_set(order_number),
+    ]

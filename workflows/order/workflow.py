@@ -640,9 +640,7 @@ class OrderWorkflow:
     def _upsert_search_attributes(self) -> None:
         wanted = search_attributes.for_order(self.order, self.book.status)
         if workflow.patched(UPSERT_ON_CHANGE):
-            # Only what changed: each upsert is a history event and a visibility write.
-            known = workflow.info().typed_search_attributes
-            wanted = [update for update in wanted if known.get(update.key) != update.value]
+            wanted = search_attributes.changed(wanted)
             if not wanted:
                 return
         workflow.upsert_search_attributes(wanted)

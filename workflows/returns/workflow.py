@@ -175,14 +175,10 @@ class ReturnWorkflow:
     async def _publish(self) -> None:
         """The new state to the projection and the search attributes."""
         self.view.version += 1
-        wanted = [
-            search_attributes.TENANT_ID.value_set(str(self.data.tenant_id)),
-            search_attributes.RETURN_NUMBER.value_set(self.data.rma_number),
-            search_attributes.RETURN_STATUS.value_set(self.view.status.value),
-            search_attributes.ORDER_NUMBER.value_set(self.data.order_number),
-        ]
-        known = workflow.info().typed_search_attributes
-        changed = [u for u in wanted if known.get(u.key) != u.value]
+        changed = search_attributes.changed(search_attributes.for_return(
+            self.data.tenant_id, self.data.rma_number, self.data.order_number,
+            self.view.status.value,
+        ))  # fmt: skip
         if changed:
             workflow.upsert_search_attributes(changed)
         await self._act(ReturnActivities.project_return, ProjectReturnInput(self.view))

@@ -329,8 +329,8 @@ class TransferWorkflow:
         await self._act(TransferActivities.project_transfer, self.view)
 
     def _upsert_search_attributes(self) -> None:
-        wanted = search_attributes.for_transfer(self.data, self.view.status)
-        known = workflow.info().typed_search_attributes
-        changed = [update for update in wanted if known.get(update.key) != update.value]
+        changed = search_attributes.changed(
+            search_attributes.for_transfer(self.data, self.view.status)
+        )
         if changed:
             workflow.upsert_search_attributes(changed)
