@@ -344,3 +344,43 @@ async def test_restocked_returns_wake_a_backordered_order(
     # woken by the return at once, not by the minute sweep (no schedule runs in tests)
     woken = await _until(api, tenant, second, "allocated", seconds=10)
     assert woken["lines"][0]["allocated"] == 1
+
+
+async def test_a_serial_tracked_unit_comes_back_by_its_serial(
+    api: httpx.AsyncClient, tenant: TenantKeys, dev_worker: Worker
+) -> None:
+    oms, wms, viewer = tenant.auth(Role.OMS), tenant.auth(Role.WMS), tenant.auth(Role.VIEWER)
+    await build_catalogue(api, tenant)
+    assert (await receive(api, tenant, "PHONE", 2, serials=["SN-1", "SN-2"])).status_code == 201
+    number = unique("SO")
+    line = {"line_id": "1", "sku": "PHONE", "quantity": 1, "unit_price": 300}
+    body = {"order_number": number, "customer_id": "C", "currency": "EUR", "lines": [line]}
+    assert (await api.post("/v1/orders", json=body, headers=oms)).status_code == 201
+    order = await _until(api, tenant, number, "allocated")
+    [allocation] = order["fulfillment_requests"][0]["lines"][0]["allocations"]
+    serial = allocation["serial"]
+    await _fulfil_all(api, tenant, number)
+    await _until(api, tenant, number, "shipped")
+
+    rma = unique("RMA")
+    request = {"rma_number": rma, "reason": "broken", "lines": [{"line_id": "1", "quantity": 1}]}
+    assert (await api.post(f"/v1/orders/{number}/returns", json=request, headers=oms)).is_success
+    assert (await api.post(f"/v1/returns/{rma}/approve", json={}, headers=oms)).is_success
+    receipt: dict[str, Any] = {"warehouse": "WH1", "location": "A2", "lines": [
+        {"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}]}  # fmt: skip
+    before = await snapshot(api, tenant)
+    for serials, status in (
+        ([], 422),
+        (["SN-1", "SN-2"], 422),
+        ([("SN-2" if serial == "SN-1" else "SN-1")], 409),
+    ):
+        receipt["lines"][0]["serials"] = serials  # none, too many, one still in stock
+        refused = await api.post(f"/v1/returns/{rma}/receive", json=receipt, headers=wms)
+        assert refused.status_code == status, (serials, refused.text)
+    assert await snapshot(api, tenant) == before
+    receipt["lines"][0]["serials"] = [serial]
+    received = await api.post(f"/v1/returns/{rma}/receive", json=receipt, headers=wms)
+    assert received.status_code == 200, received.text
+    balances = (await api.get("/v1/inventory/balances?sku=PHONE", headers=viewer)).json()["items"]
+    places = {(p["location"], p["serial"]) for b in balances for p in b["locations"]}
+    assert ("A2", serial) in places
