@@ -11,8 +11,12 @@ measured in the same run. Not a test; prints figures and ratios.
 2. Start rate: POST /v1/orders against bare `client.start_workflow` of the same
    workflow, with no worker on the queue (only the start path). Target: >= 0.8.
 
-It starts its own embedded PostgreSQL and Temporal dev server (in memory); the
-API runs in-process (httpx ASGI transport), the worker in-process too.
+It starts its own embedded PostgreSQL and Temporal dev server (in memory). By
+default the API runs in-process (httpx ASGI transport) and the worker too: one
+Python process does the client's, the API's and the worker's work. With
+`--deployed`, the API (`oms api`, uvicorn, real HTTP) and the worker (`oms worker`)
+run as their own processes, as in production. Either way it prints the CPU each
+part spent per order, which says where the time goes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import argparse
 import asyncio
 import contextlib
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -50,16 +56,20 @@ from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 
 class CpuMeter:
-    """CPU seconds spent by this process (client, API, worker), the Temporal server
-    and PostgreSQL, between `start` and `stop`: where a run's work went."""
+    """CPU seconds spent by this process (client, and API and worker when in-process),
+    the Temporal server, PostgreSQL and any other processes named, between `start`
+    and `report`: where a run's work went."""
 
-    def __init__(self, postgres: EmbeddedPostgres) -> None:
+    def __init__(
+        self, postgres: EmbeddedPostgres, others: dict[str, subprocess.Popen[bytes]]
+    ) -> None:
         me = psutil.Process()
         servers = [p for p in me.children(recursive=True) if "temporal" in p.name()]
         pid = postgres.running_pid()
         assert pid is not None, "PostgreSQL is not running"
         postmaster = psutil.Process(pid)
         self.parts = {"this process": [me], "temporal": servers, "postgres": [postmaster]}
+        self.parts |= {name: [psutil.Process(p.pid)] for name, p in others.items()}
 
     def _now(self) -> dict[str, float]:
         spent = {}
@@ -148,7 +158,34 @@ async def floor_saga(env: WorkflowEnvironment, queue: str, run: str, i: int) -> 
     await handle.result()
 
 
-async def main(orders: int, concurrency: int) -> None:
+def spawn(command: str, settings: Settings, queue: str, port: int) -> subprocess.Popen[bytes]:
+    """`oms api` or `oms worker` as its own process, on the bench's servers."""
+    env = {
+        **os.environ, "OMS_DATABASE_URL": settings.database_url,
+        "OMS_TEMPORAL_ADDRESS": settings.temporal_address, "OMS_TEMPORAL_TASK_QUEUE": queue,
+        "OMS_API_HOST": "127.0.0.1", "OMS_API_PORT": str(port),
+    }  # fmt: skip
+    oms = str(Path(sys.executable).parent / "oms")
+    return subprocess.Popen(
+        [oms, command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+async def served(port: int, *others: subprocess.Popen[bytes]) -> httpx.AsyncClient:
+    """A client of an API process, once it answers (and the other processes live)."""
+    client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120)
+    for _ in range(300):
+        for process in others:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        with contextlib.suppress(httpx.TransportError):
+            if (await client.get("/healthz")).is_success:
+                return client
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"the API on port {port} did not start")
+
+
+async def main(orders: int, concurrency: int, deployed: bool) -> None:
     root = Path(tempfile.mkdtemp(prefix="oms-saga-"))
     postgres = EmbeddedPostgres(root / "pg", free_port(), durable=False)
     postgres.start()
@@ -168,19 +205,27 @@ async def main(orders: int, concurrency: int) -> None:
         engine = create_engine(settings)
         sessions = create_session_factory(engine)
         keys = await seed_demo(sessions, root / "keys.json")
-        resources = Resources(settings, engine, sessions, TemporalConnection(settings, env.client))
-        transport = httpx.ASGITransport(app=create_app(resources=resources))
         run = uuid.uuid4().hex[:6]
-        print(f"{orders} orders, {concurrency} at a time; dev server in memory, 2 cores\n")
-
-        worker = build_worker(env.client, sessions, queue)
+        where = "API and worker in their own processes" if deployed else "all in one process"
+        print(f"{orders} orders, {concurrency} at a time; dev server in memory; {where}\n")
+        processes: dict[str, subprocess.Popen[bytes]] = {}
+        if deployed:
+            port = free_port()
+            processes = {"api": spawn("api", settings, queue, port),
+                         "worker": spawn("worker", settings, queue, free_port())}  # fmt: skip
+            client = await served(port, *processes.values())
+            worker: Any = contextlib.nullcontext()
+        else:
+            resources = Resources(
+                settings, engine, sessions, TemporalConnection(settings, env.client)
+            )
+            transport = httpx.ASGITransport(app=create_app(resources=resources))
+            client = httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120)
+            worker = build_worker(env.client, sessions, queue)
         floor_worker = Worker(env.client, task_queue=queue + "-floor",
                               workflows=[FloorWorkflow], activities=[do_nothing])  # fmt: skip
-        async with (
-            worker,
-            floor_worker,
-            httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as api,
-        ):
+        api = client
+        async with worker, floor_worker:
             # stock for every order: 2 lines x N, far more than the seed has
             wms = {"Authorization": f"Bearer {keys[Role.WMS]}", "Idempotency-Key": run}
             restock = {"warehouse": "BER", "location": "A-02", "lines": [
@@ -189,7 +234,7 @@ async def main(orders: int, concurrency: int) -> None:
             await _pool(4, 4, lambda i: floor_saga(env, queue + "-floor", "warm", i))
             await _pool(4, 4, lambda i: saga_through_api(api, keys, "warm" + run, i))
 
-            meter = CpuMeter(postgres)
+            meter = CpuMeter(postgres, processes)
             meter.start()
             floor = await _pool(
                 orders, concurrency, lambda i: floor_saga(env, queue + "-floor", run, i)
@@ -202,14 +247,20 @@ async def main(orders: int, concurrency: int) -> None:
                   f"through the API {ours:6.1f} orders/s | ratio {ours / floor:.2f} (target >= 0.85)")  # fmt: skip
             print(floor_cpu)
             print(ours_cpu)
+        await api.aclose()
 
         # Start rate, with no worker polling the queue: only the start path.
-        idle = settings.model_copy(update={"temporal_task_queue": queue + "-idle"})
-        idle_resources = Resources(idle, engine, sessions, TemporalConnection(idle, env.client))
-        idle_api = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=create_app(resources=idle_resources)),
-            base_url="http://bench",
-        )
+        if deployed:
+            port = free_port()
+            processes["idle api"] = spawn("api", settings, queue + "-idle", port)
+            idle_api = await served(port)
+        else:
+            idle = settings.model_copy(update={"temporal_task_queue": queue + "-idle"})
+            idle_resources = Resources(idle, engine, sessions, TemporalConnection(idle, env.client))
+            idle_api = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=create_app(resources=idle_resources)),
+                base_url="http://bench",
+            )
         oms = {"Authorization": f"Bearer {keys[Role.OMS]}"}
         tenant_id = 1
 
@@ -235,6 +286,9 @@ async def main(orders: int, concurrency: int) -> None:
               f"ratio {api_rate / bare_rate:.2f} (target >= 0.8)")  # fmt: skip
         await idle_api.aclose()
         await engine.dispose()
+        for process in processes.values():
+            process.terminate()
+            process.wait(timeout=30)
     finally:
         await env.shutdown()
         postgres.stop()
@@ -244,6 +298,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--deployed", action="store_true", help="API and worker as their own processes"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.orders, args.concurrency))
+    asyncio.run(main(args.orders, args.concurrency, args.deployed))
     os._exit(0)  # skip teardown of Temporal's core threads (sdk-python#300)
