@@ -3,7 +3,7 @@ projection, and finding the backordered orders restocked goods can wake."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -35,6 +35,7 @@ class ReceiveReturnInput:
 class ReceiveReturnResult:
     movements: int
     sellable_skus: list[str]  # restocked straight into available stock
+    lots: dict[str, str | None] = field(default_factory=dict)  # line id: lot the units went into
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,9 @@ class ReturnActivities:
                     )
                 )
             )
-        return ReceiveReturnResult(len(result.movements), sorted(restocked - inspected))
+        return ReceiveReturnResult(
+            len(result.movements), sorted(restocked - inspected), result.lots
+        )
 
     @activity.defn
     async def project_return(self, data: ProjectReturnInput) -> None:

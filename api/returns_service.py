@@ -184,7 +184,7 @@ def return_public(view: ReturnView, units: Units) -> ReturnPublic:
                 line_id=x.line_id, sku=x.sku, unit_price=Decimal(x.unit_price),
                 requested=d(x.sku, x.requested), received=d(x.sku, x.received),
                 accepted=d(x.sku, x.accepted), rejected=d(x.sku, x.received - x.accepted),
-                disposition=x.disposition, lot=x.lot,
+                disposition=x.disposition, lot=x.lot, stock_lot=x.stock_lot,
             )
             for x in view.lines
         ],

@@ -112,3 +112,11 @@ def refund(lines: list[tuple[int, Decimal]], unit_size: list[int]) -> Decimal:
 def require(status: ReturnStatus, *allowed: ReturnStatus, step: str) -> None:
     if status not in allowed:
         raise Conflict(f"cannot {step} a return that is {status}")
+
+
+def held_lot_name(rma_number: str, lot: str | None, disposition: Disposition) -> str:
+    """The lot returned units wait in: `RMA-7-Q` (quarantine) or `RMA-7-R` (repair) for
+    RMA `RMA-7` (or `7`); `L1/RMA-7-Q` when they came from lot L1."""
+    rma = rma_number if rma_number.upper().startswith("RMA") else f"RMA-{rma_number}"
+    name = f"{rma}-{'R' if disposition is Disposition.REPAIR else 'Q'}"
+    return f"{lot}/{name}" if lot else name

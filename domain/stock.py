@@ -292,3 +292,10 @@ class LotReleased:
     previous_status: str
     released: dict[str, int]  # warehouse code: base units made available
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class ReturnReceived:
+    movements: list[MovementRecord]
+    lots: dict[str, str | None]  # line id: the lot its accepted units went into
+    replayed: bool = False

@@ -76,6 +76,9 @@ class ReturnLinePublic(BaseModel):
     rejected: Quantity = Field(description="received but not accepted")
     disposition: Disposition | None
     lot: str | None
+    stock_lot: str | None = Field(
+        None, description="the lot the accepted units went into (a held RMA lot, or `lot`)"
+    )
 
 
 class RefundPublic(BaseModel):

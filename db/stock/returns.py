@@ -1,9 +1,9 @@
 """Returned goods arrive: one transaction books every line of a return receipt.
 
 * restock: into stock at the receiving location (ledger `return_restock`); for an
-  item that requires inspection, into a quarantine lot (`<lot>/RMA-<rma>-Q`) that
+  item that requires inspection, into a quarantine lot (`RMA-7-Q`, `L1/RMA-7-Q`) that
   allocation never takes until it is released;
-* repair: held aside in a lot on hold (`.../RMA-<rma>-R`), visible, never allocated;
+* repair: held aside in a lot on hold (`RMA-7-R`), visible, never allocated;
 * dispose: received and scrapped at once (`return_restock` in, `scrap` out, with the
   reason), so the ledger shows the goods came back and were destroyed.
 
@@ -21,19 +21,20 @@ from db.stock.on_hand import refuse_serials_in_stock
 from db.stock.operation import Caller, OperationContext, run_operation
 from domain.allocation import LotStatus
 from domain.errors import Conflict, InvalidInput
-from domain.returns import Disposition
-from domain.stock import MovementRecord, MovementsResult, MovementType, ReceiveReturn
+from domain.returns import Disposition, held_lot_name
+from domain.stock import MovementRecord, MovementType, ReceiveReturn, ReturnReceived
 
 
 async def receive_return(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReceiveReturn
-) -> MovementsResult:
-    async def body(ctx: OperationContext) -> MovementsResult:
+) -> ReturnReceived:
+    async def body(ctx: OperationContext) -> ReturnReceived:
         cat = ctx.catalogue
         warehouse = await cat.warehouse(command.warehouse)
         location = await cat.location(warehouse, command.location)
         change = StockChange(ctx.tenant_id)
         records: list[MovementRecord] = []
+        lots: dict[str, str | None] = {}
         reference = command.rma_number
         for n, line in enumerate(command.lines):
             field = f"lines.{n}"
@@ -53,6 +54,7 @@ async def receive_return(
             lot = await _lot_for(ctx, item, line.lot, Disposition(line.disposition),
                                  command.rma_number, command.tenant_return_id,
                                  f"{field}.lot")  # fmt: skip
+            lots[line.line_id] = lot.lot_number if lot else None
             serials = await cat.serials(
                 item, line.serials, line.accepted, f"{field}.serials", create=True
             )
@@ -75,12 +77,12 @@ async def receive_return(
                     ))  # fmt: skip
                 else:
                     change.on_hand(key, quantity, label)
-        result = MovementsResult(records)
-        await ctx.record(result, MovementsResult)
+        result = ReturnReceived(records, lots)
+        await ctx.record(result, ReturnReceived)
         await change.apply(ctx.session)
         return result
 
-    return await run_operation(sessions, caller, "receive_return", command, MovementsResult, body)
+    return await run_operation(sessions, caller, "receive_return", command, ReturnReceived, body)
 
 
 async def _lot_for(
@@ -99,13 +101,10 @@ async def _lot_for(
         return original
     if disposition == Disposition.DISPOSE:
         return original
-    if disposition == Disposition.REPAIR:
-        status, suffix = LotStatus.HOLD, "R"
-    else:
-        status, suffix = LotStatus.QUARANTINE, "Q"
-    held = f"{number}/RMA-{rma}-{suffix}" if number else f"RMA-{rma}-{suffix}"
+    status = LotStatus.HOLD if disposition == Disposition.REPAIR else LotStatus.QUARANTINE
+    held = held_lot_name(rma, number, disposition)
     if len(held) > 64:  # a lot number's limit: name it by the return's id instead
-        held = f"RMA#{return_id}-{suffix}"
+        held = held_lot_name(f"RMA#{return_id}", None, disposition)
     await ctx.session.execute(
         text(
             "INSERT INTO lots (tenant_id, item_id, lot_number, manufactured_on, expires_on,"

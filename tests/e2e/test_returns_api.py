@@ -119,6 +119,7 @@ async def test_a_return_with_mixed_dispositions(
     assert received.status_code == 200, received.text
     lines = {x["line_id"]: x for x in received.json()["lines"]}
     assert (lines["1"]["accepted"], lines["1"]["rejected"]) == (2, 1)
+    assert [lines[n]["stock_lot"] for n in "1234"] == [None, f"{rma}-Q", "L1", f"{rma}-R"]
 
     # stock: restocked widgets are available; the rest is held aside or gone
     widget = _level(
@@ -130,9 +131,9 @@ async def test_a_return_with_mixed_dispositions(
     ]
     by_sku = {b["sku"]: b for b in balances}
     inspect_lots = {(x["location"], x["lot"]): x["on_hand"] for x in by_sku["INSPECT"]["locations"]}
-    assert inspect_lots[("A2", f"RMA-{rma}-Q")] == 2
+    assert inspect_lots[("A2", f"{rma}-Q")] == 2
     fabric_lots = {(x["location"], x["lot"]): x["on_hand"] for x in by_sku["FABRIC"]["locations"]}
-    assert fabric_lots[("A2", f"RMA-{rma}-R")] == 1.25
+    assert fabric_lots[("A2", f"{rma}-R")] == 1.25
     milk = _level(
         (await api.get("/v1/inventory/availability?sku=MILK", headers=viewer)).json(), "WH1"
     )
@@ -143,9 +144,9 @@ async def test_a_return_with_mixed_dispositions(
     booked = sorted((m["type"], m["sku"], m["quantity"], m["lot"]) for m in ledger)
     assert booked == sorted([
         ("return_restock", "WIDGET", 2, None),
-        ("return_restock", "INSPECT", 2, f"RMA-{rma}-Q"),
+        ("return_restock", "INSPECT", 2, f"{rma}-Q"),
         ("return_restock", "MILK", 1, "L1"), ("scrap", "MILK", 1, "L1"),
-        ("return_restock", "FABRIC", 1.25, f"RMA-{rma}-R"),
+        ("return_restock", "FABRIC", 1.25, f"{rma}-R"),
     ])  # fmt: skip
     # quarantined and repaired units are held: on hand, never promised
     inspect = _level(
@@ -160,7 +161,7 @@ async def test_a_return_with_mixed_dispositions(
     short = await api.post("/v1/inventory/reservations", json=too_much, headers={**wms, **key()})
     assert short.status_code == 409
     # inspection passed: the lot is released, its units become available
-    release = {"sku": "INSPECT", "lot": f"RMA-{rma}-Q", "reason": "inspection passed"}
+    release = {"sku": "INSPECT", "lot": f"{rma}-Q", "reason": "inspection passed"}
     release_key = key()
     released = await api.post(
         "/v1/inventory/lot-releases", json=release, headers={**wms, **release_key}
@@ -223,7 +224,7 @@ async def test_a_return_with_mixed_dispositions(
     order = await _until(api, tenant, number, "partially_returned")
     assert order["lines"][0]["returned"] == 4
     # held units of an untracked item can be reached by their lot: scrapped beyond repair
-    scrap = {"warehouse": "WH1", "location": "A2", "sku": "FABRIC", "lot": f"RMA-{rma}-R",
+    scrap = {"warehouse": "WH1", "location": "A2", "sku": "FABRIC", "lot": f"{rma}-R",
              "delta": -1.25, "reason": "beyond repair"}  # fmt: skip
     scrapped = await api.post("/v1/inventory/adjustments", json=scrap, headers={**wms, **key()})
     assert scrapped.status_code == 201, scrapped.text

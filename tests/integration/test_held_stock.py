@@ -34,7 +34,7 @@ async def _held(world: World, quantity: int) -> str:
     line = ReturnReceiptLine("1", "WIDGET", quantity, quantity, "repair")
     await receive_return(world.sessions, world.caller(),
                          ReceiveReturn(0, "T1", "WH1", "A1", [line]))  # fmt: skip
-    return "RMA-T1-R"
+    return "RMA-T1-R"  # RMA "T1", repair
 
 
 async def test_held_units_are_never_reserved_under_concurrency(world: World) -> None:

@@ -13,6 +13,7 @@ from domain.returns import (
     Returnable,
     check_receipt,
     check_request,
+    held_lot_name,
     refund,
 )
 
@@ -81,3 +82,9 @@ def test_the_refund_is_accepted_units_times_price(lines: list[tuple[int, Decimal
     assert amount >= 0
     if all(a == 0 for a, _, _ in lines):
         assert amount == 0
+
+
+def test_held_lots_are_named_after_the_return() -> None:
+    assert held_lot_name("RMA-7", None, Disposition.RESTOCK) == "RMA-7-Q"
+    assert held_lot_name("7", None, Disposition.REPAIR) == "RMA-7-R"
+    assert held_lot_name("rma-7", "L1", Disposition.RESTOCK) == "L1/rma-7-Q"

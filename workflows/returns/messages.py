@@ -72,7 +72,8 @@ class ReturnLineView:
     received: int = 0
     accepted: int = 0
     disposition: Disposition | None = None
-    lot: str | None = None
+    lot: str | None = None  # the lot the units came from
+    stock_lot: str | None = None  # the lot they went into (a held RMA lot, or `lot`)
 
 
 @dataclass

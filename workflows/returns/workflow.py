@@ -118,6 +118,7 @@ class ReturnWorkflow:
                 line = by_id[x.line_id]
                 line.received, line.accepted = x.received, x.accepted
                 line.disposition, line.lot = x.disposition, x.lot
+                line.stock_lot = result.lots.get(x.line_id)
             self.view.warehouse, self.view.location = data.warehouse, data.location
             self.view.status = ReturnStatus.RECEIVED
             await self._publish()
