@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -64,12 +65,14 @@ async def request_return(
             session, tenant_id, order_number, body.rma_number, body.reason, requested,
             digest, workflow_id,
         )  # fmt: skip
+    window = resources.settings.return_window_days * 24 * 3600
+    expires_at = datetime.now(UTC) + timedelta(seconds=window)
     data = ReturnInput(
         tenant_id=tenant_id, return_id=opened.return_id, rma_number=body.rma_number,
         order_number=opened.order_number, currency=opened.currency, reason=body.reason,
         lines=[ReturnLineInput(x.line_id, x.sku, x.requested, x.unit_price,
                                units.of(x.sku).base_units_per_unit) for x in opened.lines],
-        window_seconds=resources.settings.return_window_days * 24 * 3600, request_hash=digest,
+        window_seconds=window, expires_at=expires_at.isoformat(), request_hash=digest,
     )  # fmt: skip
     client = await resources.temporal.get()
     attributes = search_attributes.pairs(search_attributes.for_return(
@@ -92,7 +95,7 @@ async def request_return(
         view = ReturnView(
             tenant_id=tenant_id, rma_number=body.rma_number, order_number=opened.order_number,
             workflow_id=workflow_id, currency=opened.currency, reason=body.reason,
-            status=ReturnStatus.REQUESTED,
+            status=ReturnStatus.REQUESTED, expires_at=expires_at.isoformat(),
             lines=[ReturnLineView(x.line_id, x.sku, x.requested, x.unit_price)
                    for x in opened.lines],
         )  # fmt: skip

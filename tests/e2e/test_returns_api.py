@@ -77,6 +77,8 @@ async def test_a_return_with_mixed_dispositions(
     created = await api.post(f"/v1/orders/{number}/returns", json=body, headers=oms)
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "requested"
+    read = (await api.get(f"/v1/returns/{rma}", headers=viewer)).json()
+    assert read["expires_at"] == created.json()["expires_at"] is not None  # the deadline kept
     assert (
         await api.post(f"/v1/orders/{number}/returns", json=body, headers=oms)
     ).status_code == 200

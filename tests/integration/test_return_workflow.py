@@ -2,6 +2,7 @@
 and a full life give their claims back or book exactly what came back."""
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -56,7 +57,7 @@ async def _shipped_order(world: World, env: WorkflowEnvironment, queue: str) -> 
 
 async def _request(
     world: World, env: WorkflowEnvironment, queue: str, order_number: str, quantity: int,
-    window: int = 30 * DAY,
+    window: int = 30 * DAY, expires_at: str | None = None,
 ) -> WorkflowHandle[ReturnWorkflow, ReturnView]:  # fmt: skip
     rma = unique("RMA")
     workflow_id = return_workflow_id(world.tenant_id, rma)
@@ -66,7 +67,7 @@ async def _request(
     data = ReturnInput(
         world.tenant_id, opened.return_id, rma, order_number, "EUR", "damaged",
         [ReturnLineInput(x.line_id, x.sku, x.requested, x.unit_price, 1) for x in opened.lines],
-        window_seconds=window,
+        window_seconds=window, expires_at=expires_at,
     )  # fmt: skip
     return await env.client.start_workflow(
         ReturnWorkflow.run, data, id=workflow_id, task_queue=queue
@@ -149,3 +150,24 @@ async def test_a_rejected_return_gives_its_claim_back(
     with pytest.raises((WorkflowUpdateFailedError, RPCError)):
         await handle.execute_update(ReturnWorkflow.approve, DecisionInput())
     await keep_history(handle, "return_rejected")
+
+
+async def test_the_deadline_given_at_request_time_is_kept(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The API answers the request with its deadline; the workflow keeps that one,
+    however late a worker picks the return up, and one already past expires at once."""
+    number = await _shipped_order(world, time_skipping_env, task_queue)
+    now = await time_skipping_env.get_current_time()
+    deadline = now + timedelta(days=2)
+    handle = await _request(world, time_skipping_env, task_queue, number, 1,
+                            window=DAY, expires_at=deadline.isoformat())  # fmt: skip
+    await handle.execute_update(ReturnWorkflow.approve, DecisionInput())
+    await time_skipping_env.sleep(timedelta(days=1, hours=12))  # past the window, not the deadline
+    view = await handle.query(ReturnWorkflow.status)
+    assert (view.status, view.expires_at) == (ReturnStatus.APPROVED, deadline.isoformat())
+    assert (await handle.result()).status is ReturnStatus.EXPIRED
+
+    past = await _request(world, time_skipping_env, task_queue, number, 1,
+                          expires_at=(now - timedelta(hours=1)).isoformat())  # fmt: skip
+    assert (await past.result()).status is ReturnStatus.EXPIRED

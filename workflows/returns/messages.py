@@ -33,6 +33,7 @@ class ReturnInput:
     reason: str
     lines: list[ReturnLineInput]
     window_seconds: int = DEFAULT_WINDOW_SECONDS  # nothing received by then: expired
+    expires_at: str | None = None  # the deadline itself (ISO 8601), when the API set it
     request_hash: str = ""
 
 

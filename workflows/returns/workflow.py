@@ -9,7 +9,7 @@ fit the return is refused before anything is recorded."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,13 +58,21 @@ class ReturnWorkflow:
 
     @workflow.run
     async def run(self, data: ReturnInput) -> ReturnView:
-        deadline = workflow.now() + timedelta(seconds=data.window_seconds)
+        # The deadline is the one the request was answered with (a worker that starts
+        # late does not push it); runs started without one count from their start.
+        if data.expires_at is not None:
+            deadline = datetime.fromisoformat(data.expires_at)
+        else:
+            deadline = workflow.now() + timedelta(seconds=data.window_seconds)
         self.view.expires_at = deadline.isoformat()
         await self._publish()
         try:
+            left = deadline - workflow.now()
+            if left <= timedelta(0):  # (a zero timeout would mean no timeout at all)
+                raise TimeoutError
             await workflow.wait_condition(
                 lambda: self.view.status not in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED),
-                timeout=timedelta(seconds=data.window_seconds),
+                timeout=left,
             )
         except TimeoutError:
             async with self.lock:  # a receipt under way finishes first
