@@ -191,7 +191,9 @@ class TransferActivities:
 
     @activity.defn
     async def receive_transfer(self, data: ReceiveTransferStockInput) -> TransferStockResult:
-        lines = [TransferReceiptLine(x.sku, x.lot, x.received, x.reason) for x in data.lines]
+        lines = [
+            TransferReceiptLine(x.sku, x.lot, x.received, x.reason, x.serials) for x in data.lines
+        ]
         command = ReceiveTransfer(data.transfer_number, data.location, lines)
         try:
             return await receive_transfer(

@@ -134,6 +134,7 @@ async def receipt_input(
             units.stock(line.sku, line.received, f"lines.{n}.received", f"lines.{n}.sku"),
             line.lot,
             line.reason,
+            line.serials,
         )
         for n, line in enumerate(body.lines)
     ]

@@ -20,8 +20,7 @@ async def check_transfer(
     session: AsyncSession, transfer: TransferInput
 ) -> tuple[Warehouse, Warehouse]:
     """(source, destination), or a refusal of what cannot move: unknown warehouses,
-    SKUs or lots, one warehouse to itself, serial-tracked items (not supported:
-    a transfer would have to name and follow each serial)."""
+    SKUs or lots, one warehouse to itself."""
     catalogue = Catalogue(session, transfer.tenant_id)
     source = await catalogue.warehouse(transfer.from_warehouse, "from_warehouse")
     target = await catalogue.warehouse(transfer.to_warehouse, "to_warehouse")
@@ -29,11 +28,6 @@ async def check_transfer(
         raise InvalidInput("a transfer needs two different warehouses", field="to_warehouse")
     for n, line in enumerate(transfer.lines):
         item = await catalogue.item(line.sku, f"lines.{n}.sku")
-        if item.track_serial:
-            raise InvalidInput(
-                f"{item.sku!r} is serial-tracked: transfers of serial numbers are not supported",
-                field=f"lines.{n}.sku",
-            )
         if line.lot is not None:
             await catalogue.lot(item, line.lot, f"lines.{n}.lot")
     return source, target

@@ -58,6 +58,7 @@ class TransferReceiptLine:
     lot: str | None
     received: int
     reason: str | None = None  # closes the SKU and lot: the rest is written off
+    serials: list[str] = field(default_factory=list)  # serial-tracked items: which arrived
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Settled:
     received: int
     written_off: int
     reason: str | None
+    serials: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -130,7 +132,7 @@ class TransferBook:
                     f"of {stock.shipped} shipped is outstanding"
                 )
             off = stock.outstanding - line.received if reason else 0
-            settled.append(Settled(line.sku, line.lot, line.received, off, reason))
+            settled.append(Settled(line.sku, line.lot, line.received, off, reason, line.serials))
         return settled
 
     def settle(self, settled: list[Settled]) -> None:

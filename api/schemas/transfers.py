@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.schemas.common import Code, PositiveQuantity, Quantity, WarehouseCode
+from api.schemas.common import Code, PositiveQuantity, Quantity, Serial, WarehouseCode
 from domain.transfers import TransferStatus
 
 
@@ -73,6 +73,10 @@ class TransferReceiveLine(_Body):
         None, max_length=400,
         description="closes this sku and lot: what is still outstanding after this receipt is "
                     "written off as a discrepancy with this reason",
+    )  # fmt: skip
+    serials: list[Serial] = Field(
+        default_factory=list, max_length=10_000,
+        description="serial-tracked items: the serials that arrived (as many as received)",
     )  # fmt: skip
 
 

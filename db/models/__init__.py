@@ -3,7 +3,14 @@
 from db.models.base import Base
 from db.models.catalogue import Item, Location, Lot, Serial, Warehouse
 from db.models.orders import FulfillmentRequestRow, Order, OrderLine
-from db.models.returns_transfers import Alert, Return, ReturnLine, Transfer, TransferStock
+from db.models.returns_transfers import (
+    Alert,
+    Return,
+    ReturnLine,
+    Transfer,
+    TransferSerial,
+    TransferStock,
+)
 from db.models.stock import (
     Allocation,
     Balance,
@@ -37,6 +44,7 @@ __all__ = [
     "StockLevel",
     "Tenant",
     "Transfer",
+    "TransferSerial",
     "TransferStock",
     "Warehouse",
 ]

@@ -135,6 +135,23 @@ class TransferStock(Base):
     written_off: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class TransferSerial(Base):
+    """Each serial a transfer shipped: in transit until received or written off."""
+
+    __tablename__ = "transfer_serials"
+    __table_args__ = (
+        PrimaryKeyConstraint("transfer_id", "serial_id"),
+        CheckConstraint("status IN ('in_transit', 'received', 'written_off')", name="status"),
+    )
+
+    transfer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("transfers.id"))
+    serial_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("serials.id"))
+    tenant_id: Mapped[int] = tenant_column()
+    item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("items.id"))
+    lot_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("lots.id"))
+    status: Mapped[str] = mapped_column(String(16))
+
+
 class Alert(Base):
     """Something an operator must look at (a transfer overdue in transit, ...). Raised
     once per `key`; resolved with a note."""

@@ -239,6 +239,24 @@ _CHECKS: list[tuple[int, str]] = [
         WHERE {_TENANT.format(alias="b")} AND b.allocated <> coalesce(o.quantity, 0)
         """,
     ),
+    (
+        3,
+        f"""
+        WITH travelling AS (
+            SELECT transfer_id, item_id, coalesce(lot_id, 0) AS lot, count(*) AS n
+            FROM transfer_serials t WHERE t.status = 'in_transit' AND {_TENANT.format(alias="t")}
+            GROUP BY 1, 2, 3
+        )
+        SELECT 'serials in transit differ from what the transfer has outstanding',
+               'transfer ' || ts.transfer_id || ' item ' || ts.item_id,
+               ts.shipped - ts.received - ts.written_off, coalesce(v.n, 0)
+        FROM transfer_stock ts JOIN items i ON i.id = ts.item_id AND i.track_serial
+        LEFT JOIN travelling v ON (v.transfer_id, v.item_id, v.lot)
+                                = (ts.transfer_id, ts.item_id, coalesce(ts.lot_id, 0))
+        WHERE {_TENANT.format(alias="ts")}
+          AND ts.shipped - ts.received - ts.written_off <> coalesce(v.n, 0)
+        """,
+    ),
 ]
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Transfer
+from db.models import Item, Transfer
 from db.stock.change import BalanceKey, Label, StockChange
 from db.stock.operation import Caller, OperationContext, run_operation
 from db.stock.promising import allocation_record, balance_key, locked_allocation
@@ -29,6 +29,7 @@ from domain.transfers import (
     InFlight,
     InFlightRecord,
     ReceiveTransfer,
+    Settled,
     ShipTransfer,
     TransferBook,
     TransferStockResult,
@@ -108,6 +109,16 @@ async def ship_transfer(
             )  # fmt: skip
             a.quantity = 0
             a.status = "shipped"
+            if key.serial_id:  # each serial is followed until received or written off
+                await ctx.session.execute(
+                    text(
+                        "INSERT INTO transfer_serials (transfer_id, serial_id, tenant_id, item_id,"
+                        " lot_id, status) VALUES (:transfer, :s, :t, :i, NULLIF(:lot, 0),"
+                        " 'in_transit')"
+                    ),
+                    {"transfer": transfer.id, "s": key.serial_id, "t": ctx.tenant_id,
+                     "i": key.item_id, "lot": key.lot_id},
+                )  # fmt: skip
             shipped[(key.item_id, key.lot_id)] = (
                 shipped.get((key.item_id, key.lot_id), 0) + quantity
             )
@@ -161,15 +172,17 @@ async def receive_transfer(
             lot = await cat.lot(item, s.lot, f"lines.{n}.lot")
             lot_id = lot.id if lot else 0
             label = Label(n, item.sku, destination.code, location.code, s.lot)
+            serials = await _arriving_serials(ctx, transfer.id, item, lot_id, s, n)
             if s.received:
-                key = BalanceKey(destination.id, item.id, lot_id, location.id, 0)
-                change.on_hand(key, s.received, label)
-                record = await ctx.book(
-                    MovementType.TRANSFER_IN, item, s.received, warehouse=destination,
-                    target=location, lot=lot, reference_type=REFERENCE,
-                    reference_id=transfer.transfer_number,
-                )  # fmt: skip
-                movements.append(record.id)
+                for serial_id, quantity in serials or [(0, s.received)]:
+                    key = BalanceKey(destination.id, item.id, lot_id, location.id, serial_id)
+                    change.on_hand(key, quantity, label)
+                    movements.append(await ctx.movement(
+                        MovementType.TRANSFER_IN, warehouse_id=destination.id, item_id=item.id,
+                        quantity=quantity, to_location_id=location.id, lot_id=lot_id or None,
+                        serial_id=serial_id or None, reference_type=REFERENCE,
+                        reference_id=transfer.transfer_number,
+                    ))  # fmt: skip
             if s.written_off:
                 # A ledger row needs a place; in and out of the receiving location
                 # nets to nothing there: the record of the loss, with its reason.
@@ -180,6 +193,15 @@ async def receive_transfer(
                     reason=f"transfer discrepancy: {s.reason}",
                 )  # fmt: skip
                 movements.append(record.id)
+            if s.written_off and item.track_serial:  # the serials that did not come
+                await ctx.session.execute(
+                    text(
+                        "UPDATE transfer_serials SET status = 'written_off' WHERE transfer_id = :t"
+                        " AND item_id = :i AND coalesce(lot_id, 0) = :lot"
+                        " AND status = 'in_transit'"
+                    ),
+                    {"t": transfer.id, "i": item.id, "lot": lot_id},
+                )
             settled_quantity = s.received + s.written_off
             source_code = await cat.warehouse_code(transfer.from_warehouse_id)
             change.level(
@@ -203,3 +225,29 @@ async def receive_transfer(
     return await run_operation(
         sessions, caller, "receive_transfer", command, TransferStockResult, body
     )
+
+
+async def _arriving_serials(
+    ctx: OperationContext, transfer_id: int, item: Item, lot_id: int, s: Settled, n: int
+) -> list[tuple[int, int]]:
+    """(serial id, 1) for each serial a receipt line names: exactly as many as
+    received, each one this transfer has in transit (marked received here)."""
+    field = f"lines.{n}.serials"
+    if not item.track_serial:
+        if s.serials:
+            raise InvalidInput(f"{item.sku!r} is not serial-tracked", field=field)
+        return []
+    rows = await ctx.catalogue.serials(item, s.serials, s.received, field, create=False)
+    marked = await ctx.session.execute(
+        text(
+            "UPDATE transfer_serials SET status = 'received' WHERE transfer_id = :t"
+            " AND serial_id = ANY(:ids) AND coalesce(lot_id, 0) = :lot"
+            " AND status = 'in_transit' RETURNING serial_id"
+        ),
+        {"t": transfer_id, "ids": [r.id for r in rows], "lot": lot_id},
+    )
+    arrived = {row[0] for row in marked}
+    missing = sorted(r.serial_number for r in rows if r.id not in arrived)
+    if missing:
+        raise InvalidInput(f"serials not in transit on this transfer: {missing}", field=field)
+    return [(r.id, 1) for r in rows]

@@ -238,7 +238,6 @@ async def test_cancel_before_shipping_releases_the_stock(
 @pytest.mark.parametrize(
     ("change", "status", "field"),
     [
-        ({"lines": [{"sku": "PHONE", "quantity": 1}]}, 422, "lines.0.sku"),  # serials
         ({"lines": [{"sku": "NOPE", "quantity": 1}]}, 404, "lines.0.sku"),
         ({"lines": [{"sku": "FABRIC", "quantity": 0.1}]}, 422, "lines.0.quantity"),
         ({"lines": [{"sku": "WIDGET", "quantity": 0}]}, 422, None),
@@ -289,3 +288,52 @@ async def test_alerts_are_listed_and_resolved(
     assert (await api.get("/v1/alerts", headers=viewer)).json()["items"] == []
     everything = (await api.get("/v1/alerts?status=all", headers=viewer)).json()["items"]
     assert [a["id"] for a in everything] == [alert_id]
+
+
+async def test_serial_tracked_units_travel_by_serial(
+    api: httpx.AsyncClient, depot: TenantKeys, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    tenant_id = await _tenant_id(sessions, depot)
+    serials = ["SN-1", "SN-2", "SN-3"]
+    assert (await receive(api, depot, "PHONE", 3, serials=serials)).status_code == 201
+    number = unique("TR")
+    body = {"transfer_number": number, "from_warehouse": "WH1", "to_warehouse": "WH2",
+            "lines": [{"sku": "PHONE", "quantity": 3}]}  # fmt: skip
+    assert (await _post(api, depot, "/v1/transfers", body)).status_code == 201
+    path = f"/v1/transfers/{number}"
+    await _until(api, depot, path, "reserved")
+    assert (await _post(api, depot, f"{path}/ship", {"carrier": "DHL"})).status_code == 200
+
+    before = await snapshot(api, depot)
+    for lines in (
+        [{"sku": "PHONE", "received": 1}],  # which one?
+        [{"sku": "PHONE", "received": 1, "serials": ["SN-9"]}],  # not a serial of ours
+        [{"sku": "PHONE", "received": 2, "serials": ["SN-1"]}],  # count does not match
+    ):
+        refused = await _post(api, depot, f"{path}/receive", {"location": "A1", "lines": lines})
+        assert refused.status_code in (404, 422), refused.text
+        assert refused.headers["content-type"] == PROBLEM
+    assert await snapshot(api, depot) == before
+
+    first = {"location": "A1", "lines": [{"sku": "PHONE", "received": 1, "serials": ["SN-2"]}]}
+    assert (await _post(api, depot, f"{path}/receive", first)).status_code == 200
+    again = await _post(api, depot, f"{path}/receive", first)  # SN-2 is no longer in transit
+    assert again.status_code == 422
+    last = {"location": "A1", "lines": [{"sku": "PHONE", "received": 1, "serials": ["SN-1"],
+                                         "reason": "one lost"}]}  # fmt: skip
+    done = await _post(api, depot, f"{path}/receive", last)
+    assert done.status_code == 200 and done.json()["status"] == "completed", done.text
+
+    balances = (await api.get("/v1/inventory/balances?sku=PHONE",
+                              headers=depot.auth(Role.VIEWER))).json()["items"]  # fmt: skip
+    where = sorted((b["warehouse"], p["serial"]) for b in balances for p in b["locations"])
+    assert where == [("WH2", "SN-1"), ("WH2", "SN-2")]  # SN-3 was written off on the way
+    assert await _availability(api, depot, "PHONE") == {"WH1": (0, 0, 0, 0), "WH2": (2, 2, 0, 0)}
+    await _books_are_right(sessions, tenant_id)
+    async with sessions() as session, session.begin():  # reconcile follows each serial
+        await session.execute(text(
+            "UPDATE transfer_serials SET status = 'in_transit' WHERE tenant_id = :t"
+            " AND status = 'written_off'"), {"t": tenant_id})  # fmt: skip
+        found = {v.what for v in await find_violations(session, tenant_id)}
+        assert "serials in transit differ from what the transfer has outstanding" in found
+        await session.rollback()

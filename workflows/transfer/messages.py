@@ -47,6 +47,7 @@ class ReceiveLineInput:
     received: int  # base units; 0 with a reason writes the whole outstanding off
     lot: str | None = None
     reason: str | None = None  # closes the sku and lot: the rest is a discrepancy
+    serials: list[str] = field(default_factory=list)  # serial-tracked items: which arrived
 
 
 @dataclass(frozen=True)

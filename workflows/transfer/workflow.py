@@ -259,7 +259,9 @@ class TransferWorkflow:
             )
         if not data.location.strip():
             raise _refuse("a location is required", "InvalidInput")
-        lines = [TransferReceiptLine(x.sku, x.lot, x.received, x.reason) for x in data.lines]
+        lines = [
+            TransferReceiptLine(x.sku, x.lot, x.received, x.reason, x.serials) for x in data.lines
+        ]
         try:
             self.book.check_receipt(lines)
         except DomainError as error:
