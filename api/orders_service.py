@@ -3,20 +3,12 @@ answers to problems; convert base units to display units."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import asdict
 from typing import Any
 
-from temporalio.common import (
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.problems import Problem
 from api.resources import Resources
 from api.schemas.orders import (
     AllocationRef,
@@ -31,7 +23,7 @@ from api.schemas.orders import (
     ShipmentPublic,
 )
 from api.units import Units
-from api.workflow_calls import query_workflow, update_workflow
+from api.workflow_calls import query_workflow, request_hash, start_once, update_workflow
 from db.orders import waiting_orders
 from db.stock.lookups import Catalogue
 from domain.orders import OrderStatus
@@ -49,10 +41,6 @@ from workflows.order.messages import (
 from workflows.order.workflow import OrderWorkflow
 
 log = logging.getLogger(__name__)
-
-
-def request_hash(body: OrderCreate) -> str:
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
 async def place_order(
@@ -85,32 +73,17 @@ async def place_order(
         ship_to=dict(body.ship_to), request_hash=digest,
     )  # fmt: skip
     workflow_id = order_workflow_id(tenant_id, body.order_number)
-    client = await resources.temporal.get()
-    try:
-        await client.start_workflow(
-            OrderWorkflow.run, order, id=workflow_id,
-            task_queue=resources.settings.temporal_task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            # An order number is used once: a repeat after the order closed is the
-            # same order (200) or a conflict (409), never a second run.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"request_hash": digest},
-            # visible in the UI from the first moment, before the worker runs the order
-            search_attributes=TypedSearchAttributes(
-                search_attributes.pairs(search_attributes.for_order(order, OrderStatus.RECEIVED))
-            ),
-        )  # fmt: skip
+    started = await start_once(
+        resources, OrderWorkflow.run, order, workflow_id, digest,
+        search_attributes.for_order(order, OrderStatus.RECEIVED),
+        "order", body.order_number,
+    )  # fmt: skip
+    if started:
         return OrderCreated(order_number=body.order_number, status=OrderStatus.RECEIVED,
                             workflow_id=workflow_id), True  # fmt: skip
-    except WorkflowAlreadyStartedError:
-        described = await client.get_workflow_handle(workflow_id).describe()
-        if await described.memo_value("request_hash", default=None) != digest:
-            raise Problem(409, "order-exists",
-                          f"order {body.order_number} exists with other content",
-                          field="order_number") from None  # fmt: skip
-        view = await order_view(resources, tenant_id, body.order_number)
-        return OrderCreated(order_number=view.order_number, status=view.status,
-                            workflow_id=workflow_id), False  # fmt: skip
+    view = await order_view(resources, tenant_id, body.order_number)
+    return OrderCreated(order_number=view.order_number, status=view.status,
+                        workflow_id=workflow_id), False  # fmt: skip
 
 
 async def order_view(resources: Resources, tenant_id: int, order_number: str) -> OrderView:

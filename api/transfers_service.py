@@ -3,17 +3,8 @@ answers to problems; convert display units to base units and back."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from temporalio.common import (
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
-
-from api.problems import Problem
 from api.resources import Resources
 from api.schemas.transfers import (
     InFlightPublic,
@@ -26,7 +17,7 @@ from api.schemas.transfers import (
     TransferReceiveBody,
 )
 from api.units import Units
-from api.workflow_calls import query_workflow, update_workflow
+from api.workflow_calls import query_workflow, request_hash, start_once, update_workflow
 from db.transfers import check_transfer
 from domain.transfers import TransferStatus
 from workflows import search_attributes
@@ -42,10 +33,6 @@ from workflows.transfer.workflow import TransferWorkflow
 
 
 # A refusal's ApplicationError type -> HTTP status (anything else: 409).
-def request_hash(body: TransferCreate) -> str:
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-
-
 async def create_transfer(
     resources: Resources, tenant_id: int, body: TransferCreate
 ) -> tuple[TransferCreated, bool]:
@@ -68,35 +55,20 @@ async def create_transfer(
     async with resources.sessions() as session:
         await check_transfer(session, transfer)  # refused here: nothing is started
     workflow_id = transfer_workflow_id(tenant_id, body.transfer_number)
-    client = await resources.temporal.get()
-    try:
-        await client.start_workflow(
-            TransferWorkflow.run, transfer, id=workflow_id,
-            task_queue=resources.settings.temporal_task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            # A transfer number is used once, even after the transfer closed.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"request_hash": digest},
-            search_attributes=TypedSearchAttributes(
-                search_attributes.pairs(
-                    search_attributes.for_transfer(transfer, TransferStatus.REQUESTED)
-                )
-            ),
-        )  # fmt: skip
+    started = await start_once(
+        resources, TransferWorkflow.run, transfer, workflow_id, digest,
+        search_attributes.for_transfer(transfer, TransferStatus.REQUESTED),
+        "transfer", body.transfer_number,
+    )  # fmt: skip
+    if started:
         created = TransferCreated(
             transfer_number=body.transfer_number, status=TransferStatus.REQUESTED,
             workflow_id=workflow_id,
         )  # fmt: skip
         return created, True
-    except WorkflowAlreadyStartedError:
-        described = await client.get_workflow_handle(workflow_id).describe()
-        if await described.memo_value("request_hash", default=None) != digest:
-            raise Problem(409, "transfer-exists",
-                          f"transfer {body.transfer_number} exists with other content",
-                          field="transfer_number") from None  # fmt: skip
-        view = await transfer_view(resources, tenant_id, body.transfer_number)
-        return TransferCreated(transfer_number=view.transfer_number, status=view.status,
-                               workflow_id=workflow_id), False  # fmt: skip
+    view = await transfer_view(resources, tenant_id, body.transfer_number)
+    return TransferCreated(transfer_number=view.transfer_number, status=view.status,
+                           workflow_id=workflow_id), False  # fmt: skip
 
 
 async def transfer_view(resources: Resources, tenant_id: int, number: str) -> TransferView:

@@ -4,19 +4,59 @@ changed nothing, no answer in time → 504, Temporal unreachable → 503."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.common import (
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import Problem
 from api.resources import Resources
+from workflows import search_attributes
+
+
+def request_hash(body: BaseModel) -> str:
+    """What a repeated create must match to be the same request."""
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+async def start_once(
+    resources: Resources, run: Any, arg: Any, workflow_id: str, digest: str,
+    attributes: list[SearchAttributeUpdate[Any]], noun: str, number: str,
+) -> bool:  # fmt: skip
+    """Start a business workflow whose id is its number: True if started now, False if
+    it exists from the same request (`digest`); another request is a 409. A number is
+    used once, even after its workflow closed (never a second run)."""
+    client = await resources.temporal.get()
+    try:
+        await client.start_workflow(
+            run, arg, id=workflow_id, task_queue=resources.settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"request_hash": digest},
+            # visible in the UI from the first moment, before a worker runs it
+            search_attributes=TypedSearchAttributes(search_attributes.pairs(attributes)),
+        )  # fmt: skip
+        return True
+    except WorkflowAlreadyStartedError:
+        described = await client.get_workflow_handle(workflow_id).describe()
+        if await described.memo_value("request_hash", default=None) != digest:
+            raise Problem(409, f"{noun}-exists", f"{noun} {number} exists with other content",
+                          field=f"{noun}_number") from None  # fmt: skip
+        return False
 
 
 async def query_workflow(
