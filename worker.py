@@ -77,7 +77,7 @@ def build_worker(
             backorders.find_wakeable_backorders,
             returns.receive_return_stock,
             returns.project_return,
-            returns.find_waiting_orders,
+            backorders.find_waiting_orders,
             *_transfer_activities(transfers),
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -93,7 +93,6 @@ def _transfer_activities(transfers: TransferActivities) -> list[Any]:
         transfers.ship_transfer,
         transfers.receive_transfer,
         transfers.raise_transfer_alert,
-        transfers.find_backordered_orders,
     ]
 
 

@@ -12,7 +12,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from db.models import Item
-from db.orders import waiting_orders
 from db.returns import project_return
 from db.stock.operation import Caller
 from db.stock.returns import receive_return
@@ -41,17 +40,6 @@ class ReceiveReturnResult:
 @dataclass(frozen=True)
 class ProjectReturnInput:
     view: ReturnView
-
-
-@dataclass(frozen=True)
-class WaitingOrdersInput:
-    tenant_id: int
-    skus: list[str]
-
-
-@dataclass(frozen=True)
-class WaitingOrdersResult:
-    workflow_ids: list[str]
 
 
 class ReturnActivities:
@@ -112,8 +100,3 @@ class ReturnActivities:
                 for x in view.lines]},
             refund,
         )  # fmt: skip
-
-    @activity.defn
-    async def find_waiting_orders(self, data: WaitingOrdersInput) -> WaitingOrdersResult:
-        found = await waiting_orders(self._sessions, data.tenant_id, set(data.skus))
-        return WaitingOrdersResult(list(found))

@@ -11,7 +11,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from db.alerts import NewAlert, raise_alert
-from db.orders import waiting_orders
 from db.stock.operation import Caller, recorded
 from db.stock.promising import allocate, release, reserve
 from db.stock.transfers import receive_transfer, ship_transfer
@@ -96,17 +95,6 @@ class TransferAlertInput:
     tenant_id: int
     transfer_number: str
     message: str
-
-
-@dataclass(frozen=True)
-class WakeBackordersInput:
-    tenant_id: int
-    skus: list[str]
-
-
-@dataclass(frozen=True)
-class WakeBackordersResult:
-    workflow_ids: list[str]
 
 
 class TransferActivities:
@@ -210,9 +198,3 @@ class TransferActivities:
             NewAlert(data.tenant_id, f"{ALERT_KIND}:{data.transfer_number}", ALERT_KIND,
                      "transfer", data.transfer_number, data.message),
         )  # fmt: skip
-
-    @activity.defn
-    async def find_backordered_orders(self, data: WakeBackordersInput) -> WakeBackordersResult:
-        """Orders waiting for these SKUs, highest priority then oldest first."""
-        found = await waiting_orders(self._sessions, data.tenant_id, set(data.skus))
-        return WakeBackordersResult(found)

@@ -14,19 +14,19 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.wakeups import wake_waiting_orders
 
 with workflow.unsafe.imports_passed_through():
     from activities.returns import (
         ProjectReturnInput,
         ReceiveReturnInput,
         ReturnActivities,
-        WaitingOrdersInput,
     )
     from domain.errors import DomainError
     from domain.returns import ReceivedLine, ReturnStatus, check_receipt, refund
     from workflows import retry_policies, search_attributes
-    from workflows.order.messages import StockArrivedInput
     from workflows.refusals import refusal
     from workflows.returns.messages import (
         CloseInput,
@@ -131,7 +131,7 @@ class ReturnWorkflow:
             self.view.status = ReturnStatus.RECEIVED
             await self._publish()
         if result.sellable_skus:
-            await self._wake_backorders(result.sellable_skus)
+            await wake_waiting_orders(self.data.tenant_id, result.sellable_skus)
         return self.view
 
     @receive.validator
@@ -191,17 +191,3 @@ class ReturnWorkflow:
         if changed:
             workflow.upsert_search_attributes(changed)
         await self._act(ReturnActivities.project_return, ProjectReturnInput(self.view))
-
-    async def _wake_backorders(self, skus: list[str]) -> None:
-        """Restocked goods: signal the orders waiting for them (the minute sweep
-        catches anything missed)."""
-        found = await self._act(
-            ReturnActivities.find_waiting_orders, WaitingOrdersInput(self.data.tenant_id, skus)
-        )
-        for workflow_id in found.workflow_ids:
-            handle = workflow.get_external_workflow_handle(workflow_id)
-            for sku in skus:
-                try:
-                    await handle.signal("stock_arrived", StockArrivedInput(sku))
-                except FailureError:
-                    break  # the order closed meanwhile

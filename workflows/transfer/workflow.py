@@ -13,7 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.wakeups import wake_waiting_orders
 
 with workflow.unsafe.imports_passed_through():
     from activities.transfers import (
@@ -24,8 +26,6 @@ with workflow.unsafe.imports_passed_through():
         TransferActivities,
         TransferAlertInput,
         TransferReservations,
-        WakeBackordersInput,
-        WakeBackordersResult,
     )
     from domain.errors import DomainError
     from domain.transfers import (
@@ -36,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
         TransferStockResult,
     )
     from workflows import retry_policies, search_attributes
-    from workflows.order.messages import StockArrivedInput
     from workflows.refusals import refusal
     from workflows.transfer.messages import (
         CancelTransferInput,
@@ -244,7 +243,9 @@ class TransferWorkflow:
                 else TransferStatus.PARTIALLY_RECEIVED
             )
             await self._publish()
-        await self._wake_backorders(sorted({x.sku for x in data.lines if x.received > 0}))
+        await wake_waiting_orders(
+            self.data.tenant_id, sorted({x.sku for x in data.lines if x.received > 0})
+        )
         return self.view
 
     @receive.validator
@@ -279,23 +280,6 @@ class TransferWorkflow:
                 if done
                 else f"transfer {self.data.transfer_number} is {status}; it cannot {what}"
             )
-
-    async def _wake_backorders(self, skus: list[str]) -> None:
-        """Received stock: signal the orders waiting for it (the minute sweep
-        `backorder-wakeup` catches whatever this misses)."""
-        if not skus:
-            return
-        found: WakeBackordersResult = await self._act(
-            TransferActivities.find_backordered_orders,
-            WakeBackordersInput(self.data.tenant_id, skus),
-        )
-        for workflow_id in found.workflow_ids:
-            handle = workflow.get_external_workflow_handle(workflow_id)
-            for sku in skus:
-                try:
-                    await handle.signal("stock_arrived", StockArrivedInput(sku))
-                except FailureError:
-                    break  # the order closed meanwhile
 
     @workflow.query
     def status(self) -> TransferView:
