@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         ShipmentView,
         StockArrivedInput,
     )
+    from workflows.refusals import refuse
 
 MAX_EXTENSION = 7 * 24 * 3600
 DEFAULT_TTL = 900  # seconds an unpaid order holds its stock when none is given
@@ -60,10 +61,6 @@ RETRY_BACKORDERS = timedelta(hours=1)
 
 # Runs started before this patch upserted every search attribute at every publish.
 UPSERT_ON_CHANGE = "search-attributes-on-change"
-
-
-def _refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type="InvalidTransition", non_retryable=True)
 
 
 @workflow.defn
@@ -342,7 +339,7 @@ class OrderWorkflow:
     def _check_accept(self, data: RequestInput) -> None:
         request = self._open_request(data.request_id)
         if request.status != "requested":
-            raise _refuse(f"request {request.id} is {request.status}, not requested")
+            raise refuse(f"request {request.id} is {request.status}, not requested")
 
     @workflow.update
     async def pick(self, data: PickInput) -> OrderView:
@@ -425,7 +422,7 @@ class OrderWorkflow:
     def _still_open(self) -> None:
         """An update admitted before compensation began must not act after it."""
         if self.closing:
-            raise _refuse(f"order {self.order.order_number} is {self.book.status}")
+            raise refuse(f"order {self.order.order_number} is {self.book.status}")
 
     @pick.validator
     def _check_pick(self, data: PickInput) -> None:
@@ -433,7 +430,7 @@ class OrderWorkflow:
         try:
             self.book.check_pick(data)
         except Exception as error:
-            raise _refuse(str(error)) from error
+            raise refuse(str(error)) from error
 
     @workflow.update
     async def pack(self, data: PackInput) -> OrderView:
@@ -456,19 +453,19 @@ class OrderWorkflow:
     def _check_pack(self, data: PackInput) -> None:
         request = self._open_request(data.request_id)
         if request.status != "picked":
-            raise _refuse(f"request {request.id} is {request.status}; pick it first")
+            raise refuse(f"request {request.id} is {request.status}; pick it first")
         packed: dict[str, int] = {}
         numbers = [p.package_number for p in data.packages]
         if not numbers or len(set(numbers)) != len(numbers):
-            raise _refuse("packages need distinct package numbers")
+            raise refuse("packages need distinct package numbers")
         for package in data.packages:
             for line in package.lines:
                 if line.quantity <= 0:
-                    raise _refuse(f"package {package.package_number}: quantities must be positive")
+                    raise refuse(f"package {package.package_number}: quantities must be positive")
                 packed[line.line_id] = packed.get(line.line_id, 0) + line.quantity
         picked = {x.line_id: x.picked for x in request.lines if x.picked}
         if packed != picked:
-            raise _refuse(f"packages must hold exactly what was picked: {picked}, not {packed}")
+            raise refuse(f"packages must hold exactly what was picked: {picked}, not {packed}")
 
     @workflow.update
     async def ship(self, data: ShipInput) -> OrderView:
@@ -511,17 +508,17 @@ class OrderWorkflow:
     def _check_ship(self, data: ShipInput) -> None:
         request = self._open_request(data.request_id)
         if request.status != "packed":
-            raise _refuse(f"request {request.id} is {request.status}; pack it first")
+            raise refuse(f"request {request.id} is {request.status}; pack it first")
         if not data.carrier.strip():
-            raise _refuse("a carrier is required")
+            raise refuse("a carrier is required")
 
     def _open_request(self, request_id: str) -> Any:
         if self.cancel_requested or self.closing or self.book.status.is_final:
-            raise _refuse(f"order {self.order.order_number} is {self.book.status}")
+            raise refuse(f"order {self.order.order_number} is {self.book.status}")
         try:
             return self.book.request(request_id)
         except Exception as error:
-            raise _refuse(str(error)) from error
+            raise refuse(str(error)) from error
 
     # -- updates from the shop -------------------------------------------------------
 
@@ -536,11 +533,11 @@ class OrderWorkflow:
     @cancel.validator
     def _check_cancel(self, data: CancelInput) -> None:
         if self.book.status.is_final or self.cancel_requested or self.closing:
-            raise _refuse(f"order {self.order.order_number} is already {self.book.status}")
+            raise refuse(f"order {self.order.order_number} is already {self.book.status}")
         if self.shipping:
-            raise _refuse(f"order {self.order.order_number} is being shipped")
+            raise refuse(f"order {self.order.order_number} is being shipped")
         if not any(b.open or b.backordered for b in self.book.books.values()):
-            raise _refuse(f"order {self.order.order_number} has shipped; request a return")
+            raise refuse(f"order {self.order.order_number} has shipped; request a return")
 
     @workflow.update
     async def add_hold(self, data: HoldInput) -> HoldView:
@@ -553,9 +550,9 @@ class OrderWorkflow:
     @add_hold.validator
     def _check_hold(self, data: HoldInput) -> None:
         if self.book.status.is_final or self.cancel_requested or self.closing:
-            raise _refuse(f"order {self.order.order_number} is {self.book.status}")
+            raise refuse(f"order {self.order.order_number} is {self.book.status}")
         if not data.code.strip():
-            raise _refuse("a hold needs a code")
+            raise refuse("a hold needs a code")
 
     @workflow.update
     async def release_hold(self, data: ReleaseHoldInput) -> HoldView:
@@ -568,7 +565,7 @@ class OrderWorkflow:
     @release_hold.validator
     def _check_release_hold(self, data: ReleaseHoldInput) -> None:
         if not any(h.id == data.hold_id and h.active for h in self.book.holds):
-            raise _refuse(f"no active hold {data.hold_id!r}")
+            raise refuse(f"no active hold {data.hold_id!r}")
 
     @workflow.update
     async def authorize_payment(self, data: AuthorizePaymentInput) -> OrderView:
@@ -579,9 +576,9 @@ class OrderWorkflow:
     @authorize_payment.validator
     def _check_payment(self, data: AuthorizePaymentInput) -> None:
         if self.book.payment is not PaymentStatus.PENDING:
-            raise _refuse("payment is already authorized")
+            raise refuse("payment is already authorized")
         if self.book.status.is_final or self.cancel_requested or self.closing:
-            raise _refuse(f"order {self.order.order_number} is {self.book.status}")
+            raise refuse(f"order {self.order.order_number} is {self.book.status}")
 
     @workflow.update
     async def extend_reservation(self, data: ExtendReservationInput) -> ExtendReservationResult:
@@ -594,9 +591,9 @@ class OrderWorkflow:
     def _check_extension(self, data: ExtendReservationInput) -> None:
         waiting = self.book.status is OrderStatus.PENDING_PAYMENT and self.deadline is not None
         if self.book.payment is not PaymentStatus.PENDING or not waiting or self.closing:
-            raise _refuse("only a reservation waiting for payment can be extended")
+            raise refuse("only a reservation waiting for payment can be extended")
         if not 0 < data.seconds <= MAX_EXTENSION:
-            raise _refuse(f"seconds must be between 1 and {MAX_EXTENSION}")
+            raise refuse(f"seconds must be between 1 and {MAX_EXTENSION}")
 
     @workflow.signal
     def stock_arrived(self, data: StockArrivedInput) -> None:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 from workflows.wakeups import wake_waiting_orders
 
@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError
     from domain.returns import ReceivedLine, ReturnStatus, check_receipt, refund
     from workflows import retry_policies, search_attributes
-    from workflows.refusals import refusal
+    from workflows.refusals import refusal, refuse
     from workflows.returns.messages import (
         CloseInput,
         DecisionInput,
@@ -36,10 +36,6 @@ with workflow.unsafe.imports_passed_through():
         ReturnLineView,
         ReturnView,
     )
-
-
-def _refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type="InvalidTransition", non_retryable=True)
 
 
 @workflow.defn
@@ -108,7 +104,7 @@ class ReturnWorkflow:
     def _check_reject(self, data: DecisionInput) -> None:
         self._expect(ReturnStatus.REQUESTED, "reject")
         if not data.reason.strip():
-            raise _refuse("a rejection needs a reason")
+            raise refuse("a rejection needs a reason")
 
     @workflow.update
     async def receive(self, data: ReceiveInput) -> ReturnView:
@@ -138,7 +134,7 @@ class ReturnWorkflow:
     def _check_receive(self, data: ReceiveInput) -> None:
         self._expect(ReturnStatus.APPROVED, "receive")
         if not data.warehouse or not data.location:
-            raise _refuse("a receipt names its warehouse and location")
+            raise refuse("a receipt names its warehouse and location")
         try:
             check_receipt(
                 {x.line_id: x.requested for x in self.view.lines},
@@ -146,7 +142,7 @@ class ReturnWorkflow:
                  for x in data.lines],
             )  # fmt: skip
         except DomainError as error:
-            raise _refuse(error.detail) from error
+            raise refuse(error.detail) from error
 
     @workflow.update
     async def close(self, data: CloseInput) -> ReturnView:
@@ -172,7 +168,7 @@ class ReturnWorkflow:
 
     def _expect(self, status: ReturnStatus, step: str) -> None:
         if self.view.status is not status:
-            raise _refuse(f"cannot {step} return {self.view.rma_number}: it is {self.view.status}")
+            raise refuse(f"cannot {step} return {self.view.rma_number}: it is {self.view.status}")
 
     async def _act(self, activity: Any, arg: Any) -> Any:
         return await workflow.execute_activity_method(

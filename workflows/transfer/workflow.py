@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         TransferStockResult,
     )
     from workflows import retry_policies, search_attributes
-    from workflows.refusals import refusal
+    from workflows.refusals import refusal, refuse
     from workflows.transfer.messages import (
         CancelTransferInput,
         InFlightView,
@@ -47,10 +47,6 @@ with workflow.unsafe.imports_passed_through():
         TransferLineView,
         TransferView,
     )
-
-
-def _refuse(message: str, type: str = "InvalidTransition") -> ApplicationError:
-    return ApplicationError(message, type=type, non_retryable=True)
 
 
 def _reason(error: ActivityError) -> str:
@@ -178,9 +174,9 @@ class TransferWorkflow:
     def _check_ship(self, data: ShipTransferInput) -> None:
         self._expect_reserved("ship")
         if self.lock.locked():
-            raise _refuse(f"transfer {self.data.transfer_number} is being shipped")
+            raise refuse(f"transfer {self.data.transfer_number} is being shipped")
         if not data.carrier.strip():
-            raise _refuse("a carrier is required", "InvalidInput")
+            raise refuse("a carrier is required", "InvalidInput")
 
     @workflow.update
     async def cancel(self, data: CancelTransferInput) -> TransferView:
@@ -207,13 +203,11 @@ class TransferWorkflow:
         status = self.view.status
         if status in (TransferStatus.IN_TRANSIT, TransferStatus.PARTIALLY_RECEIVED,
                       TransferStatus.COMPLETED):  # fmt: skip
-            raise _refuse(
-                f"transfer {self.data.transfer_number} has shipped; it cannot be canceled"
-            )
+            raise refuse(f"transfer {self.data.transfer_number} has shipped; it cannot be canceled")
         if status.is_final or self.cancel_requested:
-            raise _refuse(f"transfer {self.data.transfer_number} is already {status}")
+            raise refuse(f"transfer {self.data.transfer_number} is already {status}")
         if self.lock.locked():
-            raise _refuse(f"transfer {self.data.transfer_number} is being shipped")
+            raise refuse(f"transfer {self.data.transfer_number} is being shipped")
 
     @workflow.update
     async def receive(self, data: ReceiveTransferInput) -> TransferView:
@@ -254,28 +248,28 @@ class TransferWorkflow:
 
     def _check_receipt(self, data: ReceiveTransferInput) -> None:
         if not self.view.status.receivable:
-            raise _refuse(
+            raise refuse(
                 f"transfer {self.data.transfer_number} is {self.view.status}; "
                 "only a shipped transfer can be received"
             )
         if not data.location.strip():
-            raise _refuse("a location is required", "InvalidInput")
+            raise refuse("a location is required", "InvalidInput")
         lines = [
             TransferReceiptLine(x.sku, x.lot, x.received, x.reason, x.serials) for x in data.lines
         ]
         try:
             self.book.check_receipt(lines)
         except DomainError as error:
-            raise _refuse(error.detail, type(error).__name__) from error
+            raise refuse(error.detail, type(error).__name__) from error
 
     def _expect_reserved(self, what: str) -> None:
         status = self.view.status
         if self.cancel_requested:
-            raise _refuse(f"transfer {self.data.transfer_number} is being canceled")
+            raise refuse(f"transfer {self.data.transfer_number} is being canceled")
         if status is not TransferStatus.RESERVED:
             done = status in (TransferStatus.IN_TRANSIT, TransferStatus.PARTIALLY_RECEIVED,
                               TransferStatus.COMPLETED)  # fmt: skip
-            raise _refuse(
+            raise refuse(
                 f"transfer {self.data.transfer_number} has already shipped"
                 if done
                 else f"transfer {self.data.transfer_number} is {status}; it cannot {what}"
