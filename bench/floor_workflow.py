@@ -1,6 +1,7 @@
 """The floor of bench/saga.py: an order-shaped workflow whose activities do
-nothing. Same number of activities before, inside each update and after as the
-order workflow's happy path (read off tests/histories/order_happy_path.json)."""
+nothing. The same activities, in the same order and of the same kind (task queue
+or local), before, inside each update and after, as the order workflow's happy
+path (read off tests/histories/order_happy_path_local_projection.json)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ from temporalio import activity, workflow
 with workflow.unsafe.imports_passed_through():
     from workflows import retry_policies
 
-BEFORE = 6  # record, reserve, project, allocate, project (requests), project (status)
-PER_UPDATE = {"accept": 1, "pick": 2, "pack": 1, "ship": 2}
-AFTER = 1
+# "activity" runs through the task queue; "local" is a local activity (the
+# order's own record and projection writes).
+ACTIVITY, LOCAL = "activity", "local"
+# record, reserve, project, allocate, project (requests), project (status)
+BEFORE = (LOCAL, ACTIVITY, LOCAL, ACTIVITY, LOCAL, LOCAL)
+PER_UPDATE = {
+    "accept": (LOCAL,),  # project
+    "pick": (ACTIVITY, LOCAL),  # pick, project
+    "pack": (LOCAL,),  # project
+    "ship": (ACTIVITY, LOCAL),  # ship, project
+}
+AFTER = (LOCAL,)  # project (shipped)
 
 
 @dataclass(frozen=True)
@@ -36,11 +46,18 @@ class FloorWorkflow:
     def __init__(self) -> None:
         self.stage = "started"
 
-    async def _steps(self, name: str, count: int) -> None:
-        for _ in range(count):
-            await workflow.execute_activity(
-                do_nothing, Nothing(name), start_to_close_timeout=retry_policies.ORDER_STEP_TIMEOUT
-            )
+    async def _steps(self, name: str, kinds: tuple[str, ...]) -> None:
+        for kind in kinds:
+            if kind == LOCAL:
+                await workflow.execute_local_activity(
+                    do_nothing, Nothing(name),
+                    start_to_close_timeout=retry_policies.PROJECTION_TIMEOUT,
+                )  # fmt: skip
+            else:
+                await workflow.execute_activity(
+                    do_nothing, Nothing(name),
+                    start_to_close_timeout=retry_policies.ORDER_STEP_TIMEOUT,
+                )  # fmt: skip
 
     @workflow.run
     async def run(self, data: FloorInput) -> str:

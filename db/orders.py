@@ -3,6 +3,7 @@ WMS's queue) and the stock figures their reservations are planned on."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from decimal import Decimal
 
@@ -65,46 +66,55 @@ class OrderProjection:
                 )  # fmt: skip
 
     async def update(self, view: OrderView) -> None:
-        """Follow the workflow: a newer version replaces the row, an older is ignored."""
+        """Follow the workflow: a newer version replaces the rows, an older one is
+        ignored. One statement: the order row decides, lines and requests follow it."""
+        lines = view.lines
+        requests = [
+            {"id": r.id, "warehouse": r.warehouse, "status": r.status, "view": asdict(r)}
+            for r in view.fulfillment_requests
+        ]
         async with self._sessions() as session, session.begin():
-            order_id = await session.scalar(
-                text(
-                    "UPDATE orders SET status = :status, payment_status = :payment,"
-                    " version = :version, view = CAST(:view AS jsonb), updated_at = now()"
-                    " WHERE tenant_id = :t AND order_number = :n AND version < :version"
-                    " RETURNING id"
-                ),
+            await session.execute(
+                _PROJECT,
                 {
                     "status": view.status.value, "payment": view.payment_status.value,
                     "version": view.version, "view": _VIEW.dump_json(view).decode(),
-                    "t": view.tenant_id, "n": view.order_number,
+                    "t": view.tenant_id, "n": view.order_number, "wf": view.workflow_id,
+                    "line_ids": [x.line_id for x in lines],
+                    "b": [x.backordered for x in lines], "s": [x.shipped for x in lines],
+                    "c": [x.canceled for x in lines], "requests": json.dumps(requests),
                 },
             )  # fmt: skip
-            if order_id is None:
-                return
-            for line in view.lines:
-                await session.execute(
-                    text(
-                        "UPDATE order_lines SET backordered = :b, shipped = :s, canceled = :c"
-                        " WHERE order_id = :o AND line_id = :l"
-                    ),
-                    {"b": line.backordered, "s": line.shipped, "c": line.canceled,
-                     "o": order_id, "l": line.line_id},
-                )  # fmt: skip
-            for request in view.fulfillment_requests:
-                values = {
-                    "id": request.id, "tenant_id": view.tenant_id, "order_id": order_id,
-                    "workflow_id": view.workflow_id, "warehouse": request.warehouse,
-                    "status": request.status, "view": asdict(request),
-                }  # fmt: skip
-                await session.execute(
-                    insert(FulfillmentRequestRow)
-                    .values(**values)
-                    .on_conflict_do_update(
-                        index_elements=[FulfillmentRequestRow.id],
-                        set_={"status": request.status, "view": asdict(request)},
-                    )
-                )
+
+
+# The order row moves only forward (version); its lines and fulfillment requests are
+# written only with it, and only where they changed.
+_PROJECT = text(
+    """
+    WITH o AS (
+        UPDATE orders SET status = :status, payment_status = :payment, version = :version,
+                          view = CAST(:view AS jsonb), updated_at = now()
+        WHERE tenant_id = :t AND order_number = :n AND version < :version
+        RETURNING id
+    ), lines AS (
+        UPDATE order_lines l SET backordered = v.b, shipped = v.s, canceled = v.c
+        FROM o, unnest(CAST(:line_ids AS text[]), CAST(:b AS bigint[]), CAST(:s AS bigint[]),
+                       CAST(:c AS bigint[])) AS v(line_id, b, s, c)
+        WHERE l.order_id = o.id AND l.line_id = v.line_id
+          AND (l.backordered, l.shipped, l.canceled) IS DISTINCT FROM (v.b, v.s, v.c)
+    ), requests AS (
+        INSERT INTO fulfillment_requests (id, tenant_id, order_id, workflow_id, warehouse,
+                                          status, view)
+        SELECT r.id, :t, o.id, :wf, r.warehouse, r.status, r.view
+        FROM o, jsonb_to_recordset(CAST(:requests AS jsonb))
+                AS r(id text, warehouse text, status text, view jsonb)
+        ON CONFLICT (tenant_id, id) DO UPDATE SET status = excluded.status, view = excluded.view
+        WHERE (fulfillment_requests.status, fulfillment_requests.view)
+              IS DISTINCT FROM (excluded.status, excluded.view)
+    )
+    SELECT id FROM o
+    """
+)
 
 
 async def reservable(

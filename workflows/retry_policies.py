@@ -26,6 +26,8 @@ SWEEP_HEARTBEAT = timedelta(seconds=30)
 # Order steps: database work with the DATABASE policy; business refusals are
 # non-retryable ApplicationErrors raised by the activities.
 ORDER_STEP_TIMEOUT = timedelta(seconds=60)
+# The order's projection (a few rows, one transaction), written by local activities.
+PROJECTION_TIMEOUT = timedelta(seconds=10)
 
 # Transfer steps: the same, for the transfer workflow.
 TRANSFER_STEP_TIMEOUT = timedelta(seconds=60)

@@ -56,6 +56,16 @@ async def get_requests(
     return Page(items=items)
 
 
+@router.get("/{request_id}", response_model=RequestPublic, summary="One fulfillment request")
+async def get_request(
+    request_id: str, principal: PrincipalDep, session: SessionDep
+) -> RequestPublic:
+    number, request = await find_request(session, principal.tenant_id, request_id)
+    skus = {line.line_id: line.sku for line in request.lines}
+    units = await Units.load_with(session, principal.tenant_id, skus.values())
+    return orders.request_public(request, number, units, skus)
+
+
 async def _confirm(
     resources: Resources, tenant_id: int, request_id: str, update: Any, arg: Any
 ) -> OrderPublic:

@@ -78,8 +78,9 @@ class FulfillmentRequestRow(Base):
     __tablename__ = "fulfillment_requests"
     __table_args__ = (Index("ix_fulfillment_requests_queue", "tenant_id", "warehouse", "status"),)
 
+    # Ids are made of order numbers, unique within a tenant only.
+    tenant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tenants.id"), primary_key=True)
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    tenant_id: Mapped[int] = tenant_column()
     order_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("orders.id"))
     workflow_id: Mapped[str] = mapped_column(String(200))
     warehouse: Mapped[str] = mapped_column(String(32))

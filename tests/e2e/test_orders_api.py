@@ -170,6 +170,34 @@ async def test_roles_and_tenants_on_orders(
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
 
 
+async def test_two_tenants_may_use_the_same_order_number(
+    api: httpx.AsyncClient, shop: TenantKeys, other_tenant: TenantKeys
+) -> None:
+    """Order numbers (and so request ids) are the tenant's own: the same number in two
+    tenants gives two orders, each warehouse sees only its own request."""
+    await build_catalogue(api, other_tenant)
+    assert (await receive(api, other_tenant, "WIDGET", 10)).status_code == 201
+    mine = _order([{"line_id": "1", "sku": "WIDGET", "quantity": 1}])
+    theirs = {**mine, "lines": [{"line_id": "1", "sku": "WIDGET", "quantity": 3}]}
+    number = mine["order_number"]
+    for tenant, body in ((shop, mine), (other_tenant, theirs)):
+        created = await api.post("/v1/orders", json=body, headers=tenant.auth(Role.OMS))
+        assert created.status_code == 201, created.text
+        await _until(api, tenant, number, "allocated")
+    for tenant, quantity in ((shop, 1), (other_tenant, 3)):
+        wms = tenant.auth(Role.WMS)
+        queue = (await api.get(f"/v1/fulfillment-requests?order_number={number}",
+                               headers=wms)).json()["items"]  # fmt: skip
+        assert [[x["quantity"] for x in r["lines"]] for r in queue] == [[quantity]]
+        rid = queue[0]["id"]
+        one = await api.get(f"/v1/fulfillment-requests/{rid}", headers=wms)
+        assert one.status_code == 200 and one.json()["lines"][0]["quantity"] == quantity
+    await _fulfil_all(api, other_tenant, number)
+    await _until(api, other_tenant, number, "shipped")
+    order = await _until(api, shop, number, "allocated")  # the first tenant's is untouched
+    assert order["lines"][0]["ordered"] == 1
+
+
 async def _fulfil_all(api: httpx.AsyncClient, tenant: TenantKeys, number: str) -> None:
     """The warehouse confirms every open request of an order in full."""
     wms = tenant.auth(Role.WMS)
