@@ -9,7 +9,7 @@ from db.models import Allocation
 from db.stock.change import BalanceKey, Label, StockChange
 from db.stock.on_hand import adjust, receive
 from db.stock.operation import Caller, OperationContext, run_operation
-from db.stock.promising import allocation_record, balance_key, locked_allocation
+from db.stock.promising import allocation_record, balance_key, locked_allocation, place_of
 from domain.errors import InvalidInput
 from domain.stock import (
     AdjustStock,
@@ -27,9 +27,9 @@ async def _source_and_target(
     ctx: OperationContext, allocation: Allocation, to_location: str
 ) -> tuple[BalanceKey, BalanceKey]:
     """The allocation's balance and the same stock at `to_location` (same warehouse)."""
-    source, _ = await balance_key(ctx, allocation)
-    code = await ctx.catalogue.warehouse_code(allocation.warehouse_id)
-    warehouse = await ctx.catalogue.warehouse(code)
+    place = await place_of(ctx, allocation.balance_id)
+    source = place.key
+    warehouse = await ctx.catalogue.warehouse(place.warehouse)
     location = await ctx.catalogue.location(warehouse, to_location, "to_location")
     if location.id == source.location_id:
         raise InvalidInput("the stock is already there", field="to_location")
@@ -98,7 +98,7 @@ async def ship(
 
     async def body(ctx: OperationContext) -> AllocationResult:
         a = await locked_allocation(ctx, command.allocation_id, "picked")
-        key, _ = await balance_key(ctx, a)
+        key = await balance_key(ctx, a)
         quantity = a.quantity
         record = await allocation_record(ctx, a, quantity)
         label = Label(0, record.sku, record.warehouse, record.location, record.lot)

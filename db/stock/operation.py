@@ -62,6 +62,7 @@ class OperationContext:
     catalogue: Catalogue
     _seq: int = 0
     recorded: bool = field(default=False)
+    places: dict[int, Any] = field(default_factory=dict)  # balance id: promising.Place
 
     @property
     def tenant_id(self) -> int:

@@ -3,13 +3,14 @@ location and lot chosen by the item's strategy), deallocate."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Allocation, Balance, Item, Lot, Reservation
+from db.models import Allocation, Item, Lot, Reservation
 from db.stock.change import BalanceKey, Label, StockChange, lock_levels
 from db.stock.operation import Caller, OperationContext, run_operation
 from domain.allocation import Candidate, LotStatus, Strategy, choose_stock
@@ -274,26 +275,57 @@ async def locked_allocation(ctx: OperationContext, allocation_id: int, status: s
     return allocation
 
 
-async def balance_key(ctx: OperationContext, allocation: Allocation) -> tuple[BalanceKey, Balance]:
-    balance = await ctx.session.get_one(Balance, allocation.balance_id)
-    key = BalanceKey(balance.warehouse_id, balance.item_id, balance.lot_id or 0,
-                     balance.location_id, balance.serial_id or 0)  # fmt: skip
-    return key, balance
+@dataclass(frozen=True)
+class Place:
+    """Where a balance is, by ids (its key) and by names. A balance never moves, so
+    an operation looks each one up once."""
+
+    key: BalanceKey
+    warehouse: str
+    location: str
+    sku: str
+    lot: str | None
+    serial: str | None
+
+
+_PLACE = text(
+    """
+    SELECT b.warehouse_id, b.item_id, b.lot_id, b.location_id, b.serial_id,
+           w.code AS warehouse, loc.code AS location, i.sku, l.lot_number, s.serial_number
+    FROM balances b
+    JOIN warehouses w ON w.id = b.warehouse_id
+    JOIN locations loc ON loc.id = b.location_id
+    JOIN items i ON i.id = b.item_id
+    LEFT JOIN lots l ON l.id = b.lot_id
+    LEFT JOIN serials s ON s.id = b.serial_id
+    WHERE b.id = :id
+    """
+)
+
+
+async def place_of(ctx: OperationContext, balance_id: int) -> Place:
+    """The balance's place: one query, remembered for the rest of the operation."""
+    place = ctx.places.get(balance_id)
+    if place is None:
+        row = (await ctx.session.execute(_PLACE, {"id": balance_id})).one()
+        key = BalanceKey(row.warehouse_id, row.item_id, row.lot_id or 0, row.location_id,
+                         row.serial_id or 0)  # fmt: skip
+        place = Place(key, row.warehouse, row.location, row.sku, row.lot_number, row.serial_number)
+        ctx.places[balance_id] = place
+    return place
+
+
+async def balance_key(ctx: OperationContext, allocation: Allocation) -> BalanceKey:
+    return (await place_of(ctx, allocation.balance_id)).key
 
 
 async def allocation_record(
     ctx: OperationContext, a: Allocation, quantity: int
 ) -> AllocationRecord:
-    key, balance = await balance_key(ctx, a)
-    item = await ctx.session.get_one(Item, a.item_id)
-    lot = await ctx.session.get(Lot, balance.lot_id) if balance.lot_id else None
-    serial = await ctx.session.scalar(
-        text("SELECT serial_number FROM serials WHERE id = :id"), {"id": balance.serial_id}
-    )
+    place = await place_of(ctx, a.balance_id)
     return AllocationRecord(
-        a.id, a.reservation_id, await ctx.catalogue.warehouse_code(a.warehouse_id),
-        await ctx.catalogue.location_code(key.location_id), item.sku,
-        lot.lot_number if lot else None, serial, quantity, a.status,
+        a.id, a.reservation_id, place.warehouse, place.location, place.sku, place.lot,
+        place.serial, quantity, a.status,
     )  # fmt: skip
 
 
@@ -306,7 +338,7 @@ async def deallocate(
     async def body(ctx: OperationContext) -> AllocationResult:
         a = await locked_allocation(ctx, command.allocation_id, "allocated")
         quantity = _portion(command.quantity, a.quantity, "deallocate")
-        key, _ = await balance_key(ctx, a)
+        key = await balance_key(ctx, a)
         record = await allocation_record(ctx, a, quantity)
         label = Label(0, record.sku, record.warehouse, record.location, record.lot)
         change = StockChange(ctx.tenant_id)

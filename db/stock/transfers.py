@@ -89,7 +89,7 @@ async def ship_transfer(
                     f"allocation {allocation_id} is not at the transfer's source",
                     field="allocation_ids",
                 )
-            key, _ = await balance_key(ctx, a)
+            key = await balance_key(ctx, a)
             quantity = a.quantity
             record = await allocation_record(ctx, a, quantity)
             label = Label(0, record.sku, record.warehouse, record.location, record.lot)
