@@ -6,15 +6,20 @@ path (read off tests/histories/order_happy_path_local_projection.json)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows import retry_policies
 
-# "activity" runs through the task queue; "local" is a local activity (the
-# order's own record and projection writes).
-ACTIVITY, LOCAL = "activity", "local"
+
+class Kind(Enum):
+    ACTIVITY = "through the task queue"  # the stock steps
+    LOCAL = "local activity"  # the order's record and projection writes
+
+
+ACTIVITY, LOCAL = Kind.ACTIVITY, Kind.LOCAL
 # record, reserve, project, allocate, project (requests), project (status)
 BEFORE = (LOCAL, ACTIVITY, LOCAL, ACTIVITY, LOCAL, LOCAL)
 PER_UPDATE = {
@@ -46,7 +51,7 @@ class FloorWorkflow:
     def __init__(self) -> None:
         self.stage = "started"
 
-    async def _steps(self, name: str, kinds: tuple[str, ...]) -> None:
+    async def _steps(self, name: str, kinds: tuple[Kind, ...]) -> None:
         for kind in kinds:
             if kind == LOCAL:
                 await workflow.execute_local_activity(

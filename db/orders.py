@@ -88,7 +88,10 @@ class OrderProjection:
 
 
 # The order row moves only forward (version); its lines and fulfillment requests are
-# written only with it, and only where they changed.
+# written only with it. Lines are always written: a filter on their old values would
+# read them from the statement's snapshot, taken before this statement waited for a
+# concurrent older write's row lock, and could keep that older write's values.
+# Requests are compared under ON CONFLICT, which sees the locked current row.
 _PROJECT = text(
     """
     WITH o AS (
@@ -101,11 +104,10 @@ _PROJECT = text(
         FROM o, unnest(CAST(:line_ids AS text[]), CAST(:b AS bigint[]), CAST(:s AS bigint[]),
                        CAST(:c AS bigint[])) AS v(line_id, b, s, c)
         WHERE l.order_id = o.id AND l.line_id = v.line_id
-          AND (l.backordered, l.shipped, l.canceled) IS DISTINCT FROM (v.b, v.s, v.c)
     ), requests AS (
         INSERT INTO fulfillment_requests (id, tenant_id, order_id, workflow_id, warehouse,
                                           status, view)
-        SELECT r.id, :t, o.id, :wf, r.warehouse, r.status, r.view
+        SELECT r.id, CAST(:t AS bigint), o.id, :wf, r.warehouse, r.status, r.view
         FROM o, jsonb_to_recordset(CAST(:requests AS jsonb))
                 AS r(id text, warehouse text, status text, view jsonb)
         ON CONFLICT (tenant_id, id) DO UPDATE SET status = excluded.status, view = excluded.view

@@ -28,6 +28,9 @@ SWEEP_HEARTBEAT = timedelta(seconds=30)
 ORDER_STEP_TIMEOUT = timedelta(seconds=60)
 # The order's projection (a few rows, one transaction), written by local activities.
 PROJECTION_TIMEOUT = timedelta(seconds=10)
+# A local activity still failing after this retries on server timers (a database
+# outage then does not keep the workflow task open and growing the history).
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=5)
 
 # Transfer steps: the same, for the transfer workflow.
 TRANSFER_STEP_TIMEOUT = timedelta(seconds=60)

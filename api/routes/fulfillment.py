@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import orders_service as orders
 from api.deps import PrincipalDep, ResourcesDep, SessionDep, WmsWriterDep
@@ -24,6 +25,7 @@ from workflows.order.messages import (
     PickInput,
     PickLineInput,
     RequestInput,
+    RequestView,
     ShipInput,
 )
 from workflows.order.workflow import OrderWorkflow
@@ -60,9 +62,9 @@ async def get_requests(
 async def get_request(
     request_id: str, principal: PrincipalDep, session: SessionDep
 ) -> RequestPublic:
-    number, request = await find_request(session, principal.tenant_id, request_id)
-    skus = {line.line_id: line.sku for line in request.lines}
-    units = await Units.load_with(session, principal.tenant_id, skus.values())
+    number, request, units, skus = await _request_with_units(
+        session, principal.tenant_id, request_id
+    )
     return orders.request_public(request, number, units, skus)
 
 
@@ -75,14 +77,22 @@ async def _confirm(
     return orders.order_public(view, await orders.units_for_view(resources, tenant_id, view))
 
 
+async def _request_with_units(
+    session: AsyncSession, tenant_id: int, request_id: str
+) -> tuple[str, RequestView, Units, dict[str, str]]:
+    """The request (404 if not this tenant's), its order number, the units of its
+    SKUs and each line's SKU (for display conversion)."""
+    number, request = await find_request(session, tenant_id, request_id)
+    skus = {line.line_id: line.sku for line in request.lines}
+    return number, request, await Units.load_with(session, tenant_id, skus.values()), skus
+
+
 async def _request_units(
     resources: Resources, tenant_id: int, request_id: str
 ) -> tuple[Units, dict[str, str]]:
-    """Units of the request's SKUs and each line's SKU (for display conversion)."""
     async with resources.sessions() as session:
-        _, request = await find_request(session, tenant_id, request_id)
-        skus = {line.line_id: line.sku for line in request.lines}
-        return await Units.load_with(session, tenant_id, skus.values()), skus
+        _, _, units, skus = await _request_with_units(session, tenant_id, request_id)
+        return units, skus
 
 
 def _line_sku(skus: dict[str, str], line_id: str, field: str) -> str:

@@ -72,6 +72,19 @@ class BalanceKey:
     serial_id: int  # 0: no serial
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a balance is, by ids (its key) and by names. A balance never moves, so
+    an operation looks each one up once."""
+
+    key: BalanceKey
+    warehouse: str
+    location: str
+    sku: str
+    lot: str | None
+    serial: str | None
+
+
 def _demand(*deltas: int) -> int:
     return sum(-d for d in deltas if d < 0)
 

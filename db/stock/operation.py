@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Item, Location, Lot, Serial, Warehouse
+from db.stock.change import Place
 from db.stock.lookups import Catalogue
 from domain.errors import InvalidInput
 from domain.stock import IdempotencyConflict, MovementRecord, MovementType
@@ -62,7 +63,7 @@ class OperationContext:
     catalogue: Catalogue
     _seq: int = 0
     recorded: bool = field(default=False)
-    places: dict[int, Any] = field(default_factory=dict)  # balance id: promising.Place
+    places: dict[int, Place] = field(default_factory=dict)  # by balance id
 
     @property
     def tenant_id(self) -> int:

@@ -3,7 +3,6 @@ location and lot chosen by the item's strategy), deallocate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Allocation, Item, Lot, Reservation
-from db.stock.change import BalanceKey, Label, StockChange, lock_levels
+from db.stock.change import BalanceKey, Label, Place, StockChange, lock_levels
 from db.stock.operation import Caller, OperationContext, run_operation
 from domain.allocation import Candidate, LotStatus, Strategy, choose_stock
 from domain.errors import InvalidInput, NotFound
@@ -275,19 +274,6 @@ async def locked_allocation(ctx: OperationContext, allocation_id: int, status: s
     return allocation
 
 
-@dataclass(frozen=True)
-class Place:
-    """Where a balance is, by ids (its key) and by names. A balance never moves, so
-    an operation looks each one up once."""
-
-    key: BalanceKey
-    warehouse: str
-    location: str
-    sku: str
-    lot: str | None
-    serial: str | None
-
-
 _PLACE = text(
     """
     SELECT b.warehouse_id, b.item_id, b.lot_id, b.location_id, b.serial_id,
@@ -298,7 +284,7 @@ _PLACE = text(
     JOIN items i ON i.id = b.item_id
     LEFT JOIN lots l ON l.id = b.lot_id
     LEFT JOIN serials s ON s.id = b.serial_id
-    WHERE b.id = :id
+    WHERE b.id = :id AND b.tenant_id = :t
     """
 )
 
@@ -307,7 +293,7 @@ async def place_of(ctx: OperationContext, balance_id: int) -> Place:
     """The balance's place: one query, remembered for the rest of the operation."""
     place = ctx.places.get(balance_id)
     if place is None:
-        row = (await ctx.session.execute(_PLACE, {"id": balance_id})).one()
+        row = (await ctx.session.execute(_PLACE, {"id": balance_id, "t": ctx.tenant_id})).one()
         key = BalanceKey(row.warehouse_id, row.item_id, row.lot_id or 0, row.location_id,
                          row.serial_id or 0)  # fmt: skip
         place = Place(key, row.warehouse, row.location, row.sku, row.lot_number, row.serial_number)

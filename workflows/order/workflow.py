@@ -650,10 +650,14 @@ class OrderWorkflow:
             activity, arg,
             start_to_close_timeout=retry_policies.PROJECTION_TIMEOUT,
             retry_policy=retry_policies.DATABASE,
+            local_retry_threshold=retry_policies.LOCAL_RETRY_THRESHOLD,
         )  # fmt: skip
 
     def _local_projection(self) -> bool:
-        return workflow.patched(LOCAL_PROJECTION)  # (the SDK remembers the answer)
+        # (The SDK remembers the answer.) An update handled in the run's first
+        # activation may ask first and project before record_order wrote the row:
+        # that write finds no row and is lost, and the next publish writes it all.
+        return workflow.patched(LOCAL_PROJECTION)
 
     def _upsert_search_attributes(self) -> None:
         wanted = search_attributes.for_order(self.order, self.book.status)

@@ -1,0 +1,96 @@
+"""The order projection follows the workflow's newest view, whatever order the
+writes arrive in and however they race (local activities retry and overlap)."""
+
+import asyncio
+import random
+import uuid
+from dataclasses import replace
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.orders import OrderProjection
+from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
+from tests.integration.stock_world import World
+from workflows.order.messages import (
+    LineView,
+    OrderInput,
+    OrderLineInput,
+    OrderView,
+    RequestLineView,
+    RequestView,
+)
+
+
+def _view(order: OrderInput, version: int, backordered: int, request_status: str) -> OrderView:
+    lines = [LineView("1", "WIDGET", "1", 5, backordered=backordered, shipped=version % 3),
+             LineView("2", "GADGET", "1", 5, canceled=version % 2)]  # fmt: skip
+    request = RequestView(
+        f"{order.order_number}-WH1-1",
+        "WH1",
+        request_status,
+        [RequestLineView("1", "WIDGET", 5)],
+        [],
+    )
+    return OrderView(
+        order.tenant_id, order.order_number, f"order:{order.order_number}", "C", "EUR",
+        OrderStatus.ALLOCATED, FulfillmentPolicy.SHIP_PARTIAL, 100, PaymentStatus.AUTHORIZED,
+        None, lines, [], [request], [], version=version,
+    )  # fmt: skip
+
+
+async def _rows(sessions: async_sessionmaker[AsyncSession], number: str) -> tuple[object, ...]:
+    async with sessions() as session:
+        version = await session.scalar(
+            text("SELECT version FROM orders WHERE order_number = :n"), {"n": number}
+        )
+        lines = (
+            await session.execute(
+                text(
+                    "SELECT l.line_id, l.backordered, l.shipped, l.canceled FROM order_lines l"
+                    " JOIN orders o ON o.id = l.order_id WHERE o.order_number = :n"
+                    " ORDER BY l.line_id"
+                ),
+                {"n": number},
+            )
+        ).all()
+        requests = (
+            await session.execute(
+                text(
+                    "SELECT r.id, r.status FROM fulfillment_requests r"
+                    " JOIN orders o ON o.id = r.order_id WHERE o.order_number = :n"
+                ),
+                {"n": number},
+            )
+        ).all()
+    return version, [tuple(x) for x in lines], [tuple(x) for x in requests]
+
+
+async def test_racing_and_late_writes_leave_the_newest_view(world: World) -> None:
+    projection = OrderProjection(world.sessions)
+    rng = random.Random(7)
+    for _ in range(10):
+        number = f"SO-{uuid.uuid4().hex[:8]}"
+        order = OrderInput(world.tenant_id, number, "C", "EUR",
+                           [OrderLineInput("1", "WIDGET", 5, "1"),
+                            OrderLineInput("2", "GADGET", 5, "1")])  # fmt: skip
+        await projection.record(order, f"order:{number}")
+        # Line values flip back and forth between versions: a newer write may carry
+        # exactly the values an older, overlapping write replaced.
+        views = [
+            _view(order, v, backordered=v % 2, request_status=("requested", "picked")[v % 2])
+            for v in range(1, 9)
+        ]
+        writes = [*views, *rng.sample(views, 4)]  # some retried
+        rng.shuffle(writes)
+        await asyncio.gather(*(projection.update(v) for v in writes))
+        newest = views[-1]
+        expected_lines = [(x.line_id, x.backordered, x.shipped, x.canceled) for x in newest.lines]
+        assert await _rows(world.sessions, number) == (
+            newest.version,
+            expected_lines,
+            [(f"{number}-WH1-1", newest.fulfillment_requests[0].status)],
+        )
+        # a late, older write changes nothing
+        await projection.update(replace(views[0]))
+        assert (await _rows(world.sessions, number))[0] == newest.version
