@@ -91,11 +91,11 @@ class CpuMeter:
     def start(self) -> None:
         self.started = self._now()
 
-    def report(self, label: str, items: int) -> str:
+    def report(self, label: str, items: int, unit: str = "order", digits: int = 0) -> str:
         now = self._now()
         parts = {name: (now[name] - self.started[name]) * 1000 / items for name in now}
-        detail = ", ".join(f"{name} {ms:.0f}" for name, ms in parts.items())
-        return f"  {label}: {sum(parts.values()):.0f} ms CPU per order ({detail})"
+        detail = ", ".join(f"{name} {ms:.{digits}f}" for name, ms in parts.items())
+        return f"  {label}: {sum(parts.values()):.{digits}f} ms CPU per {unit} ({detail})"
 
 
 async def _pool(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
@@ -288,10 +288,17 @@ async def main(orders: int, concurrency: int, deployed: bool) -> None:
             assert response.status_code == 201, response.text
 
         starts = orders * 3
+        meter = CpuMeter(postgres, processes)
+        meter.start()
         bare_rate = await _pool(starts, concurrency, bare)
+        bare_cpu = meter.report("bare", starts, "start", 1)
+        meter.start()
         api_rate = await _pool(starts, concurrency, posted)
+        api_cpu = meter.report("POST", starts, "start", 1)
         print(f"start: bare start_workflow {bare_rate:6.1f}/s | POST /v1/orders {api_rate:6.1f}/s | "
               f"ratio {api_rate / bare_rate:.2f} (target >= 0.8)")  # fmt: skip
+        print(bare_cpu)
+        print(api_cpu)
         await idle_api.aclose()
         await engine.dispose()
         for process in processes.values():
