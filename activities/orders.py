@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.refusals import ACTOR, business
 from db.orders import (
     OrderProjection,
     reservable,
@@ -39,12 +40,6 @@ from domain.stock import (
     ShipAllocation,
 )
 from workflows.order.messages import OrderInput, OrderView
-
-ACTOR = "workflow"
-
-
-def _business(error: DomainError) -> ApplicationError:
-    return ApplicationError(error.detail, type=type(error).__name__, non_retryable=True)
 
 
 @dataclass(frozen=True)
@@ -172,7 +167,7 @@ class OrderActivities:
         try:
             await self._projection.record(data.order, data.workflow_id)
         except DomainError as error:
-            raise _business(error) from error
+            raise business(error) from error
 
     @activity.defn
     async def project_order(self, view: OrderView) -> None:
@@ -212,7 +207,7 @@ class OrderActivities:
             except InsufficientStock:
                 continue
             except DomainError as error:
-                raise _business(error) from error
+                raise business(error) from error
         return ReservationsResult([])
 
     async def _may_wait(self, tenant_id: int, order_number: str, sku: str, short: int) -> int:
@@ -252,7 +247,7 @@ class OrderActivities:
             except InvalidTransition:
                 continue  # nothing left to allocate (a retry after success)
             except DomainError as error:
-                raise _business(error) from error
+                raise business(error) from error
             allocations += [
                 AllocatedStock(
                     reservation_id, a.id, a.warehouse, a.location, a.lot, a.serial, a.quantity
@@ -274,7 +269,7 @@ class OrderActivities:
                     PickAllocation(one.allocation_id, one.quantity, one.to_location),
                 )  # fmt: skip
             except DomainError as error:
-                raise _business(error) from error
+                raise business(error) from error
             picked[one.allocation_id] = result.allocations[0].id
         return PickStockResult(picked)
 
@@ -314,7 +309,7 @@ class OrderActivities:
             try:
                 await ship(self._sessions, caller, ShipAllocation(allocation_id))
             except DomainError as error:
-                raise _business(error) from error
+                raise business(error) from error
 
     @activity.defn
     async def deallocate_stock(self, data: KeyedIds) -> None:

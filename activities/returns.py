@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.refusals import ACTOR, business
 from db.models import Item
 from db.returns import project_return
 from db.stock.operation import Caller
@@ -19,8 +19,6 @@ from domain.errors import DomainError
 from domain.returns import Disposition
 from domain.stock import ReceiveReturn, ReturnReceiptLine
 from workflows.returns.messages import ReceiveInput, ReturnInput, ReturnView
-
-ACTOR = "workflow"
 
 
 @dataclass(frozen=True)
@@ -65,9 +63,7 @@ class ReturnActivities:
                 self._sessions, Caller(data.order.tenant_id, data.key, ACTOR), command
             )
         except DomainError as error:
-            raise ApplicationError(
-                error.detail, type=type(error).__name__, non_retryable=True
-            ) from error
+            raise business(error) from error
         restocked = {
             skus[x.line_id]
             for x in data.receipt.lines

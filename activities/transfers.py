@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.refusals import ACTOR, business
 from db.alerts import NewAlert, raise_alert
 from db.stock.operation import Caller, recorded
 from db.stock.promising import allocate, release, reserve
@@ -37,12 +38,7 @@ from workflows.transfer.messages import (
     TransferView,
 )
 
-ACTOR = "workflow"
 ALERT_KIND = "transfer_in_transit"
-
-
-def _business(error: DomainError) -> ApplicationError:
-    return ApplicationError(error.detail, type=type(error).__name__, non_retryable=True)
 
 
 @dataclass(frozen=True)
@@ -107,7 +103,7 @@ class TransferActivities:
         try:
             await self._projection.record(data.transfer, data.workflow_id)
         except DomainError as error:
-            raise _business(error) from error
+            raise business(error) from error
 
     @activity.defn
     async def project_transfer(self, view: TransferView) -> None:
@@ -121,7 +117,7 @@ class TransferActivities:
         try:
             result = await reserve(self._sessions, Caller(data.tenant_id, data.key, ACTOR), command)
         except DomainError as error:
-            raise _business(error) from error
+            raise business(error) from error
         return ReserveTransferResult(
             [ReservedLine(r.id, r.sku, r.lot, r.quantity) for r in result.reservations]
         )
@@ -163,7 +159,7 @@ class TransferActivities:
                 self._sessions, caller, ShipTransfer(data.transfer_number, allocation_ids)
             )
         except DomainError as error:
-            raise _business(error) from error
+            raise business(error) from error
 
     async def _allocate(self, data: TransferReservations, reservation_id: int) -> AllocationResult:
         caller = Caller(data.tenant_id, f"{data.key}/allocate/{reservation_id}", ACTOR)
@@ -175,7 +171,7 @@ class TransferActivities:
         try:
             return await allocate(self._sessions, caller, command)
         except DomainError as error:
-            raise _business(error) from error
+            raise business(error) from error
 
     @activity.defn
     async def receive_transfer(self, data: ReceiveTransferStockInput) -> TransferStockResult:
@@ -188,7 +184,7 @@ class TransferActivities:
                 self._sessions, Caller(data.tenant_id, data.key, ACTOR), command
             )
         except DomainError as error:
-            raise _business(error) from error
+            raise business(error) from error
 
     @activity.defn
     async def raise_transfer_alert(self, data: TransferAlertInput) -> int:

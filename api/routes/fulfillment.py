@@ -68,11 +68,15 @@ async def get_request(
     return orders.request_public(request, number, units, skus)
 
 
-async def _confirm(
-    resources: Resources, tenant_id: int, request_id: str, update: Any, arg: Any
-) -> OrderPublic:
+async def _order_number(resources: Resources, tenant_id: int, request_id: str) -> str:
     async with resources.sessions() as session:
         order_number, _ = await find_request(session, tenant_id, request_id)
+    return order_number
+
+
+async def _confirm(
+    resources: Resources, tenant_id: int, order_number: str, update: Any, arg: Any
+) -> OrderPublic:
     view = await orders.update_order(resources, tenant_id, order_number, update, arg)
     return orders.order_public(view, await orders.units_for_view(resources, tenant_id, view))
 
@@ -89,10 +93,11 @@ async def _request_with_units(
 
 async def _request_units(
     resources: Resources, tenant_id: int, request_id: str
-) -> tuple[Units, dict[str, str]]:
+) -> tuple[str, Units, dict[str, str]]:
+    """The request's order number, the units of its SKUs and each line's SKU."""
     async with resources.sessions() as session:
-        _, _, units, skus = await _request_with_units(session, tenant_id, request_id)
-        return units, skus
+        number, _, units, skus = await _request_with_units(session, tenant_id, request_id)
+        return number, units, skus
 
 
 def _line_sku(skus: dict[str, str], line_id: str, field: str) -> str:
@@ -104,8 +109,9 @@ def _line_sku(skus: dict[str, str], line_id: str, field: str) -> str:
 @router.post("/{request_id}/accept", response_model=OrderPublic,
              summary="The warehouse takes the request")  # fmt: skip
 async def accept(request_id: str, principal: WmsWriterDep, resources: ResourcesDep) -> OrderPublic:
+    number = await _order_number(resources, principal.tenant_id, request_id)
     return await _confirm(
-        resources, principal.tenant_id, request_id, OrderWorkflow.accept, RequestInput(request_id)
+        resources, principal.tenant_id, number, OrderWorkflow.accept, RequestInput(request_id)
     )
 
 
@@ -114,14 +120,14 @@ async def accept(request_id: str, principal: WmsWriterDep, resources: ResourcesD
 async def pick(
     request_id: str, body: PickBody, principal: WmsWriterDep, resources: ResourcesDep
 ) -> OrderPublic:
-    units, skus = await _request_units(resources, principal.tenant_id, request_id)
+    number, units, skus = await _request_units(resources, principal.tenant_id, request_id)
     lines = []
     for n, line in enumerate(body.lines):
         sku = _line_sku(skus, line.line_id, f"lines.{n}.line_id")
         quantity = units.stock(sku, line.quantity, f"lines.{n}.quantity")
         lines.append(PickLineInput(line.line_id, quantity, line.lot, line.location, line.serials))
     return await _confirm(
-        resources, principal.tenant_id, request_id, OrderWorkflow.pick, PickInput(request_id, lines)
+        resources, principal.tenant_id, number, OrderWorkflow.pick, PickInput(request_id, lines)
     )
 
 
@@ -130,7 +136,7 @@ async def pick(
 async def pack(
     request_id: str, body: PackBody, principal: WmsWriterDep, resources: ResourcesDep
 ) -> OrderPublic:
-    units, skus = await _request_units(resources, principal.tenant_id, request_id)
+    number, units, skus = await _request_units(resources, principal.tenant_id, request_id)
     packages = []
     for n, package in enumerate(body.packages):
         lines = []
@@ -144,7 +150,7 @@ async def pack(
             PackageInput(package.package_number, package.weight, package.dimensions, lines)
         )
     return await _confirm(
-        resources, principal.tenant_id, request_id, OrderWorkflow.pack,
+        resources, principal.tenant_id, number, OrderWorkflow.pack,
         PackInput(request_id, packages),
     )  # fmt: skip
 
@@ -154,7 +160,8 @@ async def pack(
 async def ship(
     request_id: str, body: ShipBody, principal: WmsWriterDep, resources: ResourcesDep
 ) -> OrderPublic:
+    number = await _order_number(resources, principal.tenant_id, request_id)
     return await _confirm(
-        resources, principal.tenant_id, request_id, OrderWorkflow.ship,
+        resources, principal.tenant_id, number, OrderWorkflow.ship,
         ShipInput(request_id, body.carrier, body.service_level, body.tracking_numbers),
     )  # fmt: skip

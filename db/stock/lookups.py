@@ -35,7 +35,6 @@ class Catalogue:
         self._locations: dict[tuple[int, str], Location] = {}
         self._items: dict[str, Item] = {}
         self._warehouse_codes: dict[int, str] = {}
-        self._location_codes: dict[int, str] = {}
 
     async def warehouse(
         self, code: str, field: str = "warehouse", *, active_only: bool = True
@@ -69,7 +68,6 @@ class Catalogue:
             if not row.active:
                 raise InvalidInput(f"location {code!r} is inactive", field=field)
             self._locations[key] = row
-            self._location_codes[row.id] = code
         return self._locations[key]
 
     async def item(self, sku: str, field: str = "sku") -> Item:
@@ -201,14 +199,6 @@ class Catalogue:
             )
             self._warehouse_codes[warehouse_id] = str(code)
         return self._warehouse_codes[warehouse_id]
-
-    async def location_code(self, location_id: int) -> str:
-        if location_id not in self._location_codes:
-            code = await self.session.scalar(
-                select(Location.code).where(Location.id == location_id)
-            )
-            self._location_codes[location_id] = str(code)
-        return self._location_codes[location_id]
 
 
 async def units_of(
