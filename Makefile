@@ -28,4 +28,4 @@ test: lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .oms .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .oms .pytest-tmp .pytest_cache .mypy_cache .ruff_cache
