@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         3 * 24 * 3600, description="a transfer in transit longer than this raises an alert"
     )
 
+    api_key_cache_seconds: Annotated[float, Field(ge=0, le=300)] = Field(
+        10.0,
+        description="how long an API process trusts a key it checked; a revoke reaches "
+        "other processes at once (Postgres NOTIFY), this bounds it while that link is down",
+    )
+
     api_host: str = "127.0.0.1"
     api_port: Port = 8000
 

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         owned = None
         if getattr(app.state, "resources", None) is None:
             owned = app.state.resources = Resources.build(settings)
+            owned.start()
         try:
             yield
         finally:

@@ -50,7 +50,7 @@ async def get_principal(
     if principal is None:
         async with resources.sessions() as session:
             principal = await authenticate(session, credentials.credentials)
-        if principal is None:
+        if principal is None or resources.principals.is_revoked(principal.key_id):
             raise Problem(401, "unauthenticated", "invalid or revoked API key", headers=_CHALLENGE)
         resources.principals.put(credentials.credentials, principal)
     return principal
@@ -103,4 +103,4 @@ def caller_for(principal: Principal, key: str | None, *, required: bool) -> Call
                 field="Idempotency-Key",
             )
         key = f"auto-{uuid.uuid4().hex}"
-    return Caller(principal.tenant_id, key, f"key:{principal.key_id}")
+    return Caller(principal.tenant_id, key, principal.actor)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import time
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api.key_cache import PrincipalCache, RevocationListener
 from db.engine import create_engine, create_session_factory
-from db.tenants import Principal
 from settings import Settings
 from workflows.client import connect
 
@@ -33,37 +31,6 @@ class TemporalConnection:
         return self._client
 
 
-class PrincipalCache:
-    """Recently authenticated keys, for `ttl` seconds: saves a database round trip
-    per request. A revoked key stops working here at once, in other API processes
-    within `ttl`."""
-
-    def __init__(self, ttl: float = 10.0, size: int = 10_000) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._entries: dict[str, tuple[Principal, float]] = {}
-
-    @staticmethod
-    def _digest(key: str) -> str:
-        return hashlib.sha256(key.encode()).hexdigest()
-
-    def get(self, key: str) -> Principal | None:
-        entry = self._entries.get(self._digest(key))
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return entry[0]
-
-    def put(self, key: str, principal: Principal) -> None:
-        if len(self._entries) >= self.size:
-            self._entries.clear()
-        self._entries[self._digest(key)] = (principal, time.monotonic() + self.ttl)
-
-    def forget(self, key_id: str) -> None:
-        for digest, (principal, _) in list(self._entries.items()):
-            if principal.key_id == key_id:
-                del self._entries[digest]
-
-
 @dataclass
 class Resources:
     settings: Settings
@@ -72,18 +39,29 @@ class Resources:
     temporal: TemporalConnection
     owns_engine: bool = field(default=False)
     principals: PrincipalCache = field(default_factory=PrincipalCache)
+    revocations: RevocationListener | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Resources:
         engine = create_engine(settings)
+        principals = PrincipalCache(ttl=settings.api_key_cache_seconds)
         return cls(
             settings=settings,
             engine=engine,
             sessions=create_session_factory(engine),
             temporal=TemporalConnection(settings),
             owns_engine=True,
+            principals=principals,
+            revocations=RevocationListener(engine.url, principals),
         )
 
+    def start(self) -> None:
+        """Start the background work (hearing of revoked keys); needs a running loop."""
+        if self.revocations is not None:
+            self.revocations.start()
+
     async def close(self) -> None:
+        if self.revocations is not None:
+            await self.revocations.stop()
         if self.owns_engine:
             await self.engine.dispose()

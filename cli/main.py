@@ -186,7 +186,7 @@ def keys_create(
         try:
             async with create_session_factory(engine)() as session, session.begin():
                 row = await ensure_tenant(session, tenant)
-                issued = await create_api_key(session, row, role, name)
+                issued = await create_api_key(session, row, role, name, created_by="cli")
                 return issued.plaintext
         finally:
             await engine.dispose()

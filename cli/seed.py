@@ -104,7 +104,9 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], keys_file: Path)
             ):
                 keys[role] = known_key
             else:
-                issued = await create_api_key(session, tenant, role, f"demo {role.value}")
+                issued = await create_api_key(
+                    session, tenant, role, f"demo {role.value}", created_by="seed"
+                )
                 keys[role] = issued.plaintext
     _write_keys(keys_file, keys)
     await seed_catalogue(sessions, tenant.id)

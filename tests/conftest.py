@@ -158,7 +158,9 @@ async def make_tenant(sessions: async_sessionmaker[AsyncSession]) -> TenantKeys:
     async with sessions() as session, session.begin():
         tenant = await ensure_tenant(session, slug)
         keys = {
-            role: (await create_api_key(session, tenant, role, f"test {role}")).plaintext
+            role: (
+                await create_api_key(session, tenant, role, f"test {role}", created_by="test")
+            ).plaintext
             for role in Role
         }
     return TenantKeys(slug, keys)

@@ -33,7 +33,12 @@ class ApiKeyPublic(BaseModel):
     role: Role
     name: str
     created_at: datetime
+    created_by: str = Field(
+        description="who made it: `key:<key id>` of an admin, `cli` (oms keys), `seed`",
+        examples=["key:3f9c0a1b2c4d"],
+    )
     revoked_at: datetime | None = None
+    revoked_by: str | None = Field(None, examples=["key:3f9c0a1b2c4d"])
 
 
 class ApiKeyIssued(ApiKeyPublic):
@@ -68,12 +73,15 @@ async def list_keys(principal: AdminDep, session: SessionDep) -> ApiKeyList:
 )
 async def create_key(body: ApiKeyCreate, principal: AdminDep, session: SessionDep) -> ApiKeyIssued:
     tenant = await tenants.get_tenant(session, principal.tenant)
-    issued = await tenants.create_api_key(session, tenant, body.role, body.name)
+    issued = await tenants.create_api_key(
+        session, tenant, body.role, body.name, created_by=principal.actor
+    )
     return ApiKeyIssued(
         key_id=issued.key_id,
         role=issued.role,
         name=issued.name,
         created_at=issued.created_at,
+        created_by=principal.actor,
         key=issued.plaintext,
     )
 
@@ -82,10 +90,17 @@ async def create_key(body: ApiKeyCreate, principal: AdminDep, session: SessionDe
     "/api-keys/{key_id}/revoke",
     response_model=ApiKeyPublic,
     summary="Revoke an API key of this tenant (admin); repeating it changes nothing",
+    description="The key is refused from the moment this answers, by this API process "
+    "and, within milliseconds, by every other one (at most `OMS_API_KEY_CACHE_SECONDS` "
+    "while a process has lost its database connection). The tenant's last active admin "
+    "key cannot be revoked (409): create another admin key first.",
 )
-async def revoke_key(
-    key_id: str, principal: AdminDep, session: SessionDep, resources: ResourcesDep
-) -> ApiKeyPublic:
-    row = await tenants.revoke_api_key(session, principal.tenant_id, key_id)
-    resources.principals.forget(key_id)
+async def revoke_key(key_id: str, principal: AdminDep, resources: ResourcesDep) -> ApiKeyPublic:
+    async with resources.sessions() as session, session.begin():
+        row = await tenants.revoke_api_key(
+            session, principal.tenant_id, key_id, revoked_by=principal.actor
+        )
+    # Only now, after the commit: a request reading the key from the database
+    # before it could otherwise cache it again.
+    resources.principals.revoke(key_id)
     return ApiKeyPublic.model_validate(row, from_attributes=True)

@@ -23,7 +23,12 @@ class Tenant(Base):
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'oms', 'wms', 'viewer')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'oms', 'wms', 'viewer')", name="role"),
+        CheckConstraint(
+            "(revoked_at IS NULL) = (revoked_by IS NULL)", name="revoked_by_with_revoked_at"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tenants.id"), index=True)
@@ -32,6 +37,8 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
 
     tenant: Mapped[Tenant] = relationship(back_populates="api_keys")

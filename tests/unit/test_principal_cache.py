@@ -1,4 +1,4 @@
-from api.resources import PrincipalCache
+from api.key_cache import PrincipalCache
 from db.tenants import Principal
 from domain.roles import Role
 
@@ -11,7 +11,7 @@ def test_a_cached_key_is_found_until_forgotten() -> None:
     cache.put("oms_abc123def456_secret", WHO)
     assert cache.get("oms_abc123def456_secret") == WHO
     assert cache.get("oms_abc123def456_other") is None
-    cache.forget("abc123def456")
+    cache.revoke("abc123def456")
     assert cache.get("oms_abc123def456_secret") is None
 
 
@@ -27,3 +27,20 @@ def test_the_cache_stays_bounded() -> None:
         cache.put(f"k{n}", WHO)
     assert cache.get("k9") == WHO
     assert sum(cache.get(f"k{n}") is not None for n in range(10)) <= 3
+
+
+def test_a_key_read_before_its_revoke_committed_is_not_cached_after_the_revoke() -> None:
+    # A request read the key as valid just before the revoke committed; it tries to
+    # cache it after this process has applied the revoke.
+    cache = PrincipalCache(ttl=60)
+    cache.put("oms_abc123def456_secret", WHO)
+    cache.revoke("abc123def456")
+    cache.put("oms_abc123def456_secret", WHO)
+    assert cache.get("oms_abc123def456_secret") is None
+    assert cache.is_revoked("abc123def456")
+
+
+def test_a_revoke_is_remembered_only_as_long_as_an_entry_could_live() -> None:
+    cache = PrincipalCache(ttl=-1)
+    cache.revoke("abc123def456")
+    assert not cache.is_revoked("abc123def456")
