@@ -18,3 +18,13 @@ def refusal(error: ActivityError) -> ApplicationError:
     if isinstance(cause, ApplicationError):
         return ApplicationError(cause.message, type=cause.type, non_retryable=True)
     return refuse(str(error))
+
+
+def step_failed(error: ActivityError | ApplicationError, step: str = "a step") -> str:
+    """Why a step failed for good, as a rejection's reason: the step and its message.
+    (A local activity fails with its ApplicationError itself, not an ActivityError.)"""
+    cause: BaseException | None = error
+    if isinstance(error, ActivityError):
+        step, cause = error.activity_type or step, error.cause
+    detail = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
+    return f"step {step} failed: {detail}"

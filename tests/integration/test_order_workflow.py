@@ -36,7 +36,7 @@ from workflows.order.messages import (
     ShipInput,
     StockArrivedInput,
 )
-from workflows.order.workflow import OrderWorkflow
+from workflows.order.workflow import PAYMENT_EXPIRED, OrderWorkflow
 
 
 def line_is_balanced(line: LineView) -> bool:
@@ -105,6 +105,7 @@ async def test_cancel_at_each_stage_gives_everything_back(
 
     canceled = await handle.execute_update(OrderWorkflow.cancel, CancelInput("customer asked"))
     assert canceled.status is OrderStatus.CANCELED
+    assert canceled.cancel_reason == "customer asked"
     assert [(line.canceled, line.shipped) for line in canceled.lines] == [(4, 0)]
     assert all(line_is_balanced(line) for line in canceled.lines)
     assert (await handle.result()).status is OrderStatus.CANCELED
@@ -137,6 +138,7 @@ async def test_unpaid_reservation_expires_after_its_ttl_and_releases_stock(
     )
     result = await handle.result()  # the test server skips the 10 minutes
     assert result.status is OrderStatus.EXPIRED
+    assert result.cancel_reason == PAYMENT_EXPIRED
     assert [line.canceled for line in result.lines] == [5]
     assert await world.level("WIDGET") == {"on_hand": 5, **LEVEL_ZERO}
     await keep_history(handle, "order_payment_expired")
@@ -227,8 +229,34 @@ async def test_a_denied_backorder_cancels_the_short_part_or_rejects_the_order(
     )  # fmt: skip
     result = await complete.result()
     assert result.status is OrderStatus.REJECTED
+    assert result.cancel_reason == (
+        "not enough stock (ship_complete) and the item may not be backordered: L0 (WIDGET) short 3"
+    )
     assert [line.canceled for line in result.lines] == [5]
     assert await world.level("WIDGET") == {"on_hand": 2, **LEVEL_ZERO}
+
+
+async def test_an_order_nothing_of_which_can_be_had_or_awaited_is_rejected_with_why(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    order = order_input(world, [("WIDGET", 4)])  # none in stock; WIDGET denies backorders
+    result = await (await start(time_skipping_env.client, task_queue, order)).result()
+    assert result.status is OrderStatus.REJECTED
+    assert result.cancel_reason == (
+        "not enough stock (ship_partial) and the item may not be backordered: L0 (WIDGET) short 4"
+    )
+
+
+async def test_a_cancel_without_a_reason_is_refused_and_changes_nothing(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("WIDGET", 3)
+    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 3)]))
+    await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(OrderWorkflow.cancel, CancelInput("  "))
+    assert (await handle.query(OrderWorkflow.status)).status is OrderStatus.ALLOCATED
+    await handle.execute_update(OrderWorkflow.cancel, CancelInput("test over"))
 
 
 async def test_a_short_pick_takes_the_missing_stock_off_the_books_and_reserves_again(
@@ -471,4 +499,5 @@ async def test_an_unpaid_ship_complete_order_expires_while_it_waits_for_stock(
     await time_skipping_env.sleep(timedelta(seconds=700))  # no stock arrives in time
     result = await handle.result()
     assert result.status is OrderStatus.EXPIRED
+    assert result.cancel_reason == PAYMENT_EXPIRED
     assert await world.level("GADGET") == {"on_hand": 2, **LEVEL_ZERO}

@@ -27,7 +27,7 @@ from workflows.transfer.messages import (
     TransferView,
     transfer_workflow_id,
 )
-from workflows.transfer.workflow import TransferWorkflow
+from workflows.transfer.workflow import NO_REASON_GIVEN, TransferWorkflow
 
 ALERT_AFTER = 3600
 ZERO = {"reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0}
@@ -160,6 +160,17 @@ async def test_cancel_before_shipping_releases_the_reservation(
     await keep_history(handle, "transfer_canceled_before_ship")
 
 
+async def test_a_cancel_without_a_reason_still_says_why(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    await world.receive("WIDGET", 2)
+    handle = await _start(time_skipping_env, task_queue, world, [TransferLineInput("WIDGET", 2)])
+    await _wait(handle, _is(TransferStatus.RESERVED))
+    view = await handle.execute_update(TransferWorkflow.cancel, CancelTransferInput())
+    assert view.status is TransferStatus.CANCELED
+    assert view.reason == NO_REASON_GIVEN
+
+
 async def test_cancel_after_shipping_is_refused(
     world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
@@ -182,6 +193,7 @@ async def test_a_shortage_at_the_source_rejects_the_transfer(
     result = await handle.result()
     assert result.status is TransferStatus.REJECTED
     assert result.reason is not None and "not enough stock" in result.reason
+    assert result.reason.startswith("step reserve_transfer failed: ")
     assert await world.level("WIDGET") == {"on_hand": 2, **ZERO}
 
 

@@ -20,6 +20,8 @@ from workflows.order.messages import (
 )
 
 FINAL_REQUEST = ("shipped", "canceled")
+# How an order ends without shipping what is left; each says why (cancel_reason).
+ENDED_UNSHIPPED = (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED)
 
 
 @dataclass
@@ -130,10 +132,20 @@ class OrderBook:
             version=self.version,
         )  # fmt: skip
 
+    def close(self, status: OrderStatus, *, reason: str) -> None:
+        """End the order as canceled, expired or rejected: never without a reason
+        (the shop's, the deadline's, or the step that refused)."""
+        if status not in ENDED_UNSHIPPED:
+            raise InvalidTransition(f"an order is not closed as {status}")
+        if not reason.strip():
+            raise InvalidTransition(f"an order {status} needs a reason")
+        self.status = status
+        self.cancel_reason = reason
+
     def settle_status(self) -> None:
         """The status that follows from the books (when nothing else decides it)."""
         shipped, waiting = self.total(Bucket.SHIPPED), self.total(Bucket.BACKORDERED)
-        if self.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED):
+        if self.status in ENDED_UNSHIPPED:
             return
         if shipped and not (waiting or any(b.open for b in self.books.values())):
             self.status = OrderStatus.SHIPPED  # done, whatever holds were left on it

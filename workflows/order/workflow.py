@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
         ShipmentView,
         StockArrivedInput,
     )
-    from workflows.refusals import refuse
+    from workflows.refusals import refuse, step_failed
 
 MAX_EXTENSION = 7 * 24 * 3600
 DEFAULT_TTL = 900  # seconds an unpaid order holds its stock when none is given
@@ -68,6 +68,13 @@ UPSERT_ON_CHANGE = "search-attributes-on-change"
 # replay when the worker split that workflow task (the patch marker lands in a
 # later task than the one that resolves the local activity).
 LOCAL_PROJECTION = "projection-in-local-activities"
+# Runs started before this patch failed when the database refused to record the
+# order, and stopped on a projection the database refused; now the first rejects
+# the order with its reason and the second is logged (an alert names it) while the
+# order goes on. Asked at the run's start, with LOCAL_PROJECTION, for that reason.
+REJECT_UNRECORDABLE = "reject-unrecordable-orders"
+
+PAYMENT_EXPIRED = "payment was not authorized before the reservation expired"
 
 
 @workflow.defn
@@ -83,31 +90,48 @@ class OrderWorkflow:
         self.restocked = False
         self.staging: dict[str, str] = {}
         self.deadline: datetime | None = None
+        self.cancel_asked = ""  # the shop's reason, given with its cancel
+        self.rejects_unrecordable = False
+        self.unrecorded = False  # the database refused the order: nothing to project
 
     # -- the story ---------------------------------------------------------------
 
     @workflow.run
     async def run(self, order: OrderInput) -> OrderView:
-        await self._project(
-            OrderActivities.record_order, RecordOrderInput(order, self.book.workflow_id)
+        self.rejects_unrecordable = self._local_projection() and workflow.patched(
+            REJECT_UNRECORDABLE
         )
-        self._upsert_search_attributes()
-        try:
-            await self._fulfil()
-        except ActivityError as error:
-            # A stock step refused for a business reason: undo what was done.
-            workflow.logger.warning("order %s refused: %s", order.order_number, error.cause)
-            cause = error.cause
-            self.book.cancel_reason = (
-                cause.message if isinstance(cause, ApplicationError) else str(error)
-            )
-            await self._compensate(OrderStatus.REJECTED)
+        if await self._record():
+            self._upsert_search_attributes()
+            try:
+                await self._fulfil()
+            except ActivityError as error:
+                # A step refused for good (a business rule, a value the database
+                # refuses): undo what was done.
+                workflow.logger.warning("order %s refused: %s", order.order_number, error.cause)
+                await self._compensate(OrderStatus.REJECTED, step_failed(error))
         if self.cancel_requested and not self.closing:
-            await self._compensate(OrderStatus.CANCELED)
+            await self._compensate(OrderStatus.CANCELED, self.cancel_asked)
         self.book.settle_status()
         await self._publish()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.book.view()
+
+    async def _record(self) -> bool:
+        """The order's rows as received; False when the database refused them: the
+        order is rejected with the reason (no stock was touched, no row holds it)."""
+        try:
+            await self._project(
+                OrderActivities.record_order, RecordOrderInput(self.order, self.book.workflow_id)
+            )
+        except (ActivityError, ApplicationError) as error:  # (local: ApplicationError)
+            if not self.rejects_unrecordable:
+                raise
+            workflow.logger.warning("order %s not recorded: %s", self.order.order_number, error)
+            self.unrecorded = self.closing = True
+            self.book.close(OrderStatus.REJECTED, reason=step_failed(error, "record_order"))
+            return False
+        return True
 
     async def _fulfil(self) -> None:
         """Reserve, (wait for payment), allocate, let the warehouse work; again for
@@ -168,7 +192,7 @@ class OrderWorkflow:
                     self.order.preferred_warehouse, self.order.allow_split,
                 ),
             )  # fmt: skip
-            refused = False
+            refused: list[str] = []
             for line in result.lines:
                 books = self.book.books[line.line_id]
                 for part in line.parts:
@@ -178,14 +202,21 @@ class OrderWorkflow:
                     )
                 books.move(Bucket.PENDING, Bucket.BACKORDERED, line.may_wait)
                 books.move(Bucket.PENDING, Bucket.CANCELED, line.short - line.may_wait)
-                refused = refused or line.short > line.may_wait
+                if line.short > line.may_wait:
+                    refused.append(f"{line.line_id} ({self.book.sku(line.line_id)}) short "
+                                   f"{line.short - line.may_wait}")  # fmt: skip
         if self.book.total(Bucket.RESERVED):
             self._start_payment_clock()
         nothing_left = not any(
             b.open or b.backordered or b.shipped for b in self.book.books.values()
         )
         if nothing_left or (refused and self.book.wants_complete()):
-            await self._compensate(OrderStatus.REJECTED)
+            policy = self.order.fulfillment_policy.value
+            await self._compensate(
+                OrderStatus.REJECTED,
+                f"not enough stock ({policy}) and the item may not be backordered: "
+                + (", ".join(refused) or "nothing left to fulfil"),
+            )
         else:
             self.book.settle_status()
             await self._publish()
@@ -200,7 +231,7 @@ class OrderWorkflow:
             assert self.deadline is not None
             remaining = (self.deadline - workflow.now()).total_seconds()
             if remaining <= 0:
-                await self._compensate(OrderStatus.EXPIRED)
+                await self._compensate(OrderStatus.EXPIRED, PAYMENT_EXPIRED)
                 return False
             try:
                 await workflow.wait_condition(
@@ -279,7 +310,7 @@ class OrderWorkflow:
                     lambda: self.restocked or self.cancel_requested, timeout=timeout
                 )
         if self._payment_overdue():
-            await self._compensate(OrderStatus.EXPIRED)
+            await self._compensate(OrderStatus.EXPIRED, PAYMENT_EXPIRED)
             return False
         if not self.cancel_requested:
             for books in self.book.books.values():
@@ -294,9 +325,10 @@ class OrderWorkflow:
             and not self.cancel_requested
         )
 
-    async def _compensate(self, status: OrderStatus) -> None:
+    async def _compensate(self, status: OrderStatus, reason: str) -> None:
         """Undo in reverse: picked goods back to where they came from, allocations
-        back, reservations released; every open quantity becomes canceled."""
+        back, reservations released; every open quantity becomes canceled; the
+        order ends with `status` and says why."""
         self.closing = True
         async with self.lock:
             tenant = self.order.tenant_id
@@ -330,7 +362,7 @@ class OrderWorkflow:
             for books in self.book.books.values():
                 for bucket in (*_OPEN, Bucket.BACKORDERED):
                     books.move(bucket, Bucket.CANCELED, books.get(bucket))
-            self.book.status = status
+            self.book.close(status, reason=reason)
         await self._publish()
 
     # -- updates from the warehouse --------------------------------------------------
@@ -531,7 +563,7 @@ class OrderWorkflow:
 
     @workflow.update
     async def cancel(self, data: CancelInput) -> OrderView:
-        self.book.cancel_reason = data.reason
+        self.cancel_asked = data.reason
         self.cancel_requested = True
         # Canceled, or already closing for another reason (expired, rejected).
         await workflow.wait_condition(lambda: self.book.status.is_final)
@@ -545,6 +577,8 @@ class OrderWorkflow:
             raise refuse(f"order {self.order.order_number} is being shipped")
         if not any(b.open or b.backordered for b in self.book.books.values()):
             raise refuse(f"order {self.order.order_number} has shipped; request a return")
+        if not data.reason.strip():
+            raise refuse("a cancel needs a reason", "InvalidInput")
 
     @workflow.update
     async def add_hold(self, data: HoldInput) -> HoldView:
@@ -639,11 +673,20 @@ class OrderWorkflow:
         """The new state to the projection and the search attributes."""
         self.book.version += 1
         self._upsert_search_attributes()
-        await self._project(OrderActivities.project_order, self.book.view())
+        try:
+            await self._project(OrderActivities.project_order, self.book.view())
+        except (ActivityError, ApplicationError) as error:
+            if not self.rejects_unrecordable:
+                raise
+            # The database refused this view for good: the order goes on (its
+            # status query answers); the activity_failing alert names it.
+            workflow.logger.error("order %s not projected: %s", self.order.order_number, error)
 
     async def _project(self, activity: Any, arg: Any) -> Any:
         """The order's rows in Postgres: a short write the worker runs at once, as a
         local activity (recorded as a marker; retried by the worker)."""
+        if self.unrecorded:
+            return None
         if not self._local_projection():
             return await self._act(activity, arg)
         return await workflow.execute_local_activity_method(

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 from workflows.wakeups import wake_waiting_orders
 
@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         TransferStockResult,
     )
     from workflows import retry_policies, search_attributes
-    from workflows.refusals import refusal, refuse
+    from workflows.refusals import refusal, refuse, step_failed
     from workflows.transfer.messages import (
         CancelTransferInput,
         InFlightView,
@@ -49,9 +49,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-def _reason(error: ActivityError) -> str:
-    cause = error.cause
-    return cause.message if isinstance(cause, ApplicationError) else str(error)
+# A canceled transfer always says why, even when the request gave no reason.
+NO_REASON_GIVEN = "canceled on request (no reason given)"
 
 
 @workflow.defn
@@ -84,7 +83,7 @@ class TransferWorkflow:
             await self._reserve()
         except ActivityError as error:
             workflow.logger.warning("transfer %s rejected: %s", data.transfer_number, error.cause)
-            self.view.reason = _reason(error)
+            self.view.reason = step_failed(error)
             self.view.status = TransferStatus.REJECTED
             await self._publish()
             return await self._finish()
@@ -193,7 +192,7 @@ class TransferWorkflow:
             )  # fmt: skip
             for line in self.view.lines:
                 line.reserved = 0
-            self.view.reason = data.reason
+            self.view.reason = (data.reason or "").strip() or NO_REASON_GIVEN
             self.view.status = TransferStatus.CANCELED
             await self._publish()
         return self.view
