@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ALERT_AFTER_ATTEMPTS = 5
+
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5433/oms"
@@ -37,6 +39,11 @@ class Settings(BaseSettings):
     )
     transfer_alert_after_seconds: Annotated[int, Field(ge=1)] = Field(
         3 * 24 * 3600, description="a transfer in transit longer than this raises an alert"
+    )
+
+    activity_alert_attempts: Annotated[int, Field(ge=1, le=1000)] = Field(
+        ALERT_AFTER_ATTEMPTS,
+        description="an activity still failing at this attempt raises an activity_failing alert",
     )
 
     api_key_cache_seconds: Annotated[float, Field(ge=0, le=300)] = Field(

@@ -19,13 +19,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.backorders import BackorderActivities
+from activities.failures import FailureInterceptor
 from activities.orders import OrderActivities
 from activities.reservations import ReservationActivities
 from activities.returns import ReturnActivities
 from activities.stack_check import StackCheckActivities
 from activities.transfers import TransferActivities
 from db.engine import create_engine, create_session_factory
-from settings import Settings
+from settings import ALERT_AFTER_ATTEMPTS, Settings
 from workflows.backorder_wakeup import BackorderWakeupWorkflow
 from workflows.client import connect
 from workflows.order.workflow import OrderWorkflow
@@ -48,7 +49,11 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 
 def build_worker(
-    client: Client, sessions: async_sessionmaker[AsyncSession], task_queue: str
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    *,
+    alert_after_attempts: int = ALERT_AFTER_ATTEMPTS,
 ) -> Worker:
     """The worker with every workflow and activity (tests build it the same way)."""
     stack_check = StackCheckActivities(sessions)
@@ -80,6 +85,7 @@ def build_worker(
             backorders.find_waiting_orders,
             *_transfer_activities(transfers),
         ],
+        interceptors=[FailureInterceptor(sessions, alert_after_attempts=alert_after_attempts)],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 
@@ -100,7 +106,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     engine = create_engine(settings)
     try:
         client = await connect(settings)
-        worker = build_worker(client, create_session_factory(engine), settings.temporal_task_queue)
+        worker = build_worker(
+            client, create_session_factory(engine), settings.temporal_task_queue,
+            alert_after_attempts=settings.activity_alert_attempts,
+        )  # fmt: skip
         async with worker:
             log.info(
                 "worker polling task queue %r on %s (namespace %s)",

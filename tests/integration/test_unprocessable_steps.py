@@ -1,0 +1,177 @@
+"""No poison runs: a step the database refuses for good rejects the order with its
+reason and one alert; a step that keeps failing raises one alert and keeps
+retrying; a run whose workflow task keeps failing is found by the stuck-runs sweep.
+On the dev server with the project's worker and a real Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from db.alerts import list_alerts
+from db.models import Alert
+from db.refusals import refused_value
+from domain.orders import OrderStatus
+from settings import Settings
+from tests.conftest import unique
+from tests.integration.order_helpers import keep_history, order_input, start, wait_for
+from tests.integration.stock_world import World
+from worker import build_worker
+from workflows.order.messages import CancelInput
+from workflows.order.workflow import OrderWorkflow
+
+LEVEL_ZERO = {"reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0}
+
+
+async def _alerts(
+    sessions: async_sessionmaker[AsyncSession], world: World, kind: str
+) -> list[Alert]:
+    async with sessions() as session:
+        return await list_alerts(
+            session, world.tenant_id, open_only=False, kind=kind, before=None, limit=10
+        )
+
+
+async def _until(check: Callable[[], Awaitable[Any]], seconds: float = 30) -> Any:
+    for _ in range(int(seconds / 0.2)):
+        if found := await check():
+            return found
+        await asyncio.sleep(0.2)
+    raise AssertionError("condition not reached")
+
+
+@asynccontextmanager
+async def refusing(
+    sessions: async_sessionmaker[AsyncSession], world: World, table: str, sqlstate: str
+) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Postgres refuses this tenant's inserts into `table` with `sqlstate` (a
+    trigger) until the yielded function (or the end of the block) lifts it."""
+    name = f"refuse_{uuid.uuid4().hex[:10]}"
+
+    async def run(*statements: str) -> None:
+        async with sessions() as session, session.begin():
+            for statement in statements:
+                await session.execute(text(statement))
+
+    await run(
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" RAISE EXCEPTION 'injected refusal' USING ERRCODE = '{sqlstate}'; END $$",
+        f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW"
+        f" WHEN (NEW.tenant_id = {world.tenant_id}) EXECUTE FUNCTION {name}()",
+    )
+    lifted = False
+
+    async def lift() -> None:
+        nonlocal lifted
+        if not lifted:
+            await run(f"DROP TRIGGER {name} ON {table}", f"DROP FUNCTION {name}()")
+            lifted = True
+
+    try:
+        yield lift
+    finally:
+        await lift()
+
+
+async def test_an_order_whose_customer_the_database_refuses_is_rejected_with_why_and_one_alert(
+    world: World,
+    dev_env: WorkflowEnvironment,
+    dev_worker: Worker,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await world.receive("WIDGET", 5)
+    # Started past the API: Postgres refuses a NUL in text.
+    order = dataclasses.replace(order_input(world, [("WIDGET", 2)]), customer_id="C\x00D")
+    handle = await start(dev_env.client, settings.temporal_task_queue, order)
+    result = await asyncio.wait_for(handle.result(), 30)
+    assert result.status is OrderStatus.REJECTED
+    assert result.cancel_reason == (
+        "step record_order failed: the database refused a value:"
+        " PostgreSQL text fields cannot contain NUL (0x00) bytes"
+    )
+    assert await world.level("WIDGET") == {"on_hand": 5, **LEVEL_ZERO}
+    [alert] = await _alerts(sessions, world, "activity_failing")
+    assert alert.reference_id == handle.id
+    assert "record_order" in alert.message and "NUL" in alert.message
+    await keep_history(handle, "order_rejected_unrecordable")
+
+
+async def test_a_step_the_database_refuses_rejects_the_order_and_gives_its_stock_back(
+    world: World,
+    dev_env: WorkflowEnvironment,
+    dev_worker: Worker,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await world.receive("WIDGET", 5)
+    async with refusing(sessions, world, "allocations", "22003"):
+        handle = await start(
+            dev_env.client, settings.temporal_task_queue, order_input(world, [("WIDGET", 3)])
+        )
+        result = await asyncio.wait_for(handle.result(), 30)
+    assert result.status is OrderStatus.REJECTED
+    assert result.cancel_reason == (
+        "step allocate_reservations failed: the database refused a value:"
+        " injected refusal (SQLSTATE 22003)"
+    )
+    assert [line.canceled for line in result.lines] == [3]
+    assert await world.level("WIDGET") == {"on_hand": 5, **LEVEL_ZERO}
+    [alert] = await _alerts(sessions, world, "activity_failing")
+    assert "allocate_reservations" in alert.message
+
+
+async def test_a_step_failing_again_and_again_raises_one_alert_and_goes_on_once_fixed(
+    world: World, dev_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await world.receive("WIDGET", 5)
+    queue = unique("failing")
+    async with (
+        build_worker(dev_env.client, sessions, queue, alert_after_attempts=2),
+        refusing(sessions, world, "allocations", "55P03") as lift,  # lock not available
+    ):
+        handle = await start(dev_env.client, queue, order_input(world, [("WIDGET", 3)]))
+        [alert] = await _until(lambda: _alerts(sessions, world, "activity_failing"))
+        assert alert.reference_id == handle.id
+        assert "allocate_reservations failed 2 times, still retrying" in alert.message
+        await lift()  # the operator fixes the cause: the next attempt succeeds
+        view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+        assert len(await _alerts(sessions, world, "activity_failing")) == 1
+        await handle.execute_update(OrderWorkflow.cancel, CancelInput("test over"))
+    assert [line.allocated for line in view.lines] == [3]
+
+
+@pytest.mark.parametrize(
+    ("statement", "refused"),
+    [
+        ("SELECT CAST(:v AS text)", "PostgreSQL text fields cannot contain NUL (0x00) bytes"),
+        ("SELECT CAST(99999 AS smallint)", "smallint out of range (SQLSTATE 22003)"),
+        (
+            "SELECT no_such_function()",
+            "function no_such_function() does not exist (SQLSTATE 42883)",
+        ),
+        ("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '23514'; END $$", "x (SQLSTATE 23514)"),
+        ("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '23505'; END $$", None),
+        ("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '40001'; END $$", None),
+        ("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '40P01'; END $$", None),
+        ("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '57014'; END $$", None),
+    ],
+)
+async def test_only_what_no_retry_can_fix_counts_as_refused(
+    sessions: async_sessionmaker[AsyncSession], statement: str, refused: str | None
+) -> None:
+    with pytest.raises(DBAPIError) as caught:
+        async with sessions() as session:
+            await session.execute(text(statement), {"v": "a\x00b"} if ":v" in statement else {})
+    assert refused_value(caught.value) == refused
