@@ -24,6 +24,7 @@ from activities.orders import OrderActivities
 from activities.reservations import ReservationActivities
 from activities.returns import ReturnActivities
 from activities.stack_check import StackCheckActivities
+from activities.stuck_runs import StuckRunActivities
 from activities.transfers import TransferActivities
 from db.engine import create_engine, create_session_factory
 from settings import ALERT_AFTER_ATTEMPTS, Settings
@@ -33,6 +34,7 @@ from workflows.order.workflow import OrderWorkflow
 from workflows.reservation_expiry import ReservationExpiryWorkflow
 from workflows.returns.workflow import ReturnWorkflow
 from workflows.stack_check import StackCheckWorkflow
+from workflows.stuck_runs import StuckRunsWorkflow
 from workflows.transfer.workflow import TransferWorkflow
 
 log = logging.getLogger("oms.worker")
@@ -44,6 +46,7 @@ WORKFLOWS = [
     BackorderWakeupWorkflow,
     ReturnWorkflow,
     TransferWorkflow,
+    StuckRunsWorkflow,
 ]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
@@ -83,6 +86,7 @@ def build_worker(
             returns.receive_return_stock,
             returns.project_return,
             backorders.find_waiting_orders,
+            StuckRunActivities(sessions, client).alert_stuck_runs,
             *_transfer_activities(transfers),
         ],
         interceptors=[FailureInterceptor(sessions, alert_after_attempts=alert_after_attempts)],

@@ -198,6 +198,11 @@ class EmbeddedPostgres:
                 connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+# Flag a run with TemporalReportedProblems after 2 failed workflow tasks in a row
+# (the stuck-runs sweep alerts on it; off by default in Temporal 1.32).
+STUCK_RUN_FLAG = "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=2"
+
+
 def temporal_dev_server_command(
     db_file: Path | None, port: int, ui_port: int | None, namespace: str
 ) -> list[str]:
@@ -214,6 +219,8 @@ def temporal_dev_server_command(
         namespace,
         "--log-level",
         "warn",
+        "--dynamic-config-value",
+        STUCK_RUN_FLAG,
     ]
     if db_file is not None:
         command += ["--db-filename", str(db_file)]

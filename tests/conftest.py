@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 
 from api.app import create_app
 from api.resources import Resources, TemporalConnection
-from cli.embedded import EmbeddedPostgres, bin_path, free_port
+from cli.embedded import STUCK_RUN_FLAG, EmbeddedPostgres, bin_path, free_port
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from db.tenants import create_api_key, ensure_tenant
@@ -92,6 +92,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         ui=False,
         dev_server_log_level="error",
+        dev_server_extra_args=["--dynamic-config-value", STUCK_RUN_FLAG],
     )
     yield env
     await env.shutdown()

@@ -20,11 +20,14 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from activities.stuck_runs import StuckRunsInput
 from workflows.backorder_wakeup import BackorderWakeupInput, BackorderWakeupWorkflow
 from workflows.reservation_expiry import ReservationExpiryInput, ReservationExpiryWorkflow
+from workflows.stuck_runs import StuckRunsWorkflow
 
 RESERVATION_EXPIRY = "reservation-expiry"
 BACKORDER_WAKEUP = "backorder-wakeup"
+STUCK_RUNS = "stuck-runs"
 
 
 def _every_minute(workflow_run: Any, arg: Any, workflow_id: str, task_queue: str) -> Schedule:
@@ -49,6 +52,7 @@ def schedules(task_queue: str) -> dict[str, Schedule]:
         BACKORDER_WAKEUP: _every_minute(
             BackorderWakeupWorkflow.run, BackorderWakeupInput(), BACKORDER_WAKEUP, task_queue
         ),
+        STUCK_RUNS: _every_minute(StuckRunsWorkflow.run, StuckRunsInput(), STUCK_RUNS, task_queue),
     }
 
 

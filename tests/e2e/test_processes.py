@@ -212,12 +212,17 @@ async def test_schedules_are_created_once_and_updated_in_place(
 ) -> None:
     from temporalio.client import ScheduleActionStartWorkflow
 
-    from workflows.schedules import BACKORDER_WAKEUP, RESERVATION_EXPIRY, apply_schedules
+    from workflows.schedules import (
+        BACKORDER_WAKEUP,
+        RESERVATION_EXPIRY,
+        STUCK_RUNS,
+        apply_schedules,
+    )
 
     task_queue = unique("sched")
-    both = [RESERVATION_EXPIRY, BACKORDER_WAKEUP]
-    assert await apply_schedules(dev_env.client, task_queue) == both
-    assert await apply_schedules(dev_env.client, task_queue) == both
+    every = [RESERVATION_EXPIRY, BACKORDER_WAKEUP, STUCK_RUNS]
+    assert await apply_schedules(dev_env.client, task_queue) == every
+    assert await apply_schedules(dev_env.client, task_queue) == every
     wakeup = await dev_env.client.get_schedule_handle(BACKORDER_WAKEUP).describe()
     assert isinstance(wakeup.schedule.action, ScheduleActionStartWorkflow)
     assert wakeup.schedule.action.workflow == "BackorderWakeupWorkflow"

@@ -16,9 +16,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import workflow
+from temporalio.common import TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from activities.stuck_runs import StuckRunsInput
 from db.alerts import list_alerts
 from db.models import Alert
 from db.refusals import refused_value
@@ -28,8 +31,10 @@ from tests.conftest import unique
 from tests.integration.order_helpers import keep_history, order_input, start, wait_for
 from tests.integration.stock_world import World
 from worker import build_worker
+from workflows import search_attributes
 from workflows.order.messages import CancelInput
 from workflows.order.workflow import OrderWorkflow
+from workflows.stuck_runs import StuckRunsWorkflow
 
 LEVEL_ZERO = {"reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0}
 
@@ -150,6 +155,57 @@ async def test_a_step_failing_again_and_again_raises_one_alert_and_goes_on_once_
         assert len(await _alerts(sessions, world, "activity_failing")) == 1
         await handle.execute_update(OrderWorkflow.cancel, CancelInput("test over"))
     assert [line.allocated for line in view.lines] == [3]
+
+
+@workflow.defn(sandboxed=False)
+class BrokenWorkflow:
+    """Workflow code with a bug: every workflow task fails."""
+
+    @workflow.run
+    async def run(self) -> None:
+        raise RuntimeError("a bug in workflow code")
+
+
+async def test_a_run_whose_workflow_task_keeps_failing_raises_one_alert(
+    world: World,
+    dev_env: WorkflowEnvironment,
+    dev_worker: Worker,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    queue = unique("broken")
+    tenant = TypedSearchAttributes(
+        search_attributes.pairs([search_attributes.TENANT_ID.value_set(str(world.tenant_id))])
+    )
+    async with Worker(
+        dev_env.client, task_queue=queue, workflows=[BrokenWorkflow],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):  # fmt: skip
+        handle = await dev_env.client.start_workflow(
+            BrokenWorkflow.run, id=unique("broken"), task_queue=queue, search_attributes=tenant
+        )
+        try:
+
+            async def swept() -> list[Alert]:
+                await dev_env.client.execute_workflow(
+                    StuckRunsWorkflow.run, StuckRunsInput(), id=unique("stuck-runs"),
+                    task_queue=settings.temporal_task_queue,
+                )  # fmt: skip
+                return await _alerts(sessions, world, "workflow_task_failing")
+
+            [alert] = await _until(swept, seconds=60)
+            again = await dev_env.client.start_workflow(
+                StuckRunsWorkflow.run, StuckRunsInput(), id=unique("stuck-runs"),
+                task_queue=settings.temporal_task_queue,
+            )  # fmt: skip
+            sweep = await again.result()
+        finally:
+            await handle.terminate("test over")
+    assert alert.reference_id == handle.id
+    assert "has failed" in alert.message and "WorkflowTaskFailed" in alert.message
+    assert handle.id in [run.workflow_id for run in sweep.alerted]  # raised again: still one
+    assert len(await _alerts(sessions, world, "workflow_task_failing")) == 1
+    await keep_history(again, "stuck_runs_sweep")
 
 
 @pytest.mark.parametrize(
