@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ALERT_AFTER_ATTEMPTS = 5
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+PortOrOff = Annotated[int, Field(ge=0, le=65535)]  # 0: do not listen
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5433/oms"
 
@@ -18,7 +19,9 @@ DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5433/oms"
 class Settings(BaseSettings):
     """Every field is `OMS_<NAME>` in the environment; all have safe local defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="OMS_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
@@ -54,6 +57,27 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: Port = 8000
+
+    # Observability (README, "Observability").
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text: readable lines; json: one JSON object per line"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "OMS_OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+        description="OTLP/HTTP collector base URL (e.g. http://localhost:4318); traces are "
+        "exported there, and not made at all when unset",
+    )
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: PortOrOff = Field(
+        9464, description="the worker's Prometheus /metrics (business metrics); 0: off"
+    )
+    temporal_metrics_port: PortOrOff = Field(
+        9465, description="the worker's Temporal SDK metrics (Prometheus); 0: off"
+    )
 
     # Embedded development stack (`oms dev`).
     data_dir: Path = Field(Path(".oms"), description="where `oms dev` keeps its data")

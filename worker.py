@@ -11,12 +11,13 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.backorders import BackorderActivities
 from activities.failures import FailureInterceptor
@@ -27,12 +28,18 @@ from activities.stack_check import StackCheckActivities
 from activities.stuck_runs import StuckRunActivities
 from activities.transfers import TransferActivities
 from db.engine import create_engine, create_session_factory
+from observability.interceptors import ObservabilityInterceptor
+from observability.logs import configure_logging
+from observability.metrics import WorkerMetrics
+from observability.serving import serve_worker_metrics, temporal_runtime
+from observability.tracing import Tracing
 from settings import ALERT_AFTER_ATTEMPTS, Settings
 from workflows.backorder_wakeup import BackorderWakeupWorkflow
 from workflows.client import connect
 from workflows.order.workflow import OrderWorkflow
 from workflows.reservation_expiry import ReservationExpiryWorkflow
 from workflows.returns.workflow import ReturnWorkflow
+from workflows.schedules import scheduled_workflow_types
 from workflows.stack_check import StackCheckWorkflow
 from workflows.stuck_runs import StuckRunsWorkflow
 from workflows.transfer.workflow import TransferWorkflow
@@ -57,6 +64,7 @@ def build_worker(
     task_queue: str,
     *,
     alert_after_attempts: int = ALERT_AFTER_ATTEMPTS,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     """The worker with every workflow and activity (tests build it the same way)."""
     stack_check = StackCheckActivities(sessions)
@@ -89,7 +97,12 @@ def build_worker(
             StuckRunActivities(sessions, client).alert_stuck_runs,
             *_transfer_activities(transfers),
         ],
-        interceptors=[FailureInterceptor(sessions, alert_after_attempts=alert_after_attempts)],
+        # `interceptors` (traces, log context, metrics) outside: they see what the
+        # failure interceptor made of an error
+        interceptors=[
+            *interceptors,
+            FailureInterceptor(sessions, alert_after_attempts=alert_after_attempts),
+        ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 
@@ -106,13 +119,28 @@ def _transfer_activities(transfers: TransferActivities) -> list[Any]:
     ]
 
 
+def observed_interceptors(tracing: Tracing, metrics: WorkerMetrics) -> list[Interceptor]:
+    """Traces (when on), then log context and business metrics."""
+    return [
+        *tracing.temporal_interceptors(),
+        ObservabilityInterceptor(metrics, scheduled=scheduled_workflow_types()),
+    ]
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    tracing = Tracing.from_settings(settings, "oms-worker")
+    metrics = WorkerMetrics()
     engine = create_engine(settings)
+    tracing.instrument_engine(engine)
+    sessions = create_session_factory(engine)
+    serve_worker_metrics(settings, metrics)
+    counting = asyncio.create_task(metrics.keep_open_orders_fresh(sessions))
     try:
-        client = await connect(settings)
+        client = await connect(settings, runtime=temporal_runtime(settings))
         worker = build_worker(
-            client, create_session_factory(engine), settings.temporal_task_queue,
+            client, sessions, settings.temporal_task_queue,
             alert_after_attempts=settings.activity_alert_attempts,
+            interceptors=observed_interceptors(tracing, metrics),
         )  # fmt: skip
         async with worker:
             log.info(
@@ -124,13 +152,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             await stop.wait()
             log.info("stopping: draining running tasks")
     finally:
+        counting.cancel()
         await engine.dispose()
+        tracing.shutdown()
     log.info("worker stopped")
 
 
 def main(settings: Settings | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = settings or Settings()
+    configure_logging(settings)
 
     async def _run() -> None:
         stop = asyncio.Event()

@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
-from prometheus_client import CollectorRegistry
 
-from api.metrics import HttpMetrics, MetricsMiddleware
+from api.metrics import ApiMetrics, MetricsMiddleware
 from api.problems import install_problem_handlers
+from api.request_context import RequestContextMiddleware
 from api.resources import Resources
 from api.routes import (
     catalogue,
@@ -24,6 +24,7 @@ from api.routes import (
 )
 from api.routes.alerts import router as alerts_router
 from api.routes.transfers import router as transfers_router
+from observability.tracing import Tracing
 from settings import Settings
 
 DESCRIPTION = """
@@ -35,22 +36,30 @@ Errors are `application/problem+json` (RFC 9457).
 """
 
 
-def create_app(settings: Settings | None = None, resources: Resources | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    resources: Resources | None = None,
+    tracing: Tracing | None = None,
+) -> FastAPI:
     """Build the app. Given `resources` (tests), it uses them and closes nothing;
-    otherwise it builds its own at startup and closes them at shutdown."""
+    otherwise it builds its own at startup and closes them at shutdown. Traces go
+    where `tracing` says (by default: where the settings say)."""
     settings = settings or (resources.settings if resources else Settings())
+    tracing = tracing or Tracing.from_settings(settings, "oms-api")
+    metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = None
         if getattr(app.state, "resources", None) is None:
-            owned = app.state.resources = Resources.build(settings)
+            owned = app.state.resources = Resources.build(settings, tracing, metrics)
             owned.start()
         try:
             yield
         finally:
             if owned is not None:
                 await owned.close()
+                tracing.shutdown()
 
     # FastAPIOffline: the /docs and /redoc pages load their scripts from this server,
     # not from a CDN (no network beyond the API itself).
@@ -61,8 +70,9 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         lifespan=lifespan,
     )
     app.state.resources = resources
-    app.state.registry = CollectorRegistry()
-    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(app.state.registry))
+    app.state.registry = metrics.registry
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware)  # outermost of ours: every line has the id
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(keys.router)
@@ -74,4 +84,5 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.include_router(returns.router)
     app.include_router(transfers_router)
     app.include_router(alerts_router)
+    tracing.instrument_app(app)
     return app

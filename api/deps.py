@@ -15,6 +15,7 @@ from api.resources import Resources
 from db.stock.operation import Caller
 from db.tenants import Principal, authenticate
 from domain.roles import Role
+from observability import context
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oms_…`")
 
@@ -53,6 +54,7 @@ async def get_principal(
         if principal is None or resources.principals.is_revoked(principal.key_id):
             raise Problem(401, "unauthenticated", "invalid or revoked API key", headers=_CHALLENGE)
         resources.principals.put(credentials.credentials, principal)
+    context.bind(tenant_id=principal.tenant_id, key_id=principal.key_id)
     return principal
 
 

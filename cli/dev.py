@@ -28,6 +28,7 @@ from cli.seed import seed_demo
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from domain.roles import Role
+from observability.serving import temporal_metrics_url, worker_metrics_url
 from settings import Settings
 
 DATABASE = "oms"
@@ -191,6 +192,7 @@ class DevStack:
             f"  Temporal UI   http://127.0.0.1:{s.temporal_ui_port}",
             f"  Temporal gRPC 127.0.0.1:{self.temporal_port} (namespace {s.temporal_namespace})",
             f"  PostgreSQL    postgresql://postgres@127.0.0.1:{s.postgres_port}/{DATABASE}",
+            *_metrics_lines(s),
             "  Demo tenant 'demo', API keys:",
             *(f"    {role.value:<7} {key}" for role, key in keys.items()),
             "",
@@ -198,6 +200,13 @@ class DevStack:
             "",
         ]
         self.say("\n".join(lines))
+
+
+def _metrics_lines(settings: Settings) -> list[str]:
+    """Where Prometheus scrapes the worker (the API's are at /metrics)."""
+    urls = [("  metrics       ", worker_metrics_url(settings), "worker"),
+            ("  SDK metrics   ", temporal_metrics_url(settings), "Temporal SDK")]  # fmt: skip
+    return [f"{label}{url} ({what})" for label, url, what in urls if url]
 
 
 def _settings_env(settings: Settings) -> dict[str, str]:

@@ -42,11 +42,14 @@ def _exit(code: int) -> None:
 def dev() -> None:
     """Start the whole stack on embedded defaults: Postgres, Temporal + UI, worker, API."""
     from cli.dev import DevStack
+    from observability.logs import configure_logging
 
     def say(line: str) -> None:
         typer.echo(line)
 
-    _exit(DevStack(_settings(), say).run())
+    settings = _settings()
+    configure_logging(settings)
+    _exit(DevStack(settings, say).run())
 
 
 @app.command()
@@ -54,8 +57,14 @@ def api() -> None:
     """Serve the HTTP API (uvicorn) on OMS_API_HOST:OMS_API_PORT."""
     import uvicorn
 
+    from observability.logs import configure_logging
+
     settings = _settings()
-    uvicorn.run("api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port)
+    configure_logging(settings)
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port,
+        log_config=None,  # uvicorn's lines go through ours (OMS_LOG_FORMAT)
+    )  # fmt: skip
     _exit(0)
 
 

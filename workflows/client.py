@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from settings import Settings
 from workflows.search_attributes import ALL
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(
+    settings: Settings,
+    interceptors: Sequence[Interceptor] = (),
+    runtime: Runtime | None = None,
+) -> Client:
     tls: bool | TLSConfig = False
     if settings.temporal_tls_cert is not None and settings.temporal_tls_key is not None:
         tls = TLSConfig(
@@ -28,6 +35,8 @@ async def connect(settings: Settings) -> Client:
         tls=tls,
         api_key=api_key,
         data_converter=pydantic_data_converter,
+        interceptors=interceptors,
+        runtime=runtime,
     )
 
 

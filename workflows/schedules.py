@@ -56,6 +56,15 @@ def schedules(task_queue: str) -> dict[str, Schedule]:
     }
 
 
+def scheduled_workflow_types() -> set[str]:
+    """The workflow types the schedules start (the worker counts their runs)."""
+    return {
+        schedule.action.workflow
+        for schedule in schedules("any").values()
+        if isinstance(schedule.action, ScheduleActionStartWorkflow)
+    }
+
+
 async def apply_schedules(client: Client, task_queue: str) -> list[str]:
     """Create the schedules, or bring existing ones up to date; their ids."""
     for schedule_id, schedule in schedules(task_queue).items():

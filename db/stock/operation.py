@@ -30,6 +30,7 @@ from db.stock.change import Place
 from db.stock.lookups import Catalogue
 from domain.errors import InvalidInput
 from domain.stock import IdempotencyConflict, MovementRecord, MovementType
+from observability.metrics import stock_operation
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,18 @@ async def recorded(
 
 
 async def run_operation(
+    sessions: async_sessionmaker[AsyncSession],
+    caller: Caller,
+    operation: str,
+    command: Any,
+    result_type: type[T],
+    body: Callable[[OperationContext], Awaitable[T]],
+) -> T:
+    with stock_operation(operation):
+        return await _run(sessions, caller, operation, command, result_type, body)
+
+
+async def _run(
     sessions: async_sessionmaker[AsyncSession],
     caller: Caller,
     operation: str,

@@ -1,0 +1,125 @@
+"""Business metrics (Prometheus): what the worker did, what stock operations were
+refused, how many orders wait. The README's "Observability" lists them; the
+sample dashboard (deploy/grafana) charts them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.errors import DomainError
+from domain.orders import OrderStatus
+
+log = logging.getLogger(__name__)
+
+
+class StockMetrics:
+    """Every stock operation (db/stock/operation.run_operation), from the API or an
+    activity, by its name and result: ok, refused (a business rule said no: the
+    reason is the domain error) or failed (anything else)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.operations = Counter(
+            "oms_stock_operations_total", "Stock operations run, by operation and result",
+            ["operation", "result"], registry=registry,
+        )  # fmt: skip
+        self.refusals = Counter(
+            "oms_stock_refusals_total", "Stock operations refused, by operation and reason",
+            ["operation", "reason"], registry=registry,
+        )  # fmt: skip
+
+
+_stock: ContextVar[StockMetrics | None] = ContextVar("oms_stock_metrics", default=None)
+
+
+def count_stock_operations_in(metrics: StockMetrics) -> None:
+    """Stock operations run in this task (a request, an activity) count here."""
+    _stock.set(metrics)
+
+
+@contextmanager
+def stock_operation(operation: str) -> Iterator[None]:
+    """Count one stock operation where the current task says (nowhere if unset)."""
+    metrics = _stock.get()
+    try:
+        yield
+    except DomainError as refusal:
+        if metrics is not None:
+            metrics.operations.labels(operation, "refused").inc()
+            metrics.refusals.labels(operation, type(refusal).__name__).inc()
+        raise
+    except Exception:
+        if metrics is not None:
+            metrics.operations.labels(operation, "failed").inc()
+        raise
+    if metrics is not None:
+        metrics.operations.labels(operation, "ok").inc()
+
+
+OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_final)
+
+
+class WorkerMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry = registry or CollectorRegistry()
+        self.stock = StockMetrics(registry)
+        self.workflows_closed = Counter(
+            "oms_workflows_closed_total",
+            "Workflow runs that ended, by workflow type and outcome (an order's, return's "
+            "or transfer's final status; completed or failed for the others)",
+            ["workflow", "outcome"], registry=registry,
+        )  # fmt: skip
+        self.schedule_runs = Counter(
+            "oms_schedule_runs_total", "Runs of the scheduled workflows, by result",
+            ["workflow", "result"], registry=registry,
+        )  # fmt: skip
+        self.activity_refusals = Counter(
+            "oms_activity_refusals_total",
+            "Activities that refused for a business reason (not retried), by type",
+            ["activity", "type"], registry=registry,
+        )  # fmt: skip
+        self.activity_failures = Counter(
+            "oms_activity_failures_total",
+            "Activity attempts that failed and will be retried, by error",
+            ["activity", "error"], registry=registry,
+        )  # fmt: skip
+        self.activity_retries = Counter(
+            "oms_activity_retries_total", "Activity attempts after the first",
+            ["activity"], registry=registry,
+        )  # fmt: skip
+        self.orders_open = Gauge(
+            "oms_orders_open",
+            "Orders not yet ended, by status (backordered: waiting for stock), all "
+            "tenants; every worker reports the same figure",
+            ["status"], registry=registry,
+        )  # fmt: skip
+
+    async def refresh_open_orders(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        async with sessions() as session:
+            rows = await session.execute(
+                text(
+                    "SELECT status, count(*) FROM orders WHERE status = ANY(:open) GROUP BY status"
+                ),
+                {"open": list(OPEN_STATUSES)},
+            )
+            counts: dict[str, int] = dict(rows.tuples().all())
+        for status in OPEN_STATUSES:
+            self.orders_open.labels(status).set(counts.get(status, 0))
+
+    async def keep_open_orders_fresh(
+        self, sessions: async_sessionmaker[AsyncSession], every: float = 15.0
+    ) -> None:
+        """Count the open orders now and every `every` seconds, until cancelled."""
+        while True:
+            try:
+                await self.refresh_open_orders(sessions)
+            except Exception as error:  # the database may be away: try again later
+                log.warning("could not count open orders: %s", error)
+            await asyncio.sleep(every)
