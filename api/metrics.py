@@ -4,6 +4,7 @@ the API's Temporal client interceptors (traces, log context, these metrics)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -24,6 +25,8 @@ from temporalio.client import (
 from observability import context
 from observability.metrics import StockMetrics, count_stock_operations_in
 from observability.tracing import Tracing
+
+log = logging.getLogger(__name__)
 
 
 class ApiMetrics:
@@ -106,6 +109,7 @@ class _ObservedCalls(OutboundInterceptor):
         context.bind_workflow(input.id)
         handle = await super().start_workflow(input)
         self.metrics.workflows_started.labels(input.workflow).inc()
+        log.info("started %s %s", input.workflow, input.id)
         return handle
 
     async def query_workflow(self, input: QueryWorkflowInput) -> Any:

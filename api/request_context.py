@@ -34,9 +34,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_of(scope)
-        # Not reset on the way out: the handler of an unexpected error runs outside
-        # every middleware and logs with it. Servers run each request in its own task.
-        context.begin(request_id=request_id)
+        token = context.begin(request_id=request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -46,3 +44,6 @@ class RequestContextMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+        # Not in a `finally`: an unexpected error is logged by its handler outside
+        # every middleware, after this, and that line should carry the request's id.
+        context.end(token)

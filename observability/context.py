@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 _fields: ContextVar[dict[str, Any] | None] = ContextVar("oms_log_fields", default=None)
@@ -47,9 +47,14 @@ def bind_workflow(workflow_id: str) -> None:
     bind(**workflow_fields(workflow_id))
 
 
-def begin(**fields: Any) -> None:
-    """Start a fresh context (a new request) in the current task."""
-    _fields.set(dict(fields))
+def begin(**fields: Any) -> Token[dict[str, Any] | None]:
+    """Start a fresh context (a new request) in the current task; `end` it with
+    the token returned."""
+    return _fields.set(dict(fields))
+
+
+def end(token: Token[dict[str, Any] | None]) -> None:
+    _fields.reset(token)
 
 
 @contextmanager

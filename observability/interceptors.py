@@ -5,6 +5,8 @@ outcome. Metrics are never counted while a workflow replays."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -21,6 +23,8 @@ from temporalio.worker import (
 
 from observability import context
 from observability.metrics import WorkerMetrics, count_stock_operations_in
+
+log = logging.getLogger(__name__)
 
 _CLOSED = "__oms_workflow_closed"
 
@@ -61,8 +65,9 @@ class _ActivityObserver(ActivityInboundInterceptor):
             count_stock_operations_in(self.metrics.stock)
             if info.attempt > 1:
                 self.metrics.activity_retries.labels(name).inc()
+            started = time.perf_counter()
             try:
-                return await super().execute_activity(input)
+                result = await super().execute_activity(input)
             except ApplicationError as error:
                 refused = error.non_retryable  # a business refusal, not retried
                 counter = (
@@ -73,6 +78,8 @@ class _ActivityObserver(ActivityInboundInterceptor):
             except Exception as error:
                 self.metrics.activity_failures.labels(name, type(error).__name__).inc()
                 raise
+            log.debug("%s done in %.3f s", name, time.perf_counter() - started)
+            return result
 
 
 def _outcome(result: Any) -> str:
@@ -91,5 +98,7 @@ class _WorkflowObserver(WorkflowInboundInterceptor):
                 closed(workflow_type, "failed")
             raise
         if not workflow.unsafe.is_replaying():
-            closed(workflow_type, _outcome(result))
+            outcome = _outcome(result)
+            closed(workflow_type, outcome)
+            workflow.logger.info("%s ended: %s", workflow_type, outcome)
         return result

@@ -26,7 +26,8 @@ _TEMPORAL_EXTRAS = ("temporal_workflow", "temporal_activity")
 class ContextFilter(logging.Filter):
     """Puts the context's fields on every record. Workflow code logs through
     `workflow.logger`, whose records carry the workflow's details instead (a
-    workflow runs in its own thread, outside any request or activity)."""
+    workflow runs in its own thread, outside any request or activity); so do the
+    SDK's lines about an activity's outcome (written after it has returned)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         fields = dict(context.current())
@@ -35,6 +36,10 @@ class ContextFilter(logging.Filter):
             fields.update(context.workflow_fields(details["workflow_id"]))
             if "update_name" in details:
                 fields["update"] = details["update_name"]
+        details = getattr(record, "temporal_activity", None)  # the SDK's own lines
+        if isinstance(details, dict) and details.get("workflow_id"):
+            fields.update(context.workflow_fields(details["workflow_id"]))
+            fields.update(activity=details.get("activity_type"), attempt=details.get("attempt"))
         span = trace.get_current_span().get_span_context()
         if span.is_valid:
             fields["trace_id"] = format(span.trace_id, "032x")
@@ -59,11 +64,12 @@ class TextFormatter(logging.Formatter):
 
 
 def json_formatter() -> logging.Formatter:
+    """`{"time": ISO 8601 UTC, "level", "logger", "message", fields…}` per line."""
     return JsonFormatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s",
-        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        "%(levelname)s %(name)s %(message)s",
+        rename_fields={"levelname": "level", "name": "logger"},
         reserved_attrs=[*_RESERVED, *_TEMPORAL_EXTRAS],
-        timestamp=False,
+        timestamp="time",
     )
 
 

@@ -109,7 +109,7 @@ class WorkerMetrics:
                 ),
                 {"open": list(OPEN_STATUSES)},
             )
-            counts: dict[str, int] = dict(rows.tuples().all())
+            counts: dict[str, int] = {status: count for status, count in rows}
         for status in OPEN_STATUSES:
             self.orders_open.labels(status).set(counts.get(status, 0))
 

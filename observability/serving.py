@@ -5,6 +5,7 @@ worker that does not run: a port that is taken is logged and left off."""
 from __future__ import annotations
 
 import logging
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import start_http_server
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -27,18 +28,20 @@ def temporal_metrics_url(settings: Settings) -> str | None:
     return f"http://{settings.worker_metrics_host}:{settings.temporal_metrics_port}/metrics"
 
 
-def serve_worker_metrics(settings: Settings, metrics: WorkerMetrics) -> None:
-    """Serve /metrics from a thread of this process (until it exits)."""
+def serve_worker_metrics(settings: Settings, metrics: WorkerMetrics) -> WSGIServer | None:
+    """Serve /metrics from a thread of this process (until it exits, or the server
+    returned is shut down)."""
     if not settings.worker_metrics_port:
-        return
+        return None
     try:
-        start_http_server(
+        server, _ = start_http_server(
             settings.worker_metrics_port, settings.worker_metrics_host, metrics.registry
         )
     except OSError as error:
         log.error("worker metrics not served on port %d: %s", settings.worker_metrics_port, error)
-        return
+        return None
     log.info("worker metrics on %s", worker_metrics_url(settings))
+    return server
 
 
 def temporal_runtime(settings: Settings) -> Runtime | None:
