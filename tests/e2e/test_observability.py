@@ -18,8 +18,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from api.app import create_app
 from api.metrics import ApiMetrics, api_interceptors
@@ -28,11 +29,13 @@ from cli.embedded import free_port
 from db.engine import create_engine, create_session_factory
 from domain.roles import Role
 from observability import logs
+from observability.interceptors import ObservabilityInterceptor
 from observability.metrics import WorkerMetrics
 from observability.serving import serve_worker_metrics, worker_metrics_url
 from observability.tracing import Tracing
 from settings import Settings
 from tests.conftest import TenantKeys, make_tenant, unique
+from tests.e2e.flaky_workflow import FlakyWorkflow, flaky
 from tests.e2e.inventory_setup import build_catalogue, receive
 from worker import build_worker, observed_interceptors
 
@@ -67,9 +70,9 @@ async def observed(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIte
     tracing.instrument_engine(engine)
     sessions = create_session_factory(engine)
     api_metrics, worker_metrics = ApiMetrics(), WorkerMetrics()
-    client = Client(
-        **{**dev_env.client.config(), "interceptors": api_interceptors(tracing, api_metrics)}
-    )
+    config = dev_env.client.config()
+    config["interceptors"] = api_interceptors(tracing, api_metrics)
+    client = Client(**config)
     resources = Resources(
         settings=own, engine=engine, sessions=sessions, temporal=TemporalConnection(own, client)
     )
@@ -174,9 +177,8 @@ async def test_one_order_is_one_trace_from_the_post_through_workflow_and_activit
     for name in activities:
         activity = next(s for s in trace if s.name == name)
         sql = [s for s in trace if s.parent and s.parent.span_id == activity.context.span_id]
-        assert sql and all(
-            (s.attributes or {}).get("db.system") == "postgresql" for s in sql
-        ), f"{name} has no SQL spans under it"
+        on_postgres = [s for s in sql if (s.attributes or {}).get("db.system") == "postgresql"]
+        assert sql and on_postgres == sql, f"{name} has no SQL spans under it"
     [post] = [s for s in trace if s.name == "POST /v1/orders"]
     assert post.parent is None  # the root: everything else hangs below the request
     assert all(s.parent is None or s.parent.span_id in by_id for s in trace)
@@ -262,3 +264,29 @@ async def test_the_worker_metrics_endpoint_serves_the_business_metrics_of_an_ord
     api = generate_latest(observed.api_metrics.registry).decode()
     assert 'oms_workflows_started_total{workflow="OrderWorkflow"}' in api
     assert 'oms_workflow_update_duration_seconds_count{outcome="answered",update="cancel"}' in api
+
+
+async def test_activity_failures_retries_refusals_and_schedule_runs_are_counted(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    metrics = WorkerMetrics()
+    task_queue = unique("flaky")
+    observer = ObservabilityInterceptor(metrics, scheduled={"FlakyWorkflow"})
+    async with Worker(
+        dev_env.client, task_queue=task_queue, workflows=[FlakyWorkflow], activities=[flaky],
+        interceptors=[observer],
+    ):  # fmt: skip
+        run = dev_env.client.execute_workflow
+        assert await run(FlakyWorkflow.run, False, id=unique("flaky"), task_queue=task_queue)
+        with pytest.raises(WorkflowFailureError):
+            await run(FlakyWorkflow.run, True, id=unique("flaky"), task_queue=task_queue)
+    count = metrics.registry.get_sample_value
+    assert count("oms_activity_failures_total", {"activity": "flaky", "error": "RuntimeError"}) == 1
+    assert count("oms_activity_retries_total", {"activity": "flaky"}) == 1
+    refusal = {"activity": "flaky", "type": "InsufficientStock"}
+    assert count("oms_activity_refusals_total", refusal) == 1
+    for outcome in ("completed", "failed"):
+        closed = {"workflow": "FlakyWorkflow", "outcome": outcome}
+        assert count("oms_workflows_closed_total", closed) == 1
+        run_result = {"workflow": "FlakyWorkflow", "result": outcome}
+        assert count("oms_schedule_runs_total", run_result) == 1
