@@ -20,7 +20,11 @@ FIELDS = (
     "request_id", "tenant_id", "key_id", "order_number", "return_number", "transfer_number",
     "workflow_id", "activity", "attempt", "update", "trace_id",
 )  # fmt: skip
-_TEMPORAL_EXTRAS = ("temporal_workflow", "temporal_activity")
+# Extras other libraries put on records that the fields above already say, or that
+# only a terminal can show (uvicorn's colours).
+_NOT_SHOWN = ("temporal_workflow", "temporal_activity", "color_message")
+# INFO lines nobody needs: alembic announcing its plugins when the API starts.
+_QUIET = ("alembic.runtime.plugins",)
 
 
 class ContextFilter(logging.Filter):
@@ -68,7 +72,7 @@ def json_formatter() -> logging.Formatter:
     return JsonFormatter(
         "%(levelname)s %(name)s %(message)s",
         rename_fields={"levelname": "level", "name": "logger"},
-        reserved_attrs=[*_RESERVED, *_TEMPORAL_EXTRAS],
+        reserved_attrs=[*_RESERVED, *_NOT_SHOWN],
         timestamp="time",
     )
 
@@ -92,6 +96,8 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
         root.removeHandler(old)
     root.addHandler(handler(settings, stream))
     root.setLevel(settings.log_level)
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     # The fields above say which workflow and activity a line is about: the SDK's
     # loggers need not append their info dict to each message too.
     workflow.logger.workflow_info_on_message = False

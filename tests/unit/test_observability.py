@@ -6,8 +6,11 @@ import io
 import json
 import logging
 import re
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -16,6 +19,7 @@ from api.metrics import ApiMetrics
 from api.request_context import request_id_of
 from observability import context, logs
 from observability.metrics import WorkerMetrics
+from observability.tracing import Tracing
 from settings import Settings
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "oms-dashboard.json"
@@ -116,3 +120,39 @@ def test_a_request_id_is_taken_from_the_caller_only_when_sane(sent: bytes, kept:
     made = request_id_of({"headers": [(b"x-request-id", sent)]})
     assert (made == sent.decode()) is kept
     assert 1 <= len(made) <= 128
+
+
+class _Collector(BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[str, str, int]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, self.headers["Content-Type"], len(body)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_spans_go_to_the_configured_otlp_endpoint_over_http_protobuf() -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}/"
+        tracing = Tracing.from_settings(Settings(otel_exporter_otlp_endpoint=endpoint), "oms-t")
+        assert tracing.provider is not None and tracing.temporal_interceptors()
+        with tracing.provider.get_tracer("t").start_as_current_span("one"):
+            pass
+        tracing.shutdown()  # flushes
+    finally:
+        server.shutdown()
+    [(path, content_type, size)] = _Collector.received
+    assert (path, content_type) == ("/v1/traces", "application/x-protobuf") and size > 0
+
+
+def test_without_an_endpoint_tracing_is_off_and_instruments_nothing() -> None:
+    tracing = Tracing.from_settings(Settings(otel_exporter_otlp_endpoint=None), "oms-t")
+    assert tracing.provider is None
+    assert tracing.temporal_interceptors() == []
