@@ -78,7 +78,7 @@ async def observed(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIte
     )
     worker = build_worker(
         dev_env.client, sessions, own.temporal_task_queue,
-        observed_interceptors(tracing, worker_metrics),
+        interceptors=observed_interceptors(tracing, worker_metrics),
     )  # fmt: skip
     server = serve_worker_metrics(own, worker_metrics)
     url = worker_metrics_url(own)
