@@ -66,9 +66,7 @@ async def test_the_tenants_last_admin_key_cannot_be_revoked(
     api: httpx.AsyncClient, tenant: TenantKeys
 ) -> None:
     me = (await api.get("/v1/me", headers=tenant.auth(Role.ADMIN))).json()
-    refused = await api.post(
-        f"/v1/api-keys/{me['key_id']}/revoke", headers=tenant.auth(Role.ADMIN)
-    )
+    refused = await api.post(f"/v1/api-keys/{me['key_id']}/revoke", headers=tenant.auth(Role.ADMIN))
     assert refused.status_code == 409
     assert refused.headers["content-type"] == PROBLEM
     assert "last active admin key" in refused.json()["detail"]
@@ -79,9 +77,7 @@ async def test_the_tenants_last_admin_key_cannot_be_revoked(
         f"/v1/api-keys/{me['key_id']}/revoke", headers=_bearer(second["key"])
     )
     assert first_gone.status_code == 200
-    last = await api.post(
-        f"/v1/api-keys/{second['key_id']}/revoke", headers=_bearer(second["key"])
-    )
+    last = await api.post(f"/v1/api-keys/{second['key_id']}/revoke", headers=_bearer(second["key"]))
     assert last.status_code == 409
     assert (await api.get("/v1/me", headers=_bearer(second["key"]))).status_code == 200
 
