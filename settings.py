@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         "other processes at once (Postgres NOTIFY), this bounds it while that link is down",
     )
 
+    max_body_bytes: Annotated[int, Field(ge=1024)] = Field(
+        4 * 1024 * 1024, description="larger request bodies are refused (413) before parsing"
+    )
     api_host: str = "127.0.0.1"
     api_port: Port = 8000
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api.metrics import ApiMetrics, MetricsMiddleware
+from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.request_context import RequestContextMiddleware
 from api.resources import Resources
@@ -32,7 +33,9 @@ Order management and inventory on durable Temporal workflows.
 
 Every `/v1` route needs `Authorization: Bearer <API key>`. Roles: `admin` (all),
 `oms` (orders, returns), `wms` (warehouse confirmations and stock), `viewer` (reads).
-Errors are `application/problem+json` (RFC 9457).
+Errors are `application/problem+json` (RFC 9457). Strings refuse control characters
+(tab and line breaks are allowed only in free text such as reasons), quantities and
+amounts are read as exact decimals, bodies over the size limit get 413.
 """
 
 
@@ -68,12 +71,14 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
     )
     app.state.resources = resources
     app.state.registry = metrics.registry
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)  # outermost of ours: every line has the id
     install_problem_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(catalogue.router)

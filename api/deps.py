@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.problems import Problem
 from api.resources import Resources
+from api.schemas.common import Printable
 from db.stock.operation import Caller
 from db.tenants import Principal, authenticate
 from domain.roles import Role
@@ -83,10 +84,9 @@ WmsWriterDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.WMS))]
 OmsWriterDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.OMS))]
 
 IdempotencyKeyHeader = Annotated[
-    str | None,
+    Annotated[str, Printable(max_length=200)] | None,
     Header(
         alias="Idempotency-Key",
-        max_length=200,
         description="Repeat a request with the same key to get the first answer again, "
         "with no second effect. The same key with another body is refused (409).",
     ),

@@ -101,7 +101,8 @@ def _first_line(exc: DBAPIError) -> str:
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
-    return ".".join(str(part) for part in loc)
+    """A field's path; a part longer than 64 characters (a huge map key) is cut."""
+    return ".".join(str(part)[:64] for part in loc)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -162,13 +163,59 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(request, 500, "internal", "internal error; it has been logged")
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProblemDetails, "content": {MEDIA_TYPE: {}}, "description": phrase}
-    for status, phrase in {
-        401: "Missing or invalid API key",
-        403: "The key's role may not do this",
-        404: "Not found",
-        409: "Conflict with the current state",
-        422: "Invalid input",
-    }.items()
+def _documented(description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "model": ProblemDetails,
+        "content": {MEDIA_TYPE: {}},
+        "description": description,
+        **extra,
+    }
+
+
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "schema": {"type": "integer"},
+    }
 }
+
+# Every problem the API answers with, by status, naming its problem types
+# (`urn:oms:problem:<type>`). api/openapi.py gives each route the ones it can answer.
+PROBLEM_DOCS: dict[int, dict[str, Any]] = {
+    400: _documented(
+        "`malformed-json`: the body is not JSON; `idempotency-key-required`: a stock change "
+        "without an Idempotency-Key; `bad-request`: the body could not be read"
+    ),
+    401: _documented("`unauthenticated`: missing, invalid or revoked API key"),
+    403: _documented("`forbidden`: the key's role may not do this"),
+    404: _documented("`not-found`: the resource, or one the request names, does not exist"),
+    409: _documented(
+        "`refused`, `conflict`, `constraint`, `insufficient-stock`, `idempotency-key-reused`, "
+        "`…-exists`: the current state does not allow it; nothing was changed"
+    ),
+    413: _documented("`content-too-large`: the body is over the limit (OMS_MAX_BODY_BYTES)"),
+    422: _documented(
+        "`validation`: invalid input, every field named in `errors`; `invalid-input`, "
+        "`invalid-quantity`, `value-out-of-range`: a value the item or the state refuses"
+    ),
+    503: _documented(
+        "`unavailable`: Postgres or Temporal cannot answer now; retry after `Retry-After` "
+        "seconds",
+        headers=RETRY_AFTER,
+    ),
+    504: _documented(
+        "`timeout`: the workflow did not answer in time; the step may still complete: read "
+        "the resource to see the outcome"
+    ),
+}
+
+# The problems of every /v1 route (given to each router).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: PROBLEM_DOCS[status] for status in (401, 403, 404, 409, 422, 503)
+}
+
+
+def repeated(model: type[BaseModel], noun: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 of a create that is replayed: the same request again answers with
+    what the first one made (a route's `responses=`)."""
+    return {200: {"model": model, "description": f"a repeat of the same request: the {noun}"}}

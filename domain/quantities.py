@@ -14,7 +14,15 @@ min_cut=Decimal("1"), rounding=Rounding.UP)`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import (
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    ROUND_HALF_UP,
+    Decimal,
+    Inexact,
+    InvalidOperation,
+    localcontext,
+)
 from enum import StrEnum
 
 from domain.errors import InvalidInput
@@ -74,8 +82,8 @@ class UnitOfMeasure:
     def to_base(self, quantity: Decimal, *, field: str = "quantity") -> int:
         """An exact stock quantity in base units; refuses what is not a multiple of
         min_increment. Zero and negative values pass through (callers decide)."""
-        steps = _steps(quantity, self.min_increment, field)
-        if steps != steps.to_integral_value():
+        steps, exact = _steps(quantity, self.min_increment, field)
+        if not exact or steps != steps.to_integral_value():
             raise QuantityError(
                 f"{quantity} {self.unit} is finer than the item's increment "
                 f"{self.min_increment} {self.unit}",
@@ -86,7 +94,7 @@ class UnitOfMeasure:
     def demand_to_base(self, quantity: Decimal, *, field: str = "quantity") -> int:
         """A demanded quantity (order line, reservation) in base units: positive,
         rounded to min_increment by the rounding mode, at least min_cut."""
-        steps = _steps(quantity, self.min_increment, field)
+        steps, _ = _steps(quantity, self.min_increment, field)
         if quantity <= 0:
             raise QuantityError(f"{field} must be positive", field=field)
         rounded = int(steps.to_integral_value(rounding=_DECIMAL_ROUNDING[self.rounding]))
@@ -109,11 +117,18 @@ class UnitOfMeasure:
         return value.normalize() if value != value.to_integral_value() else value.quantize(1)
 
 
-def _steps(quantity: Decimal, increment: Decimal, field: str) -> Decimal:
+def _steps(quantity: Decimal, increment: Decimal, field: str) -> tuple[Decimal, bool]:
+    """How many increments `quantity` is, and whether that quotient is exact. The
+    precision grows with the quantity's digits, so 1.000000000000000000000000000001
+    is not taken for 1."""
     try:
         if not quantity.is_finite():
             raise InvalidOperation
-        return quantity / increment
+        with localcontext() as context:
+            context.prec = max(context.prec, len(quantity.as_tuple().digits) + 28)
+            context.clear_flags()
+            steps = quantity / increment
+            return steps, not context.flags[Inexact]
     except InvalidOperation as error:
         raise QuantityError(f"{field} {quantity} is not a number", field=field) from error
 

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import PrincipalDep, SessionDep, WmsWriterDep
-from api.problems import PROBLEM_RESPONSES
-from api.schemas.common import CursorId, Limit, Page, decode_cursor, encode_cursor
+from api.routing import api_router
+from api.schemas.common import (
+    Cursor,
+    CursorId,
+    Keyword,
+    Limit,
+    Page,
+    RowId,
+    decode_cursor,
+    encode_cursor,
+)
 from api.schemas.transfers import AlertPublic, AlertResolveBody
 from db.alerts import list_alerts, resolve_alert
 from db.models import Alert
 
-router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1/alerts", tags=["alerts"])
 
 
 def _public(alert: Alert) -> AlertPublic:
@@ -30,8 +39,8 @@ async def get_alerts(
     principal: PrincipalDep,
     session: SessionDep,
     status: Literal["open", "all"] = "open",
-    kind: str | None = None,
-    cursor: str | None = None,
+    kind: Keyword | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[AlertPublic]:
     rows = await list_alerts(
@@ -45,6 +54,6 @@ async def get_alerts(
 @router.post("/{alert_id}/resolve", response_model=AlertPublic,
              summary="Resolve an alert with a note (409 if it is already resolved)")  # fmt: skip
 async def resolve(
-    alert_id: int, body: AlertResolveBody, principal: WmsWriterDep, session: SessionDep
+    alert_id: RowId, body: AlertResolveBody, principal: WmsWriterDep, session: SessionDep
 ) -> AlertPublic:
     return _public(await resolve_alert(session, principal.tenant_id, alert_id, body.resolution))

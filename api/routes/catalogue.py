@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import (
     IdempotencyKeyHeader,
@@ -14,7 +14,7 @@ from api.deps import (
     WmsWriterDep,
     caller_for,
 )
-from api.problems import PROBLEM_RESPONSES
+from api.routing import api_router
 from api.schemas.catalogue import (
     ItemCreate,
     ItemPublic,
@@ -23,12 +23,20 @@ from api.schemas.catalogue import (
     WarehouseCreate,
     WarehousePublic,
 )
-from api.schemas.common import Limit, Page, decode_cursor, encode_cursor
+from api.schemas.common import (
+    Code,
+    Cursor,
+    Limit,
+    Page,
+    WarehouseCode,
+    decode_cursor,
+    encode_cursor,
+)
 from db import catalogue
 from db.stock.lookups import Catalogue
 from db.stock.operation import OperationContext, run_operation
 
-router = APIRouter(prefix="/v1", tags=["catalogue"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1", tags=["catalogue"])
 
 
 @router.post("/items", response_model=ItemPublic, status_code=201, summary="Create an item (SKU)")
@@ -50,7 +58,7 @@ async def create_item(
 
 
 @router.get("/items/{sku}", response_model=ItemPublic, summary="One item")
-async def get_item(sku: str, principal: PrincipalDep, session: SessionDep) -> ItemPublic:
+async def get_item(sku: Code, principal: PrincipalDep, session: SessionDep) -> ItemPublic:
     return ItemPublic.of(await Catalogue(session, principal.tenant_id).item(sku))
 
 
@@ -58,11 +66,11 @@ async def get_item(sku: str, principal: PrincipalDep, session: SessionDep) -> It
 async def list_items(
     principal: PrincipalDep,
     session: SessionDep,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[ItemPublic]:
     rows = await catalogue.list_items(
-        session, principal.tenant_id, decode_cursor(cursor, str), limit
+        session, principal.tenant_id, decode_cursor(cursor, Code), limit
     )
     next_cursor = encode_cursor(rows[-1].sku) if len(rows) == limit else None
     return Page(items=[ItemPublic.of(row) for row in rows], next_cursor=next_cursor)
@@ -96,7 +104,9 @@ async def list_warehouses(principal: PrincipalDep, session: SessionDep) -> Page[
 
 
 @router.get("/warehouses/{code}", response_model=WarehousePublic, summary="One warehouse")
-async def get_warehouse(code: str, principal: PrincipalDep, session: SessionDep) -> WarehousePublic:
+async def get_warehouse(
+    code: WarehouseCode, principal: PrincipalDep, session: SessionDep
+) -> WarehousePublic:
     catalogue_ = Catalogue(session, principal.tenant_id)
     return WarehousePublic.of(await catalogue_.warehouse(code, active_only=False))
 
@@ -108,7 +118,7 @@ async def get_warehouse(code: str, principal: PrincipalDep, session: SessionDep)
     summary="Create a location in a warehouse",
 )
 async def create_location(
-    code: str,
+    code: WarehouseCode,
     body: LocationCreate,
     principal: WmsWriterDep,
     resources: ResourcesDep,
@@ -134,7 +144,7 @@ async def create_location(
     summary="A warehouse's locations",
 )
 async def list_locations(
-    code: str, principal: PrincipalDep, session: SessionDep
+    code: WarehouseCode, principal: PrincipalDep, session: SessionDep
 ) -> Page[LocationPublic]:
     warehouse = await Catalogue(session, principal.tenant_id).warehouse(code, active_only=False)
     rows = await catalogue.list_locations(session, warehouse.id)

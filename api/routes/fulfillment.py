@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import orders_service as orders
 from api.deps import PrincipalDep, ResourcesDep, SessionDep, WmsWriterDep
-from api.problems import PROBLEM_RESPONSES
 from api.resources import Resources
-from api.schemas.common import Limit, Page
+from api.routing import api_router
+from api.schemas.common import Code, Identifier, Keyword, Limit, Page, WarehouseCode
 from api.schemas.orders import OrderPublic, PackBody, PickBody, RequestPublic, ShipBody
 from api.units import Units
 from db.orders import find_request, list_requests
@@ -30,18 +30,16 @@ from workflows.order.messages import (
 )
 from workflows.order.workflow import OrderWorkflow
 
-router = APIRouter(
-    prefix="/v1/fulfillment-requests", tags=["fulfillment"], responses=PROBLEM_RESPONSES
-)
+router = api_router(prefix="/v1/fulfillment-requests", tags=["fulfillment"])
 
 
 @router.get("", response_model=Page[RequestPublic], summary="Fulfillment requests to work on")
 async def get_requests(
     principal: PrincipalDep,
     session: SessionDep,
-    warehouse: str | None = None,
-    status: str | None = None,
-    order_number: str | None = None,
+    warehouse: WarehouseCode | None = None,
+    status: Keyword | None = None,
+    order_number: Code | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[RequestPublic]:
     rows = await list_requests(
@@ -60,7 +58,7 @@ async def get_requests(
 
 @router.get("/{request_id}", response_model=RequestPublic, summary="One fulfillment request")
 async def get_request(
-    request_id: str, principal: PrincipalDep, session: SessionDep
+    request_id: Identifier, principal: PrincipalDep, session: SessionDep
 ) -> RequestPublic:
     number, request, units, skus = await _request_with_units(
         session, principal.tenant_id, request_id
@@ -108,7 +106,9 @@ def _line_sku(skus: dict[str, str], line_id: str, field: str) -> str:
 
 @router.post("/{request_id}/accept", response_model=OrderPublic,
              summary="The warehouse takes the request")  # fmt: skip
-async def accept(request_id: str, principal: WmsWriterDep, resources: ResourcesDep) -> OrderPublic:
+async def accept(
+    request_id: Identifier, principal: WmsWriterDep, resources: ResourcesDep
+) -> OrderPublic:
     number = await _order_number(resources, principal.tenant_id, request_id)
     return await _confirm(
         resources, principal.tenant_id, number, OrderWorkflow.accept, RequestInput(request_id)
@@ -118,7 +118,7 @@ async def accept(request_id: str, principal: WmsWriterDep, resources: ResourcesD
 @router.post("/{request_id}/pick", response_model=OrderPublic,
              summary="Confirm what was picked; less than allocated is a short pick")  # fmt: skip
 async def pick(
-    request_id: str, body: PickBody, principal: WmsWriterDep, resources: ResourcesDep
+    request_id: Identifier, body: PickBody, principal: WmsWriterDep, resources: ResourcesDep
 ) -> OrderPublic:
     number, units, skus = await _request_units(resources, principal.tenant_id, request_id)
     lines = []
@@ -134,7 +134,7 @@ async def pick(
 @router.post("/{request_id}/pack", response_model=OrderPublic,
              summary="Record the packages; they hold exactly what was picked")  # fmt: skip
 async def pack(
-    request_id: str, body: PackBody, principal: WmsWriterDep, resources: ResourcesDep
+    request_id: Identifier, body: PackBody, principal: WmsWriterDep, resources: ResourcesDep
 ) -> OrderPublic:
     number, units, skus = await _request_units(resources, principal.tenant_id, request_id)
     packages = []
@@ -158,7 +158,7 @@ async def pack(
 @router.post("/{request_id}/ship", response_model=OrderPublic,
              summary="The packages left: stock is consumed, the shipment recorded")  # fmt: skip
 async def ship(
-    request_id: str, body: ShipBody, principal: WmsWriterDep, resources: ResourcesDep
+    request_id: Identifier, body: ShipBody, principal: WmsWriterDep, resources: ResourcesDep
 ) -> OrderPublic:
     number = await _order_number(resources, principal.tenant_id, request_id)
     return await _confirm(

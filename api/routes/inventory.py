@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from api.deps import (
     IdempotencyKeyHeader,
@@ -14,7 +14,8 @@ from api.deps import (
     caller_for,
 )
 from api.orders_service import wake_backorders
-from api.problems import PROBLEM_RESPONSES
+from api.routing import api_router
+from api.schemas.common import RowId
 from api.schemas.inventory import (
     AdjustmentCreate,
     AllocateBody,
@@ -47,7 +48,7 @@ from domain.stock import (
     ReserveStock,
 )
 
-router = APIRouter(prefix="/v1/inventory", tags=["inventory"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1/inventory", tags=["inventory"])
 
 REPLAYED = "Idempotent-Replayed"
 
@@ -221,7 +222,7 @@ async def _reservation_portion(
     summary="Release a reservation (all of it, or `quantity`)",
 )
 async def post_release(
-    reservation_id: int,
+    reservation_id: RowId,
     principal: WmsWriterDep,
     resources: ResourcesDep,
     response: Response,
@@ -245,7 +246,7 @@ async def post_release(
     summary="Allocate a reservation to locations and lots by the item's strategy",
 )
 async def post_allocate(
-    reservation_id: int,
+    reservation_id: RowId,
     principal: WmsWriterDep,
     resources: ResourcesDep,
     response: Response,

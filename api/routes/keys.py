@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AdminDep, PrincipalDep, ResourcesDep, SessionDep
-from api.problems import PROBLEM_RESPONSES
+from api.routing import api_router
+from api.schemas.common import Identifier, Name
 from db import tenants
 from domain.roles import Role
 
-router = APIRouter(prefix="/v1", tags=["access"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1", tags=["access"])
 
 
 class Me(BaseModel):
@@ -25,7 +25,7 @@ class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role
-    name: str = Field(min_length=1, max_length=200, examples=["warehouse scanner 3"])
+    name: Name = Field(examples=["warehouse scanner 3"])
 
 
 class ApiKeyPublic(BaseModel):
@@ -95,7 +95,9 @@ async def create_key(body: ApiKeyCreate, principal: AdminDep, session: SessionDe
     "while a process has lost its database connection). The tenant's last active admin "
     "key cannot be revoked (409): create another admin key first.",
 )
-async def revoke_key(key_id: str, principal: AdminDep, resources: ResourcesDep) -> ApiKeyPublic:
+async def revoke_key(
+    key_id: Identifier, principal: AdminDep, resources: ResourcesDep
+) -> ApiKeyPublic:
     async with resources.sessions() as session, session.begin():
         row = await tenants.revoke_api_key(
             session, principal.tenant_id, key_id, revoked_by=principal.actor

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from api import orders_service as orders
 from api.deps import OmsWriterDep, PrincipalDep, ResourcesDep, SessionDep
-from api.problems import PROBLEM_RESPONSES
-from api.schemas.common import CursorId, Limit, Page, decode_cursor, encode_cursor
+from api.problems import repeated
+from api.routing import api_router
+from api.schemas.common import (
+    Code,
+    Cursor,
+    CursorId,
+    Identifier,
+    Limit,
+    Page,
+    decode_cursor,
+    encode_cursor,
+)
 from api.schemas.orders import (
     CancelBody,
     ExtensionBody,
@@ -34,7 +44,7 @@ from workflows.order.messages import (
 )
 from workflows.order.workflow import OrderWorkflow
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1/orders", tags=["orders"])
 
 
 @router.post(
@@ -42,6 +52,7 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"], responses=PROBLEM_RESPO
     response_model=OrderCreated,
     status_code=201,
     summary="Place an order (200 for a repeat of the same order; 409 for other content)",
+    responses=repeated(OrderCreated, "order as placed"),
 )
 async def place_order(
     body: OrderCreate, principal: OmsWriterDep, resources: ResourcesDep, response: Response
@@ -63,7 +74,7 @@ async def _public(resources: ResourcesDep, tenant_id: int, order_number: str) ->
 
 @router.get("/{order_number}", response_model=OrderPublic, summary="An order's live state")
 async def get_order(
-    order_number: str, principal: PrincipalDep, resources: ResourcesDep
+    order_number: Code, principal: PrincipalDep, resources: ResourcesDep
 ) -> OrderPublic:
     return await _public(resources, principal.tenant_id, order_number)
 
@@ -73,8 +84,8 @@ async def get_orders(
     principal: PrincipalDep,
     session: SessionDep,
     status: OrderStatus | None = None,
-    customer_id: str | None = None,
-    cursor: str | None = None,
+    customer_id: Identifier | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[OrderPublic]:
     rows = await list_orders(
@@ -94,7 +105,7 @@ async def get_orders(
 @router.post("/{order_number}/cancel", response_model=OrderPublic,
              summary="Cancel what has not shipped (409 once all has shipped)")  # fmt: skip
 async def cancel_order(
-    order_number: str, body: CancelBody, principal: OmsWriterDep, resources: ResourcesDep
+    order_number: Code, body: CancelBody, principal: OmsWriterDep, resources: ResourcesDep
 ) -> OrderPublic:
     view = await orders.update_order(
         resources, principal.tenant_id, order_number, OrderWorkflow.cancel, CancelInput(body.reason)
@@ -107,7 +118,7 @@ async def cancel_order(
 @router.post("/{order_number}/holds", response_model=HoldPublic, status_code=201,
              summary="Put a hold on an order: it stops before its next stock step")  # fmt: skip
 async def add_hold(
-    order_number: str, body: HoldBody, principal: OmsWriterDep, resources: ResourcesDep
+    order_number: Code, body: HoldBody, principal: OmsWriterDep, resources: ResourcesDep
 ) -> HoldPublic:
     hold = await orders.update_order(
         resources, principal.tenant_id, order_number, OrderWorkflow.add_hold,
@@ -119,7 +130,7 @@ async def add_hold(
 @router.post("/{order_number}/holds/{hold_id}/release", response_model=HoldPublic,
              summary="Release a hold; the order resumes")  # fmt: skip
 async def release_hold(
-    order_number: str, hold_id: str, principal: OmsWriterDep, resources: ResourcesDep
+    order_number: Code, hold_id: Identifier, principal: OmsWriterDep, resources: ResourcesDep
 ) -> HoldPublic:
     hold = await orders.update_order(
         resources, principal.tenant_id, order_number, OrderWorkflow.release_hold,
@@ -131,7 +142,7 @@ async def release_hold(
 @router.post("/{order_number}/payment-authorization", response_model=OrderPublic,
              summary="Payment is authorized: the order goes on to allocation")  # fmt: skip
 async def authorize_payment(
-    order_number: str, body: PaymentAuthorizationBody, principal: OmsWriterDep,
+    order_number: Code, body: PaymentAuthorizationBody, principal: OmsWriterDep,
     resources: ResourcesDep,
 ) -> OrderPublic:  # fmt: skip
     view = await orders.update_order(
@@ -146,7 +157,7 @@ async def authorize_payment(
 @router.post("/{order_number}/reservation-extension", response_model=ExtensionPublic,
              summary="Push the unpaid reservation's deadline")  # fmt: skip
 async def extend_reservation(
-    order_number: str, body: ExtensionBody, principal: OmsWriterDep, resources: ResourcesDep
+    order_number: Code, body: ExtensionBody, principal: OmsWriterDep, resources: ResourcesDep
 ) -> ExtensionPublic:
     result = await orders.update_order(
         resources, principal.tenant_id, order_number, OrderWorkflow.extend_reservation,

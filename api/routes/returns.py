@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import TypeAdapter
 
 from api import returns_service as returns
@@ -17,8 +17,9 @@ from api.deps import (
     SessionDep,
     WmsWriterDep,
 )
-from api.problems import PROBLEM_RESPONSES
-from api.schemas.common import CursorId, Limit, Page, decode_cursor, encode_cursor
+from api.problems import repeated
+from api.routing import api_router
+from api.schemas.common import Code, Cursor, CursorId, Limit, Page, decode_cursor, encode_cursor
 from api.schemas.returns import DecisionBody, ReturnCreate, ReturnPublic, ReturnReceipt
 from api.units import Units
 from db.returns import list_returns
@@ -26,7 +27,7 @@ from domain.returns import ReturnStatus
 from workflows.returns.messages import CloseInput, DecisionInput, ReturnView
 from workflows.returns.workflow import ReturnWorkflow
 
-router = APIRouter(tags=["returns"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["returns"])
 
 
 @router.post(
@@ -34,9 +35,10 @@ router = APIRouter(tags=["returns"], responses=PROBLEM_RESPONSES)
     response_model=ReturnPublic,
     status_code=201,
     summary="Request a return (422 beyond shipped minus returned; 200 for a repeat)",
+    responses=repeated(ReturnPublic, "return in its current state"),
 )
 async def request_return(
-    order_number: str, body: ReturnCreate, principal: OmsWriterDep, resources: ResourcesDep,
+    order_number: Code, body: ReturnCreate, principal: OmsWriterDep, resources: ResourcesDep,
     response: Response,
 ) -> ReturnPublic:  # fmt: skip
     answer, created = await returns.request_return(
@@ -49,7 +51,7 @@ async def request_return(
 
 @router.get("/v1/returns/{rma_number}", response_model=ReturnPublic, summary="A return's state")
 async def get_return(
-    rma_number: str, principal: PrincipalDep, resources: ResourcesDep
+    rma_number: Code, principal: PrincipalDep, resources: ResourcesDep
 ) -> ReturnPublic:
     return await returns.read_return(resources, principal.tenant_id, rma_number)
 
@@ -59,8 +61,8 @@ async def get_returns(
     principal: PrincipalDep,
     session: SessionDep,
     status: ReturnStatus | None = None,
-    order_number: str | None = None,
-    cursor: str | None = None,
+    order_number: Code | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[ReturnPublic]:
     rows = await list_returns(
@@ -78,7 +80,7 @@ async def get_returns(
 @router.post("/v1/returns/{rma_number}/approve", response_model=ReturnPublic,
              summary="Approve a requested return")  # fmt: skip
 async def approve_return(
-    rma_number: str,
+    rma_number: Code,
     body: DecisionBody,
     principal: OmsWriterDep,
     resources: ResourcesDep,
@@ -93,7 +95,7 @@ async def approve_return(
 @router.post("/v1/returns/{rma_number}/reject", response_model=ReturnPublic,
              summary="Reject a requested return (a reason is required)")  # fmt: skip
 async def reject_return(
-    rma_number: str,
+    rma_number: Code,
     body: DecisionBody,
     principal: OmsWriterDep,
     resources: ResourcesDep,
@@ -108,7 +110,7 @@ async def reject_return(
 @router.post("/v1/returns/{rma_number}/receive", response_model=ReturnPublic,
              summary="The goods arrived: per line received, accepted and disposition")  # fmt: skip
 async def receive_return(
-    rma_number: str,
+    rma_number: Code,
     body: ReturnReceipt,
     principal: WmsWriterDep,
     resources: ResourcesDep,
@@ -123,7 +125,7 @@ async def receive_return(
 @router.post("/v1/returns/{rma_number}/close", response_model=ReturnPublic,
              summary="Close a received return: the refund is recorded")  # fmt: skip
 async def close_return(
-    rma_number: str,
+    rma_number: Code,
     principal: OmsWriterDep,
     resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,

@@ -6,11 +6,21 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import PrincipalDep, SessionDep
-from api.problems import PROBLEM_RESPONSES
-from api.schemas.common import CursorId, Limit, Page, decode_cursor, encode_cursor
+from api.routing import api_router
+from api.schemas.common import (
+    Code,
+    Cursor,
+    CursorId,
+    Identifier,
+    Limit,
+    Page,
+    WarehouseCode,
+    decode_cursor,
+    encode_cursor,
+)
 from api.schemas.inventory import (
     AvailabilityPublic,
     BalancePublic,
@@ -21,8 +31,9 @@ from api.schemas.inventory import (
 from api.units import Units
 from db.stock import queries
 from db.stock.lookups import units_of
+from domain.stock import MovementType
 
-router = APIRouter(prefix="/v1/inventory", tags=["inventory"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1/inventory", tags=["inventory"])
 
 
 def _totals(display: Callable[[int], Decimal], row: queries.LevelRow) -> dict[str, Decimal]:
@@ -46,13 +57,13 @@ def _totals(display: Callable[[int], Decimal], row: queries.LevelRow) -> dict[st
 async def get_balances(
     principal: PrincipalDep,
     session: SessionDep,
-    sku: str | None = None,
-    warehouse: str | None = None,
-    location: str | None = None,
-    cursor: str | None = None,
+    sku: Code | None = None,
+    warehouse: WarehouseCode | None = None,
+    location: Code | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[BalancePublic]:
-    after = decode_cursor(cursor, tuple[str, str])
+    after = decode_cursor(cursor, tuple[Code, WarehouseCode])
     rows = await queries.stock_levels(
         session,
         principal.tenant_id,
@@ -99,7 +110,7 @@ async def get_balances(
     summary="What can be promised of a SKU, per warehouse",
 )
 async def get_availability(
-    sku: str, principal: PrincipalDep, session: SessionDep
+    sku: Code, principal: PrincipalDep, session: SessionDep
 ) -> AvailabilityPublic:
     units = Units(await units_of(session, principal.tenant_id, {sku}))
     uom = units.of(sku)
@@ -127,11 +138,11 @@ async def get_availability(
 async def get_movements(
     principal: PrincipalDep,
     session: SessionDep,
-    sku: str | None = None,
-    warehouse: str | None = None,
-    type: str | None = None,
-    reference: str | None = None,
-    cursor: str | None = None,
+    sku: Code | None = None,
+    warehouse: WarehouseCode | None = None,
+    type: MovementType | None = None,
+    reference: Identifier | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[LedgerEntry]:
     rows = await queries.movements(

@@ -6,13 +6,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from api import transfers_service as transfers
 from api.deps import IdempotencyKeyHeader, PrincipalDep, ResourcesDep, SessionDep, WmsWriterDep
-from api.problems import PROBLEM_RESPONSES
+from api.problems import repeated
 from api.resources import Resources
-from api.schemas.common import CursorId, Limit, Page, decode_cursor, encode_cursor
+from api.routing import api_router
+from api.schemas.common import (
+    Code,
+    Cursor,
+    CursorId,
+    Limit,
+    Page,
+    WarehouseCode,
+    decode_cursor,
+    encode_cursor,
+)
 from api.schemas.transfers import (
     TransferCancelBody,
     TransferCreate,
@@ -27,7 +37,7 @@ from domain.transfers import TransferStatus
 from workflows.transfer.messages import CancelTransferInput, ShipTransferInput, TransferView
 from workflows.transfer.workflow import TransferWorkflow
 
-router = APIRouter(prefix="/v1/transfers", tags=["transfers"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1/transfers", tags=["transfers"])
 
 
 async def _public(resources: Resources, tenant_id: int, view: TransferView) -> TransferPublic:
@@ -41,6 +51,7 @@ async def _public(resources: Resources, tenant_id: int, view: TransferView) -> T
     status_code=201,
     summary="Request a transfer: stock is reserved at the source "
     "(200 for a repeat of the same transfer; 409 for other content)",
+    responses=repeated(TransferCreated, "transfer as requested"),
 )
 async def create_transfer(
     body: TransferCreate, principal: WmsWriterDep, resources: ResourcesDep, response: Response
@@ -54,7 +65,7 @@ async def create_transfer(
 @router.get("/{transfer_number}", response_model=TransferPublic,
             summary="A transfer's live state")  # fmt: skip
 async def get_transfer(
-    transfer_number: str, principal: PrincipalDep, resources: ResourcesDep
+    transfer_number: Code, principal: PrincipalDep, resources: ResourcesDep
 ) -> TransferPublic:
     view = await transfers.transfer_view(resources, principal.tenant_id, transfer_number)
     return await _public(resources, principal.tenant_id, view)
@@ -65,9 +76,9 @@ async def get_transfers(
     principal: PrincipalDep,
     session: SessionDep,
     status: TransferStatus | None = None,
-    from_warehouse: str | None = None,
-    to_warehouse: str | None = None,
-    cursor: str | None = None,
+    from_warehouse: WarehouseCode | None = None,
+    to_warehouse: WarehouseCode | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[TransferPublic]:
     rows = await list_transfers(
@@ -85,7 +96,7 @@ async def get_transfers(
              summary="The goods left the source: stock moves out, in transit "
                      "(409 if not reserved or already shipped)")  # fmt: skip
 async def ship_transfer(
-    transfer_number: str, body: TransferShipBody, principal: WmsWriterDep,
+    transfer_number: Code, body: TransferShipBody, principal: WmsWriterDep,
     resources: ResourcesDep, key: IdempotencyKeyHeader = None,
 ) -> TransferPublic:  # fmt: skip
     view = await transfers.update_transfer(
@@ -99,7 +110,7 @@ async def ship_transfer(
              summary="Goods arrived at a destination location; partial receipts allowed, "
                      "a reason writes the rest of a line off")  # fmt: skip
 async def receive_transfer(
-    transfer_number: str, body: TransferReceiveBody, principal: WmsWriterDep,
+    transfer_number: Code, body: TransferReceiveBody, principal: WmsWriterDep,
     resources: ResourcesDep, key: IdempotencyKeyHeader = None,
 ) -> TransferPublic:  # fmt: skip
     receipt = await transfers.receipt_input(resources, principal.tenant_id, body)
@@ -113,7 +124,7 @@ async def receive_transfer(
              summary="Cancel before shipping: the reservation is released "
                      "(409 once shipped)")  # fmt: skip
 async def cancel_transfer(
-    transfer_number: str, principal: WmsWriterDep, resources: ResourcesDep,
+    transfer_number: Code, principal: WmsWriterDep, resources: ResourcesDep,
     body: TransferCancelBody | None = None,
 ) -> TransferPublic:  # fmt: skip
     reason = body.reason if body else None

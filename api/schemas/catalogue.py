@@ -8,20 +8,27 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Bounded, Code, Quantity, WarehouseCode
+from api.schemas.common import (
+    Bounded,
+    Code,
+    Keyword,
+    Name,
+    NonNegativeQuantity,
+    Printable,
+    Quantity,
+    WarehouseCode,
+)
 from db.models import Item, Location, Warehouse
 from db.stock.lookups import uom_of
 from domain.allocation import BackorderPolicy, Strategy
 from domain.catalogue import ItemSpec, LocationSpec, LocationType, WarehouseSpec
 from domain.quantities import Rounding, UnitOfMeasure
 
-NonNegative = Annotated[Quantity, Field(ge=0), Bounded]
-
 
 class UnitOfMeasureBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    unit: str = Field("ea", min_length=1, max_length=16, examples=["yd"])
+    unit: Annotated[str, Printable(max_length=16)] = Field("ea", examples=["yd"])
     base_units_per_unit: int = Field(1, ge=1, le=1_000_000, examples=[4])
     min_increment: Annotated[Quantity, Bounded] = Field(Decimal(1), gt=0, examples=[0.25])
     min_cut: Annotated[Quantity, Bounded] = Field(Decimal(0), ge=0, examples=[1])
@@ -49,7 +56,7 @@ class ItemCreate(BaseModel):
     )  # fmt: skip
 
     sku: Code
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     uom: UnitOfMeasureBody = Field(default_factory=UnitOfMeasureBody)
     track_lot: bool = False
     track_serial: bool = False
@@ -58,11 +65,11 @@ class ItemCreate(BaseModel):
         False, description="returned units go into a quarantine lot until inspected"
     )
     default_strategy: Strategy = Strategy.FIFO
-    reorder_point: NonNegative = Decimal(0)
-    safety_stock: NonNegative = Decimal(0)
-    low_stock_threshold: NonNegative = Decimal(0)
+    reorder_point: NonNegativeQuantity = Decimal(0)
+    safety_stock: NonNegativeQuantity = Decimal(0)
+    low_stock_threshold: NonNegativeQuantity = Decimal(0)
     backorder_policy: BackorderPolicy = BackorderPolicy.DENY
-    backorder_limit: NonNegative | None = Field(
+    backorder_limit: NonNegativeQuantity | None = Field(
         None, description="with allow_until: how much may wait for stock in all"
     )
 
@@ -123,9 +130,9 @@ class WarehouseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: WarehouseCode = Field(examples=["WH1"])
-    name: str = Field(min_length=1, max_length=200, examples=["Berlin"])
+    name: Name = Field(examples=["Berlin"])
     priority: int = Field(100, ge=0, le=1_000_000, description="lower is chosen first")
-    timezone: str = Field("UTC", max_length=64, examples=["Europe/Berlin"])
+    timezone: Keyword = Field("UTC", examples=["Europe/Berlin"])
     active: bool = True
 
     def to_domain(self) -> WarehouseSpec:

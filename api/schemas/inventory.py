@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import (
     Code,
+    Identifier,
+    NonNegativeQuantity,
     PositiveQuantity,
     Quantity,
     Serial,
     SignedQuantity,
+    Text,
     WarehouseCode,
 )
 from domain.stock import MovementType
@@ -45,7 +48,7 @@ class ReceiptCreate(_Body):
 
     warehouse: WarehouseCode
     location: Code
-    reference: str | None = Field(None, max_length=128)
+    reference: Identifier | None = None
     lines: list[ReceiptLineBody] = Field(min_length=1, max_length=1000)
 
 
@@ -55,7 +58,7 @@ class AdjustmentCreate(_Body):
     sku: Code
     lot: Code | None = None
     delta: SignedQuantity = Field(description="positive adds, negative removes")
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text
     serials: list[Serial] = Field(default_factory=list, max_length=10_000)
 
 
@@ -68,7 +71,7 @@ class LotReleaseCreate(_Body):
 
     sku: Code
     lot: Code
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text
 
 
 class LotReleasePublic(BaseModel):
@@ -92,14 +95,14 @@ class MoveCreate(_Body):
 class CountLineBody(_Body):
     sku: Code
     lot: Code | None = None
-    counted: Quantity = Field(ge=0, max_digits=18, decimal_places=6)
+    counted: NonNegativeQuantity
 
 
 class CycleCountCreate(_Body):
     warehouse: WarehouseCode
     location: Code
     counts: list[CountLineBody] = Field(min_length=1, max_length=1000)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text
 
 
 class MovementPublic(BaseModel):
@@ -129,7 +132,7 @@ class ReservationCreate(_Body):
         description="rounded to the item's increment by its rounding mode"
     )
     source_type: str = Field("manual", pattern="^(manual|pos|transfer|order)$")
-    source_id: str | None = Field(None, max_length=128)
+    source_id: Identifier | None = None
     expires_at: datetime | None = None
 
 

@@ -8,10 +8,21 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.schemas.common import Code, PositiveQuantity, Quantity, Serial, WarehouseCode
+from api.schemas.common import (
+    Code,
+    FreeMap,
+    Identifier,
+    Keyword,
+    Money,
+    NonNegativeQuantity,
+    PositiveQuantity,
+    Printable,
+    Quantity,
+    Serial,
+    Text,
+    WarehouseCode,
+)
 from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
-
-Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
 
 
 class _Body(BaseModel):
@@ -46,7 +57,7 @@ class OrderCreate(_Body):
     )  # fmt: skip
 
     order_number: Code
-    customer_id: str = Field(min_length=1, max_length=128)
+    customer_id: Identifier
     currency: str = Field(pattern="^[A-Z]{3}$", examples=["EUR"])
     lines: list[OrderLineCreate] = Field(min_length=1, max_length=500)
     fulfillment_policy: FulfillmentPolicy = FulfillmentPolicy.SHIP_PARTIAL
@@ -54,7 +65,7 @@ class OrderCreate(_Body):
     priority: int = Field(100, ge=0, le=1_000_000, description="lower goes first")
     preferred_warehouse: WarehouseCode | None = None
     payment: PaymentBody = Field(default_factory=PaymentBody)
-    ship_to: dict[str, str] = Field(default_factory=dict, max_length=50)
+    ship_to: FreeMap = Field(default_factory=dict)
 
     @field_validator("lines")
     @classmethod
@@ -160,17 +171,17 @@ class OrderPublic(BaseModel):
 
 
 class CancelBody(_Body):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text
 
 
 class HoldBody(_Body):
     code: str = Field(pattern="^[a-z_]{1,32}$", examples=["payment_hold", "fraud", "manual"])
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text
 
 
 class PaymentAuthorizationBody(_Body):
     amount: Money
-    reference: str = Field(min_length=1, max_length=128)
+    reference: Identifier
 
 
 class ExtensionBody(_Body):
@@ -183,7 +194,7 @@ class ExtensionPublic(BaseModel):
 
 class PickLine(_Body):
     line_id: Code
-    quantity: Quantity = Field(ge=0, max_digits=18, decimal_places=6)
+    quantity: NonNegativeQuantity
     lot: Code | None = None
     location: Code | None = None
     serials: list[Serial] = Field(default_factory=list, max_length=10_000)
@@ -194,9 +205,9 @@ class PickBody(_Body):
 
 
 class PackageBody(_Body):
-    package_number: str = Field(min_length=1, max_length=64)
-    weight: str | None = Field(None, max_length=32)
-    dimensions: str | None = Field(None, max_length=64)
+    package_number: Keyword
+    weight: Annotated[str, Printable(max_length=32)] | None = None
+    dimensions: Keyword | None = None
     lines: list[PackageLine] = Field(min_length=1, max_length=500)
 
 
@@ -205,6 +216,6 @@ class PackBody(_Body):
 
 
 class ShipBody(_Body):
-    carrier: str = Field(min_length=1, max_length=64)
-    service_level: str | None = Field(None, max_length=64)
-    tracking_numbers: list[str] = Field(default_factory=list, max_length=200)
+    carrier: Keyword
+    service_level: Keyword | None = None
+    tracking_numbers: list[Identifier] = Field(default_factory=list, max_length=200)

@@ -7,7 +7,16 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.schemas.common import Code, PositiveQuantity, Quantity, Serial, WarehouseCode
+from api.schemas.common import (
+    Code,
+    NonNegativeQuantity,
+    Note,
+    PositiveQuantity,
+    Quantity,
+    Serial,
+    Text,
+    WarehouseCode,
+)
 from domain.returns import Disposition, ReturnStatus
 
 
@@ -27,7 +36,7 @@ class ReturnCreate(_Body):
     )  # fmt: skip
 
     rma_number: Code
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text
     lines: list[ReturnLineCreate] = Field(min_length=1, max_length=500)
 
     @field_validator("lines")
@@ -40,16 +49,15 @@ class ReturnCreate(_Body):
 
 
 class DecisionBody(_Body):
-    reason: str = Field("", max_length=500, description="required to reject")
+    reason: Note = Field("", description="required to reject")
 
 
 class ReturnReceiptLine(_Body):
     line_id: Code
-    received: Quantity = Field(ge=0, max_digits=18, decimal_places=6)
-    accepted: Quantity = Field(
-        ge=0, max_digits=18, decimal_places=6,
-        description="of received, what passes; only this enters stock and is refunded",
-    )  # fmt: skip
+    received: NonNegativeQuantity
+    accepted: NonNegativeQuantity = Field(
+        description="of received, what passes; only this enters stock and is refunded"
+    )
     disposition: Disposition
     lot: Code | None = Field(None, description="the lot the units came from (lot-tracked items)")
     serials: list[Serial] = Field(default_factory=list, max_length=10_000)

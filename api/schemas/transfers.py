@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.schemas.common import Code, PositiveQuantity, Quantity, Serial, WarehouseCode
+from api.schemas.common import (
+    Code,
+    Identifier,
+    NonNegativeQuantity,
+    Note,
+    PositiveQuantity,
+    Printable,
+    Quantity,
+    Serial,
+    Text,
+    WarehouseCode,
+)
 from domain.transfers import TransferStatus
 
 
@@ -58,19 +70,18 @@ class TransferShipBody(_Body):
         json_schema_extra={"examples": [{"carrier": "DHL", "tracking_number": "00340434"}]}
     )
 
-    carrier: str = Field(min_length=1, max_length=128)
-    tracking_number: str | None = Field(None, max_length=128)
+    carrier: Identifier
+    tracking_number: Identifier | None = None
 
 
 class TransferReceiveLine(_Body):
     sku: Code
     lot: Code | None = None
-    received: Quantity = Field(
-        ge=0, max_digits=18, decimal_places=6,
-        description="what arrived now (0 with a reason: none of the rest came)",
-    )  # fmt: skip
-    reason: str | None = Field(
-        None, max_length=400,
+    received: NonNegativeQuantity = Field(
+        description="what arrived now (0 with a reason: none of the rest came)"
+    )
+    reason: Annotated[str, Printable(max_length=400, multiline=True)] | None = Field(
+        None,
         description="closes this sku and lot: what is still outstanding after this receipt is "
                     "written off as a discrepancy with this reason",
     )  # fmt: skip
@@ -96,7 +107,7 @@ class TransferReceiveBody(_Body):
 
 
 class TransferCancelBody(_Body):
-    reason: str | None = Field(None, max_length=500, examples=["not needed any more"])
+    reason: Note | None = Field(None, examples=["not needed any more"])
 
 
 class TransferLinePublic(BaseModel):
@@ -157,4 +168,4 @@ class AlertPublic(BaseModel):
 
 
 class AlertResolveBody(_Body):
-    resolution: str = Field(min_length=1, max_length=500, examples=["carrier found the pallet"])
+    resolution: Text = Field(examples=["carrier found the pallet"])

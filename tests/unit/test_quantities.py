@@ -56,6 +56,15 @@ def test_a_stock_quantity_finer_than_the_increment_is_refused() -> None:
     assert error.value.field == "lines.0.quantity"
 
 
+def test_a_quantity_with_more_digits_than_the_context_keeps_is_not_taken_for_a_whole_one() -> None:
+    long = Decimal("1.000000000000000000000000000001")  # 31 digits; the default context keeps 28
+    with pytest.raises(QuantityError, match="finer than the item"):
+        YARD.to_base(long)
+    with pytest.raises(QuantityError, match="finer than the item"):
+        UnitOfMeasure().to_base(long)
+    assert YARD.demand_to_base(long) == 5  # rounded up to 1.25 yd, not down to 1
+
+
 def test_demand_below_the_minimum_cut_is_refused() -> None:
     with pytest.raises(QuantityError, match="below the minimum cut 1"):
         YARD.demand_to_base(Decimal("0.5"))
