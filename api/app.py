@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from api.body_limit import BodyLimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
@@ -71,10 +72,10 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.resources = resources
     app.state.registry = metrics.registry
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)  # outermost of ours: every line has the id
     install_problem_handlers(app)

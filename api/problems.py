@@ -130,13 +130,18 @@ def install_problem_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         fields = ", ".join(e.field for e in errors)
+        # One field at fault: named as the other problems name it (no body./query.)
+        only = _location(exc.errors()[0]["loc"][1:]) if len(errors) == 1 else None
         return problem_response(
-            request, 422, "validation", f"invalid input: {fields}", errors=errors
-        )
+            request, 422, "validation", f"invalid input: {fields}", field=only or None,
+            errors=errors,
+        )  # fmt: skip
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
+        code = getattr(exc, "code", None) or HTTPStatus(exc.status_code).phrase.lower().replace(
+            " ", "-"
+        )
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route {request.method} {request.url.path}"

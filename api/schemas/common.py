@@ -20,6 +20,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     PlainSerializer,
     TypeAdapter,
+    WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
@@ -114,10 +115,21 @@ def _bounded_size(value: Mapping[str, str]) -> Mapping[str, str]:
     return value
 
 
+MAP_MAX_KEYS = 50
 FreeMap = Annotated[
     dict[MapKey, MapValue],
-    Field(max_length=50, description=f"flat string map: at most 50 keys, {MAP_MAX_BYTES} bytes"),
+    Field(max_length=MAP_MAX_KEYS),
     AfterValidator(_bounded_size),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": f"a flat map of strings: at most {MAP_MAX_KEYS} keys and "
+            f"{MAP_MAX_BYTES} bytes as JSON",
+            "maxProperties": MAP_MAX_KEYS,
+            "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": _LINE_PATTERN},
+            "additionalProperties": {"type": "string", "maxLength": 1000, "pattern": _TEXT_PATTERN},
+        }
+    ),
 ]
 """A flat map of strings (an address): keys and values printable, size bounded."""
 

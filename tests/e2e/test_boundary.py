@@ -1,0 +1,212 @@
+"""Boundary hygiene, driven by the API's own OpenAPI document: a control character in
+any string, a number with more decimals than allowed in any numeric field, an
+oversized map or body — each a 422 (or 413) problem+json naming the field, and the
+tenant's data unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from domain.roles import Role
+from tests.conftest import TenantKeys
+from tests.e2e.inventory_setup import build_catalogue, key
+from tests.e2e.openapi_walk import EXACT, Operation, field_name, operations, raw_json
+
+PROBLEM = "application/problem+json"
+NUL = "a\x00b"
+THIRTY_DECIMALS = "1.000000000000000000000000000001"
+JSON = {"content-type": "application/json"}
+
+
+async def _operations(api: httpx.AsyncClient) -> list[Operation]:
+    document = (await api.get("/openapi.json")).json()
+    return [op for op in operations(document) if op.spec.get("security")]
+
+
+async def _data(api: httpx.AsyncClient, tenant: TenantKeys) -> dict[str, Any]:
+    """What the tenant holds, as the API lists it."""
+    admin = tenant.auth(Role.ADMIN)
+    lists = ("/v1/items", "/v1/warehouses", "/v1/orders", "/v1/returns", "/v1/transfers",
+             "/v1/inventory/movements", "/v1/inventory/balances", "/v1/api-keys")  # fmt: skip
+    return {path: (await api.get(path, headers=admin)).json()["items"] for path in lists}
+
+
+def _names_field(response: httpx.Response, field: str) -> bool:
+    """The problem names `field` (a map's key: a field under it)."""
+    assert response.headers["content-type"] == PROBLEM, response.text
+    problem = response.json()
+    named = {e["field"] for e in problem.get("errors", [])} | {problem.get("field") or ""}
+    if field.endswith(".<key>"):
+        return any(name.startswith(field.removesuffix("<key>")) for name in named)
+    return field in named or field.removeprefix("body.") in named
+
+
+async def _send(
+    api: httpx.AsyncClient, tenant: TenantKeys, op: Operation, *, url: str | None = None,
+    params: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+) -> httpx.Response:  # fmt: skip
+    if content is None and op.body_schema() is not None:
+        content = raw_json(op.sample(op.body_schema() or {}), "1")
+    return await api.request(
+        op.method, url or op.url(), params=params, content=content,
+        headers={**tenant.auth(Role.ADMIN), **JSON, **key(), **(headers or {})},
+    )  # fmt: skip
+
+
+async def test_a_nul_in_any_string_of_any_operation_is_a_422_naming_it_and_changes_nothing(
+    api: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    before = await _data(api, tenant)
+    refused: list[str] = []
+    for op in await _operations(api):
+        where = f"{op.method} {op.path}"
+        for at in op.places({"string", "key"}):
+            body = raw_json(op.body_with(at, NUL), "1")
+            response = await _send(api, tenant, op, content=body)
+            assert response.status_code == 422, (where, at, response.text)
+            assert _names_field(response, field_name(at)), (where, at, response.text)
+            refused.append(f"{where} {field_name(at)}")
+        for parameter in op.parameters:
+            schema = op.resolve(parameter["schema"])
+            options = [op.resolve(s) for s in schema.get("anyOf", [schema])]
+            if not any(s.get("type") == "string" and "enum" not in s for s in options):
+                continue
+            name, place = parameter["name"], parameter["in"]
+            if place == "path":
+                response = await _send(api, tenant, op, url=op.url({name: quote(NUL)}))
+            elif place == "query":
+                response = await _send(api, tenant, op, params={name: NUL})
+            else:
+                response = await _send(api, tenant, op, headers={name: NUL})
+            assert response.status_code == 422, (where, name, response.text)
+            assert _names_field(response, f"{place}.{name}"), (where, name, response.text)
+            refused.append(f"{where} {place}.{name}")
+    assert len(refused) > 100  # every operation's strings, not a handful
+    assert await _data(api, tenant) == before
+
+
+async def test_thirty_decimals_in_any_number_of_any_body_is_a_422_naming_it(
+    api: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    before = await _data(api, tenant)
+    checked = 0
+    for op in await _operations(api):
+        for at in op.places({"number"}):
+            body = raw_json(op.body_with(at, EXACT), THIRTY_DECIMALS)
+            response = await _send(api, tenant, op, content=body)
+            assert response.status_code == 422, (op.path, at, response.text)
+            assert _names_field(response, field_name(at)), (op.path, at, response.text)
+            checked += 1
+    assert checked >= 20
+    assert await _data(api, tenant) == before
+
+
+async def test_the_thirty_decimal_quantity_is_refused_on_an_order_line_and_a_receipt(
+    api: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    await build_catalogue(api, tenant)
+    oms, wms = tenant.auth(Role.OMS), {**tenant.auth(Role.WMS), **JSON}
+    receipt = ('{"warehouse": "WH1", "location": "A1", '
+               '"lines": [{"sku": "WIDGET", "quantity": %s}]}')  # fmt: skip
+    order = ('{"order_number": "SO-X", "customer_id": "C", "currency": "EUR", '
+             '"lines": [{"line_id": "1", "sku": "WIDGET", "quantity": %s}]}')  # fmt: skip
+    refused = await api.post("/v1/inventory/receipts", content=receipt % THIRTY_DECIMALS,
+                             headers={**wms, **key()})  # fmt: skip
+    assert refused.status_code == 422 and _names_field(refused, "body.lines.0.quantity")
+    refused = await api.post("/v1/orders", content=order % THIRTY_DECIMALS,
+                             headers={**oms, **JSON})  # fmt: skip
+    assert refused.status_code == 422 and _names_field(refused, "body.lines.0.quantity")
+    # within the six decimals a field allows, but finer than the item's increment (1)
+    finer = await api.post("/v1/inventory/receipts", content=receipt % "1.000001",
+                           headers={**wms, **key()})  # fmt: skip
+    assert finer.status_code == 422 and finer.json()["field"] == "lines.0.quantity"
+    assert (await api.get("/v1/inventory/movements", headers=oms)).json()["items"] == []
+    assert (await api.get("/v1/orders", headers=oms)).json()["items"] == []
+    # exact quantities still pass, and answers carry them as JSON numbers
+    fabric = receipt.replace("WIDGET", "FABRIC") % "2.25"
+    received = await api.post("/v1/inventory/receipts", content=fabric, headers={**wms, **key()})
+    assert received.status_code == 201, received.text
+    assert '"quantity":2.25' in received.text.replace(" ", "")
+    whole = await api.post("/v1/inventory/receipts", content=receipt % "3.0",
+                           headers={**wms, **key()})  # fmt: skip
+    assert whole.status_code == 201 and '"quantity":3,' in whole.text.replace(" ", "")
+
+
+def _order(ship_to: dict[str, str]) -> dict[str, Any]:
+    return {"order_number": "SO-MAP", "customer_id": "C", "currency": "EUR", "ship_to": ship_to,
+            "lines": [{"line_id": "1", "sku": "WIDGET", "quantity": 1}]}  # fmt: skip
+
+
+async def test_an_oversized_ship_to_is_a_422_naming_it(
+    api: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    oms = tenant.auth(Role.OMS)
+    two_mb = await api.post("/v1/orders", json=_order({"name": "x" * 2_000_000}), headers=oms)
+    assert two_mb.status_code == 422 and _names_field(two_mb, "body.ship_to.name")
+    wide = {f"line{n}": "y" * 900 for n in range(20)}  # each value fits; 18 KB in all
+    too_wide = await api.post("/v1/orders", json=_order(wide), headers=oms)
+    assert too_wide.status_code == 422 and _names_field(too_wide, "body.ship_to")
+    assert too_wide.json()["errors"][0]["type"] == "map_too_large"
+    many = {f"k{n}": "z" for n in range(51)}
+    too_many = await api.post("/v1/orders", json=_order(many), headers=oms)
+    assert too_many.status_code == 422 and _names_field(too_many, "body.ship_to")
+    assert (await api.get("/v1/orders", headers=oms)).json()["items"] == []
+
+
+async def test_a_body_over_the_size_limit_is_413_before_it_is_parsed(
+    api: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    huge = b'{"name": "' + b"x" * (5 * 1024 * 1024) + b'"}'  # over the 4 MiB default
+    response = await api.post(
+        "/v1/items", content=huge, headers={**tenant.auth(Role.WMS), **JSON}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == "urn:oms:problem:content-too-large"
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+        for _ in range(5):
+            yield b"x" * (1024 * 1024)
+
+    streamed = await api.post(
+        "/v1/items", content=chunks(), headers={**tenant.auth(Role.WMS), **JSON}
+    )
+    assert streamed.status_code == 413
+    assert streamed.json()["type"] == "urn:oms:problem:content-too-large"
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "1e999999999"])
+async def test_numbers_json_cannot_hold_exactly_are_refused_not_booked(
+    api: httpx.AsyncClient, tenant: TenantKeys, text: str
+) -> None:
+    body = f'{{"sku": "N1", "name": "n", "reorder_point": {text}}}'
+    response = await api.post(
+        "/v1/items", content=body, headers={**tenant.auth(Role.WMS), **JSON}
+    )
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert (await api.get("/v1/items", headers=tenant.auth(Role.WMS))).json()["items"] == []
+
+
+async def test_openapi_documents_every_problem_a_route_can_answer(api: httpx.AsyncClient) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    place = paths["/v1/orders"]["post"]["responses"]
+    assert {"200", "201", "400", "401", "403", "409", "413", "422", "503"} <= place.keys()
+    assert "Retry-After" in place["503"]["headers"]
+    assert "unavailable" in place["503"]["description"]
+    assert {"400", "422"} <= paths["/v1/inventory/receipts"]["post"]["responses"].keys()
+    assert "504" in paths["/v1/orders/{order_number}/cancel"]["post"]["responses"]
+    assert "timeout" in paths["/v1/orders/{order_number}/cancel"]["post"]["responses"]["504"][
+        "description"
+    ]
+    for path, item in paths.items():
+        for method, operation in item.items():
+            for status, answer in operation["responses"].items():
+                if status[0] in "45":
+                    assert list(answer["content"]) == [PROBLEM], (method, path, status)
