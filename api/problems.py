@@ -101,8 +101,10 @@ def _first_line(exc: DBAPIError) -> str:
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
-    """A field's path; a part longer than 64 characters (a huge map key) is cut."""
-    return ".".join(str(part)[:64] for part in loc)
+    """A field's path, printable as UTF-8 (a map key may hold a lone surrogate); a
+    part longer than 64 characters (a huge map key) is cut."""
+    path = ".".join(str(part)[:64] for part in loc)
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -130,12 +132,9 @@ def install_problem_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         fields = ", ".join(e.field for e in errors)
-        # One field at fault: named as the other problems name it (no body./query.)
-        only = _location(exc.errors()[0]["loc"][1:]) if len(errors) == 1 else None
         return problem_response(
-            request, 422, "validation", f"invalid input: {fields}", field=only or None,
-            errors=errors,
-        )  # fmt: skip
+            request, 422, "validation", f"invalid input: {fields}", errors=errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -92,10 +92,8 @@ Text = Annotated[str, Printable(max_length=500, multiline=True)]
 Note = Annotated[str, Printable(max_length=500, min_length=0, multiline=True)]
 """Free text that may be empty."""
 Cursor = Annotated[
-    str,
-    Field(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_\-=]+$",
-          description="`next_cursor` of the previous page"),
-]  # fmt: skip
+    str, Printable(max_length=512), Field(description="`next_cursor` of the previous page")
+]
 
 # -- free-form maps ------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ tenant's data unchanged."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -157,6 +158,17 @@ async def test_an_oversized_ship_to_is_a_422_naming_it(
     too_many = await api.post("/v1/orders", json=_order(many), headers=oms)
     assert too_many.status_code == 422 and _names_field(too_many, "body.ship_to")
     assert (await api.get("/v1/orders", headers=oms)).json()["items"] == []
+
+
+async def test_a_lone_surrogate_in_a_map_key_or_a_value_is_a_422_that_can_be_written(
+    api: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    oms = {**tenant.auth(Role.OMS), **JSON}
+    order = json.dumps(_order({"KEY": "v"}))
+    for bad in (order.replace("KEY", "\\ud800"), order.replace('"v"', '"\\udfff"')):
+        response = await api.post("/v1/orders", content=bad, headers=oms)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"].startswith("body.ship_to")
 
 
 async def test_a_body_over_the_size_limit_is_413_before_it_is_parsed(
