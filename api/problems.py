@@ -203,8 +203,8 @@ PROBLEM_DOCS: dict[int, dict[str, Any]] = {
         "`invalid-quantity`, `value-out-of-range`: a value the item or the state refuses"
     ),
     503: _documented(
-        "`unavailable`: Postgres or Temporal cannot answer now; retry after `Retry-After` "
-        "seconds",
+        "`unavailable`, `temporal-unavailable`: Postgres or Temporal cannot answer now; "
+        "retry after `Retry-After` seconds",
         headers=RETRY_AFTER,
     ),
     504: _documented(
