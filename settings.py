@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".oms"), description="where `oms dev` keeps its data")
     postgres_port: Port = 5433
     temporal_ui_port: Port = 8233
+    dev_restart_limit: Annotated[int, Field(ge=1)] = Field(
+        5, description="`oms dev` stops when a part dies this many times within 60 s"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -1,15 +1,15 @@
 """`oms dev`: the whole stack on embedded defaults, in the foreground.
 
 Order of start: Postgres → Temporal (+UI) → migrations → demo seed → worker → API →
-a stack check workflow. Ctrl-C (or SIGTERM) stops them in reverse order."""
+a stack check workflow. Then it supervises: a part that dies is started again after a
+backoff (cli/restarts.py), and one that keeps dying ends the stack. Ctrl-C (or
+SIGTERM) stops the parts in reverse order."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -21,9 +21,10 @@ from cli.embedded import (
     EmbeddedPostgres,
     port_in_use,
     temporal_dev_server_command,
-    wait_for_port,
 )
-from cli.processes import ProcessRegistry, read_lock, spawn, terminate
+from cli.parts import ChildProcess, Part, PostgresServer, last_lines
+from cli.processes import ProcessRegistry, read_lock, terminate
+from cli.restarts import DeathRecord, GiveUp, RestartPolicy
 from cli.seed import seed_demo
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
@@ -32,6 +33,10 @@ from observability.serving import temporal_metrics_url, worker_metrics_url
 from settings import Settings
 
 DATABASE = "oms"
+POLL = 0.2  # seconds between looks at the parts
+# A part is not started again while a part it needs is down: the worker exits when
+# it cannot reach Temporal, and would use up its restarts on Temporal's account.
+NEEDS = {"worker": ("temporal",)}
 
 
 class DevStack:
@@ -50,7 +55,9 @@ class DevStack:
         )
         self.registry = ProcessRegistry(self.data / "processes.json")
         self.lock = self.data / "dev.pid"
-        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.policy = RestartPolicy(limit=settings.dev_restart_limit)
+        self.parts: dict[str, Part] = {}  # in order of start
+        self.down: dict[str, float] = {}  # parts that died: when to start them again
         self._stop = False
 
     # -- lifecycle ---------------------------------------------------------------
@@ -103,28 +110,29 @@ class DevStack:
         self.say(
             f"postgres   starting on 127.0.0.1:{s.postgres_port} (data in {self.postgres.pgdata})"
         )
-        self.postgres.start()
+        self._start_part(PostgresServer(self.postgres))
         self.postgres.ensure_database(DATABASE)
         self.say(f"temporal   starting on 127.0.0.1:{self.temporal_port}, UI :{s.temporal_ui_port}")
-        self._start_child(
-            "temporal",
-            temporal_dev_server_command(
-                self.data / "temporal.db",
-                self.temporal_port,
-                s.temporal_ui_port,
-                s.temporal_namespace,
-            ),
-            log=self.data / "logs" / "temporal.log",
+        self._start_part(
+            self._child(
+                "temporal",
+                temporal_dev_server_command(
+                    self.data / "temporal.db",
+                    self.temporal_port,
+                    s.temporal_ui_port,
+                    s.temporal_namespace,
+                ),
+                log=self.data / "logs" / "temporal.log",
+                ports=(self.temporal_port, s.temporal_ui_port),
+            )
         )
-        wait_for_port(self.temporal_port, 30)
-        wait_for_port(s.temporal_ui_port, 30)
         self.say("migrating  database")
         upgrade(s.database_url)
         keys = asyncio.run(self._seed())
-        self._start_child("worker", [sys.executable, "-m", "worker"])
+        self._start_part(self._child("worker", [sys.executable, "-m", "worker"]))
         # `oms api`, not bare uvicorn: it leaves without interpreter teardown (see _exit)
-        self._start_child("api", [sys.executable, "-m", "cli.main", "api"])
-        wait_for_port(s.api_port, 30)
+        api = [sys.executable, "-m", "cli.main", "api"]
+        self._start_part(self._child("api", api, ports=(s.api_port,)))
         from cli.check import start_checks_and_schedules
 
         result = asyncio.run(start_checks_and_schedules(s, "oms dev"))
@@ -139,46 +147,83 @@ class DevStack:
         finally:
             await engine.dispose()
 
-    def _start_child(self, name: str, command: list[str], log: Path | None = None) -> None:
+    def _child(
+        self, name: str, command: list[str], log: Path | None = None, ports: tuple[int, ...] = ()
+    ) -> ChildProcess:
         env = {**os.environ, **_settings_env(self.settings)}
-        out = log.open("ab") if log is not None else None
-        try:
-            process = spawn(command, env, stdout=out)
-        finally:
-            if out is not None:
-                out.close()
-        self.children[name] = process
-        self.registry.record(name, process.pid)
+        return ChildProcess(name, command, env, self.registry, log=log, ports=ports)
+
+    def _start_part(self, part: Part) -> None:
+        self.parts[part.name] = part
+        part.start()
+
+    # -- supervision -------------------------------------------------------------
 
     def _supervise(self) -> int:
+        """Until Ctrl-C: start again what died, after a growing delay; 1 when a part
+        keeps dying."""
+        records = {name: DeathRecord(policy=self.policy) for name in self.parts}
+        due = self.down
         while not self._stop:
-            for name, child in self.children.items():
-                code = child.poll()
-                if code is not None:
-                    self.say(f"{name} exited with {code}; stopping everything")
+            for name, part in self.parts.items():
+                now = time.monotonic()
+                if name not in due:
+                    how = part.death()
+                elif now < due[name] or any(need in due for need in NEEDS.get(name, ())):
+                    continue
+                else:
+                    how = self._restart(part)
+                    if how is None:
+                        del due[name]
+                if how is None:
+                    continue
+                decision = records[name].died(now)
+                if isinstance(decision, GiveUp):
+                    self._give_up(part, how, decision)
                     return 1
-            time.sleep(0.2)
+                self.say(f"{name:<10} {how}; restart {decision.count} in {decision.delay:g}s")
+                due[name] = now + decision.delay
+            time.sleep(POLL)
         self.say("stopping   (Ctrl-C)")
         return 0
+
+    def _restart(self, part: Part) -> str | None:
+        """Start a part again; None once it answers, else why it did not."""
+        try:
+            part.start()
+        except EmbeddedError as error:
+            return f"did not start again: {error}"
+        self.say(f"{part.name:<10} restarted (pid {part.pid})")
+        return None
+
+    def _give_up(self, part: Part, how: str, decision: GiveUp) -> None:
+        self.say(
+            f"{part.name:<10} died {decision.deaths} times within {decision.window:g}s, "
+            f"last {how}; giving up and stopping everything"
+        )
+        self.down[part.name] = time.monotonic()
+        log = part.log()
+        if log is None:
+            self.say("           its output is above")
+            return
+        lines = last_lines(log)
+        self.say(f"           last lines of {log}:")
+        for line in lines:
+            self.say(f"             {line}")
 
     def _shutdown(self) -> bool:
         """Stop everything in reverse order; False if a part did not stop cleanly."""
         clean = True
-        for name in ("api", "worker", "temporal"):
-            child = self.children.pop(name, None)
-            if child is None:
-                continue
-            terminate(child, timeout=25)
-            self.registry.forget(name)
-            # The server exits 0 on SIGTERM; anything else (a crash, a kill) is news.
-            if child.returncode not in (0, -signal.SIGTERM):
-                self.say(f"stopped    {name} exited with {child.returncode}")
+        for name in reversed(list(self.parts)):
+            part = self.parts.pop(name)
+            problem = part.stop()
+            if name in self.down:
+                self.say(f"stopped    {name} (it was down)")
+            elif problem is not None:
+                self.say(f"stopped    {name}, which had {problem}")
                 clean = False
             else:
                 self.say(f"stopped    {name}")
-        with contextlib.suppress(EmbeddedError):
-            self.postgres.stop()
-            self.say("stopped    postgres")
         return clean
 
     def _banner(self, keys: dict[Role, str]) -> None:
