@@ -23,7 +23,7 @@ from cli.embedded import (
     temporal_dev_server_command,
 )
 from cli.parts import ChildProcess, Part, PostgresServer, last_lines
-from cli.processes import ProcessRegistry, read_lock, terminate
+from cli.processes import ProcessRegistry, adopt_orphans, read_lock, reap_orphans, terminate
 from cli.restarts import DeathRecord, GiveUp, RestartPolicy
 from cli.seed import seed_demo
 from db.engine import create_engine, create_session_factory
@@ -70,6 +70,7 @@ class DevStack:
             self.say(f"oms dev is already running (pid {other}); stop it first.")
             return 1
         self.lock.write_text(str(os.getpid()))
+        adopt_orphans()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._request_stop)
         code = 1
@@ -189,6 +190,7 @@ class DevStack:
 
     def _restart(self, part: Part) -> str | None:
         """Start a part again; None once it answers, else why it did not."""
+        reap_orphans(keep={part.pid for part in self.parts.values() if part.pid is not None})
         try:
             part.start()
         except EmbeddedError as error:

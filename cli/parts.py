@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from cli.embedded import EmbeddedPostgres, wait_for_port
-from cli.processes import ProcessRegistry, pid_alive, spawn, terminate
+from cli.processes import ProcessRegistry, pid_alive, reap, spawn, terminate
 
 READY_TIMEOUT = 30.0  # seconds a restarted part has to open its ports
 
@@ -122,9 +122,13 @@ class PostgresServer:
         self.pid = self.postgres.running_pid()
 
     def death(self) -> str | None:
-        if self.pid is None or pid_alive(self.pid):
+        if self.pid is None:
             return None
-        return f"gone (postmaster pid {self.pid} no longer runs)"
+        try:
+            code = reap(self.pid)  # ours when `oms dev` adopts orphans (Linux)
+        except ChildProcessError:
+            return None if pid_alive(self.pid) else f"gone (postmaster pid {self.pid})"
+        return None if code is None else describe_exit(code)
 
     def stop(self) -> str | None:
         self.postgres.stop()

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +22,31 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def adopt_orphans() -> None:
+    """Linux: processes our children leave running (the Postgres server pg_ctl starts)
+    become our children, so we see them die and reap them (a zombie postmaster would
+    keep a new one from starting on its data directory)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+
+
+def reap(pid: int) -> int | None:
+    """Our child's exit code (negative: killed by that signal) once it ended, reaping
+    it; None while it runs. ChildProcessError when it is not our child."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return None if done == 0 else os.waitstatus_to_exitcode(status)
+
+
+def reap_orphans(keep: Collection[int]) -> None:
+    """Reap adopted children that ended (a dead server's helpers); not those in `keep`,
+    whose exit their owners read."""
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error, ChildProcessError):
+            if child.pid not in keep and child.status() == psutil.STATUS_ZOMBIE:
+                os.waitpid(child.pid, os.WNOHANG)
 
 
 class ProcessRegistry:
