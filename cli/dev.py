@@ -190,7 +190,7 @@ class DevStack:
 
     def _restart(self, part: Part) -> str | None:
         """Start a part again; None once it answers, else why it did not."""
-        reap_orphans(keep={part.pid for part in self.parts.values() if part.pid is not None})
+        reap_orphans(keep={p.pid for p in self.parts.values() if p.pid is not None})
         try:
             part.start()
         except EmbeddedError as error:
@@ -222,7 +222,7 @@ class DevStack:
             if name in self.down:
                 self.say(f"stopped    {name} (it was down)")
             elif problem is not None:
-                self.say(f"stopped    {name}, which had {problem}")
+                self.say(f"stopped    {name} ({problem})")
                 clean = False
             else:
                 self.say(f"stopped    {name}")
