@@ -138,7 +138,10 @@ class DevStack:
 
         result = asyncio.run(start_checks_and_schedules(s, "oms dev"))
         self.say(f"checked    worker reached PostgreSQL {result.database.server_version}")
-        self.say("scheduled  reservation expiry and backorder wake-up, every minute")
+        from workflows.schedules import schedules
+
+        every = ", ".join(schedules(s.temporal_task_queue))
+        self.say(f"scheduled  {every}: every minute")
         self._banner(keys)
 
     async def _seed(self) -> dict[Role, str]:
