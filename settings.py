@@ -28,6 +28,24 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of PostgreSQL, driver psycopg (postgresql+psycopg://…)",
     )
     database_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    database_pool_timeout_seconds: Annotated[float, Field(gt=0)] = Field(
+        5.0, description="longest wait for a free pooled connection; then 503"
+    )
+    database_connect_timeout_seconds: Annotated[int, Field(ge=1)] = Field(
+        5, description="longest wait for a new connection to PostgreSQL"
+    )
+    database_statement_timeout_ms: Annotated[int, Field(ge=0)] = Field(
+        5000, description="API and CLI: a statement running longer is canceled (0: no limit)"
+    )
+    database_lock_timeout_ms: Annotated[int, Field(ge=0)] = Field(
+        3000, description="a statement waiting longer for a lock is canceled (0: no limit)"
+    )
+    worker_statement_timeout_ms: Annotated[int, Field(ge=0)] = Field(
+        60_000, description="the worker's statement timeout (0: no limit)"
+    )
+    database_pool_pre_ping: bool = Field(
+        True, description="test a pooled connection before use (a dead one is replaced)"
+    )
 
     temporal_address: str = Field("localhost:7233", description="host:port of Temporal's gRPC")
     temporal_namespace: str = "default"
@@ -36,6 +54,12 @@ class Settings(BaseSettings):
     temporal_tls_cert: Path | None = Field(None, description="client certificate (mTLS)")
     temporal_tls_key: Path | None = Field(None, description="client private key (mTLS)")
     temporal_api_key: SecretStr | None = Field(None, description="Temporal Cloud API key")
+    temporal_rpc_timeout_seconds: Annotated[float, Field(gt=0)] = Field(
+        10.0, description="API: deadline of each call to Temporal (connect, start, query, signal)"
+    )
+    update_timeout_seconds: Annotated[float, Field(gt=0)] = Field(
+        30.0, description="API: longest wait for a workflow step (an update); then 504"
+    )
 
     return_window_days: Annotated[int, Field(ge=1, le=3650)] = Field(
         30, description="a return with nothing received this long after its request expires"
@@ -60,6 +84,9 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: Port = 8000
+    api_shutdown_grace_seconds: Annotated[int, Field(ge=1)] = Field(
+        30, description="on SIGTERM, requests still running after this are canceled"
+    )
 
     # Observability (README, "Observability").
     log_format: Literal["text", "json"] = Field(

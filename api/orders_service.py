@@ -118,7 +118,8 @@ async def wake_backorders(resources: Resources, tenant_id: int, skus: set[str]) 
         handle = client.get_workflow_handle(workflow_id)
         for sku in sorted(skus):
             try:
-                await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput(sku))
+                await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput(sku),
+                                    rpc_timeout=resources.temporal.rpc_timeout)  # fmt: skip
             except RPCError:
                 log.warning("could not wake %s for %s", workflow_id, sku)
 

@@ -12,13 +12,27 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
+from db import failures
 from domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+
+# A dependency (Postgres, Temporal) is down or too slow: try again after this.
+RETRY_LATER = {"Retry-After": "5"}
+
+# Temporal answers that say "not now" rather than "no": the call may succeed later.
+TEMPORAL_UNAVAILABLE = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.CANCELLED,
+}
 
 
 class FieldError(BaseModel):
@@ -40,6 +54,14 @@ class ProblemDetails(BaseModel):
     checks: dict[str, str] | None = Field(None, description="readiness: the state of each part")
     shortages: list[dict[str, Any]] | None = Field(
         None, description="insufficient stock: every short line with what is available"
+    )
+    update: str | None = Field(
+        None,
+        description="a step that timed out: `not accepted` (sent; the workflow has not "
+        "taken it up yet) or `accepted` (taken up, not finished)",
+    )
+    last_known_status: str | None = Field(
+        None, description="a step that timed out: the status last recorded, if known"
     )
 
 
@@ -63,6 +85,20 @@ class Problem(Exception):
         self.field = field
         self.headers = headers
         self.extensions = extensions or {}
+
+
+def unavailable(detail: str) -> Problem:
+    """503: a dependency cannot answer now; the client may retry after Retry-After."""
+    return Problem(503, "unavailable", detail, headers=RETRY_LATER)
+
+
+def timeout(detail: str, extensions: dict[str, Any] | None = None) -> Problem:
+    """504: no answer within the bound; the work may still complete."""
+    return Problem(504, "timeout", detail, headers=RETRY_LATER, extensions=extensions)
+
+
+class TemporalUnreachable(Exception):
+    """The API could not connect to Temporal."""
 
 
 def problem_response(
@@ -148,9 +184,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if failures.unreachable(exc):
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                        _first_line(exc))  # fmt: skip
+            problem = unavailable(f"the database is unavailable: {_first_line(exc)}")
+            return await _problem(request, problem)
+        if failures.timed_out(exc):
+            problem = timeout(f"the database did not answer in time ({_first_line(exc)})")
+            return await _problem(request, problem)
         # A value the database refuses (too long, out of range) or a constraint it
         # enforces is the client's input, not a server fault.
-        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        sqlstate = failures.sqlstate(exc)
         if sqlstate.startswith("22"):
             return problem_response(
                 request, 422, "value-out-of-range", f"a value does not fit: {_first_line(exc)}"
@@ -160,6 +204,21 @@ def install_problem_handlers(app: FastAPI) -> None:
                 request, 409, "constraint", f"refused by a constraint: {_first_line(exc)}"
             )
         return await _unexpected(request, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(request: Request, exc: PoolTimeout) -> JSONResponse:
+        return await _problem(request, unavailable("no database connection free in time"))
+
+    @app.exception_handler(RPCError)
+    async def _temporal(request: Request, exc: RPCError) -> JSONResponse:
+        if exc.status in TEMPORAL_UNAVAILABLE:
+            problem = unavailable(f"the workflow service could not answer: {exc}")
+            return await _problem(request, problem)
+        return await _unexpected(request, exc)
+
+    @app.exception_handler(TemporalUnreachable)
+    async def _no_temporal(request: Request, exc: TemporalUnreachable) -> JSONResponse:
+        return await _problem(request, unavailable(f"the workflow service is unreachable: {exc}"))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -203,13 +262,16 @@ PROBLEM_DOCS: dict[int, dict[str, Any]] = {
         "`invalid-quantity`, `value-out-of-range`: a value the item or the state refuses"
     ),
     503: _documented(
-        "`unavailable`, `temporal-unavailable`: Postgres or Temporal cannot answer now; "
-        "retry after `Retry-After` seconds",
+        "`unavailable`: Postgres or Temporal cannot answer now (down, no free connection, "
+        "no answer in time); retry after `Retry-After` seconds",
         headers=RETRY_AFTER,
     ),
     504: _documented(
-        "`timeout`: the workflow did not answer in time; the step may still complete: read "
-        "the resource to see the outcome"
+        "`timeout`: a database statement ran (or waited for a lock) past its timeout, or "
+        "the workflow did not finish a step in time (`update`: `accepted` or `not accepted`, "
+        "`last_known_status`); a step may still complete: read the resource to see the "
+        "outcome",
+        headers=RETRY_AFTER,
     ),
 }
 

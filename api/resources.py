@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client, Interceptor
+from temporalio.service import RetryConfig
 
 from api.key_cache import PrincipalCache, RevocationListener
 from api.metrics import ApiMetrics, api_interceptors
+from api.problems import TemporalUnreachable
 from db.engine import create_engine, create_session_factory
 from observability.tracing import Tracing
 from settings import Settings
@@ -19,7 +22,8 @@ from workflows.client import connect
 
 class TemporalConnection:
     """A Temporal client connected on first use, so the API starts (and reports
-    not ready) while Temporal is still down."""
+    not ready) while Temporal is still down. Its calls give up retrying an
+    unreachable server after the RPC timeout, and connecting takes no longer."""
 
     def __init__(
         self,
@@ -32,12 +36,28 @@ class TemporalConnection:
         self._interceptors = interceptors
         self._lock = asyncio.Lock()
 
+    @property
+    def rpc_timeout(self) -> timedelta:
+        """The deadline of one call to Temporal (start, query, signal, describe)."""
+        return timedelta(seconds=self._settings.temporal_rpc_timeout_seconds)
+
     async def get(self) -> Client:
         if self._client is None:
             async with self._lock:
                 if self._client is None:
-                    self._client = await connect(self._settings, self._interceptors)
+                    self._client = await self._connect()
         return self._client
+
+    async def _connect(self) -> Client:
+        bound = self._settings.temporal_rpc_timeout_seconds
+        retry = RetryConfig(max_elapsed_time_millis=int(bound * 1000))
+        try:
+            async with asyncio.timeout(bound):
+                return await connect(self._settings, self._interceptors, retry=retry)
+        except TimeoutError as error:
+            raise TemporalUnreachable(f"no answer within {bound:g}s") from error
+        except RuntimeError as error:  # the SDK's "Failed client connect: …"
+            raise TemporalUnreachable(str(error).splitlines()[0]) from error
 
 
 @dataclass

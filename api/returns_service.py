@@ -85,6 +85,7 @@ async def request_return(
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(attributes),
+            rpc_timeout=resources.temporal.rpc_timeout,
         )  # fmt: skip
     except WorkflowAlreadyStartedError:
         pass  # the return has ended: answer with it

@@ -13,6 +13,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute, APIRouter
 
 from api.problems import PROBLEM_RESPONSES
+from api.retry import honours_key, retrying
 
 # Beyond this many digits before the point a number is treated as infinite, which
 # every numeric field refuses by name; an exact value that large would only cost
@@ -45,10 +46,12 @@ class ExactJsonRequest(Request):
 
 
 class ExactJsonRoute(APIRoute):
-    """A route whose JSON body is decoded by `loads` (every API router uses it)."""
+    """A route whose JSON body is decoded by `loads` (every API router uses it), run
+    once more when its database connection dies under it and that is safe
+    (api/retry.py)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
+        handle = retrying(super().get_route_handler(), honours_key(self))
 
         async def exact(request: Request) -> Response:
             return await handle(ExactJsonRequest(request.scope, request.receive))

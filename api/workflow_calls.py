@@ -4,15 +4,18 @@ changed nothing, no answer in time → 504, Temporal unreachable → 503."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import (
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.common import (
     SearchAttributeUpdate,
@@ -23,7 +26,8 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.problems import Problem
+from api.problems import Problem, timeout
+from api.problems import unavailable as unavailable_problem
 from api.resources import Resources
 from workflows import search_attributes
 
@@ -49,10 +53,12 @@ async def start_once(
             memo={"request_hash": digest},
             # visible in the UI from the first moment, before a worker runs it
             search_attributes=TypedSearchAttributes(search_attributes.pairs(attributes)),
+            rpc_timeout=resources.temporal.rpc_timeout,
         )  # fmt: skip
         return True
     except WorkflowAlreadyStartedError:
-        described = await client.get_workflow_handle(workflow_id).describe()
+        handle = client.get_workflow_handle(workflow_id)
+        described = await handle.describe(rpc_timeout=resources.temporal.rpc_timeout)
         if await described.memo_value("request_hash", default=None) != digest:
             raise Problem(409, f"{noun}-exists", f"{noun} {number} exists with other content",
                           field=f"{noun}_number") from None  # fmt: skip
@@ -65,7 +71,9 @@ async def query_workflow(
     """The live state of `what` (e.g. "order SO-1"); 404 naming `field` if unknown."""
     client = await resources.temporal.get()
     try:
-        return await client.get_workflow_handle(workflow_id).query(query)
+        return await client.get_workflow_handle(workflow_id).query(
+            query, rpc_timeout=resources.temporal.rpc_timeout
+        )
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
             raise Problem(404, "not-found", f"{what} does not exist", field=field) from error
@@ -78,9 +86,6 @@ async def query_workflow(
 # unknown thing 404, anything else (a step out of order, not enough stock) 409.
 REFUSALS = {"InvalidInput": 422, "QuantityError": 422, "NotFound": 404}
 
-# How long a request waits for a step; then 504 (the step may still complete).
-UPDATE_DEADLINE = timedelta(seconds=30)
-
 
 async def update_workflow(
     resources: Resources, workflow_id: str, update: Any, arg: Any, status_query: Any,
@@ -88,21 +93,35 @@ async def update_workflow(
 ) -> Any:  # fmt: skip
     """Run a step; a refusal changed nothing. `key` (the request's Idempotency-Key)
     is the update's id: a repeat answers with the first outcome and does nothing
-    again."""
+    again. No answer within OMS_UPDATE_TIMEOUT_SECONDS → 504 saying how far it got."""
     client = await resources.temporal.get()
+    handle = client.get_workflow_handle(workflow_id)
     name = getattr(update, "__name__", str(update))
+    bound = resources.settings.update_timeout_seconds
+    deadline = timedelta(seconds=bound)
+    accepted = False
     try:
-        return await client.get_workflow_handle(workflow_id).execute_update(
-            update, arg, id=f"{name}/{key}" if key else None, rpc_timeout=UPDATE_DEADLINE
-        )
+        # `rpc_timeout` alone does not bound this: it is per call, and the SDK
+        # sends the update again while the workflow has not accepted it, then polls
+        # an accepted one's outcome with no deadline at all (an update whose handler
+        # waits on a stuck step polled for 11 minutes). One bound over both stages.
+        async with asyncio.timeout(bound):
+            step = await handle.start_update(
+                update, arg, id=f"{name}/{key}" if key else None,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED, rpc_timeout=deadline,
+            )  # fmt: skip
+            accepted = True
+            return await step.result(rpc_timeout=deadline)
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         if isinstance(cause, ApplicationError):
             raise Problem(REFUSALS.get(cause.type or "", 409), "refused", cause.message) from error
         raise Problem(409, "refused", str(cause)) from error
-    except WorkflowUpdateRPCTimeoutOrCancelledError as error:
-        detail = f"{what} did not answer in time; read it to see the outcome"
-        raise Problem(504, "timeout", detail) from error
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise asyncio.CancelledError from error  # the request itself was canceled
+        raise await _no_answer(handle, what, bound, accepted) from error
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:  # unknown (404) or ended (409)
             view = await query_workflow(resources, workflow_id, status_query, what, field)
@@ -110,5 +129,39 @@ async def update_workflow(
         raise unavailable(error) from error
 
 
+# The status attributes a business workflow keeps up to date (set at start).
+_STATUS_ATTRIBUTES = (
+    search_attributes.ORDER_STATUS,
+    search_attributes.RETURN_STATUS,
+    search_attributes.TRANSFER_STATUS,
+)
+_DESCRIBE_BOUND = 1.0  # seconds, after the update's bound
+
+
+async def _no_answer(
+    handle: WorkflowHandle[Any, Any], what: str, bound: float, accepted: bool
+) -> Problem:
+    """504 with what is known: whether the workflow took the step up, and its
+    status as last recorded (from its search attributes: needs no worker)."""
+    status = None
+    try:
+        async with asyncio.timeout(_DESCRIBE_BOUND):
+            described = await handle.describe(rpc_timeout=timedelta(seconds=_DESCRIBE_BOUND))
+        found = (described.typed_search_attributes.get(k) for k in _STATUS_ATTRIBUTES)
+        status = next((value for value in found if value is not None), None)
+    except (TimeoutError, RPCError):
+        pass
+    if accepted:
+        stage = "it took the step up and has not finished it"
+    else:
+        stage = ("the request was sent but it has not taken it up (it may be stuck, or no "
+                 "worker runs); it may still take effect")  # fmt: skip
+    known = f"; last known status: {status}" if status else ""
+    return timeout(
+        f"{what} did not answer within {bound:g}s: {stage}{known}; read it to see the outcome",
+        {"update": "accepted" if accepted else "not accepted", "last_known_status": status},
+    )
+
+
 def unavailable(error: Exception) -> Problem:
-    return Problem(503, "temporal-unavailable", f"the workflow service could not answer: {error}")
+    return unavailable_problem(f"the workflow service could not answer: {error}")

@@ -64,6 +64,8 @@ def api() -> None:
     uvicorn.run(
         "api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port,
         log_config=None,  # uvicorn's lines go through ours (OMS_LOG_FORMAT)
+        # on SIGTERM, requests still running after the grace period are canceled
+        timeout_graceful_shutdown=settings.api_shutdown_grace_seconds,
     )  # fmt: skip
     _exit(0)
 
@@ -156,7 +158,8 @@ def reconcile(
     settings = _settings()
 
     async def run() -> list[Violation]:
-        engine = create_engine(settings)
+        # a sweep over every row: the worker's (longer) statement timeout
+        engine = create_engine(settings, statement_timeout_ms=settings.worker_statement_timeout_ms)
         try:
             async with create_session_factory(engine)() as session, session.begin():
                 await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))

@@ -9,7 +9,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
-from temporalio.service import TLSConfig
+from temporalio.service import RetryConfig, TLSConfig
 
 from settings import Settings
 from workflows.search_attributes import ALL
@@ -19,7 +19,10 @@ async def connect(
     settings: Settings,
     interceptors: Sequence[Interceptor] = (),
     runtime: Runtime | None = None,
+    retry: RetryConfig | None = None,
 ) -> Client:
+    """A client; `retry` bounds how long a call retries an unreachable server
+    (default: the SDK's, about 10 s)."""
     tls: bool | TLSConfig = False
     if settings.temporal_tls_cert is not None and settings.temporal_tls_key is not None:
         tls = TLSConfig(
@@ -37,6 +40,7 @@ async def connect(
         data_converter=pydantic_data_converter,
         interceptors=interceptors,
         runtime=runtime,
+        retry_config=retry,
     )
 
 
