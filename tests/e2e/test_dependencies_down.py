@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
@@ -183,3 +184,20 @@ async def test_an_order_is_503_not_500_when_temporal_is_unreachable(
         assert int(response.headers["retry-after"]) > 0
         assert response.json()["type"] == "urn:oms:problem:unavailable"
         assert "workflow service" in response.json()["detail"]
+
+
+async def test_a_statement_waiting_on_a_lock_past_its_timeout_answers_504(
+    sessions: async_sessionmaker[AsyncSession], database_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    settings = Settings(database_url=database_url, database_lock_timeout_ms=100)
+    async with _app(settings, TemporalConnection(settings, dev_env.client)) as (api, _):
+        tenant = await make_tenant(sessions)
+        async with sessions() as holder, holder.begin():
+            await holder.execute(text("LOCK TABLE warehouses IN ACCESS EXCLUSIVE MODE"))
+            response = await api.get("/v1/warehouses", headers=tenant.auth(Role.VIEWER))
+
+    assert response.status_code == 504, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert int(response.headers["retry-after"]) > 0
+    assert response.json()["type"] == "urn:oms:problem:timeout"
+    assert "lock timeout" in response.json()["detail"]
