@@ -38,10 +38,10 @@ class Settings(BaseSettings):
         5000, description="API and CLI: a statement running longer is canceled (0: no limit)"
     )
     database_lock_timeout_ms: Annotated[int, Field(ge=0)] = Field(
-        3000, description="a statement waiting longer for a lock is canceled (0: no limit)"
+        3000, description="API and CLI: a wait for a lock longer than this is canceled (0: none)"
     )
     worker_statement_timeout_ms: Annotated[int, Field(ge=0)] = Field(
-        60_000, description="the worker's statement timeout (0: no limit)"
+        60_000, description="the worker's statement timeout, which also bounds its lock waits"
     )
     database_pool_pre_ping: bool = Field(
         True, description="test a pooled connection before use (a dead one is replaced)"

@@ -130,7 +130,7 @@ def observed_interceptors(tracing: Tracing, metrics: WorkerMetrics) -> list[Inte
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     tracing = Tracing.from_settings(settings, "oms-worker")
     metrics = WorkerMetrics()
-    engine = create_engine(settings, statement_timeout_ms=settings.worker_statement_timeout_ms)
+    engine = create_engine(settings, worker=True)
     tracing.instrument_engine(engine)
     sessions = create_session_factory(engine)
     serve_worker_metrics(settings, metrics)

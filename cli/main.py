@@ -158,8 +158,8 @@ def reconcile(
     settings = _settings()
 
     async def run() -> list[Violation]:
-        # a sweep over every row: the worker's (longer) statement timeout
-        engine = create_engine(settings, statement_timeout_ms=settings.worker_statement_timeout_ms)
+        # a sweep over every row: the worker's (longer) timeouts
+        engine = create_engine(settings, worker=True)
         try:
             async with create_session_factory(engine)() as session, session.begin():
                 await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))

@@ -21,11 +21,14 @@ def session_options(statement_timeout_ms: int, lock_timeout_ms: int) -> str:
     return f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={lock_timeout_ms}"
 
 
-def create_engine(settings: Settings, *, statement_timeout_ms: int | None = None) -> AsyncEngine:
-    """The API's and the CLI's engine; the worker passes its own (longer)
-    `statement_timeout_ms`."""
-    if statement_timeout_ms is None:
-        statement_timeout_ms = settings.database_statement_timeout_ms
+def create_engine(settings: Settings, *, worker: bool = False) -> AsyncEngine:
+    """The API's and the CLI's engine; `worker`: the worker's, whose statements may
+    run longer (OMS_WORKER_STATEMENT_TIMEOUT_MS) and whose lock waits only that
+    bounds (a stock step queues behind others on a busy row, then retries)."""
+    statement_timeout_ms = settings.database_statement_timeout_ms
+    lock_timeout_ms = settings.database_lock_timeout_ms
+    if worker:
+        statement_timeout_ms, lock_timeout_ms = settings.worker_statement_timeout_ms, 0
     engine = create_async_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
@@ -39,7 +42,7 @@ def create_engine(settings: Settings, *, statement_timeout_ms: int | None = None
         pool_recycle=300,
         connect_args={
             "connect_timeout": settings.database_connect_timeout_seconds,
-            "options": session_options(statement_timeout_ms, settings.database_lock_timeout_ms),
+            "options": session_options(statement_timeout_ms, lock_timeout_ms),
         },
     )
     event.listen(engine.sync_engine, "handle_error", _server_ended_session)

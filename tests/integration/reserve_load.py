@@ -19,7 +19,8 @@ from settings import Settings
 
 
 async def run(url: str, tenant_id: int, sku: str, count: int, concurrency: int) -> dict[str, int]:
-    engine = create_engine(Settings(database_url=url, database_pool_size=concurrency))
+    # reservations run in the worker: its timeouts
+    engine = create_engine(Settings(database_url=url, database_pool_size=concurrency), worker=True)
     sessions = create_session_factory(engine)
     gate = asyncio.Semaphore(concurrency)
     outcome = {"reserved": 0, "short": 0}
