@@ -201,3 +201,22 @@ async def test_a_statement_waiting_on_a_lock_past_its_timeout_answers_504(
     assert int(response.headers["retry-after"]) > 0
     assert response.json()["type"] == "urn:oms:problem:timeout"
     assert "lock timeout" in response.json()["detail"]
+
+
+async def test_no_free_database_connection_in_time_answers_503(
+    sessions: async_sessionmaker[AsyncSession], database_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    settings = Settings(database_url=database_url, database_pool_size=1,
+                        database_pool_timeout_seconds=0.2)  # fmt: skip
+    tenant = await make_tenant(sessions)
+    temporal = TemporalConnection(settings, dev_env.client)
+    async with _app(settings, temporal) as (api, own), own() as first, own() as second:
+        # the pool's one connection and its one overflow are taken
+        await first.execute(text("SELECT 1"))
+        await second.execute(text("SELECT 1"))
+        response = await api.get("/v1/warehouses", headers=tenant.auth(Role.VIEWER))
+
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert int(response.headers["retry-after"]) > 0
+    assert response.json()["type"] == "urn:oms:problem:unavailable"
