@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
+from db import failures
+
 # SQLSTATE classes: 22 data exception (invalid byte sequence, out of range, bad
 # text for a type), 23 integrity constraint violation, 42 syntax or access rule.
 PERMANENT_CLASSES = ("22", "23", "42")
@@ -32,7 +34,7 @@ def refused_value(error: BaseException) -> str | None:
 def _permanent(error: DBAPIError) -> str | None:
     if error.connection_invalidated:
         return None
-    sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+    sqlstate = failures.sqlstate(error)
     if sqlstate:
         permanent = sqlstate[:2] in PERMANENT_CLASSES and sqlstate not in RACES
     else:  # the driver refused before sending (psycopg: NUL in a text value)

@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db import failures
 from db.models import Item, Location, Lot, Serial, Warehouse
 from db.stock.change import Place
 from db.stock.lookups import Catalogue
@@ -248,7 +249,7 @@ async def _run(
                 assert ctx.recorded, f"{operation} did not record its result"
                 return result
         except DBAPIError as error:
-            sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+            sqlstate = failures.sqlstate(error)
             # Safe to repeat: the same key replays if the lost attempt committed.
             retryable = sqlstate in RETRYABLE_SQLSTATES or error.connection_invalidated
             if not retryable or attempt == MAX_ATTEMPTS:
