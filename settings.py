@@ -58,7 +58,9 @@ class Settings(BaseSettings):
         10.0, description="API: deadline of each call to Temporal (connect, start, query, signal)"
     )
     update_timeout_seconds: Annotated[float, Field(gt=0)] = Field(
-        30.0, description="API: longest wait for a workflow step (an update); then 504"
+        20.0,
+        description="API: longest wait for a workflow step (an update); then 504. Below "
+        "the shutdown grace, so a step in flight at SIGTERM still gets its answer",
     )
 
     return_window_days: Annotated[int, Field(ge=1, le=3650)] = Field(
@@ -85,7 +87,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: Port = 8000
     api_shutdown_grace_seconds: Annotated[int, Field(ge=1)] = Field(
-        30, description="on SIGTERM, requests still running after this are canceled"
+        25,
+        description="on SIGTERM, requests still running after this are canceled (under "
+        "the 30 s an orchestrator such as Kubernetes waits before it kills)",
     )
 
     # Observability (README, "Observability").
