@@ -4,6 +4,7 @@ order's last known status; it never hangs."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -88,8 +89,12 @@ async def project_order(view: OrderView) -> None:
     return None
 
 
+RESERVING = asyncio.Event()
+
+
 @activity.defn(name="reserve_lines")
 async def reserve_lines(data: ReserveLinesInput) -> ReserveLinesResult:
+    RESERVING.set()
     raise RuntimeError("the database refuses this line (retried without end)")
 
 
@@ -99,8 +104,12 @@ async def test_a_cancel_waiting_on_a_step_that_never_ends_answers_504_saying_it_
     api, queue = impatient
     worker = Worker(dev_env.client, task_queue=queue, workflows=[OrderWorkflow],
                     activities=[record_order, project_order, reserve_lines])  # fmt: skip
+    RESERVING.clear()
     async with worker:
         number = await _place(api, tenant)
+        # The order is inside its reservation step (a cancel sent with the start
+        # would be taken before the step begins and cancel at once).
+        await asyncio.wait_for(RESERVING.wait(), 30)
         response = await _cancel(api, tenant, number)
 
     body = _assert_timeout(response)

@@ -78,3 +78,16 @@ def test_the_image_builds_from_files_that_exist() -> None:
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), source
+
+
+def test_temporal_flags_runs_whose_workflow_task_keeps_failing(compose: dict[str, Any]) -> None:
+    # The stuck-runs schedule finds such runs by TemporalReportedProblems, which the
+    # server sets only with this dynamic config (cli/embedded.py sets it for oms dev).
+    from cli.embedded import STUCK_RUN_FLAG
+
+    temporal = compose["services"]["temporal"]
+    config_path = _environment(temporal)["DYNAMIC_CONFIG_FILE_PATH"]
+    [mount] = [v for v in temporal["volumes"] if v.split(":")[1].endswith(config_path)]
+    config = yaml.safe_load((ROOT / mount.split(":")[0]).read_text())
+    key, value = STUCK_RUN_FLAG.split("=")
+    assert config[key] == [{"value": int(value)}]
