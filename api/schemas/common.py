@@ -45,8 +45,8 @@ def refuse_controls(value: str, *, multiline: bool = False) -> str:
     if found is not None:
         raise PydanticCustomError(
             "control_character",
-            "must not contain control characters (found U+{code:04X} at position {position})",
-            {"code": ord(found.group()), "position": found.start()},
+            "must not contain control characters (found {code} at position {position})",
+            {"code": f"U+{ord(found.group()):04X}", "position": found.start()},
         )
     return value
 

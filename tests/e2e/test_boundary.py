@@ -160,6 +160,19 @@ async def test_an_oversized_ship_to_is_a_422_naming_it(
     assert (await api.get("/v1/orders", headers=oms)).json()["items"] == []
 
 
+async def test_a_control_character_is_named_with_its_code_point_and_position(
+    api: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    body = {**_order({"street": "Main St\x07"}), "customer_id": "a\x00b"}
+    response = await api.post("/v1/orders", json=body, headers=tenant.auth(Role.OMS))
+    assert response.status_code == 422, response.text
+    messages = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert messages["body.customer_id"] == (
+        "must not contain control characters (found U+0000 at position 1)"
+    )
+    assert "found U+0007 at position 7" in messages["body.ship_to.street"]
+
+
 async def test_a_lone_surrogate_in_a_map_key_or_a_value_is_a_422_that_can_be_written(
     api: httpx.AsyncClient, tenant: TenantKeys
 ) -> None:
