@@ -27,6 +27,8 @@ from db.tenants import REVOCATIONS_CHANNEL, Principal
 
 log = logging.getLogger(__name__)
 
+CONNECT_TIMEOUT_SECONDS = 5
+
 
 class PrincipalCache:
     def __init__(self, ttl: float = 10.0, size: int = 10_000) -> None:
@@ -100,11 +102,15 @@ class RevocationListener:
                 await self._listen()
             except (psycopg.Error, OSError) as error:
                 log.warning("API key revocations: connection lost (%s); retrying", error)
+            except Exception:  # never end silently: the cache would stop hearing revokes
+                log.exception("API key revocations: listener failed; retrying")
             self.listening.clear()
             await asyncio.sleep(self._retry)
 
     async def _listen(self) -> None:
-        conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        conn = await psycopg.AsyncConnection.connect(
+            self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+        )
         async with conn:
             await conn.execute(f"LISTEN {REVOCATIONS_CHANNEL}")
             # Revokes sent while this process was not listening are unknown: start over.

@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import (
     Interceptor,
@@ -54,6 +54,11 @@ class ApiMetrics:
             "error)",
             ["update", "outcome"], registry=registry,
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )  # fmt: skip
+        self.updates_waiting = Gauge(
+            "oms_workflow_updates_waiting",
+            "Workflow updates (steps) sent and not yet taken up by their workflow, by update",
+            ["update"], registry=registry,
         )  # fmt: skip
         self.stock = StockMetrics(registry)
 
@@ -127,6 +132,8 @@ class _ObservedCalls(OutboundInterceptor):
         context.bind_workflow(input.id)
         started = time.perf_counter()
         outcome = "error"
+        waiting = self.metrics.updates_waiting.labels(input.update)
+        waiting.inc()
         try:
             handle = await super().start_workflow_update(input)
             outcome = "answered"
@@ -135,6 +142,7 @@ class _ObservedCalls(OutboundInterceptor):
             outcome = "timeout"
             raise
         finally:
+            waiting.dec()
             elapsed = time.perf_counter() - started
             self.metrics.update_latency.labels(input.update, outcome).observe(elapsed)
 

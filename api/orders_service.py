@@ -95,12 +95,14 @@ async def order_view(resources: Resources, tenant_id: int, order_number: str) ->
 
 
 async def update_order(
-    resources: Resources, tenant_id: int, order_number: str, update: Any, arg: Any
-) -> Any:
-    """Run an update on the order's workflow; a refusal is a 409 that changed nothing."""
+    resources: Resources, tenant_id: int, order_number: str, update: Any, arg: Any,
+    key: str | None = None,
+) -> Any:  # fmt: skip
+    """Run an update on the order's workflow; a refusal is a 409 that changed nothing.
+    `key` (Idempotency-Key) makes a repeat answer the first outcome, not act again."""
     return await update_workflow(
         resources, order_workflow_id(tenant_id, order_number), update, arg,
-        OrderWorkflow.status, f"order {order_number}", "order_number",
+        OrderWorkflow.status, f"order {order_number}", "order_number", key,
     )  # fmt: skip
 
 

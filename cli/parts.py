@@ -10,7 +10,7 @@ from collections import deque
 from pathlib import Path
 from typing import Protocol
 
-from cli.embedded import EmbeddedPostgres, wait_for_port
+from cli.embedded import EmbeddedError, EmbeddedPostgres, wait_for_port
 from cli.processes import ProcessRegistry, pid_alive, reap, spawn, terminate
 
 READY_TIMEOUT = 30.0  # seconds a restarted part has to open its ports
@@ -83,8 +83,14 @@ class ChildProcess:
             if out is not None:
                 out.close()
         self.registry.record(self.name, self.process.pid)
-        for port in self.ports:
-            wait_for_port(port, READY_TIMEOUT, self.process)
+        try:
+            for port in self.ports:
+                wait_for_port(port, READY_TIMEOUT, self.process)
+        except EmbeddedError:
+            # Alive but not serving: stop it, or the next start would leave it
+            # running unsupervised, holding the port.
+            terminate(self.process, timeout=10)
+            raise
 
     @property
     def pid(self) -> int | None:

@@ -1,6 +1,6 @@
 """Which database errors no retry can fix: a value Postgres (or the driver, before
-sending it) refuses, a constraint the same statement will break again, a statement
-that cannot run. Connection loss, deadlocks, serialization failures, timeouts and a
+sending it) refuses, a constraint the same statement will break again. Connection
+loss, deadlocks, serialization failures, timeouts, a missing table or right and a
 unique key a concurrent twin took first are worth another attempt."""
 
 from __future__ import annotations
@@ -10,8 +10,11 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingErr
 from db import failures
 
 # SQLSTATE classes: 22 data exception (invalid byte sequence, out of range, bad
-# text for a type), 23 integrity constraint violation, 42 syntax or access rule.
-PERMANENT_CLASSES = ("22", "23", "42")
+# text for a type), 23 integrity constraint violation. Not 42 (undefined table or
+# column, insufficient privilege): a worker ahead of its migration or a database role
+# being fixed recovers with a deploy, so those retry (and alert at the Nth attempt)
+# rather than reject every order in flight.
+PERMANENT_CLASSES = ("22", "23")
 # A unique key a concurrent writer took first: the retry finds its row.
 RACES = frozenset({"23505"})
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Query, Response
 
 from api import orders_service as orders
-from api.deps import OmsWriterDep, PrincipalDep, ResourcesDep, SessionDep
+from api.deps import IdempotencyKeyHeader, OmsWriterDep, PrincipalDep, ResourcesDep, SessionDep
 from api.problems import repeated
 from api.routing import api_router
 from api.schemas.common import (
@@ -105,11 +105,13 @@ async def get_orders(
 @router.post("/{order_number}/cancel", response_model=OrderPublic,
              summary="Cancel what has not shipped (409 once all has shipped)")  # fmt: skip
 async def cancel_order(
-    order_number: Code, body: CancelBody, principal: OmsWriterDep, resources: ResourcesDep
+    order_number: Code, body: CancelBody, principal: OmsWriterDep, resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None
 ) -> OrderPublic:
     view = await orders.update_order(
-        resources, principal.tenant_id, order_number, OrderWorkflow.cancel, CancelInput(body.reason)
-    )
+        resources, principal.tenant_id, order_number, OrderWorkflow.cancel,
+        CancelInput(body.reason), key,
+    )  # fmt: skip
     return orders.order_public(
         view, await orders.units_for_view(resources, principal.tenant_id, view)
     )
@@ -118,11 +120,12 @@ async def cancel_order(
 @router.post("/{order_number}/holds", response_model=HoldPublic, status_code=201,
              summary="Put a hold on an order: it stops before its next stock step")  # fmt: skip
 async def add_hold(
-    order_number: Code, body: HoldBody, principal: OmsWriterDep, resources: ResourcesDep
+    order_number: Code, body: HoldBody, principal: OmsWriterDep, resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None
 ) -> HoldPublic:
     hold = await orders.update_order(
         resources, principal.tenant_id, order_number, OrderWorkflow.add_hold,
-        HoldInput(body.code, body.reason),
+        HoldInput(body.code, body.reason), key,
     )  # fmt: skip
     return HoldPublic(id=hold.id, code=hold.code, reason=hold.reason, active=hold.active)
 
@@ -130,11 +133,12 @@ async def add_hold(
 @router.post("/{order_number}/holds/{hold_id}/release", response_model=HoldPublic,
              summary="Release a hold; the order resumes")  # fmt: skip
 async def release_hold(
-    order_number: Code, hold_id: Identifier, principal: OmsWriterDep, resources: ResourcesDep
+    order_number: Code, hold_id: Identifier, principal: OmsWriterDep, resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None
 ) -> HoldPublic:
     hold = await orders.update_order(
         resources, principal.tenant_id, order_number, OrderWorkflow.release_hold,
-        ReleaseHoldInput(hold_id),
+        ReleaseHoldInput(hold_id), key,
     )  # fmt: skip
     return HoldPublic(id=hold.id, code=hold.code, reason=hold.reason, active=hold.active)
 
@@ -144,10 +148,11 @@ async def release_hold(
 async def authorize_payment(
     order_number: Code, body: PaymentAuthorizationBody, principal: OmsWriterDep,
     resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None,
 ) -> OrderPublic:  # fmt: skip
     view = await orders.update_order(
         resources, principal.tenant_id, order_number, OrderWorkflow.authorize_payment,
-        AuthorizePaymentInput(str(body.amount), body.reference),
+        AuthorizePaymentInput(str(body.amount), body.reference), key,
     )  # fmt: skip
     return orders.order_public(
         view, await orders.units_for_view(resources, principal.tenant_id, view)
@@ -157,10 +162,11 @@ async def authorize_payment(
 @router.post("/{order_number}/reservation-extension", response_model=ExtensionPublic,
              summary="Push the unpaid reservation's deadline")  # fmt: skip
 async def extend_reservation(
-    order_number: Code, body: ExtensionBody, principal: OmsWriterDep, resources: ResourcesDep
+    order_number: Code, body: ExtensionBody, principal: OmsWriterDep, resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None
 ) -> ExtensionPublic:
     result = await orders.update_order(
         resources, principal.tenant_id, order_number, OrderWorkflow.extend_reservation,
-        ExtendReservationInput(body.seconds),
+        ExtendReservationInput(body.seconds), key,
     )  # fmt: skip
     return ExtensionPublic(expires_at=result.expires_at)

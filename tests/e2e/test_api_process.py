@@ -54,7 +54,7 @@ def test_the_api_stops_within_its_grace_period_while_a_step_still_waits(
             ended.set()
 
         threading.Thread(target=cancel, daemon=True).start()
-        time.sleep(1)  # the cancel is waiting on the workflow
+        _wait_until_a_cancel_waits(api)
         assert not ended.is_set()
 
         process.send_signal(signal.SIGTERM)
@@ -66,3 +66,13 @@ def test_the_api_stops_within_its_grace_period_while_a_step_still_waits(
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def _wait_until_a_cancel_waits(api: httpx.Client) -> None:
+    """Until the API's metrics show the cancel sent and waiting on its workflow."""
+    waiting = 'oms_workflow_updates_waiting{update="cancel"} 1.0'
+    for _ in range(300):
+        if waiting in api.get("/metrics").text:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the cancel never reached the workflow")

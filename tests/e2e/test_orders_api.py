@@ -324,3 +324,23 @@ async def test_an_item_created_after_an_unknown_sku_was_refused_can_be_ordered(
     placed = await api.post("/v1/orders", json=body, headers=shop.auth(Role.OMS))
     assert placed.status_code == 201, placed.text
     await _until(api, shop, body["order_number"], "backordered")
+
+
+async def test_a_step_repeated_with_its_idempotency_key_answers_the_first_outcome_once(
+    api: httpx.AsyncClient, shop: TenantKeys
+) -> None:
+    oms = shop.auth(Role.OMS)
+    widgets = {"line_id": "1", "sku": "WIDGET", "quantity": 1, "unit_price": 9.5}
+    number = (await api.post("/v1/orders", json=_order([widgets]), headers=oms)).json()[
+        "order_number"
+    ]
+    hold = {"code": "fraud", "reason": "check"}
+    keyed = {**oms, "Idempotency-Key": unique("hold")}
+    first = await api.post(f"/v1/orders/{number}/holds", json=hold, headers=keyed)
+    again = await api.post(f"/v1/orders/{number}/holds", json=hold, headers=keyed)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert first.json() == again.json()
+    order = (await api.get(f"/v1/orders/{number}", headers=oms)).json()
+    assert len(order["holds"]) == 1  # the repeat (after a 504, say) placed no second hold
+    other = await api.post(f"/v1/orders/{number}/holds", json=hold, headers=oms)
+    assert other.json()["id"] != first.json()["id"]  # without the key: a new hold

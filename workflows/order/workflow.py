@@ -563,7 +563,9 @@ class OrderWorkflow:
 
     @workflow.update
     async def cancel(self, data: CancelInput) -> OrderView:
-        self.cancel_asked = data.reason
+        # The validator refuses a blank reason, but a cancel accepted before it did
+        # still replays here: such an order must close, not fail its task forever.
+        self.cancel_asked = data.reason.strip() or "canceled on request (no reason given)"
         self.cancel_requested = True
         # Canceled, or already closing for another reason (expired, rejected).
         await workflow.wait_condition(lambda: self.book.status.is_final)
