@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.openapi import REQUIRED_IN_OPENAPI
 from api.problems import Problem
 from api.resources import Resources
 from api.schemas.common import Printable
@@ -88,7 +89,18 @@ IdempotencyKeyHeader = Annotated[
     Header(
         alias="Idempotency-Key",
         description="Repeat a request with the same key to get the first answer again, "
-        "with no second effect. The same key with another body is refused (409).",
+        "with no second effect.",
+    ),
+]
+
+StockIdempotencyKeyHeader = Annotated[
+    Annotated[str, Printable(max_length=200)] | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Required for every stock change (400 without it). Repeat a request "
+        "with the same key to get the first answer again, with no second effect; the same "
+        "key with another body is refused (409).",
+        json_schema_extra={REQUIRED_IN_OPENAPI: True},
     ),
 ]
 

@@ -9,6 +9,11 @@ from fastapi import FastAPI
 
 from api.problems import MEDIA_TYPE, PROBLEM_DOCS
 
+# Marks a parameter the document lists as required although the route reads it as
+# optional, to answer its own problem (e.g. 400 without an Idempotency-Key on a stock
+# change) rather than a generic 422.
+REQUIRED_IN_OPENAPI = "x-oms-required"
+
 _PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemDetails"}
 
 
@@ -50,12 +55,25 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     problem+json schema (FastAPI puts a router's under application/json)."""
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                _mark_required(parameter)
             responses = operation.setdefault("responses", {})
             wanted = {str(s) for s in problems_of(path, method, operation)}
             for status in wanted | {s for s in responses if s[0] in "45"}:
                 responses[status] = _problem(int(status), responses.get(status))
             operation["responses"] = dict(sorted(responses.items()))
     return document
+
+
+def _mark_required(parameter: dict[str, Any]) -> None:
+    schema = parameter.get("schema", {})
+    if not schema.pop(REQUIRED_IN_OPENAPI, False):
+        return
+    parameter["required"] = True
+    present = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
+    if len(present) == 1:  # `str | None` read by the route; the document says: a string
+        del schema["anyOf"]
+        schema.update(present[0])
 
 
 def install_openapi(app: FastAPI) -> None:

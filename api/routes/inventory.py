@@ -8,8 +8,8 @@ from decimal import Decimal
 from fastapi import Response
 
 from api.deps import (
-    IdempotencyKeyHeader,
     ResourcesDep,
+    StockIdempotencyKeyHeader,
     WmsWriterDep,
     caller_for,
 )
@@ -73,7 +73,7 @@ async def post_receipt(
     principal: WmsWriterDep,
     resources: ResourcesDep,
     response: Response,
-    key: IdempotencyKeyHeader = None,
+    key: StockIdempotencyKeyHeader = None,
 ) -> MovementsPublic:
     caller = caller_for(principal, key, required=True)
     units = await Units.load(
@@ -108,7 +108,7 @@ async def post_adjustment(
     principal: WmsWriterDep,
     resources: ResourcesDep,
     response: Response,
-    key: IdempotencyKeyHeader = None,
+    key: StockIdempotencyKeyHeader = None,
 ) -> MovementsPublic:
     caller = caller_for(principal, key, required=True)
     units = await Units.load(resources.sessions, principal.tenant_id, [body.sku])
@@ -133,7 +133,7 @@ async def post_move(
     principal: WmsWriterDep,
     resources: ResourcesDep,
     response: Response,
-    key: IdempotencyKeyHeader = None,
+    key: StockIdempotencyKeyHeader = None,
 ) -> MovementsPublic:
     caller = caller_for(principal, key, required=True)
     units = await Units.load(resources.sessions, principal.tenant_id, [body.sku])
@@ -164,7 +164,7 @@ async def post_cycle_count(
     principal: WmsWriterDep,
     resources: ResourcesDep,
     response: Response,
-    key: IdempotencyKeyHeader = None,
+    key: StockIdempotencyKeyHeader = None,
 ) -> CycleCountPublic:
     caller = caller_for(principal, key, required=True)
     units = await Units.load(resources.sessions, principal.tenant_id, (c.sku for c in body.counts))
@@ -192,7 +192,7 @@ async def post_reservation(
     principal: WmsWriterDep,
     resources: ResourcesDep,
     response: Response,
-    key: IdempotencyKeyHeader = None,
+    key: StockIdempotencyKeyHeader = None,
 ) -> ReservationPublic:
     caller = caller_for(principal, key, required=True)
     units = await Units.load(resources.sessions, principal.tenant_id, [body.sku])
@@ -227,7 +227,7 @@ async def post_release(
     resources: ResourcesDep,
     response: Response,
     body: ReleaseBody | None = None,
-    key: IdempotencyKeyHeader = None,
+    key: StockIdempotencyKeyHeader = None,
 ) -> ReservationPublic:
     caller = caller_for(principal, key, required=True)
     units, _, quantity = await _reservation_portion(
@@ -251,7 +251,7 @@ async def post_allocate(
     resources: ResourcesDep,
     response: Response,
     body: AllocateBody | None = None,
-    key: IdempotencyKeyHeader = None,
+    key: StockIdempotencyKeyHeader = None,
 ) -> AllocationResultPublic:
     caller = caller_for(principal, key, required=True)
     units, sku, quantity = await _reservation_portion(
@@ -275,7 +275,7 @@ async def post_lot_release(
     principal: WmsWriterDep,
     resources: ResourcesDep,
     response: Response,
-    key: IdempotencyKeyHeader = None,
+    key: StockIdempotencyKeyHeader = None,
 ) -> LotReleasePublic:
     """Its on-hand stock stops being held and becomes available at every warehouse;
     orders waiting for the item are woken."""

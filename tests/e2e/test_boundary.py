@@ -235,3 +235,33 @@ async def test_openapi_documents_every_problem_a_route_can_answer(api: httpx.Asy
             for status, answer in operation["responses"].items():
                 if status[0] in "45":
                     assert list(answer["content"]) == [PROBLEM], (method, path, status)
+
+
+async def test_openapi_says_which_routes_require_an_idempotency_key(
+    api: httpx.AsyncClient,
+) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+
+    def key_of(path: str) -> dict[str, Any]:
+        [key] = [p for p in paths[path]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+        return key
+
+    for stock_change in ("/v1/inventory/receipts", "/v1/inventory/adjustments"):
+        key = key_of(stock_change)
+        assert key["required"] is True
+        assert key["schema"]["type"] == "string" and "x-oms-required" not in key["schema"]
+    assert key_of("/v1/items")["required"] is False  # a creation makes its own key
+    assert key_of("/v1/orders/{order_number}/cancel")["required"] is False
+
+
+async def test_a_stock_change_without_its_idempotency_key_is_400_and_changes_nothing(
+    api: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    await build_catalogue(api, tenant)
+    line = {"sku": "WIDGET", "quantity": 1}
+    receipt = {"warehouse": "WH1", "location": "A-01", "lines": [line]}
+    response = await api.post("/v1/inventory/receipts", json=receipt, headers=tenant.auth(Role.WMS))
+    assert response.status_code == 400
+    assert response.json()["type"] == "urn:oms:problem:idempotency-key-required"
+    moves = await api.get("/v1/inventory/movements?sku=WIDGET", headers=tenant.auth(Role.WMS))
+    assert moves.json()["items"] == []
