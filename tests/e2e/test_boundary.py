@@ -244,6 +244,7 @@ async def test_openapi_says_which_routes_require_an_idempotency_key(
 
     def key_of(path: str) -> dict[str, Any]:
         [key] = [p for p in paths[path]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+        assert isinstance(key, dict)
         return key
 
     for stock_change in ("/v1/inventory/receipts", "/v1/inventory/adjustments"):
