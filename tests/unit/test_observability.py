@@ -119,7 +119,9 @@ def test_a_workflow_line_gets_its_fields_from_the_sdk_details(logger: logging.Lo
 def test_a_request_id_is_taken_from_the_caller_only_when_sane(sent: bytes, kept: bool) -> None:
     made = request_id_of({"headers": [(b"x-request-id", sent)]})
     assert (made == sent.decode()) is kept
-    assert 1 <= len(made) <= 128
+    if not kept:  # a fresh id of our own instead
+        assert re.fullmatch(r"[0-9a-f]{32}", made), made
+        assert made != request_id_of({"headers": [(b"x-request-id", sent)]})
 
 
 class _Collector(BaseHTTPRequestHandler):
