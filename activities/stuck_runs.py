@@ -26,19 +26,19 @@ STUCK_QUERY = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StuckRunsInput:
     limit: int = 200
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StuckRun:
     workflow_id: str
     attempt: int
     problems: list[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StuckRunsResult:
     alerted: list[StuckRun] = field(default_factory=list)
 
@@ -61,7 +61,7 @@ class StuckRunActivities:
                     run.id, run_id=run.run_id
                 ).describe()
                 attempt = description.raw_description.pending_workflow_task.attempt
-                stuck = StuckRun(run.id, attempt, problems)
+                stuck = StuckRun(workflow_id=run.id, attempt=attempt, problems=problems)
                 if not tenant:  # a sweep of every tenant: no tenant's alert list fits
                     log.error("workflow task of %s keeps failing: %s", run.id, stuck)
                     continue
@@ -72,7 +72,7 @@ class StuckRunActivities:
                 raise
             # A server that does not know the attribute: nothing to sweep here.
             log.warning("stuck-runs sweep unavailable: %s", error.message)
-        return StuckRunsResult(alerted)
+        return StuckRunsResult(alerted=alerted)
 
 
 def _alert(tenant_id: int, run_id: str | None, stuck: StuckRun) -> NewAlert:

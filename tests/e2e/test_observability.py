@@ -42,7 +42,7 @@ from worker import build_worker, observed_interceptors
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Observed:
     api: httpx.AsyncClient
     spans: InMemorySpanExporter
@@ -96,7 +96,10 @@ async def observed(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIte
             worker,
             httpx.AsyncClient(transport=transport, base_url="http://oms.test") as api,
         ):
-            yield Observed(api, spans, log, api_metrics, worker_metrics, sessions, url)
+            yield Observed(
+                api=api, spans=spans, log=log, api_metrics=api_metrics,
+                worker_metrics=worker_metrics, sessions=sessions, worker_metrics_url=url,
+            )
     finally:
         root.removeHandler(handler)
         root.setLevel(levels[0])
@@ -184,7 +187,7 @@ async def test_one_order_is_one_trace_from_the_post_through_workflow_and_activit
     assert all(s.parent is None or s.parent.span_id in by_id for s in trace)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CanceledOrder:
     tenant_id: int
     number: str
@@ -210,7 +213,11 @@ async def canceled_order(observed: Observed, sessions: async_sessionmaker[AsyncS
     await _until(observed, tenant, number, "canceled")
     tenant_id = int(order["workflow_id"].split(":")[1])
     return CanceledOrder(
-        tenant_id, number, order["workflow_id"], request_id, canceled.headers["X-Request-Id"]
+        tenant_id=tenant_id,
+        number=number,
+        workflow_id=order["workflow_id"],
+        request_id_sent=request_id,
+        request_id_answered=canceled.headers["X-Request-Id"],
     )
 
 
