@@ -138,10 +138,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     try:
         client = await connect(settings, runtime=temporal_runtime(settings))
         worker = build_worker(
-            client, sessions, settings.temporal_task_queue,
+            client,
+            sessions,
+            settings.temporal_task_queue,
             alert_after_attempts=settings.activity_alert_attempts,
             interceptors=observed_interceptors(tracing, metrics),
-        )  # fmt: skip
+        )
         async with worker:
             log.info(
                 "worker polling task queue %r on %s (namespace %s)",

@@ -83,10 +83,13 @@ class _Inbound(ActivityInboundInterceptor):
             log.error("%s (%s): %s", info.workflow_id, info.activity_type, message)
             return
         alert = NewAlert(
-            tenant_id, _fit(f"{ALERT_KIND}:{info.workflow_id}:{info.activity_type}", 200),
-            ALERT_KIND, "workflow", _fit(info.workflow_id or "", 128),
+            tenant_id,
+            _fit(f"{ALERT_KIND}:{info.workflow_id}:{info.activity_type}", 200),
+            ALERT_KIND,
+            "workflow",
+            _fit(info.workflow_id or "", 128),
             _fit(f"{info.workflow_id}: {message}", 500),
-        )  # fmt: skip
+        )
         try:
             async with asyncio.timeout(ALERT_WRITE_TIMEOUT):
                 await raise_alert(self._sessions, alert)

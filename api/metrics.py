@@ -35,31 +35,38 @@ class ApiMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry = registry or CollectorRegistry()
         self.requests = Counter(
-            "oms_http_requests_total", "HTTP requests answered",
-            ["method", "route", "status"], registry=registry,
-        )  # fmt: skip
+            "oms_http_requests_total",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=registry,
+        )
         self.latency = Histogram(
-            "oms_http_request_duration_seconds", "HTTP request latency",
-            ["method", "route"], registry=registry,
-        )  # fmt: skip
+            "oms_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=registry,
+        )
         self.workflows_started = Counter(
             "oms_workflows_started_total",
             "Business workflows started by the API (orders placed, returns, transfers)",
-            ["workflow"], registry=registry,
-        )  # fmt: skip
+            ["workflow"],
+            registry=registry,
+        )
         self.update_latency = Histogram(
             "oms_workflow_update_duration_seconds",
             "Time from sending a workflow update (an order step, a return's receipt…) to "
             "its answer (accepted or refused), by update and outcome (answered, timeout, "
             "error)",
-            ["update", "outcome"], registry=registry,
+            ["update", "outcome"],
+            registry=registry,
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
-        )  # fmt: skip
+        )
         self.updates_waiting = Gauge(
             "oms_workflow_updates_waiting",
             "Workflow updates (steps) sent and not yet taken up by their workflow, by update",
-            ["update"], registry=registry,
-        )  # fmt: skip
+            ["update"],
+            registry=registry,
+        )
         self.stock = StockMetrics(registry)
 
 

@@ -95,9 +95,14 @@ async def order_view(resources: Resources, tenant_id: int, order_number: str) ->
 
 
 async def update_order(
-    resources: Resources, tenant_id: int, order_number: str, update: Any, arg: Any,
+    resources: Resources,
+    tenant_id: int,
+    order_number: str,
+    update: Any,
+    arg: Any,
+    *,
     key: str | None = None,
-) -> Any:  # fmt: skip
+) -> Any:
     """Run an update on the order's workflow; a refusal is a 409 that changed nothing.
     `key` (Idempotency-Key) makes a repeat answer the first outcome, not act again."""
     return await update_workflow(
@@ -120,8 +125,11 @@ async def wake_backorders(resources: Resources, tenant_id: int, skus: set[str]) 
         handle = client.get_workflow_handle(workflow_id)
         for sku in sorted(skus):
             try:
-                await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput(sku),
-                                    rpc_timeout=resources.temporal.rpc_timeout)  # fmt: skip
+                await handle.signal(
+                    OrderWorkflow.stock_arrived,
+                    StockArrivedInput(sku),
+                    rpc_timeout=resources.temporal.rpc_timeout,
+                )
             except RPCError:
                 log.warning("could not wake %s for %s", workflow_id, sku)
 

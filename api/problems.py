@@ -185,8 +185,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
         if failures.unreachable(exc):
-            log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
-                        _first_line(exc))  # fmt: skip
+            log.warning(
+                "database unavailable on %s %s: %s",
+                request.method,
+                request.url.path,
+                _first_line(exc),
+            )
             problem = unavailable(f"the database is unavailable: {_first_line(exc)}")
             return await _problem(request, problem)
         if failures.timed_out(exc):

@@ -69,8 +69,11 @@ def retrying(handler: Handler, keyed: bool) -> Handler:
         except DBAPIError as error:
             if not (failures.connection_lost(error) and repeatable(request)):
                 raise
-            log.warning("%s %s: database connection lost, running it again",
-                        request.method, request.url.path)  # fmt: skip
+            log.warning(
+                "%s %s: database connection lost, running it again",
+                request.method,
+                request.url.path,
+            )
         return await _attempt(handler, request)
 
     return run

@@ -107,9 +107,12 @@ async def update_workflow(
         # waits on a stuck step polled for 11 minutes). One bound over both stages.
         async with asyncio.timeout(bound):
             step = await handle.start_update(
-                update, arg, id=f"{name}/{key}" if key else None,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED, rpc_timeout=deadline,
-            )  # fmt: skip
+                update,
+                arg,
+                id=f"{name}/{key}" if key else None,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                rpc_timeout=deadline,
+            )
             accepted = True
             return await step.result(rpc_timeout=deadline)
     except WorkflowUpdateFailedError as error:
@@ -154,8 +157,10 @@ async def _no_answer(
     if accepted:
         stage = "it took the step up and has not finished it"
     else:
-        stage = ("the request was sent but it has not taken it up (it may be stuck, or no "
-                 "worker runs); it may still take effect")  # fmt: skip
+        stage = (
+            "the request was sent but it has not taken it up (it may be stuck, or no "
+            "worker runs); it may still take effect"
+        )
     known = f"; last known status: {status}" if status else ""
     return timeout(
         f"{what} did not answer within {bound:g}s: {stage}{known}; read it to see the outcome",

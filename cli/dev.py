@@ -254,8 +254,10 @@ class DevStack:
 
 def _metrics_lines(settings: Settings) -> list[str]:
     """Where Prometheus scrapes the worker (the API's are at /metrics)."""
-    urls = [("  metrics       ", worker_metrics_url(settings), "worker"),
-            ("  SDK metrics   ", temporal_metrics_url(settings), "Temporal SDK")]  # fmt: skip
+    urls = [
+        ("  metrics       ", worker_metrics_url(settings), "worker"),
+        ("  SDK metrics   ", temporal_metrics_url(settings), "Temporal SDK"),
+    ]
     return [f"{label}{url} ({what})" for label, url, what in urls if url]
 
 

@@ -62,11 +62,14 @@ def api() -> None:
     settings = _settings()
     configure_logging(settings)
     uvicorn.run(
-        "api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port,
+        "api.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
         log_config=None,  # uvicorn's lines go through ours (OMS_LOG_FORMAT)
         # on SIGTERM, requests still running after the grace period are canceled
         timeout_graceful_shutdown=settings.api_shutdown_grace_seconds,
-    )  # fmt: skip
+    )
     _exit(0)
 
 

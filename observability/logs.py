@@ -17,9 +17,18 @@ from settings import Settings
 
 # In the order a text line shows them.
 FIELDS = (
-    "request_id", "tenant_id", "key_id", "order_number", "return_number", "transfer_number",
-    "workflow_id", "activity", "attempt", "update", "trace_id",
-)  # fmt: skip
+    "request_id",
+    "tenant_id",
+    "key_id",
+    "order_number",
+    "return_number",
+    "transfer_number",
+    "workflow_id",
+    "activity",
+    "attempt",
+    "update",
+    "trace_id",
+)
 # Extras other libraries put on records that the fields above already say, or that
 # only a terminal can show (uvicorn's colours).
 _NOT_SHOWN = ("temporal_workflow", "temporal_activity", "color_message")

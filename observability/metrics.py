@@ -27,13 +27,17 @@ class StockMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.operations = Counter(
-            "oms_stock_operations_total", "Stock operations run, by operation and result",
-            ["operation", "result"], registry=registry,
-        )  # fmt: skip
+            "oms_stock_operations_total",
+            "Stock operations run, by operation and result",
+            ["operation", "result"],
+            registry=registry,
+        )
         self.refusals = Counter(
-            "oms_stock_refusals_total", "Stock operations refused, by operation and reason",
-            ["operation", "reason"], registry=registry,
-        )  # fmt: skip
+            "oms_stock_refusals_total",
+            "Stock operations refused, by operation and reason",
+            ["operation", "reason"],
+            registry=registry,
+        )
 
 
 _stock: ContextVar[StockMetrics | None] = ContextVar("oms_stock_metrics", default=None)
@@ -74,32 +78,40 @@ class WorkerMetrics:
             "oms_workflows_closed_total",
             "Workflow runs that ended, by workflow type and outcome (an order's, return's "
             "or transfer's final status; completed or failed for the others)",
-            ["workflow", "outcome"], registry=registry,
-        )  # fmt: skip
+            ["workflow", "outcome"],
+            registry=registry,
+        )
         self.schedule_runs = Counter(
-            "oms_schedule_runs_total", "Runs of the scheduled workflows, by result",
-            ["workflow", "result"], registry=registry,
-        )  # fmt: skip
+            "oms_schedule_runs_total",
+            "Runs of the scheduled workflows, by result",
+            ["workflow", "result"],
+            registry=registry,
+        )
         self.activity_refusals = Counter(
             "oms_activity_refusals_total",
             "Activities that refused for a business reason (not retried), by type",
-            ["activity", "type"], registry=registry,
-        )  # fmt: skip
+            ["activity", "type"],
+            registry=registry,
+        )
         self.activity_failures = Counter(
             "oms_activity_failures_total",
             "Activity attempts that failed and will be retried, by error",
-            ["activity", "error"], registry=registry,
-        )  # fmt: skip
+            ["activity", "error"],
+            registry=registry,
+        )
         self.activity_retries = Counter(
-            "oms_activity_retries_total", "Activity attempts after the first",
-            ["activity"], registry=registry,
-        )  # fmt: skip
+            "oms_activity_retries_total",
+            "Activity attempts after the first",
+            ["activity"],
+            registry=registry,
+        )
         self.orders_open = Gauge(
             "oms_orders_open",
             "Orders not yet ended, by status (backordered: waiting for stock), all "
             "tenants; every worker reports the same figure",
-            ["status"], registry=registry,
-        )  # fmt: skip
+            ["status"],
+            registry=registry,
+        )
 
     async def refresh_open_orders(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         async with sessions() as session:

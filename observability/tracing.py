@@ -54,9 +54,12 @@ class Tracing:
     def instrument_app(self, app: FastAPI) -> None:
         if self.provider is not None:
             FastAPIInstrumentor.instrument_app(
-                app, tracer_provider=self.provider, meter_provider=NoOpMeterProvider(),
-                excluded_urls=UNTRACED_URLS, exclude_spans=["receive", "send"],
-            )  # fmt: skip
+                app,
+                tracer_provider=self.provider,
+                meter_provider=NoOpMeterProvider(),
+                excluded_urls=UNTRACED_URLS,
+                exclude_spans=["receive", "send"],
+            )
 
     def instrument_engine(self, engine: AsyncEngine) -> None:
         """A span per SQL statement on this engine only (the instrumentor's global

@@ -73,10 +73,14 @@ async def _order_number(resources: Resources, tenant_id: int, request_id: str) -
 
 
 async def _confirm(
-    resources: Resources, tenant_id: int, order_number: str, update: Any, arg: Any,
+    resources: Resources,
+    tenant_id: int,
+    order_number: str,
+    update: Any,
+    arg: Any,
     key: str | None,
-) -> OrderPublic:  # fmt: skip
-    view = await orders.update_order(resources, tenant_id, order_number, update, arg, key)
+) -> OrderPublic:
+    view = await orders.update_order(resources, tenant_id, order_number, update, arg, key=key)
     return orders.order_public(view, await orders.units_for_view(resources, tenant_id, view))
 
 
@@ -108,22 +112,31 @@ def _line_sku(skus: dict[str, str], line_id: str, field: str) -> str:
 @router.post("/{request_id}/accept", response_model=OrderPublic,
              summary="The warehouse takes the request")  # fmt: skip
 async def accept(
-    request_id: Identifier, principal: WmsWriterDep, resources: ResourcesDep,
+    request_id: Identifier,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
-) -> OrderPublic:  # fmt: skip
+) -> OrderPublic:
     number = await _order_number(resources, principal.tenant_id, request_id)
     return await _confirm(
-        resources, principal.tenant_id, number, OrderWorkflow.accept, RequestInput(request_id),
+        resources,
+        principal.tenant_id,
+        number,
+        OrderWorkflow.accept,
+        RequestInput(request_id),
         key,
-    )  # fmt: skip
+    )
 
 
 @router.post("/{request_id}/pick", response_model=OrderPublic,
              summary="Confirm what was picked; less than allocated is a short pick")  # fmt: skip
 async def pick(
-    request_id: Identifier, body: PickBody, principal: WmsWriterDep, resources: ResourcesDep,
+    request_id: Identifier,
+    body: PickBody,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
-) -> OrderPublic:  # fmt: skip
+) -> OrderPublic:
     number, units, skus = await _request_units(resources, principal.tenant_id, request_id)
     lines = []
     for n, line in enumerate(body.lines):
@@ -131,17 +144,24 @@ async def pick(
         quantity = units.stock(sku, line.quantity, f"lines.{n}.quantity")
         lines.append(PickLineInput(line.line_id, quantity, line.lot, line.location, line.serials))
     return await _confirm(
-        resources, principal.tenant_id, number, OrderWorkflow.pick, PickInput(request_id, lines),
+        resources,
+        principal.tenant_id,
+        number,
+        OrderWorkflow.pick,
+        PickInput(request_id, lines),
         key,
-    )  # fmt: skip
+    )
 
 
 @router.post("/{request_id}/pack", response_model=OrderPublic,
              summary="Record the packages; they hold exactly what was picked")  # fmt: skip
 async def pack(
-    request_id: Identifier, body: PackBody, principal: WmsWriterDep, resources: ResourcesDep,
+    request_id: Identifier,
+    body: PackBody,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
-) -> OrderPublic:  # fmt: skip
+) -> OrderPublic:
     number, units, skus = await _request_units(resources, principal.tenant_id, request_id)
     packages = []
     for n, package in enumerate(body.packages):
@@ -164,9 +184,12 @@ async def pack(
 @router.post("/{request_id}/ship", response_model=OrderPublic,
              summary="The packages left: stock is consumed, the shipment recorded")  # fmt: skip
 async def ship(
-    request_id: Identifier, body: ShipBody, principal: WmsWriterDep, resources: ResourcesDep,
+    request_id: Identifier,
+    body: ShipBody,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
-) -> OrderPublic:  # fmt: skip
+) -> OrderPublic:
     number = await _order_number(resources, principal.tenant_id, request_id)
     return await _confirm(
         resources, principal.tenant_id, number, OrderWorkflow.ship,

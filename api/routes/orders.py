@@ -105,13 +105,20 @@ async def get_orders(
 @router.post("/{order_number}/cancel", response_model=OrderPublic,
              summary="Cancel what has not shipped (409 once all has shipped)")  # fmt: skip
 async def cancel_order(
-    order_number: Code, body: CancelBody, principal: OmsWriterDep, resources: ResourcesDep,
-    key: IdempotencyKeyHeader = None
+    order_number: Code,
+    body: CancelBody,
+    principal: OmsWriterDep,
+    resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None,
 ) -> OrderPublic:
     view = await orders.update_order(
-        resources, principal.tenant_id, order_number, OrderWorkflow.cancel,
-        CancelInput(body.reason), key,
-    )  # fmt: skip
+        resources,
+        principal.tenant_id,
+        order_number,
+        OrderWorkflow.cancel,
+        CancelInput(body.reason),
+        key=key,
+    )
     return orders.order_public(
         view, await orders.units_for_view(resources, principal.tenant_id, view)
     )
@@ -120,26 +127,40 @@ async def cancel_order(
 @router.post("/{order_number}/holds", response_model=HoldPublic, status_code=201,
              summary="Put a hold on an order: it stops before its next stock step")  # fmt: skip
 async def add_hold(
-    order_number: Code, body: HoldBody, principal: OmsWriterDep, resources: ResourcesDep,
-    key: IdempotencyKeyHeader = None
+    order_number: Code,
+    body: HoldBody,
+    principal: OmsWriterDep,
+    resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None,
 ) -> HoldPublic:
     hold = await orders.update_order(
-        resources, principal.tenant_id, order_number, OrderWorkflow.add_hold,
-        HoldInput(body.code, body.reason), key,
-    )  # fmt: skip
+        resources,
+        principal.tenant_id,
+        order_number,
+        OrderWorkflow.add_hold,
+        HoldInput(body.code, body.reason),
+        key=key,
+    )
     return HoldPublic(id=hold.id, code=hold.code, reason=hold.reason, active=hold.active)
 
 
 @router.post("/{order_number}/holds/{hold_id}/release", response_model=HoldPublic,
              summary="Release a hold; the order resumes")  # fmt: skip
 async def release_hold(
-    order_number: Code, hold_id: Identifier, principal: OmsWriterDep, resources: ResourcesDep,
-    key: IdempotencyKeyHeader = None
+    order_number: Code,
+    hold_id: Identifier,
+    principal: OmsWriterDep,
+    resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None,
 ) -> HoldPublic:
     hold = await orders.update_order(
-        resources, principal.tenant_id, order_number, OrderWorkflow.release_hold,
-        ReleaseHoldInput(hold_id), key,
-    )  # fmt: skip
+        resources,
+        principal.tenant_id,
+        order_number,
+        OrderWorkflow.release_hold,
+        ReleaseHoldInput(hold_id),
+        key=key,
+    )
     return HoldPublic(id=hold.id, code=hold.code, reason=hold.reason, active=hold.active)
 
 
@@ -151,9 +172,13 @@ async def authorize_payment(
     key: IdempotencyKeyHeader = None,
 ) -> OrderPublic:  # fmt: skip
     view = await orders.update_order(
-        resources, principal.tenant_id, order_number, OrderWorkflow.authorize_payment,
-        AuthorizePaymentInput(str(body.amount), body.reference), key,
-    )  # fmt: skip
+        resources,
+        principal.tenant_id,
+        order_number,
+        OrderWorkflow.authorize_payment,
+        AuthorizePaymentInput(str(body.amount), body.reference),
+        key=key,
+    )
     return orders.order_public(
         view, await orders.units_for_view(resources, principal.tenant_id, view)
     )
@@ -162,11 +187,18 @@ async def authorize_payment(
 @router.post("/{order_number}/reservation-extension", response_model=ExtensionPublic,
              summary="Push the unpaid reservation's deadline")  # fmt: skip
 async def extend_reservation(
-    order_number: Code, body: ExtensionBody, principal: OmsWriterDep, resources: ResourcesDep,
-    key: IdempotencyKeyHeader = None
+    order_number: Code,
+    body: ExtensionBody,
+    principal: OmsWriterDep,
+    resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None,
 ) -> ExtensionPublic:
     result = await orders.update_order(
-        resources, principal.tenant_id, order_number, OrderWorkflow.extend_reservation,
-        ExtendReservationInput(body.seconds), key,
-    )  # fmt: skip
+        resources,
+        principal.tenant_id,
+        order_number,
+        OrderWorkflow.extend_reservation,
+        ExtendReservationInput(body.seconds),
+        key=key,
+    )
     return ExtensionPublic(expires_at=result.expires_at)

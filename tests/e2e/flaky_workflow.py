@@ -24,6 +24,8 @@ class FlakyWorkflow:
     @workflow.run
     async def run(self, refuse: bool) -> str:
         return await workflow.execute_activity(
-            flaky, refuse, start_to_close_timeout=timedelta(seconds=10),
+            flaky,
+            refuse,
+            start_to_close_timeout=timedelta(seconds=10),
             retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=50)),
-        )  # fmt: skip
+        )

@@ -40,8 +40,9 @@ class Operation:
 
     def url(self, overrides: dict[str, str] | None = None) -> str:
         """The path with every path parameter filled (a valid sample unless given)."""
-        values = {p["name"]: str(self.sample(p["schema"])) for p in self.parameters
-                  if p["in"] == "path"}  # fmt: skip
+        values = {
+            p["name"]: str(self.sample(p["schema"])) for p in self.parameters if p["in"] == "path"
+        }
         values.update(overrides or {})
         return self.path.format(**values)
 
@@ -57,8 +58,9 @@ class Operation:
             return self.sample(options[0])
         kind = schema.get("type")
         if kind == "object":
-            return {name: self.sample(schema["properties"][name])
-                    for name in schema.get("required", [])}  # fmt: skip
+            return {
+                name: self.sample(schema["properties"][name]) for name in schema.get("required", [])
+            }
         if kind == "array":
             return [self.sample(schema["items"])] * max(1, schema.get("minItems", 0))
         if kind == "integer":
@@ -118,8 +120,9 @@ class Operation:
             return [self._put(child, items[0], rest, value), *items[1:]]
         node = dict(node) if isinstance(node, dict) else {}
         current = node.get(step)
-        node[step] = self._put(child, self.sample(child) if current is None else current, rest,
-                               value)  # fmt: skip
+        node[step] = self._put(
+            child, self.sample(child) if current is None else current, rest, value
+        )
         return node
 
     def _child(self, schema: dict[str, Any], step: str) -> dict[str, Any]:

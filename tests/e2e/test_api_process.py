@@ -40,8 +40,7 @@ def test_the_api_stops_within_its_grace_period_while_a_step_still_waits(
         assert item.status_code == 201, item.text
         number = unique("SO")
         line = {"line_id": "1", "sku": sku, "quantity": 1, "unit_price": 2}
-        order = {"order_number": number, "customer_id": "C-1", "currency": "EUR",
-                 "lines": [line]}  # fmt: skip
+        order = {"order_number": number, "customer_id": "C-1", "currency": "EUR", "lines": [line]}
         placed = api.post("/v1/orders", json=order, headers=tenant.auth(Role.OMS))
         assert placed.status_code == 201, placed.text
 
@@ -49,8 +48,11 @@ def test_the_api_stops_within_its_grace_period_while_a_step_still_waits(
 
         def cancel() -> None:
             with contextlib.suppress(httpx.HTTPError):  # however it ends, it must end
-                api.post(f"/v1/orders/{number}/cancel", json={"reason": "r"},
-                         headers=tenant.auth(Role.OMS))  # fmt: skip
+                api.post(
+                    f"/v1/orders/{number}/cancel",
+                    json={"reason": "r"},
+                    headers=tenant.auth(Role.OMS),
+                )
             ended.set()
 
         threading.Thread(target=cancel, daemon=True).start()

@@ -32,8 +32,16 @@ async def _operations(api: httpx.AsyncClient) -> list[Operation]:
 async def _data(api: httpx.AsyncClient, tenant: TenantKeys) -> dict[str, Any]:
     """What the tenant holds, as the API lists it."""
     admin = tenant.auth(Role.ADMIN)
-    lists = ("/v1/items", "/v1/warehouses", "/v1/orders", "/v1/returns", "/v1/transfers",
-             "/v1/inventory/movements", "/v1/inventory/balances", "/v1/api-keys")  # fmt: skip
+    lists = (
+        "/v1/items",
+        "/v1/warehouses",
+        "/v1/orders",
+        "/v1/returns",
+        "/v1/transfers",
+        "/v1/inventory/movements",
+        "/v1/inventory/balances",
+        "/v1/api-keys",
+    )
     return {path: (await api.get(path, headers=admin)).json()["items"] for path in lists}
 
 
@@ -48,16 +56,24 @@ def _names_field(response: httpx.Response, field: str) -> bool:
 
 
 async def _send(
-    api: httpx.AsyncClient, tenant: TenantKeys, op: Operation, *, url: str | None = None,
-    params: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+    api: httpx.AsyncClient,
+    tenant: TenantKeys,
+    op: Operation,
+    *,
+    url: str | None = None,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
     content: bytes | None = None,
-) -> httpx.Response:  # fmt: skip
+) -> httpx.Response:
     if content is None and op.body_schema() is not None:
         content = raw_json(op.sample(op.body_schema() or {}), "1")
     return await api.request(
-        op.method, url or op.url(), params=params, content=content,
+        op.method,
+        url or op.url(),
+        params=params,
+        content=content,
         headers={**tenant.auth(Role.ADMIN), **JSON, **key(), **(headers or {})},
-    )  # fmt: skip
+    )
 
 
 async def test_a_nul_in_any_string_of_any_operation_is_a_422_naming_it_and_changes_nothing(
@@ -113,19 +129,21 @@ async def test_the_thirty_decimal_quantity_is_refused_on_an_order_line_and_a_rec
 ) -> None:
     await build_catalogue(api, tenant)
     oms, wms = tenant.auth(Role.OMS), {**tenant.auth(Role.WMS), **JSON}
-    receipt = ('{"warehouse": "WH1", "location": "A1", '
-               '"lines": [{"sku": "WIDGET", "quantity": %s}]}')  # fmt: skip
-    order = ('{"order_number": "SO-X", "customer_id": "C", "currency": "EUR", '
-             '"lines": [{"line_id": "1", "sku": "WIDGET", "quantity": %s}]}')  # fmt: skip
-    refused = await api.post("/v1/inventory/receipts", content=receipt % THIRTY_DECIMALS,
-                             headers={**wms, **key()})  # fmt: skip
+    receipt = '{"warehouse": "WH1", "location": "A1", "lines": [{"sku": "WIDGET", "quantity": %s}]}'
+    order = (
+        '{"order_number": "SO-X", "customer_id": "C", "currency": "EUR", '
+        '"lines": [{"line_id": "1", "sku": "WIDGET", "quantity": %s}]}'
+    )
+    refused = await api.post(
+        "/v1/inventory/receipts", content=receipt % THIRTY_DECIMALS, headers={**wms, **key()}
+    )
     assert refused.status_code == 422 and _names_field(refused, "body.lines.0.quantity")
-    refused = await api.post("/v1/orders", content=order % THIRTY_DECIMALS,
-                             headers={**oms, **JSON})  # fmt: skip
+    refused = await api.post("/v1/orders", content=order % THIRTY_DECIMALS, headers={**oms, **JSON})
     assert refused.status_code == 422 and _names_field(refused, "body.lines.0.quantity")
     # within the six decimals a field allows, but finer than the item's increment (1)
-    finer = await api.post("/v1/inventory/receipts", content=receipt % "1.000001",
-                           headers={**wms, **key()})  # fmt: skip
+    finer = await api.post(
+        "/v1/inventory/receipts", content=receipt % "1.000001", headers={**wms, **key()}
+    )
     assert finer.status_code == 422 and finer.json()["field"] == "lines.0.quantity"
     assert (await api.get("/v1/inventory/movements", headers=oms)).json()["items"] == []
     assert (await api.get("/v1/orders", headers=oms)).json()["items"] == []
@@ -134,14 +152,20 @@ async def test_the_thirty_decimal_quantity_is_refused_on_an_order_line_and_a_rec
     received = await api.post("/v1/inventory/receipts", content=fabric, headers={**wms, **key()})
     assert received.status_code == 201, received.text
     assert '"quantity":2.25' in received.text.replace(" ", "")
-    whole = await api.post("/v1/inventory/receipts", content=receipt % "3.0",
-                           headers={**wms, **key()})  # fmt: skip
+    whole = await api.post(
+        "/v1/inventory/receipts", content=receipt % "3.0", headers={**wms, **key()}
+    )
     assert whole.status_code == 201 and '"quantity":3,' in whole.text.replace(" ", "")
 
 
 def _order(ship_to: dict[str, str]) -> dict[str, Any]:
-    return {"order_number": "SO-MAP", "customer_id": "C", "currency": "EUR", "ship_to": ship_to,
-            "lines": [{"line_id": "1", "sku": "WIDGET", "quantity": 1}]}  # fmt: skip
+    return {
+        "order_number": "SO-MAP",
+        "customer_id": "C",
+        "currency": "EUR",
+        "ship_to": ship_to,
+        "lines": [{"line_id": "1", "sku": "WIDGET", "quantity": 1}],
+    }
 
 
 async def test_an_oversized_ship_to_is_a_422_naming_it(
@@ -188,9 +212,7 @@ async def test_a_body_over_the_size_limit_is_413_before_it_is_parsed(
     api: httpx.AsyncClient, tenant: TenantKeys
 ) -> None:
     huge = b'{"name": "' + b"x" * (5 * 1024 * 1024) + b'"}'  # over the 4 MiB default
-    response = await api.post(
-        "/v1/items", content=huge, headers={**tenant.auth(Role.WMS), **JSON}
-    )
+    response = await api.post("/v1/items", content=huge, headers={**tenant.auth(Role.WMS), **JSON})
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["type"] == "urn:oms:problem:content-too-large"
@@ -211,9 +233,7 @@ async def test_numbers_json_cannot_hold_exactly_are_refused_not_booked(
     api: httpx.AsyncClient, tenant: TenantKeys, text: str
 ) -> None:
     body = f'{{"sku": "N1", "name": "n", "reorder_point": {text}}}'
-    response = await api.post(
-        "/v1/items", content=body, headers={**tenant.auth(Role.WMS), **JSON}
-    )
+    response = await api.post("/v1/items", content=body, headers={**tenant.auth(Role.WMS), **JSON})
     assert response.status_code in (400, 422), response.text
     assert response.headers["content-type"] == PROBLEM
     assert (await api.get("/v1/items", headers=tenant.auth(Role.WMS))).json()["items"] == []
@@ -227,9 +247,10 @@ async def test_openapi_documents_every_problem_a_route_can_answer(api: httpx.Asy
     assert "unavailable" in place["503"]["description"]
     assert {"400", "422"} <= paths["/v1/inventory/receipts"]["post"]["responses"].keys()
     assert "504" in paths["/v1/orders/{order_number}/cancel"]["post"]["responses"]
-    assert "timeout" in paths["/v1/orders/{order_number}/cancel"]["post"]["responses"]["504"][
-        "description"
-    ]
+    assert (
+        "timeout"
+        in paths["/v1/orders/{order_number}/cancel"]["post"]["responses"]["504"]["description"]
+    )
     for path, item in paths.items():
         for method, operation in item.items():
             for status, answer in operation["responses"].items():

@@ -72,8 +72,12 @@ def _item() -> dict[str, Any]:
 
 
 def _order(sku: str) -> dict[str, Any]:
-    return {"order_number": unique("SO"), "customer_id": "C-1", "currency": "EUR",
-            "lines": [{"line_id": "1", "sku": sku, "quantity": 1, "unit_price": 2}]}  # fmt: skip
+    return {
+        "order_number": unique("SO"),
+        "customer_id": "C-1",
+        "currency": "EUR",
+        "lines": [{"line_id": "1", "sku": sku, "quantity": 1, "unit_price": 2}],
+    }
 
 
 def _keyed(tenant: TenantKeys, role: Role) -> dict[str, str]:
@@ -147,13 +151,19 @@ async def test_a_read_whose_connection_died_runs_again_but_an_unprotected_write_
             return await api.request(method, url, **kwargs)
 
         read = await after_restart("GET", "/v1/items", headers=viewer)
-        keyed = await after_restart("POST", "/v1/items", json=_item(),
-                                    headers=_keyed(tenant, Role.WMS))  # fmt: skip
+        keyed = await after_restart(
+            "POST", "/v1/items", json=_item(), headers=_keyed(tenant, Role.WMS)
+        )
         # Creating an API key ignores Idempotency-Key: it is not run twice.
-        ignored = await after_restart("POST", "/v1/api-keys", headers=_keyed(tenant, Role.ADMIN),
-                                      json={"role": "viewer", "name": "ignored"})  # fmt: skip
-        unkeyed = await after_restart("POST", "/v1/api-keys", headers=admin,
-                                      json={"role": "viewer", "name": "unkeyed"})  # fmt: skip
+        ignored = await after_restart(
+            "POST",
+            "/v1/api-keys",
+            headers=_keyed(tenant, Role.ADMIN),
+            json={"role": "viewer", "name": "ignored"},
+        )
+        unkeyed = await after_restart(
+            "POST", "/v1/api-keys", headers=admin, json={"role": "viewer", "name": "unkeyed"}
+        )
         keys = (await api.get("/v1/api-keys", headers=admin)).text
 
     assert read.status_code == 200, read.text
@@ -167,13 +177,17 @@ async def test_a_read_whose_connection_died_runs_again_but_an_unprotected_write_
 async def test_an_order_is_503_not_500_when_temporal_is_unreachable(
     sessions: async_sessionmaker[AsyncSession], database_url: str
 ) -> None:
-    settings = Settings(database_url=database_url, temporal_address=f"127.0.0.1:{free_port()}",
-                        temporal_rpc_timeout_seconds=2)  # fmt: skip
+    settings = Settings(
+        database_url=database_url,
+        temporal_address=f"127.0.0.1:{free_port()}",
+        temporal_rpc_timeout_seconds=2,
+    )
     async with _app(settings, TemporalConnection(settings)) as (api, _):
         tenant = await make_tenant(sessions)
         sku = _item()["sku"]
-        created = await api.post("/v1/items", json={"sku": sku, "name": "W"},
-                                 headers=tenant.auth(Role.WMS))  # fmt: skip
+        created = await api.post(
+            "/v1/items", json={"sku": sku, "name": "W"}, headers=tenant.auth(Role.WMS)
+        )
         placed = await api.post("/v1/orders", json=_order(sku), headers=tenant.auth(Role.OMS))
         read = await api.get("/v1/orders/SO-1", headers=tenant.auth(Role.VIEWER))
 
@@ -206,8 +220,9 @@ async def test_a_statement_waiting_on_a_lock_past_its_timeout_answers_504(
 async def test_no_free_database_connection_in_time_answers_503(
     sessions: async_sessionmaker[AsyncSession], database_url: str, dev_env: WorkflowEnvironment
 ) -> None:
-    settings = Settings(database_url=database_url, database_pool_size=1,
-                        database_pool_timeout_seconds=0.2)  # fmt: skip
+    settings = Settings(
+        database_url=database_url, database_pool_size=1, database_pool_timeout_seconds=0.2
+    )
     tenant = await make_tenant(sessions)
     temporal = TemporalConnection(settings, dev_env.client)
     async with _app(settings, temporal) as (api, own), own() as first, own() as second:

@@ -77,9 +77,11 @@ async def observed(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIte
         settings=own, engine=engine, sessions=sessions, temporal=TemporalConnection(own, client)
     )
     worker = build_worker(
-        dev_env.client, sessions, own.temporal_task_queue,
+        dev_env.client,
+        sessions,
+        own.temporal_task_queue,
         interceptors=observed_interceptors(tracing, worker_metrics),
-    )  # fmt: skip
+    )
     server = serve_worker_metrics(own, worker_metrics)
     url = worker_metrics_url(own)
     assert server is not None and url is not None
@@ -97,8 +99,13 @@ async def observed(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIte
             httpx.AsyncClient(transport=transport, base_url="http://oms.test") as api,
         ):
             yield Observed(
-                api=api, spans=spans, log=log, api_metrics=api_metrics,
-                worker_metrics=worker_metrics, sessions=sessions, worker_metrics_url=url,
+                api=api,
+                spans=spans,
+                log=log,
+                api_metrics=api_metrics,
+                worker_metrics=worker_metrics,
+                sessions=sessions,
+                worker_metrics_url=url,
             )
     finally:
         root.removeHandler(handler)
@@ -123,9 +130,13 @@ async def _shop(observed: Observed, tenant: TenantKeys) -> None:
 
 
 async def _place(observed: Observed, tenant: TenantKeys, **extra: Any) -> dict[str, Any]:
-    body = {"order_number": unique("SO"), "customer_id": "C-1", "currency": "EUR",
-            "lines": [{"line_id": "1", "sku": "WIDGET", "quantity": 2, "unit_price": 5}],
-            **extra}  # fmt: skip
+    body = {
+        "order_number": unique("SO"),
+        "customer_id": "C-1",
+        "currency": "EUR",
+        "lines": [{"line_id": "1", "sku": "WIDGET", "quantity": 2, "unit_price": 5}],
+        **extra,
+    }
     created = await observed.api.post("/v1/orders", json=body, headers=tenant.auth(Role.OMS))
     assert created.status_code == 201, created.text
     order: dict[str, Any] = created.json()
@@ -146,10 +157,11 @@ async def _until(observed: Observed, tenant: TenantKeys, number: str, status: st
 
 def _trace_of(spans: list[ReadableSpan], workflow_id: str) -> list[ReadableSpan]:
     starts = [
-        s for s in spans
+        s
+        for s in spans
         if s.name == "StartWorkflow:OrderWorkflow"
         and (s.attributes or {}).get("temporalWorkflowID") == workflow_id
-    ]  # fmt: skip
+    ]
     if not starts:
         return []
     trace_id = starts[0].context.trace_id
@@ -168,8 +180,12 @@ async def test_one_order_is_one_trace_from_the_post_through_workflow_and_activit
         "RunActivity:allocate_reservations",
         "RunActivity:project_order",  # a local activity
     ]
-    wanted = {"POST /v1/orders", "StartWorkflow:OrderWorkflow", "RunWorkflow:OrderWorkflow",
-              *activities}  # fmt: skip
+    wanted = {
+        "POST /v1/orders",
+        "StartWorkflow:OrderWorkflow",
+        "RunWorkflow:OrderWorkflow",
+        *activities,
+    }
 
     def whole_trace() -> list[ReadableSpan] | None:
         trace = _trace_of(list(observed.spans.get_finished_spans()), order["workflow_id"])
@@ -206,9 +222,10 @@ async def canceled_order(observed: Observed, sessions: async_sessionmaker[AsyncS
     await _until(observed, tenant, number, "pending_payment")
     request_id = unique("req")
     canceled = await observed.api.post(
-        f"/v1/orders/{number}/cancel", json={"reason": "changed my mind"},
+        f"/v1/orders/{number}/cancel",
+        json={"reason": "changed my mind"},
         headers={**tenant.auth(Role.OMS), "X-Request-Id": request_id},
-    )  # fmt: skip
+    )
     assert canceled.status_code == 200, canceled.text
     await _until(observed, tenant, number, "canceled")
     tenant_id = int(order["workflow_id"].split(":")[1])
@@ -280,9 +297,12 @@ async def test_activity_failures_retries_refusals_and_schedule_runs_are_counted(
     task_queue = unique("flaky")
     observer = ObservabilityInterceptor(metrics, scheduled={"FlakyWorkflow"})
     async with Worker(
-        dev_env.client, task_queue=task_queue, workflows=[FlakyWorkflow], activities=[flaky],
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=[FlakyWorkflow],
+        activities=[flaky],
         interceptors=[observer],
-    ):  # fmt: skip
+    ):
         run = dev_env.client.execute_workflow
         assert await run(FlakyWorkflow.run, False, id=unique("flaky"), task_queue=task_queue)
         with pytest.raises(WorkflowFailureError):

@@ -40,9 +40,13 @@ def _draw(strategy: Any, examples: int) -> list[Case[Any]]:
     cases: list[Case[Any]] = []
 
     @hypothesis.settings(
-        max_examples=examples, derandomize=True, database=None, deadline=None,
-        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-    )  # fmt: skip
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @hypothesis.given(strategy)
     def collect(case: Case[Any]) -> None:
         cases.append(case)

@@ -43,16 +43,18 @@ async def impatient(resources: Resources) -> AsyncIterator[tuple[httpx.AsyncClie
 async def _place(api: httpx.AsyncClient, tenant: TenantKeys) -> str:
     await build_catalogue(api, tenant)
     line = {"line_id": "1", "sku": "WIDGET", "quantity": 1, "unit_price": 2}
-    body = {"order_number": unique("SO"), "customer_id": "C-1", "currency": "EUR",
-            "lines": [line]}  # fmt: skip
+    body = {"order_number": unique("SO"), "customer_id": "C-1", "currency": "EUR", "lines": [line]}
     created = await api.post("/v1/orders", json=body, headers=tenant.auth(Role.OMS))
     assert created.status_code == 201, created.text
     return str(body["order_number"])
 
 
 async def _cancel(api: httpx.AsyncClient, tenant: TenantKeys, number: str) -> httpx.Response:
-    return await api.post(f"/v1/orders/{number}/cancel", json={"reason": "changed my mind"},
-                          headers=tenant.auth(Role.OMS))  # fmt: skip
+    return await api.post(
+        f"/v1/orders/{number}/cancel",
+        json={"reason": "changed my mind"},
+        headers=tenant.auth(Role.OMS),
+    )
 
 
 def _assert_timeout(response: httpx.Response) -> dict[str, Any]:
@@ -102,8 +104,12 @@ async def test_a_cancel_waiting_on_a_step_that_never_ends_answers_504_saying_it_
     impatient: tuple[httpx.AsyncClient, str], tenant: TenantKeys, dev_env: WorkflowEnvironment
 ) -> None:
     api, queue = impatient
-    worker = Worker(dev_env.client, task_queue=queue, workflows=[OrderWorkflow],
-                    activities=[record_order, project_order, reserve_lines])  # fmt: skip
+    worker = Worker(
+        dev_env.client,
+        task_queue=queue,
+        workflows=[OrderWorkflow],
+        activities=[record_order, project_order, reserve_lines],
+    )
     RESERVING.clear()
     async with worker:
         number = await _place(api, tenant)

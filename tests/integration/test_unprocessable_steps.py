@@ -178,9 +178,11 @@ async def test_a_run_whose_workflow_task_keeps_failing_raises_one_alert(
         search_attributes.pairs([search_attributes.TENANT_ID.value_set(str(world.tenant_id))])
     )
     async with Worker(
-        dev_env.client, task_queue=queue, workflows=[BrokenWorkflow],
+        dev_env.client,
+        task_queue=queue,
+        workflows=[BrokenWorkflow],
         workflow_runner=UnsandboxedWorkflowRunner(),
-    ):  # fmt: skip
+    ):
         handle = await dev_env.client.start_workflow(
             BrokenWorkflow.run, id=unique("broken"), task_queue=queue, search_attributes=tenant
         )
@@ -188,16 +190,20 @@ async def test_a_run_whose_workflow_task_keeps_failing_raises_one_alert(
 
             async def swept() -> list[Alert]:
                 await dev_env.client.execute_workflow(
-                    StuckRunsWorkflow.run, StuckRunsInput(), id=unique("stuck-runs"),
+                    StuckRunsWorkflow.run,
+                    StuckRunsInput(),
+                    id=unique("stuck-runs"),
                     task_queue=settings.temporal_task_queue,
-                )  # fmt: skip
+                )
                 return await _alerts(sessions, world, "workflow_task_failing")
 
             [alert] = await _until(swept, seconds=60)
             again = await dev_env.client.start_workflow(
-                StuckRunsWorkflow.run, StuckRunsInput(), id=unique("stuck-runs"),
+                StuckRunsWorkflow.run,
+                StuckRunsInput(),
+                id=unique("stuck-runs"),
                 task_queue=settings.temporal_task_queue,
-            )  # fmt: skip
+            )
             sweep = await again.result()
         finally:
             await handle.terminate("test over")

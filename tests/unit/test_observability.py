@@ -78,8 +78,10 @@ def test_a_json_line_carries_the_context_of_its_activity(logger: logging.Logger)
     inside, outside = (json.loads(line) for line in out.getvalue().splitlines())
     assert inside["message"] == "picked 2" and inside["level"] == "INFO"
     assert (inside["tenant_id"], inside["order_number"], inside["activity"]) == (
-        3, "SO-9", "pick_stock",
-    )  # fmt: skip
+        3,
+        "SO-9",
+        "pick_stock",
+    )
     assert inside["workflow_id"] == "order:3:SO-9" and "time" in inside
     assert "order_number" not in outside
 

@@ -10,10 +10,13 @@ from workflows.order.messages import OrderInput, OrderLineInput, PaymentInput
 
 def _book() -> OrderBook:
     order = OrderInput(
-        tenant_id=1, order_number="SO-1", customer_id="C-1", currency="EUR",
+        tenant_id=1,
+        order_number="SO-1",
+        customer_id="C-1",
+        currency="EUR",
         lines=[OrderLineInput("L0", "WIDGET", 2, "9.90")],
         payment=PaymentInput(PaymentStatus.AUTHORIZED),
-    )  # fmt: skip
+    )
     return OrderBook.open(order, "order:1:SO-1")
 
 
@@ -33,8 +36,9 @@ def test_a_rejected_order_shows_its_reason() -> None:
     book.close(OrderStatus.REJECTED, reason="step reserve_lines failed: out of range")
     view = book.view()
     assert (view.status, view.cancel_reason) == (
-        OrderStatus.REJECTED, "step reserve_lines failed: out of range"
-    )  # fmt: skip
+        OrderStatus.REJECTED,
+        "step reserve_lines failed: out of range",
+    )
 
 
 def test_close_is_only_for_ending_without_shipping() -> None:

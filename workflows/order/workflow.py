@@ -203,8 +203,10 @@ class OrderWorkflow:
                 books.move(Bucket.PENDING, Bucket.BACKORDERED, line.may_wait)
                 books.move(Bucket.PENDING, Bucket.CANCELED, line.short - line.may_wait)
                 if line.short > line.may_wait:
-                    refused.append(f"{line.line_id} ({self.book.sku(line.line_id)}) short "
-                                   f"{line.short - line.may_wait}")  # fmt: skip
+                    refused.append(
+                        f"{line.line_id} ({self.book.sku(line.line_id)}) short "
+                        f"{line.short - line.may_wait}"
+                    )
         if self.book.total(Bucket.RESERVED):
             self._start_payment_clock()
         nothing_left = not any(
