@@ -4,11 +4,13 @@ WORKDIR /app
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 COPY pyproject.toml README.md ./
 COPY domain domain
+COPY contracts contracts
 COPY db db
 COPY activities activities
 COPY workflows workflows
 COPY api api
 COPY cli cli
+COPY observability observability
 COPY worker.py settings.py ./
 RUN pip install . && useradd --system oms
 USER oms

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from contracts.sweeps import (
+    FindWakeableInput,
+    FindWakeableResult,
+    WaitingOrdersInput,
+    WaitingOrdersResult,
+    Wakeable,
+)
 from db.orders import waiting_orders, wakeable_backorders
-
-
-@dataclass(frozen=True)
-class FindWakeableInput:
-    limit: int = 500
-
-
-@dataclass(frozen=True)
-class Wakeable:
-    workflow_id: str
-    sku: str
-
-
-@dataclass(frozen=True)
-class FindWakeableResult:
-    orders: list[Wakeable]
-
-
-@dataclass(frozen=True)
-class WaitingOrdersInput:
-    tenant_id: int
-    skus: list[str]
-
-
-@dataclass(frozen=True)
-class WaitingOrdersResult:
-    workflow_ids: list[str]
 
 
 class BackorderActivities:
@@ -44,10 +22,12 @@ class BackorderActivities:
     @activity.defn
     async def find_wakeable_backorders(self, data: FindWakeableInput) -> FindWakeableResult:
         rows = await wakeable_backorders(self._sessions, data.limit)
-        return FindWakeableResult([Wakeable(workflow_id, sku) for workflow_id, sku in rows])
+        return FindWakeableResult(
+            orders=[Wakeable(workflow_id=workflow_id, sku=sku) for workflow_id, sku in rows]
+        )
 
     @activity.defn
     async def find_waiting_orders(self, data: WaitingOrdersInput) -> WaitingOrdersResult:
         """Orders backordered on these SKUs, highest priority then oldest first."""
         found = await waiting_orders(self._sessions, data.tenant_id, set(data.skus))
-        return WaitingOrdersResult(found)
+        return WaitingOrdersResult(workflow_ids=found)

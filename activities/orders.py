@@ -5,13 +5,28 @@ non-retryable ApplicationErrors; everything else is retried by Temporal."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.refusals import ACTOR, business
+from contracts.orders import (
+    AllocatedStock,
+    AllocateResult,
+    KeyedIds,
+    LineNeed,
+    LineReservation,
+    OrderView,
+    PickStockInput,
+    PickStockResult,
+    PutBackInput,
+    RecordOrderInput,
+    ReservedPart,
+    ReserveLinesInput,
+    ReserveLinesResult,
+    ShortPickInput,
+)
 from db.orders import (
     OrderProjection,
     reservable,
@@ -39,122 +54,6 @@ from domain.stock import (
     ReserveStock,
     ShipAllocation,
 )
-from workflows.order.messages import OrderInput, OrderView
-
-
-@dataclass(frozen=True)
-class LineNeed:
-    line_id: str
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class ReserveLinesInput:
-    tenant_id: int
-    key: str  # one per workflow round; each line adds its id
-    order_number: str
-    lines: list[LineNeed]
-    preferred_warehouse: str | None
-    allow_split: bool
-
-
-@dataclass(frozen=True)
-class ReservedPart:
-    reservation_id: int
-    warehouse: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class LineReservation:
-    line_id: str
-    parts: list[ReservedPart]
-    short: int  # what could not be reserved
-    may_wait: int  # of `short`, what the item's backorder policy lets wait
-
-
-@dataclass(frozen=True)
-class ReserveLinesResult:
-    lines: list[LineReservation]
-
-
-@dataclass(frozen=True)
-class KeyedIds:
-    tenant_id: int
-    key: str  # each id adds itself to it
-    ids: list[int]
-
-
-@dataclass(frozen=True)
-class AllocatedStock:
-    reservation_id: int
-    allocation_id: int
-    warehouse: str
-    location: str
-    lot: str | None
-    serial: str | None
-    quantity: int
-
-
-@dataclass(frozen=True)
-class AllocateResult:
-    allocations: list[AllocatedStock]
-    shortfall: dict[int, int] = field(default_factory=dict)  # reservation id: quantity
-    staging: dict[str, str] = field(default_factory=dict)  # warehouse: staging location
-
-
-@dataclass(frozen=True)
-class PickOne:
-    allocation_id: int
-    quantity: int
-    to_location: str
-
-
-@dataclass(frozen=True)
-class PickStockInput:
-    tenant_id: int
-    key: str
-    picks: list[PickOne]
-
-
-@dataclass(frozen=True)
-class PickStockResult:
-    picked: dict[int, int]  # source allocation id: new allocation id at staging
-
-
-@dataclass(frozen=True)
-class ShortPickInput:
-    tenant_id: int
-    key: str
-    allocation_id: int
-    reservation_id: int | None
-    quantity: int
-    warehouse: str
-    location: str
-    sku: str
-    lot: str | None
-    reason: str
-    serials: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class PutBackOne:
-    allocation_id: int
-    to_location: str
-
-
-@dataclass(frozen=True)
-class PutBackInput:
-    tenant_id: int
-    key: str
-    items: list[PutBackOne]
-
-
-@dataclass(frozen=True)
-class RecordOrderInput:
-    order: OrderInput
-    workflow_id: str
 
 
 class OrderActivities:
@@ -183,11 +82,16 @@ class OrderActivities:
             done = await recorded(self._sessions, caller, ReservationsResult)
             if done is None:
                 done = await self._reserve_line(caller, data, need)
-            parts = [ReservedPart(r.id, r.warehouse, r.quantity) for r in done.reservations]
+            parts = [
+                ReservedPart(reservation_id=r.id, warehouse=r.warehouse, quantity=r.quantity)
+                for r in done.reservations
+            ]
             short = need.quantity - sum(p.quantity for p in parts)
             may_wait = await self._may_wait(data.tenant_id, data.order_number, need.sku, short)
-            results.append(LineReservation(need.line_id, parts, short, may_wait))
-        return ReserveLinesResult(results)
+            results.append(
+                LineReservation(line_id=need.line_id, parts=parts, short=short, may_wait=may_wait)
+            )
+        return ReserveLinesResult(lines=results)
 
     async def _reserve_line(
         self, caller: Caller, data: ReserveLinesInput, need: LineNeed
@@ -195,9 +99,11 @@ class OrderActivities:
         for _ in range(5):  # stock moves under us: plan again with what is there now
             stock = await reservable(self._sessions, data.tenant_id, need.sku)
             plan, _ = plan_reservation(
-                stock, need.quantity, preferred=data.preferred_warehouse,
+                stock,
+                need.quantity,
+                preferred=data.preferred_warehouse,
                 allow_split=data.allow_split,
-            )  # fmt: skip
+            )
             if not plan:
                 return ReservationsResult([])
             lines = [ReserveLine(w.code, need.sku, quantity) for w, quantity in plan]
@@ -250,13 +156,19 @@ class OrderActivities:
                 raise business(error) from error
             allocations += [
                 AllocatedStock(
-                    reservation_id, a.id, a.warehouse, a.location, a.lot, a.serial, a.quantity
+                    reservation_id=reservation_id,
+                    allocation_id=a.id,
+                    warehouse=a.warehouse,
+                    location=a.location,
+                    lot=a.lot,
+                    serial=a.serial,
+                    quantity=a.quantity,
                 )
                 for a in result.allocations
             ]
             if result.shortfall:
                 shortfall[reservation_id] = result.shortfall
-        return AllocateResult(allocations, shortfall, staging)
+        return AllocateResult(allocations=allocations, shortfall=shortfall, staging=staging)
 
     @activity.defn
     async def pick_stock(self, data: PickStockInput) -> PickStockResult:
@@ -265,33 +177,50 @@ class OrderActivities:
             caller = Caller(data.tenant_id, f"{data.key}/{one.allocation_id}", ACTOR)
             try:
                 result = await pick(
-                    self._sessions, caller,
+                    self._sessions,
+                    caller,
                     PickAllocation(one.allocation_id, one.quantity, one.to_location),
-                )  # fmt: skip
+                )
             except DomainError as error:
                 raise business(error) from error
             picked[one.allocation_id] = result.allocations[0].id
-        return PickStockResult(picked)
+        return PickStockResult(picked=picked)
 
     @activity.defn
     async def short_pick(self, data: ShortPickInput) -> None:
         """What was allocated but not found: give it back, stop promising it, and
         take it off the books at that location (reasoned adjustment)."""
         base = f"{data.key}/{data.allocation_id}"
-        await self._quietly(deallocate(
-            self._sessions, Caller(data.tenant_id, f"{base}/deallocate", ACTOR),
-            Deallocate(data.allocation_id, data.quantity),
-        ))  # fmt: skip
+        await self._quietly(
+            deallocate(
+                self._sessions,
+                Caller(data.tenant_id, f"{base}/deallocate", ACTOR),
+                Deallocate(data.allocation_id, data.quantity),
+            )
+        )
         if data.reservation_id is not None:
-            await self._quietly(release(
-                self._sessions, Caller(data.tenant_id, f"{base}/release", ACTOR),
-                ReleaseReservation(data.reservation_id, data.quantity),
-            ))  # fmt: skip
-        await self._quietly(adjust(
-            self._sessions, Caller(data.tenant_id, f"{base}/adjust", ACTOR),
-            AdjustStock(data.warehouse, data.location, data.sku, -data.quantity, data.reason,
-                        data.lot, data.serials),
-        ))  # fmt: skip
+            await self._quietly(
+                release(
+                    self._sessions,
+                    Caller(data.tenant_id, f"{base}/release", ACTOR),
+                    ReleaseReservation(data.reservation_id, data.quantity),
+                )
+            )
+        await self._quietly(
+            adjust(
+                self._sessions,
+                Caller(data.tenant_id, f"{base}/adjust", ACTOR),
+                AdjustStock(
+                    data.warehouse,
+                    data.location,
+                    data.sku,
+                    -data.quantity,
+                    data.reason,
+                    data.lot,
+                    data.serials,
+                ),
+            )
+        )
 
     async def _quietly(self, operation: Awaitable[object]) -> None:
         """Run a compensating step. A business refusal means it is done or moot (or,

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from contracts.sweeps import ExpireDueInput, ExpireDueResult
 from db.stock.promising import due_reservations, expire
-
-
-@dataclass(frozen=True)
-class ExpireDueInput:
-    batch: int = 500
-
-
-@dataclass(frozen=True)
-class ExpireDueResult:
-    expired: list[int]  # reservation ids released as expired by this run
-    more: bool  # a full batch was due: run again
 
 
 class ReservationActivities:

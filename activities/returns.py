@@ -3,7 +3,7 @@ projection, and finding the backordered orders restocked goods can wake."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.refusals import ACTOR, business
+from contracts.returns import ProjectReturnInput, ReceiveReturnInput, ReceiveReturnResult
 from db.models import Item
 from db.returns import project_return
 from db.stock.operation import Caller
@@ -18,26 +19,6 @@ from db.stock.returns import receive_return
 from domain.errors import DomainError
 from domain.returns import Disposition
 from domain.stock import ReceiveReturn, ReturnReceiptLine
-from workflows.returns.messages import ReceiveInput, ReturnInput, ReturnView
-
-
-@dataclass(frozen=True)
-class ReceiveReturnInput:
-    key: str
-    order: ReturnInput
-    receipt: ReceiveInput
-
-
-@dataclass(frozen=True)
-class ReceiveReturnResult:
-    movements: int
-    sellable_skus: list[str]  # restocked straight into available stock
-    lots: dict[str, str | None] = field(default_factory=dict)  # line id: lot the units went into
-
-
-@dataclass(frozen=True)
-class ProjectReturnInput:
-    view: ReturnView
 
 
 class ReturnActivities:
@@ -48,16 +29,23 @@ class ReturnActivities:
     async def receive_return_stock(self, data: ReceiveReturnInput) -> ReceiveReturnResult:
         skus = {line.line_id: line.sku for line in data.order.lines}
         command = ReceiveReturn(
-            data.order.return_id, data.order.rma_number, data.receipt.warehouse,
+            data.order.return_id,
+            data.order.rma_number,
+            data.receipt.warehouse,
             data.receipt.location,
             [
                 ReturnReceiptLine(
-                    x.line_id, skus[x.line_id], x.received, x.accepted, x.disposition.value,
-                    x.lot, x.serials,
+                    x.line_id,
+                    skus[x.line_id],
+                    x.received,
+                    x.accepted,
+                    x.disposition.value,
+                    x.lot,
+                    x.serials,
                 )
                 for x in data.receipt.lines
             ],
-        )  # fmt: skip
+        )
         try:
             result = await receive_return(
                 self._sessions, Caller(data.order.tenant_id, data.key, ACTOR), command
@@ -80,7 +68,9 @@ class ReturnActivities:
                 )
             )
         return ReceiveReturnResult(
-            len(result.movements), sorted(restocked - inspected), result.lots
+            movements=len(result.movements),
+            sellable_skus=sorted(restocked - inspected),
+            lots=result.lots,
         )
 
     @activity.defn
@@ -90,9 +80,18 @@ class ReturnActivities:
         if view.refund_amount is not None:
             refund = (Decimal(view.refund_amount), view.refund_reason)
         await project_return(
-            self._sessions, view.tenant_id, view.rma_number, view.status, view.version,
-            asdict(view) | {"status": view.status.value, "lines": [
-                asdict(x) | {"disposition": x.disposition.value if x.disposition else None}
-                for x in view.lines]},
+            self._sessions,
+            view.tenant_id,
+            view.rma_number,
+            view.status,
+            view.version,
+            asdict(view)
+            | {
+                "status": view.status.value,
+                "lines": [
+                    asdict(x) | {"disposition": x.disposition.value if x.disposition else None}
+                    for x in view.lines
+                ],
+            },
             refund,
-        )  # fmt: skip
+        )

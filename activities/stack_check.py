@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-
-@dataclass(frozen=True)
-class DatabaseCheckInput:
-    requested_by: str
-
-
-@dataclass(frozen=True)
-class DatabaseCheckResult:
-    server_version: str
-    schema_revision: str | None
+from contracts.sweeps import DatabaseCheckInput, DatabaseCheckResult
 
 
 class StackCheckActivities:

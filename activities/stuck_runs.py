@@ -8,13 +8,13 @@ stack sets it to 2); each flagged run raises one `workflow_task_failing` alert."
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.sweeps import StuckRun, StuckRunsInput, StuckRunsResult
 from db.alerts import NewAlert, raise_alert
 
 log = logging.getLogger(__name__)
@@ -24,23 +24,6 @@ STUCK_QUERY = (
     "ExecutionStatus = 'Running' AND TemporalReportedProblems IN "
     "('category=WorkflowTaskFailed', 'category=WorkflowTaskTimedOut')"
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class StuckRunsInput:
-    limit: int = 200
-
-
-@dataclass(frozen=True, kw_only=True)
-class StuckRun:
-    workflow_id: str
-    attempt: int
-    problems: list[str]
-
-
-@dataclass(frozen=True, kw_only=True)
-class StuckRunsResult:
-    alerted: list[StuckRun] = field(default_factory=list)
 
 
 class StuckRunActivities:

@@ -4,13 +4,21 @@ refusals become non-retryable ApplicationErrors; everything else is retried."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.refusals import ACTOR, business
+from contracts.transfers import (
+    ReceiveTransferStockInput,
+    RecordTransferInput,
+    ReservedLine,
+    ReserveTransferInput,
+    ReserveTransferResult,
+    TransferAlertInput,
+    TransferReservations,
+    TransferView,
+)
 from db.alerts import NewAlert, raise_alert
 from db.stock.operation import Caller, recorded
 from db.stock.promising import allocate, release, reserve
@@ -31,66 +39,8 @@ from domain.transfers import (
     TransferReceiptLine,
     TransferStockResult,
 )
-from workflows.transfer.messages import (
-    ReceiveLineInput,
-    TransferInput,
-    TransferLineInput,
-    TransferView,
-)
 
 ALERT_KIND = "transfer_in_transit"
-
-
-@dataclass(frozen=True)
-class RecordTransferInput:
-    transfer: TransferInput
-    workflow_id: str
-
-
-@dataclass(frozen=True)
-class ReserveTransferInput:
-    tenant_id: int
-    key: str
-    transfer_number: str
-    from_warehouse: str
-    lines: list[TransferLineInput]
-
-
-@dataclass(frozen=True)
-class ReservedLine:
-    reservation_id: int
-    sku: str
-    lot: str | None
-    quantity: int
-
-
-@dataclass(frozen=True)
-class ReserveTransferResult:
-    reservations: list[ReservedLine]
-
-
-@dataclass(frozen=True)
-class TransferReservations:
-    tenant_id: int
-    key: str  # each reservation adds its id
-    transfer_number: str
-    reservation_ids: list[int]
-
-
-@dataclass(frozen=True)
-class ReceiveTransferStockInput:
-    tenant_id: int
-    key: str
-    transfer_number: str
-    location: str
-    lines: list[ReceiveLineInput]
-
-
-@dataclass(frozen=True)
-class TransferAlertInput:
-    tenant_id: int
-    transfer_number: str
-    message: str
 
 
 class TransferActivities:
@@ -119,7 +69,10 @@ class TransferActivities:
         except DomainError as error:
             raise business(error) from error
         return ReserveTransferResult(
-            [ReservedLine(r.id, r.sku, r.lot, r.quantity) for r in result.reservations]
+            reservations=[
+                ReservedLine(reservation_id=r.id, sku=r.sku, lot=r.lot, quantity=r.quantity)
+                for r in result.reservations
+            ]
         )
 
     @activity.defn
@@ -148,12 +101,17 @@ class TransferActivities:
         if not allocation_ids:
             raise ApplicationError(
                 "none of the reserved stock is at a location it can be taken from",
-                type="NothingToShip", non_retryable=True,
-            )  # fmt: skip
+                type="NothingToShip",
+                non_retryable=True,
+            )
         await self.release_transfer(
-            TransferReservations(data.tenant_id, f"{data.key}/release", data.transfer_number,
-                                 data.reservation_ids)
-        )  # fmt: skip
+            TransferReservations(
+                tenant_id=data.tenant_id,
+                key=f"{data.key}/release",
+                transfer_number=data.transfer_number,
+                reservation_ids=data.reservation_ids,
+            )
+        )
         try:
             return await ship_transfer(
                 self._sessions, caller, ShipTransfer(data.transfer_number, allocation_ids)
@@ -166,8 +124,9 @@ class TransferActivities:
         done = await recorded(self._sessions, caller, AllocationResult)
         if done is not None:
             return done
-        command = AllocateReservation(reservation_id, reference_type="transfer",
-                                      reference_id=data.transfer_number)  # fmt: skip
+        command = AllocateReservation(
+            reservation_id, reference_type="transfer", reference_id=data.transfer_number
+        )
         try:
             return await allocate(self._sessions, caller, command)
         except DomainError as error:
@@ -191,6 +150,12 @@ class TransferActivities:
         """Once per transfer: raising it again finds the first alert."""
         return await raise_alert(
             self._sessions,
-            NewAlert(data.tenant_id, f"{ALERT_KIND}:{data.transfer_number}", ALERT_KIND,
-                     "transfer", data.transfer_number, data.message),
-        )  # fmt: skip
+            NewAlert(
+                data.tenant_id,
+                f"{ALERT_KIND}:{data.transfer_number}",
+                ALERT_KIND,
+                "transfer",
+                data.transfer_number,
+                data.message,
+            ),
+        )

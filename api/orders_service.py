@@ -24,11 +24,7 @@ from api.schemas.orders import (
 )
 from api.units import Units
 from api.workflow_calls import query_workflow, request_hash, start_once, update_workflow
-from db.orders import waiting_orders
-from db.stock.lookups import Catalogue
-from domain.orders import OrderStatus
-from workflows import search_attributes
-from workflows.order.messages import (
+from contracts.orders import (
     OrderInput,
     OrderLineInput,
     OrderView,
@@ -38,6 +34,10 @@ from workflows.order.messages import (
     StockArrivedInput,
     order_workflow_id,
 )
+from db.orders import waiting_orders
+from db.stock.lookups import Catalogue
+from domain.orders import OrderStatus
+from workflows import search_attributes
 from workflows.order.workflow import OrderWorkflow
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,10 @@ async def place_order(
     units = await Units.load(resources.sessions, tenant_id, (line.sku for line in body.lines))
     lines = [
         OrderLineInput(
-            line.line_id,
-            line.sku,
-            units.demand(line.sku, line.quantity, f"lines.{n}.quantity", f"lines.{n}.sku"),
-            str(line.unit_price),
+            line_id=line.line_id,
+            sku=line.sku,
+            quantity=units.demand(line.sku, line.quantity, f"lines.{n}.quantity", f"lines.{n}.sku"),
+            unit_price=str(line.unit_price),
         )
         for n, line in enumerate(body.lines)
     ]
@@ -65,32 +65,48 @@ async def place_order(
             )
     digest = request_hash(body)
     order = OrderInput(
-        tenant_id=tenant_id, order_number=body.order_number, customer_id=body.customer_id,
-        currency=body.currency, lines=lines, fulfillment_policy=body.fulfillment_policy,
-        allow_split=body.allow_split, priority=body.priority,
+        tenant_id=tenant_id,
+        order_number=body.order_number,
+        customer_id=body.customer_id,
+        currency=body.currency,
+        lines=lines,
+        fulfillment_policy=body.fulfillment_policy,
+        allow_split=body.allow_split,
+        priority=body.priority,
         preferred_warehouse=body.preferred_warehouse,
-        payment=PaymentInput(body.payment.status, body.payment.ttl_seconds),
-        ship_to=dict(body.ship_to), request_hash=digest,
-    )  # fmt: skip
+        payment=PaymentInput(status=body.payment.status, ttl_seconds=body.payment.ttl_seconds),
+        ship_to=dict(body.ship_to),
+        request_hash=digest,
+    )
     workflow_id = order_workflow_id(tenant_id, body.order_number)
     started = await start_once(
-        resources, OrderWorkflow.run, order, workflow_id, digest,
+        resources,
+        OrderWorkflow.run,
+        order,
+        workflow_id,
+        digest,
         search_attributes.for_order(order, OrderStatus.RECEIVED),
-        "order", body.order_number,
-    )  # fmt: skip
+        "order",
+        body.order_number,
+    )
     if started:
-        return OrderCreated(order_number=body.order_number, status=OrderStatus.RECEIVED,
-                            workflow_id=workflow_id), True  # fmt: skip
+        return OrderCreated(
+            order_number=body.order_number, status=OrderStatus.RECEIVED, workflow_id=workflow_id
+        ), True
     view = await order_view(resources, tenant_id, body.order_number)
-    return OrderCreated(order_number=view.order_number, status=view.status,
-                        workflow_id=workflow_id), False  # fmt: skip
+    return OrderCreated(
+        order_number=view.order_number, status=view.status, workflow_id=workflow_id
+    ), False
 
 
 async def order_view(resources: Resources, tenant_id: int, order_number: str) -> OrderView:
     view: OrderView = await query_workflow(
-        resources, order_workflow_id(tenant_id, order_number), OrderWorkflow.status,
-        f"order {order_number}", "order_number",
-    )  # fmt: skip
+        resources,
+        order_workflow_id(tenant_id, order_number),
+        OrderWorkflow.status,
+        f"order {order_number}",
+        "order_number",
+    )
     return view
 
 
@@ -106,9 +122,15 @@ async def update_order(
     """Run an update on the order's workflow; a refusal is a 409 that changed nothing.
     `key` (Idempotency-Key) makes a repeat answer the first outcome, not act again."""
     return await update_workflow(
-        resources, order_workflow_id(tenant_id, order_number), update, arg,
-        OrderWorkflow.status, f"order {order_number}", "order_number", key,
-    )  # fmt: skip
+        resources,
+        order_workflow_id(tenant_id, order_number),
+        update,
+        arg,
+        OrderWorkflow.status,
+        f"order {order_number}",
+        "order_number",
+        key,
+    )
 
 
 async def wake_backorders(resources: Resources, tenant_id: int, skus: set[str]) -> None:
@@ -127,7 +149,7 @@ async def wake_backorders(resources: Resources, tenant_id: int, skus: set[str]) 
             try:
                 await handle.signal(
                     OrderWorkflow.stock_arrived,
-                    StockArrivedInput(sku),
+                    StockArrivedInput(sku=sku),
                     rpc_timeout=resources.temporal.rpc_timeout,
                 )
             except RPCError:
@@ -158,26 +180,38 @@ def order_public(
 
     skus = {line.line_id: line.sku for line in view.lines}
     return OrderPublic(
-        order_number=view.order_number, workflow_id=view.workflow_id,
-        customer_id=view.customer_id, currency=view.currency, status=status,
-        fulfillment_policy=view.fulfillment_policy, priority=view.priority,
+        order_number=view.order_number,
+        workflow_id=view.workflow_id,
+        customer_id=view.customer_id,
+        currency=view.currency,
+        status=status,
+        fulfillment_policy=view.fulfillment_policy,
+        priority=view.priority,
         payment_status=view.payment_status,
         reservation_expires_at=view.reservation_expires_at,
         lines=[
             LinePublic(
-                line_id=x.line_id, sku=x.sku, unit_price=x.unit_price,
+                line_id=x.line_id,
+                sku=x.sku,
+                unit_price=x.unit_price,
                 returned=d(x.sku, returned.get(x.line_id, 0)),
-                **{k: d(x.sku, v) for k, v in asdict(x).items()
-                   if k not in ("line_id", "sku", "unit_price")},
+                **{
+                    k: d(x.sku, v)
+                    for k, v in asdict(x).items()
+                    if k not in ("line_id", "sku", "unit_price")
+                },
             )
             for x in view.lines
         ],
         holds=[asdict(h) for h in view.holds],
-        fulfillment_requests=[request_public(r, view.order_number, units, skus)
-                              for r in view.fulfillment_requests],
+        fulfillment_requests=[
+            request_public(r, view.order_number, units, skus) for r in view.fulfillment_requests
+        ],
         shipments=[
             ShipmentPublic(
-                request_id=s.request_id, carrier=s.carrier, service_level=s.service_level,
+                request_id=s.request_id,
+                carrier=s.carrier,
+                service_level=s.service_level,
                 tracking_numbers=s.tracking_numbers,
                 packages=[package_public(p, units, skus) for p in s.packages],
                 shipped_at=s.shipped_at,
@@ -185,34 +219,50 @@ def order_public(
             for s in view.shipments
         ],
         cancel_reason=view.cancel_reason,
-    )  # fmt: skip
+    )
 
 
 def package_public(p: PackageView, units: Units, skus: dict[str, str]) -> PackagePublic:
     return PackagePublic(
-        package_number=p.package_number, weight=p.weight, dimensions=p.dimensions,
-        lines=[PackageLine(line_id=x.line_id, quantity=units.display(skus[x.line_id], x.quantity))
-               for x in p.lines],
-    )  # fmt: skip
+        package_number=p.package_number,
+        weight=p.weight,
+        dimensions=p.dimensions,
+        lines=[
+            PackageLine(line_id=x.line_id, quantity=units.display(skus[x.line_id], x.quantity))
+            for x in p.lines
+        ],
+    )
 
 
 def request_public(
     r: RequestView, order_number: str, units: Units, skus: dict[str, str]
 ) -> RequestPublic:
     return RequestPublic(
-        id=r.id, order_number=order_number, warehouse=r.warehouse, status=r.status,
+        id=r.id,
+        order_number=order_number,
+        warehouse=r.warehouse,
+        status=r.status,
         lines=[
             RequestLinePublic(
-                line_id=x.line_id, sku=x.sku, quantity=units.display(x.sku, x.quantity),
-                picked=units.display(x.sku, x.picked), packed=units.display(x.sku, x.packed),
+                line_id=x.line_id,
+                sku=x.sku,
+                quantity=units.display(x.sku, x.quantity),
+                picked=units.display(x.sku, x.picked),
+                packed=units.display(x.sku, x.packed),
                 shipped=units.display(x.sku, x.shipped),
                 allocations=[
-                    AllocationRef(location=a.location, lot=a.lot, serial=a.serial,
-                                  quantity=units.display(x.sku, a.quantity), status=a.status)
-                    for a in r.allocations if a.line_id == x.line_id and a.quantity > 0
+                    AllocationRef(
+                        location=a.location,
+                        lot=a.lot,
+                        serial=a.serial,
+                        quantity=units.display(x.sku, a.quantity),
+                        status=a.status,
+                    )
+                    for a in r.allocations
+                    if a.line_id == x.line_id and a.quantity > 0
                 ],
             )
             for x in r.lines
         ],
         packages=[package_public(p, units, skus) for p in r.packages],
-    )  # fmt: skip
+    )

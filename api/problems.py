@@ -147,9 +147,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
-            request, exc.status, exc.code, exc.detail, field=exc.field, headers=exc.headers,
+            request,
+            exc.status,
+            exc.code,
+            exc.detail,
+            field=exc.field,
+            headers=exc.headers,
             extensions=exc.extensions,
-        )  # fmt: skip
+        )
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:

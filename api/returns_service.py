@@ -27,12 +27,7 @@ from api.schemas.returns import (
 )
 from api.units import Units
 from api.workflow_calls import query_workflow, unavailable, update_workflow
-from db.models import Item, Order, OrderLine
-from db.returns import open_return
-from domain.errors import InvalidInput, NotFound
-from domain.returns import ReturnStatus
-from workflows import search_attributes
-from workflows.returns.messages import (
+from contracts.returns import (
     ReceivedLineInput,
     ReceiveInput,
     ReturnInput,
@@ -41,6 +36,11 @@ from workflows.returns.messages import (
     ReturnView,
     return_workflow_id,
 )
+from db.models import Item, Order, OrderLine
+from db.returns import open_return
+from domain.errors import InvalidInput, NotFound
+from domain.returns import ReturnStatus
+from workflows import search_attributes
 from workflows.returns.workflow import ReturnWorkflow
 
 
@@ -57,36 +57,61 @@ async def request_return(
         requested = []
         for n, line in enumerate(body.lines):
             if line.line_id not in skus:
-                raise InvalidInput(f"order {order_number} has no line {line.line_id!r}",
-                                   field=f"lines.{n}.line_id")  # fmt: skip
+                raise InvalidInput(
+                    f"order {order_number} has no line {line.line_id!r}", field=f"lines.{n}.line_id"
+                )
             quantity = units.stock(skus[line.line_id], line.quantity, f"lines.{n}.quantity")
             requested.append((line.line_id, quantity))
         opened = await open_return(
-            session, tenant_id, order_number, body.rma_number, body.reason, requested,
-            digest, workflow_id,
-        )  # fmt: skip
+            session,
+            tenant_id,
+            order_number,
+            body.rma_number,
+            body.reason,
+            requested,
+            digest,
+            workflow_id,
+        )
     window = resources.settings.return_window_days * 24 * 3600
     expires_at = datetime.now(UTC) + timedelta(seconds=window)
     data = ReturnInput(
-        tenant_id=tenant_id, return_id=opened.return_id, rma_number=body.rma_number,
-        order_number=opened.order_number, currency=opened.currency, reason=body.reason,
-        lines=[ReturnLineInput(x.line_id, x.sku, x.requested, x.unit_price,
-                               units.of(x.sku).base_units_per_unit) for x in opened.lines],
-        window_seconds=window, expires_at=expires_at.isoformat(), request_hash=digest,
-    )  # fmt: skip
+        tenant_id=tenant_id,
+        return_id=opened.return_id,
+        rma_number=body.rma_number,
+        order_number=opened.order_number,
+        currency=opened.currency,
+        reason=body.reason,
+        lines=[
+            ReturnLineInput(
+                line_id=x.line_id,
+                sku=x.sku,
+                requested=x.requested,
+                unit_price=x.unit_price,
+                unit_size=units.of(x.sku).base_units_per_unit,
+            )
+            for x in opened.lines
+        ],
+        window_seconds=window,
+        expires_at=expires_at.isoformat(),
+        request_hash=digest,
+    )
     client = await resources.temporal.get()
-    attributes = search_attributes.pairs(search_attributes.for_return(
-        tenant_id, body.rma_number, opened.order_number, ReturnStatus.REQUESTED.value
-    ))  # fmt: skip
+    attributes = search_attributes.pairs(
+        search_attributes.for_return(
+            tenant_id, body.rma_number, opened.order_number, ReturnStatus.REQUESTED.value
+        )
+    )
     try:
         await client.start_workflow(
-            ReturnWorkflow.run, data, id=workflow_id,
+            ReturnWorkflow.run,
+            data,
+            id=workflow_id,
             task_queue=resources.settings.temporal_task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(attributes),
             rpc_timeout=resources.temporal.rpc_timeout,
-        )  # fmt: skip
+        )
     except WorkflowAlreadyStartedError:
         pass  # the return has ended: answer with it
     except RPCError as error:
@@ -94,12 +119,21 @@ async def request_return(
             raise unavailable(error) from error
     if opened.created:
         view = ReturnView(
-            tenant_id=tenant_id, rma_number=body.rma_number, order_number=opened.order_number,
-            workflow_id=workflow_id, currency=opened.currency, reason=body.reason,
-            status=ReturnStatus.REQUESTED, expires_at=expires_at.isoformat(),
-            lines=[ReturnLineView(x.line_id, x.sku, x.requested, x.unit_price)
-                   for x in opened.lines],
-        )  # fmt: skip
+            tenant_id=tenant_id,
+            rma_number=body.rma_number,
+            order_number=opened.order_number,
+            workflow_id=workflow_id,
+            currency=opened.currency,
+            reason=body.reason,
+            status=ReturnStatus.REQUESTED,
+            expires_at=expires_at.isoformat(),
+            lines=[
+                ReturnLineView(
+                    line_id=x.line_id, sku=x.sku, requested=x.requested, unit_price=x.unit_price
+                )
+                for x in opened.lines
+            ],
+        )
         return return_public(view, units), True
     return await read_return(resources, tenant_id, body.rma_number), False
 
@@ -124,29 +158,44 @@ async def _order_units(
 
 async def read_return(resources: Resources, tenant_id: int, rma_number: str) -> ReturnPublic:
     view = await return_view(resources, tenant_id, rma_number)
-    return return_public(view, await Units.load(resources.sessions, tenant_id,
-                                                (x.sku for x in view.lines)))  # fmt: skip
+    return return_public(
+        view, await Units.load(resources.sessions, tenant_id, (x.sku for x in view.lines))
+    )
 
 
 async def return_view(resources: Resources, tenant_id: int, rma_number: str) -> ReturnView:
     view: ReturnView = await query_workflow(
-        resources, return_workflow_id(tenant_id, rma_number), ReturnWorkflow.status,
-        f"return {rma_number}", "rma_number",
-    )  # fmt: skip
+        resources,
+        return_workflow_id(tenant_id, rma_number),
+        ReturnWorkflow.status,
+        f"return {rma_number}",
+        "rma_number",
+    )
     return view
 
 
 async def return_step(
-    resources: Resources, tenant_id: int, rma_number: str, update: Any, arg: Any,
+    resources: Resources,
+    tenant_id: int,
+    rma_number: str,
+    update: Any,
+    arg: Any,
     key: str | None = None,
-) -> ReturnPublic:  # fmt: skip
+) -> ReturnPublic:
     """A step of the return; `key` (Idempotency-Key) makes a repeat answer the same."""
     view: ReturnView = await update_workflow(
-        resources, return_workflow_id(tenant_id, rma_number), update, arg,
-        ReturnWorkflow.status, f"return {rma_number}", "rma_number", key,
-    )  # fmt: skip
-    return return_public(view, await Units.load(resources.sessions, tenant_id,
-                                                (x.sku for x in view.lines)))  # fmt: skip
+        resources,
+        return_workflow_id(tenant_id, rma_number),
+        update,
+        arg,
+        ReturnWorkflow.status,
+        f"return {rma_number}",
+        "rma_number",
+        key,
+    )
+    return return_public(
+        view, await Units.load(resources.sessions, tenant_id, (x.sku for x in view.lines))
+    )
 
 
 async def receipt_input(
@@ -159,15 +208,21 @@ async def receipt_input(
     lines = []
     for n, line in enumerate(body.lines):
         if line.line_id not in skus:
-            raise InvalidInput(f"return {rma_number} has no line {line.line_id!r}",
-                               field=f"lines.{n}.line_id")  # fmt: skip
+            raise InvalidInput(
+                f"return {rma_number} has no line {line.line_id!r}", field=f"lines.{n}.line_id"
+            )
         sku = skus[line.line_id]
-        lines.append(ReceivedLineInput(
-            line.line_id, units.stock(sku, line.received, f"lines.{n}.received"),
-            units.stock(sku, line.accepted, f"lines.{n}.accepted"), line.disposition,
-            line.lot, line.serials,
-        ))  # fmt: skip
-    return ReceiveInput(body.warehouse, body.location, lines)
+        lines.append(
+            ReceivedLineInput(
+                line_id=line.line_id,
+                received=units.stock(sku, line.received, f"lines.{n}.received"),
+                accepted=units.stock(sku, line.accepted, f"lines.{n}.accepted"),
+                disposition=line.disposition,
+                lot=line.lot,
+                serials=line.serials,
+            )
+        )
+    return ReceiveInput(warehouse=body.warehouse, location=body.location, lines=lines)
 
 
 def return_public(view: ReturnView, units: Units) -> ReturnPublic:
@@ -176,20 +231,33 @@ def return_public(view: ReturnView, units: Units) -> ReturnPublic:
 
     refund = None
     if view.refund_amount is not None:
-        refund = RefundPublic(amount=Decimal(view.refund_amount), currency=view.currency,
-                              reason=view.refund_reason)  # fmt: skip
+        refund = RefundPublic(
+            amount=Decimal(view.refund_amount), currency=view.currency, reason=view.refund_reason
+        )
     return ReturnPublic(
-        rma_number=view.rma_number, order_number=view.order_number,
-        workflow_id=view.workflow_id, status=view.status, reason=view.reason,
-        decision_reason=view.decision_reason, expires_at=view.expires_at,
-        warehouse=view.warehouse, location=view.location, refund=refund,
+        rma_number=view.rma_number,
+        order_number=view.order_number,
+        workflow_id=view.workflow_id,
+        status=view.status,
+        reason=view.reason,
+        decision_reason=view.decision_reason,
+        expires_at=view.expires_at,
+        warehouse=view.warehouse,
+        location=view.location,
+        refund=refund,
         lines=[
             ReturnLinePublic(
-                line_id=x.line_id, sku=x.sku, unit_price=Decimal(x.unit_price),
-                requested=d(x.sku, x.requested), received=d(x.sku, x.received),
-                accepted=d(x.sku, x.accepted), rejected=d(x.sku, x.received - x.accepted),
-                disposition=x.disposition, lot=x.lot, stock_lot=x.stock_lot,
+                line_id=x.line_id,
+                sku=x.sku,
+                unit_price=Decimal(x.unit_price),
+                requested=d(x.sku, x.requested),
+                received=d(x.sku, x.received),
+                accepted=d(x.sku, x.accepted),
+                rejected=d(x.sku, x.received - x.accepted),
+                disposition=x.disposition,
+                lot=x.lot,
+                stock_lot=x.stock_lot,
             )
             for x in view.lines
         ],
-    )  # fmt: skip
+    )

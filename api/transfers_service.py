@@ -18,10 +18,7 @@ from api.schemas.transfers import (
 )
 from api.units import Units
 from api.workflow_calls import query_workflow, request_hash, start_once, update_workflow
-from db.transfers import check_transfer
-from domain.transfers import TransferStatus
-from workflows import search_attributes
-from workflows.transfer.messages import (
+from contracts.transfers import (
     ReceiveLineInput,
     ReceiveTransferInput,
     TransferInput,
@@ -29,6 +26,9 @@ from workflows.transfer.messages import (
     TransferView,
     transfer_workflow_id,
 )
+from db.transfers import check_transfer
+from domain.transfers import TransferStatus
+from workflows import search_attributes
 from workflows.transfer.workflow import TransferWorkflow
 
 
@@ -41,55 +41,80 @@ async def create_transfer(
     units = await Units.load(resources.sessions, tenant_id, (line.sku for line in body.lines))
     lines = [
         TransferLineInput(
-            line.sku,
-            units.stock(line.sku, line.quantity, f"lines.{n}.quantity", f"lines.{n}.sku"),
-            line.lot,
+            sku=line.sku,
+            quantity=units.stock(line.sku, line.quantity, f"lines.{n}.quantity", f"lines.{n}.sku"),
+            lot=line.lot,
         )
         for n, line in enumerate(body.lines)
     ]
     digest = request_hash(body)
     transfer = TransferInput(
-        tenant_id, body.transfer_number, body.from_warehouse, body.to_warehouse, lines,
-        resources.settings.transfer_alert_after_seconds, digest,
-    )  # fmt: skip
+        tenant_id=tenant_id,
+        transfer_number=body.transfer_number,
+        from_warehouse=body.from_warehouse,
+        to_warehouse=body.to_warehouse,
+        lines=lines,
+        alert_after_seconds=resources.settings.transfer_alert_after_seconds,
+        request_hash=digest,
+    )
     async with resources.sessions() as session:
         await check_transfer(session, transfer)  # refused here: nothing is started
     workflow_id = transfer_workflow_id(tenant_id, body.transfer_number)
     started = await start_once(
-        resources, TransferWorkflow.run, transfer, workflow_id, digest,
+        resources,
+        TransferWorkflow.run,
+        transfer,
+        workflow_id,
+        digest,
         search_attributes.for_transfer(transfer, TransferStatus.REQUESTED),
-        "transfer", body.transfer_number,
-    )  # fmt: skip
+        "transfer",
+        body.transfer_number,
+    )
     if started:
         created = TransferCreated(
-            transfer_number=body.transfer_number, status=TransferStatus.REQUESTED,
+            transfer_number=body.transfer_number,
+            status=TransferStatus.REQUESTED,
             workflow_id=workflow_id,
-        )  # fmt: skip
+        )
         return created, True
     view = await transfer_view(resources, tenant_id, body.transfer_number)
-    return TransferCreated(transfer_number=view.transfer_number, status=view.status,
-                           workflow_id=workflow_id), False  # fmt: skip
+    return TransferCreated(
+        transfer_number=view.transfer_number, status=view.status, workflow_id=workflow_id
+    ), False
 
 
 async def transfer_view(resources: Resources, tenant_id: int, number: str) -> TransferView:
     view: TransferView = await query_workflow(
-        resources, transfer_workflow_id(tenant_id, number), TransferWorkflow.status,
-        f"transfer {number}", "transfer_number",
-    )  # fmt: skip
+        resources,
+        transfer_workflow_id(tenant_id, number),
+        TransferWorkflow.status,
+        f"transfer {number}",
+        "transfer_number",
+    )
     return view
 
 
 async def update_transfer(
-    resources: Resources, tenant_id: int, number: str, update: Any, arg: Any,
+    resources: Resources,
+    tenant_id: int,
+    number: str,
+    update: Any,
+    arg: Any,
     key: str | None = None,
-) -> TransferView:  # fmt: skip
+) -> TransferView:
     """Run an update on the transfer's workflow. A refusal changed nothing: 422 for
     bad input, 409 for a step out of order. `key` (the Idempotency-Key) is the
     update's id: a repeat answers with the first outcome and does nothing again."""
     view: TransferView = await update_workflow(
-        resources, transfer_workflow_id(tenant_id, number), update, arg,
-        TransferWorkflow.status, f"transfer {number}", "transfer_number", key,
-    )  # fmt: skip
+        resources,
+        transfer_workflow_id(tenant_id, number),
+        update,
+        arg,
+        TransferWorkflow.status,
+        f"transfer {number}",
+        "transfer_number",
+        key,
+    )
     return view
 
 
@@ -102,15 +127,15 @@ async def receipt_input(
     units = await Units.load(resources.sessions, tenant_id, (line.sku for line in body.lines))
     lines = [
         ReceiveLineInput(
-            line.sku,
-            units.stock(line.sku, line.received, f"lines.{n}.received", f"lines.{n}.sku"),
-            line.lot,
-            line.reason,
-            line.serials,
+            sku=line.sku,
+            received=units.stock(line.sku, line.received, f"lines.{n}.received", f"lines.{n}.sku"),
+            lot=line.lot,
+            reason=line.reason,
+            serials=line.serials,
         )
         for n, line in enumerate(body.lines)
     ]
-    return ReceiveTransferInput(body.location, lines)
+    return ReceiveTransferInput(location=body.location, lines=lines)
 
 
 async def units_for_view(resources: Resources, tenant_id: int, view: TransferView) -> Units:
@@ -120,25 +145,45 @@ async def units_for_view(resources: Resources, tenant_id: int, view: TransferVie
 def transfer_public(view: TransferView, units: Units) -> TransferPublic:
     d = units.display
     return TransferPublic(
-        transfer_number=view.transfer_number, workflow_id=view.workflow_id,
-        from_warehouse=view.from_warehouse, to_warehouse=view.to_warehouse, status=view.status,
-        lines=[TransferLinePublic(sku=x.sku, lot=x.lot, quantity=d(x.sku, x.quantity),
-                                  reserved=d(x.sku, x.reserved)) for x in view.lines],
+        transfer_number=view.transfer_number,
+        workflow_id=view.workflow_id,
+        from_warehouse=view.from_warehouse,
+        to_warehouse=view.to_warehouse,
+        status=view.status,
+        lines=[
+            TransferLinePublic(
+                sku=x.sku, lot=x.lot, quantity=d(x.sku, x.quantity), reserved=d(x.sku, x.reserved)
+            )
+            for x in view.lines
+        ],
         stock=[
             InFlightPublic(
-                sku=s.sku, lot=s.lot, shipped=d(s.sku, s.shipped), received=d(s.sku, s.received),
-                written_off=d(s.sku, s.written_off), outstanding=d(s.sku, s.outstanding),
+                sku=s.sku,
+                lot=s.lot,
+                shipped=d(s.sku, s.shipped),
+                received=d(s.sku, s.received),
+                written_off=d(s.sku, s.written_off),
+                outstanding=d(s.sku, s.outstanding),
             )
             for s in view.stock
         ],
         receipts=[
             ReceiptPublic(
-                location=r.location, received_at=r.received_at,
-                lines=[ReceiptLinePublic(sku=x.sku, lot=x.lot, received=d(x.sku, x.received),
-                                         reason=x.reason) for x in r.lines],
+                location=r.location,
+                received_at=r.received_at,
+                lines=[
+                    ReceiptLinePublic(
+                        sku=x.sku, lot=x.lot, received=d(x.sku, x.received), reason=x.reason
+                    )
+                    for x in r.lines
+                ],
             )
             for r in view.receipts
         ],
-        carrier=view.carrier, tracking_number=view.tracking_number, shipped_at=view.shipped_at,
-        alert_at=view.alert_at, alerted=view.alerted, reason=view.reason,
-    )  # fmt: skip
+        carrier=view.carrier,
+        tracking_number=view.tracking_number,
+        shipped_at=view.shipped_at,
+        alert_at=view.alert_at,
+        alerted=view.alerted,
+        reason=view.reason,
+    )

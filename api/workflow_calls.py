@@ -38,30 +38,43 @@ def request_hash(body: BaseModel) -> str:
 
 
 async def start_once(
-    resources: Resources, run: Any, arg: Any, workflow_id: str, digest: str,
-    attributes: list[SearchAttributeUpdate[Any]], noun: str, number: str,
-) -> bool:  # fmt: skip
+    resources: Resources,
+    run: Any,
+    arg: Any,
+    workflow_id: str,
+    digest: str,
+    attributes: list[SearchAttributeUpdate[Any]],
+    noun: str,
+    number: str,
+) -> bool:
     """Start a business workflow whose id is its number: True if started now, False if
     it exists from the same request (`digest`); another request is a 409. A number is
     used once, even after its workflow closed (never a second run)."""
     client = await resources.temporal.get()
     try:
         await client.start_workflow(
-            run, arg, id=workflow_id, task_queue=resources.settings.temporal_task_queue,
+            run,
+            arg,
+            id=workflow_id,
+            task_queue=resources.settings.temporal_task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={"request_hash": digest},
             # visible in the UI from the first moment, before a worker runs it
             search_attributes=TypedSearchAttributes(search_attributes.pairs(attributes)),
             rpc_timeout=resources.temporal.rpc_timeout,
-        )  # fmt: skip
+        )
         return True
     except WorkflowAlreadyStartedError:
         handle = client.get_workflow_handle(workflow_id)
         described = await handle.describe(rpc_timeout=resources.temporal.rpc_timeout)
         if await described.memo_value("request_hash", default=None) != digest:
-            raise Problem(409, f"{noun}-exists", f"{noun} {number} exists with other content",
-                          field=f"{noun}_number") from None  # fmt: skip
+            raise Problem(
+                409,
+                f"{noun}-exists",
+                f"{noun} {number} exists with other content",
+                field=f"{noun}_number",
+            ) from None
         return False
 
 
@@ -88,9 +101,15 @@ REFUSALS = {"InvalidInput": 422, "QuantityError": 422, "NotFound": 404}
 
 
 async def update_workflow(
-    resources: Resources, workflow_id: str, update: Any, arg: Any, status_query: Any,
-    what: str, field: str, key: str | None = None,
-) -> Any:  # fmt: skip
+    resources: Resources,
+    workflow_id: str,
+    update: Any,
+    arg: Any,
+    status_query: Any,
+    what: str,
+    field: str,
+    key: str | None = None,
+) -> Any:
     """Run a step; a refusal changed nothing. `key` (the request's Idempotency-Key)
     is the update's id: a repeat answers with the first outcome and does nothing
     again. No answer within OMS_UPDATE_TIMEOUT_SECONDS → 504 saying how far it got."""

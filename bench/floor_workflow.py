@@ -55,14 +55,16 @@ class FloorWorkflow:
         for kind in kinds:
             if kind == LOCAL:
                 await workflow.execute_local_activity(
-                    do_nothing, Nothing(name),
+                    do_nothing,
+                    Nothing(name),
                     start_to_close_timeout=retry_policies.PROJECTION_TIMEOUT,
-                )  # fmt: skip
+                )
             else:
                 await workflow.execute_activity(
-                    do_nothing, Nothing(name),
+                    do_nothing,
+                    Nothing(name),
                     start_to_close_timeout=retry_policies.ORDER_STEP_TIMEOUT,
-                )  # fmt: skip
+                )
 
     @workflow.run
     async def run(self, data: FloorInput) -> str:

@@ -48,12 +48,12 @@ from api.resources import Resources, TemporalConnection
 from bench.floor_workflow import FloorInput, FloorWorkflow, Nothing, do_nothing
 from cli.embedded import EmbeddedPostgres, bin_path, free_port
 from cli.seed import seed_demo
+from contracts.orders import OrderInput, OrderLineInput
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from domain.roles import Role
 from settings import Settings
 from worker import build_worker
-from workflows.order.messages import OrderInput, OrderLineInput
 from workflows.order.workflow import OrderWorkflow
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
@@ -113,10 +113,14 @@ async def _pool(count: int, concurrency: int, one: Callable[[int], Awaitable[Non
 
 def _order_body(number: str) -> dict[str, Any]:
     return {
-        "order_number": number, "customer_id": "bench", "currency": "EUR",
-        "lines": [{"line_id": "1", "sku": "TSHIRT-M", "quantity": 1, "unit_price": 10},
-                  {"line_id": "2", "sku": "MUG", "quantity": 1, "unit_price": 5}],
-    }  # fmt: skip
+        "order_number": number,
+        "customer_id": "bench",
+        "currency": "EUR",
+        "lines": [
+            {"line_id": "1", "sku": "TSHIRT-M", "quantity": 1, "unit_price": 10},
+            {"line_id": "2", "sku": "MUG", "quantity": 1, "unit_price": 5},
+        ],
+    }
 
 
 async def saga_through_api(api: httpx.AsyncClient, keys: dict[Role, str], run: str, i: int) -> None:
@@ -155,8 +159,12 @@ async def floor_saga(env: WorkflowEnvironment, queue: str, run: str, i: int) -> 
     )
     while await handle.query(FloorWorkflow.status) != "ready":
         await asyncio.sleep(0.05)
-    for update in (FloorWorkflow.accept, FloorWorkflow.pick, FloorWorkflow.pack,
-                   FloorWorkflow.ship):  # fmt: skip
+    for update in (
+        FloorWorkflow.accept,
+        FloorWorkflow.pick,
+        FloorWorkflow.pack,
+        FloorWorkflow.ship,
+    ):
         await handle.execute_update(update, Nothing("wms"))
     await handle.result()
 
@@ -164,10 +172,13 @@ async def floor_saga(env: WorkflowEnvironment, queue: str, run: str, i: int) -> 
 def spawn(command: str, settings: Settings, queue: str, port: int) -> subprocess.Popen[bytes]:
     """`oms api` or `oms worker` as its own process, on the bench's servers."""
     env = {
-        **os.environ, "OMS_DATABASE_URL": settings.database_url,
-        "OMS_TEMPORAL_ADDRESS": settings.temporal_address, "OMS_TEMPORAL_TASK_QUEUE": queue,
-        "OMS_API_HOST": "127.0.0.1", "OMS_API_PORT": str(port),
-    }  # fmt: skip
+        **os.environ,
+        "OMS_DATABASE_URL": settings.database_url,
+        "OMS_TEMPORAL_ADDRESS": settings.temporal_address,
+        "OMS_TEMPORAL_TASK_QUEUE": queue,
+        "OMS_API_HOST": "127.0.0.1",
+        "OMS_API_PORT": str(port),
+    }
     oms = str(Path(sys.executable).parent / "oms")
     return subprocess.Popen(
         [oms, command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -198,18 +209,22 @@ async def main(orders: int, concurrency: int, deployed: bool) -> None:
     postgres = EmbeddedPostgres(root / "pg", free_port(), durable=False)
     postgres.start()
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=bin_path("temporal"), search_attributes=list(SEARCH_ATTRIBUTES),
-        data_converter=pydantic_data_converter, dev_server_log_level="error",
-    )  # fmt: skip
+        dev_server_existing_path=bin_path("temporal"),
+        search_attributes=list(SEARCH_ATTRIBUTES),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
     try:
         postgres.ensure_database("bench")
         url = postgres.url("bench")
         upgrade(url)
         queue = f"bench-{uuid.uuid4().hex[:6]}"
         settings = Settings(
-            database_url=url, database_pool_size=20, temporal_task_queue=queue,
+            database_url=url,
+            database_pool_size=20,
+            temporal_task_queue=queue,
             temporal_address=env.client.service_client.config.target_host,
-        )  # fmt: skip
+        )
         engine = create_engine(settings)
         sessions = create_session_factory(engine)
         keys = await seed_demo(sessions, root / "keys.json")
@@ -219,8 +234,10 @@ async def main(orders: int, concurrency: int, deployed: bool) -> None:
         processes: dict[str, subprocess.Popen[bytes]] = {}
         if deployed:
             port = free_port()
-            processes = {"api": spawn("api", settings, queue, port),
-                         "worker": spawn("worker", settings, queue, free_port())}  # fmt: skip
+            processes = {
+                "api": spawn("api", settings, queue, port),
+                "worker": spawn("worker", settings, queue, free_port()),
+            }
             client = await served(port, *processes.values())
             worker: Any = contextlib.nullcontext()
         else:
@@ -230,14 +247,24 @@ async def main(orders: int, concurrency: int, deployed: bool) -> None:
             transport = httpx.ASGITransport(app=create_app(resources=resources))
             client = httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120)
             worker = build_worker(env.client, sessions, queue)
-        floor_worker = Worker(env.client, task_queue=queue + "-floor",
-                              workflows=[FloorWorkflow], activities=[do_nothing])  # fmt: skip
+        floor_worker = Worker(
+            env.client,
+            task_queue=queue + "-floor",
+            workflows=[FloorWorkflow],
+            activities=[do_nothing],
+        )
         api = client
         async with worker, floor_worker:
             # stock for every order: 2 lines x N, far more than the seed has
             wms = {"Authorization": f"Bearer {keys[Role.WMS]}", "Idempotency-Key": run}
-            restock = {"warehouse": "BER", "location": "A-02", "lines": [
-                {"sku": "TSHIRT-M", "quantity": orders * 2}, {"sku": "MUG", "quantity": orders * 2}]}  # fmt: skip
+            restock = {
+                "warehouse": "BER",
+                "location": "A-02",
+                "lines": [
+                    {"sku": "TSHIRT-M", "quantity": orders * 2},
+                    {"sku": "MUG", "quantity": orders * 2},
+                ],
+            }
             assert (await api.post("/v1/inventory/receipts", json=restock, headers=wms)).is_success
             await _pool(4, 4, lambda i: floor_saga(env, queue + "-floor", "warm", i))
             await _pool(4, 4, lambda i: saga_through_api(api, keys, "warm" + run, i))
@@ -251,8 +278,10 @@ async def main(orders: int, concurrency: int, deployed: bool) -> None:
             meter.start()
             ours = await _pool(orders, concurrency, lambda i: saga_through_api(api, keys, run, i))
             ours_cpu = meter.report("ours ", orders)
-            print(f"saga: floor (no-op activities, same updates) {floor:6.1f} orders/s | "
-                  f"through the API {ours:6.1f} orders/s | ratio {ours / floor:.2f} (target >= 0.85)")  # fmt: skip
+            print(
+                f"saga: floor (no-op activities, same updates) {floor:6.1f} orders/s | "
+                f"through the API {ours:6.1f} orders/s | ratio {ours / floor:.2f} (target >= 0.85)"
+            )
             print(floor_cpu)
             print(ours_cpu)
         await api.aclose()
@@ -273,13 +302,22 @@ async def main(orders: int, concurrency: int, deployed: bool) -> None:
         tenant_id = 1
 
         async def bare(i: int) -> None:
-            order = OrderInput(tenant_id, f"S-{run}-{i}", "bench", "EUR",
-                               [OrderLineInput("1", "TSHIRT-M", 1, "10"),
-                                OrderLineInput("2", "MUG", 1, "5")])  # fmt: skip
+            order = OrderInput(
+                tenant_id=tenant_id,
+                order_number=f"S-{run}-{i}",
+                customer_id="bench",
+                currency="EUR",
+                lines=[
+                    OrderLineInput(line_id="1", sku="TSHIRT-M", quantity=1, unit_price="10"),
+                    OrderLineInput(line_id="2", sku="MUG", quantity=1, unit_price="5"),
+                ],
+            )
             await env.client.start_workflow(
-                OrderWorkflow.run, order, id=f"order:{tenant_id}:S-{run}-{i}",
+                OrderWorkflow.run,
+                order,
+                id=f"order:{tenant_id}:S-{run}-{i}",
                 task_queue=queue + "-idle",
-            )  # fmt: skip
+            )
 
         async def posted(i: int) -> None:
             response = await idle_api.post(
@@ -295,8 +333,10 @@ async def main(orders: int, concurrency: int, deployed: bool) -> None:
         meter.start()
         api_rate = await _pool(starts, concurrency, posted)
         api_cpu = meter.report("POST", starts, "start", 1)
-        print(f"start: bare start_workflow {bare_rate:6.1f}/s | POST /v1/orders {api_rate:6.1f}/s | "
-              f"ratio {api_rate / bare_rate:.2f} (target >= 0.8)")  # fmt: skip
+        print(
+            f"start: bare start_workflow {bare_rate:6.1f}/s | POST /v1/orders {api_rate:6.1f}/s | "
+            f"ratio {api_rate / bare_rate:.2f} (target >= 0.8)"
+        )
         print(bare_cpu)
         print(api_cpu)
         await idle_api.aclose()

@@ -59,17 +59,21 @@ async def setup_tenant(sessions: async_sessionmaker[AsyncSession], skus: list[st
 
 
 async def project_pairs(
-    sessions: async_sessionmaker[AsyncSession], tenant_id: int, skus: list[str],
-    pairs: int, callers: int,
-) -> float:  # fmt: skip
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: int,
+    skus: list[str],
+    pairs: int,
+    callers: int,
+) -> float:
     async def caller(n: int) -> None:
         for i in range(n, pairs, callers):
             sku = skus[i % len(skus)]
             command = ReserveStock([ReserveLine("WH1", sku, 1)], "bench")
             made = await reserve(sessions, Caller(tenant_id, uuid.uuid4().hex, "bench"), command)
             rid = made.reservations[0].id
-            await release(sessions, Caller(tenant_id, uuid.uuid4().hex, "bench"),
-                          ReleaseReservation(rid))  # fmt: skip
+            await release(
+                sessions, Caller(tenant_id, uuid.uuid4().hex, "bench"), ReleaseReservation(rid)
+            )
 
     started = time.perf_counter()
     await asyncio.gather(*(caller(n) for n in range(callers)))

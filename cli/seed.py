@@ -29,36 +29,68 @@ from domain.stock import ReceiptLine, ReceiveStock
 
 DEMO_TENANT = "demo"
 
-WAREHOUSES = [WarehouseSpec("BER", "Berlin", priority=1, timezone="Europe/Berlin"),
-              WarehouseSpec("HAM", "Hamburg", priority=2, timezone="Europe/Berlin")]  # fmt: skip
-LOCATIONS = [("DOCK", LocationType.DOCK), ("A-01", LocationType.BIN),
-             ("A-02", LocationType.BIN), ("B-01", LocationType.BIN),
-             ("STAGE", LocationType.STAGING)]  # fmt: skip
+WAREHOUSES = [
+    WarehouseSpec("BER", "Berlin", priority=1, timezone="Europe/Berlin"),
+    WarehouseSpec("HAM", "Hamburg", priority=2, timezone="Europe/Berlin"),
+]
+LOCATIONS = [
+    ("DOCK", LocationType.DOCK),
+    ("A-01", LocationType.BIN),
+    ("A-02", LocationType.BIN),
+    ("B-01", LocationType.BIN),
+    ("STAGE", LocationType.STAGING),
+]
 ITEMS = [
     ItemSpec("TSHIRT-M", "T-shirt, size M", backorder_policy=BackorderPolicy.ALLOW),
     ItemSpec("MUG", "Coffee mug"),
-    ItemSpec("FABRIC-RED", "Red cotton, by the yard",
-             UnitOfMeasure("yd", 4, Decimal("0.25"), Decimal("1"), Rounding.UP)),
-    ItemSpec("MILK-1L", "Milk, 1 litre", track_lot=True, track_expiry=True,
-             default_strategy=Strategy.FEFO),
+    ItemSpec(
+        "FABRIC-RED",
+        "Red cotton, by the yard",
+        UnitOfMeasure("yd", 4, Decimal("0.25"), Decimal("1"), Rounding.UP),
+    ),
+    ItemSpec(
+        "MILK-1L",
+        "Milk, 1 litre",
+        track_lot=True,
+        track_expiry=True,
+        default_strategy=Strategy.FEFO,
+    ),
     ItemSpec("PHONE-X", "Phone X", track_serial=True),
-]  # fmt: skip
+]
 
 
 def _receipts(today: date) -> list[tuple[str, ReceiveStock]]:
     soon, later = today + timedelta(days=5), today + timedelta(days=40)
     return [
-        ("seed-receipt-ber", ReceiveStock("BER", "A-01", [
-            ReceiptLine("TSHIRT-M", 40), ReceiptLine("MUG", 12),
-            ReceiptLine("FABRIC-RED", 120),  # 30 yd in quarter-yards
-            ReceiptLine("MILK-1L", 24, "L-SOON", soon),
-            ReceiptLine("MILK-1L", 24, "L-LATER", later),
-            ReceiptLine("PHONE-X", 3, serials=["PX-0001", "PX-0002", "PX-0003"]),
-        ], reference="seed")),
-        ("seed-receipt-ham", ReceiveStock("HAM", "A-01", [
-            ReceiptLine("TSHIRT-M", 15), ReceiptLine("MUG", 30),
-        ], reference="seed")),
-    ]  # fmt: skip
+        (
+            "seed-receipt-ber",
+            ReceiveStock(
+                "BER",
+                "A-01",
+                [
+                    ReceiptLine("TSHIRT-M", 40),
+                    ReceiptLine("MUG", 12),
+                    ReceiptLine("FABRIC-RED", 120),  # 30 yd in quarter-yards
+                    ReceiptLine("MILK-1L", 24, "L-SOON", soon),
+                    ReceiptLine("MILK-1L", 24, "L-LATER", later),
+                    ReceiptLine("PHONE-X", 3, serials=["PX-0001", "PX-0002", "PX-0003"]),
+                ],
+                reference="seed",
+            ),
+        ),
+        (
+            "seed-receipt-ham",
+            ReceiveStock(
+                "HAM",
+                "A-01",
+                [
+                    ReceiptLine("TSHIRT-M", 15),
+                    ReceiptLine("MUG", 30),
+                ],
+                reference="seed",
+            ),
+        ),
+    ]
 
 
 async def seed_catalogue(sessions: async_sessionmaker[AsyncSession], tenant_id: int) -> None:

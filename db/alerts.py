@@ -30,12 +30,15 @@ async def raise_alert(sessions: async_sessionmaker[AsyncSession], alert: NewAler
         await session.execute(
             insert(Alert)
             .values(
-                tenant_id=alert.tenant_id, key=alert.key, kind=alert.kind,
-                reference_type=alert.reference_type, reference_id=alert.reference_id,
+                tenant_id=alert.tenant_id,
+                key=alert.key,
+                kind=alert.kind,
+                reference_type=alert.reference_type,
+                reference_id=alert.reference_id,
                 message=alert.message,
             )
             .on_conflict_do_nothing(index_elements=[Alert.tenant_id, Alert.key])
-        )  # fmt: skip
+        )
         alert_id = await session.scalar(
             select(Alert.id).where(Alert.tenant_id == alert.tenant_id, Alert.key == alert.key)
         )

@@ -33,9 +33,13 @@ async def _insert_new(
 
 async def create_warehouse(session: AsyncSession, tenant_id: int, spec: WarehouseSpec) -> Warehouse:
     values = {
-        "tenant_id": tenant_id, "code": spec.code, "name": spec.name, "priority": spec.priority,
-        "timezone": spec.timezone, "active": spec.active,
-    }  # fmt: skip
+        "tenant_id": tenant_id,
+        "code": spec.code,
+        "name": spec.name,
+        "priority": spec.priority,
+        "timezone": spec.timezone,
+        "active": spec.active,
+    }
     unique = [Warehouse.tenant_id, Warehouse.code]
     return await _insert_new(session, Warehouse, values, unique, f"warehouse {spec.code!r}")
 
@@ -47,10 +51,14 @@ async def create_location(session: AsyncSession, tenant_id: int, spec: LocationS
     if spec.parent_code is not None:
         parent_id = (await catalogue.location(warehouse, spec.parent_code, "parent_code")).id
     values = {
-        "tenant_id": tenant_id, "warehouse_id": warehouse.id, "code": spec.code,
-        "type": spec.type.value, "parent_id": parent_id, "pickable": spec.is_pickable,
+        "tenant_id": tenant_id,
+        "warehouse_id": warehouse.id,
+        "code": spec.code,
+        "type": spec.type.value,
+        "parent_id": parent_id,
+        "pickable": spec.is_pickable,
         "active": spec.active,
-    }  # fmt: skip
+    }
     taken = f"location {spec.code!r} in {spec.warehouse!r}"
     unique = [Location.warehouse_id, Location.code]
     return await _insert_new(session, Location, values, unique, taken)
@@ -61,17 +69,25 @@ async def create_item(session: AsyncSession, tenant_id: int, spec: ItemSpec) -> 
         raise InvalidInput("sku must not be blank", field="sku")
     uom = spec.uom
     values = {
-        "tenant_id": tenant_id, "sku": spec.sku, "name": spec.name, "uom_unit": uom.unit,
+        "tenant_id": tenant_id,
+        "sku": spec.sku,
+        "name": spec.name,
+        "uom_unit": uom.unit,
         "base_units_per_unit": uom.base_units_per_unit,
-        "min_increment_base": uom.increment_base, "min_cut_base": uom.min_cut_base,
-        "rounding": uom.rounding.value, "track_lot": spec.track_lot,
-        "track_serial": spec.track_serial, "track_expiry": spec.track_expiry,
+        "min_increment_base": uom.increment_base,
+        "min_cut_base": uom.min_cut_base,
+        "rounding": uom.rounding.value,
+        "track_lot": spec.track_lot,
+        "track_serial": spec.track_serial,
+        "track_expiry": spec.track_expiry,
         "requires_inspection": spec.requires_inspection,
-        "default_strategy": spec.default_strategy.value, "reorder_point": spec.reorder_point,
-        "safety_stock": spec.safety_stock, "low_stock_threshold": spec.low_stock_threshold,
+        "default_strategy": spec.default_strategy.value,
+        "reorder_point": spec.reorder_point,
+        "safety_stock": spec.safety_stock,
+        "low_stock_threshold": spec.low_stock_threshold,
         "backorder_policy": spec.backorder_policy.value,
         "backorder_limit": spec.backorder_limit,
-    }  # fmt: skip
+    }
     return await _insert_new(
         session, Item, values, [Item.tenant_id, Item.sku], f"item {spec.sku!r}"
     )

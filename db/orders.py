@@ -12,11 +12,11 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts.orders import OrderInput, OrderView, RequestView
 from db.models import FulfillmentRequestRow, Item, Order, OrderLine
 from db.stock.lookups import Catalogue
 from domain.allocation import BackorderPolicy, WarehouseStock
 from domain.errors import NotFound
-from workflows.order.messages import OrderInput, OrderView, RequestView
 
 _VIEW = TypeAdapter(OrderView)
 
@@ -58,12 +58,17 @@ class OrderProjection:
             for line in order.lines:
                 session.add(
                     OrderLine(
-                        order_id=order_id, line_id=line.line_id, tenant_id=order.tenant_id,
-                        item_id=items[line.sku].id, ordered=line.quantity,
-                        unit_price=Decimal(line.unit_price), backordered=0, shipped=0,
+                        order_id=order_id,
+                        line_id=line.line_id,
+                        tenant_id=order.tenant_id,
+                        item_id=items[line.sku].id,
+                        ordered=line.quantity,
+                        unit_price=Decimal(line.unit_price),
+                        backordered=0,
+                        shipped=0,
                         canceled=0,
                     )
-                )  # fmt: skip
+                )
 
     async def update(self, view: OrderView) -> None:
         """Follow the workflow: a newer version replaces the rows, an older one is
@@ -77,14 +82,20 @@ class OrderProjection:
             await session.execute(
                 _PROJECT,
                 {
-                    "status": view.status.value, "payment": view.payment_status.value,
-                    "version": view.version, "view": _VIEW.dump_json(view).decode(),
-                    "t": view.tenant_id, "n": view.order_number, "wf": view.workflow_id,
+                    "status": view.status.value,
+                    "payment": view.payment_status.value,
+                    "version": view.version,
+                    "view": _VIEW.dump_json(view).decode(),
+                    "t": view.tenant_id,
+                    "n": view.order_number,
+                    "wf": view.workflow_id,
                     "line_ids": [x.line_id for x in lines],
-                    "b": [x.backordered for x in lines], "s": [x.shipped for x in lines],
-                    "c": [x.canceled for x in lines], "requests": json.dumps(requests),
+                    "b": [x.backordered for x in lines],
+                    "s": [x.shipped for x in lines],
+                    "c": [x.canceled for x in lines],
+                    "requests": json.dumps(requests),
                 },
-            )  # fmt: skip
+            )
 
 
 # The order row moves only forward (version); its lines and fulfillment requests are
@@ -217,9 +228,14 @@ _REQUEST = TypeAdapter(RequestView)
 
 
 async def list_requests(
-    session: AsyncSession, tenant_id: int, *, warehouse: str | None, status: str | None,
-    order_number: str | None = None, limit: int,
-) -> list[tuple[str, RequestView]]:  # fmt: skip
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    warehouse: str | None,
+    status: str | None,
+    order_number: str | None = None,
+    limit: int,
+) -> list[tuple[str, RequestView]]:
     """(order number, request) of a tenant's fulfillment requests, oldest first."""
     query = (
         select(Order.order_number, FulfillmentRequestRow.view)

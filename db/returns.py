@@ -61,8 +61,13 @@ async def open_return(
     if existing is not None:
         if existing.request_hash != request_hash or existing.order_id != order.id:
             raise Conflict(f"return {rma_number} exists with other content", field="rma_number")
-        return Opened(existing.id, order.order_number, order.currency,
-                      await _opened_lines(session, existing.id), created=False)  # fmt: skip
+        return Opened(
+            existing.id,
+            order.order_number,
+            order.currency,
+            await _opened_lines(session, existing.id),
+            created=False,
+        )
     lines = {
         row.line_id: row
         for row in await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))
@@ -77,23 +82,41 @@ async def open_return(
         requested,
     )
     created = Return(
-        tenant_id=tenant_id, rma_number=rma_number, order_id=order.id, workflow_id=workflow_id,
-        status=ReturnStatus.REQUESTED.value, reason=reason, request_hash=request_hash, version=0,
-    )  # fmt: skip
+        tenant_id=tenant_id,
+        rma_number=rma_number,
+        order_id=order.id,
+        workflow_id=workflow_id,
+        status=ReturnStatus.REQUESTED.value,
+        reason=reason,
+        request_hash=request_hash,
+        version=0,
+    )
     session.add(created)
     await session.flush()
     for line_id, quantity in requested:
         row = lines[line_id]
         session.add(
             ReturnLine(
-                return_id=created.id, line_id=line_id, tenant_id=tenant_id, order_id=order.id,
-                item_id=row.item_id, requested=quantity, claimed=quantity, received=0,
-                accepted=0, unit_price=row.unit_price,
+                return_id=created.id,
+                line_id=line_id,
+                tenant_id=tenant_id,
+                order_id=order.id,
+                item_id=row.item_id,
+                requested=quantity,
+                claimed=quantity,
+                received=0,
+                accepted=0,
+                unit_price=row.unit_price,
             )
-        )  # fmt: skip
+        )
     await session.flush()
-    return Opened(created.id, order.order_number, order.currency,
-                  await _opened_lines(session, created.id), created=True)  # fmt: skip
+    return Opened(
+        created.id,
+        order.order_number,
+        order.currency,
+        await _opened_lines(session, created.id),
+        created=True,
+    )
 
 
 async def _opened_lines(session: AsyncSession, return_id: int) -> list[OpenedLine]:
@@ -127,17 +150,26 @@ async def project_return(
                 " refund_reason = coalesce(:why, refund_reason)"
                 " WHERE tenant_id = :t AND rma_number = :n AND version < :v RETURNING id"
             ),
-            {"s": status.value, "v": version, "view": _json(view), "t": tenant_id,
-             "n": rma_number, "amount": refund[0] if refund else None,
-             "why": refund[1] if refund else None},
-        )  # fmt: skip
+            {
+                "s": status.value,
+                "v": version,
+                "view": _json(view),
+                "t": tenant_id,
+                "n": rma_number,
+                "amount": refund[0] if refund else None,
+                "why": refund[1] if refund else None,
+            },
+        )
         if return_id is None:
             return
         claim = {
-            ReturnStatus.REQUESTED: "requested", ReturnStatus.APPROVED: "requested",
-            ReturnStatus.RECEIVED: "received", ReturnStatus.CLOSED: "received",
-            ReturnStatus.REJECTED: "0", ReturnStatus.EXPIRED: "0",
-        }[status]  # fmt: skip
+            ReturnStatus.REQUESTED: "requested",
+            ReturnStatus.APPROVED: "requested",
+            ReturnStatus.RECEIVED: "received",
+            ReturnStatus.CLOSED: "received",
+            ReturnStatus.REJECTED: "0",
+            ReturnStatus.EXPIRED: "0",
+        }[status]
         await session.execute(
             text(f"UPDATE return_lines SET claimed = {claim} WHERE return_id = :r"),
             {"r": return_id},
@@ -167,9 +199,13 @@ async def _order_returned(session: AsyncSession, return_id: int) -> None:
             " FROM order_lines WHERE order_id = o.id AND shipped > 0) THEN :all ELSE :part END"
             " WHERE id = :o AND status IN (:shipped, :all, :part)"
         ),
-        {"o": order_id, "all": OrderStatus.RETURNED.value,
-         "part": OrderStatus.PARTIALLY_RETURNED.value, "shipped": OrderStatus.SHIPPED.value},
-    )  # fmt: skip
+        {
+            "o": order_id,
+            "all": OrderStatus.RETURNED.value,
+            "part": OrderStatus.PARTIALLY_RETURNED.value,
+            "shipped": OrderStatus.SHIPPED.value,
+        },
+    )
 
 
 async def returned_by_line(

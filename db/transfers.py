@@ -8,10 +8,10 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts.transfers import TransferInput, TransferView
 from db.models import Transfer, Warehouse
 from db.stock.lookups import Catalogue
 from domain.errors import InvalidInput
-from workflows.transfer.messages import TransferInput, TransferView
 
 _VIEW = TypeAdapter(TransferView)
 
@@ -44,14 +44,19 @@ class TransferProjection:
             await session.execute(
                 insert(Transfer)
                 .values(
-                    tenant_id=transfer.tenant_id, transfer_number=transfer.transfer_number,
-                    workflow_id=workflow_id, from_warehouse_id=source.id,
-                    to_warehouse_id=target.id, status="requested", version=0, view=None,
+                    tenant_id=transfer.tenant_id,
+                    transfer_number=transfer.transfer_number,
+                    workflow_id=workflow_id,
+                    from_warehouse_id=source.id,
+                    to_warehouse_id=target.id,
+                    status="requested",
+                    version=0,
+                    view=None,
                 )
                 .on_conflict_do_nothing(
                     index_elements=[Transfer.tenant_id, Transfer.transfer_number]
                 )
-            )  # fmt: skip
+            )
 
     async def update(self, view: TransferView) -> None:
         """Follow the workflow: a newer version replaces the row, an older is ignored."""
@@ -63,11 +68,13 @@ class TransferProjection:
                     " WHERE tenant_id = :t AND transfer_number = :n AND version < :version"
                 ),
                 {
-                    "status": view.status.value, "version": view.version,
-                    "view": _VIEW.dump_json(view).decode(), "t": view.tenant_id,
+                    "status": view.status.value,
+                    "version": view.version,
+                    "view": _VIEW.dump_json(view).decode(),
+                    "t": view.tenant_id,
                     "n": view.transfer_number,
                 },
-            )  # fmt: skip
+            )
 
 
 async def list_transfers(
@@ -86,8 +93,10 @@ async def list_transfers(
     )
     if status is not None:
         query = query.where(Transfer.status == status)
-    for column, code in ((Transfer.from_warehouse_id, from_warehouse),
-                         (Transfer.to_warehouse_id, to_warehouse)):  # fmt: skip
+    for column, code in (
+        (Transfer.from_warehouse_id, from_warehouse),
+        (Transfer.to_warehouse_id, to_warehouse),
+    ):
         if code is not None:
             query = query.where(
                 column.in_(

@@ -90,8 +90,9 @@ def check_receipt(requested: dict[str, int], lines: list[ReceivedLine]) -> None:
         if line.received > requested[line.line_id]:
             raise InvalidInput(
                 f"line {line.line_id!r}: {line.received} received, only "
-                f"{requested[line.line_id]} requested", field=f"{field}.received",
-            )  # fmt: skip
+                f"{requested[line.line_id]} requested",
+                field=f"{field}.received",
+            )
         if line.accepted > line.received:
             raise InvalidInput(
                 f"line {line.line_id!r}: {line.accepted} accepted of {line.received} received",
@@ -102,10 +103,12 @@ def check_receipt(requested: dict[str, int], lines: list[ReceivedLine]) -> None:
 def refund(lines: list[tuple[int, Decimal]], unit_size: list[int]) -> Decimal:
     """Accepted base units x the order line's unit price (per display unit)."""
     total = sum(
-        (Decimal(accepted) / size * price for (accepted, price), size in zip(lines, unit_size,
-                                                                             strict=True)),
+        (
+            Decimal(accepted) / size * price
+            for (accepted, price), size in zip(lines, unit_size, strict=True)
+        ),
         Decimal(0),
-    )  # fmt: skip
+    )
     return total.quantize(Decimal("0.01"))
 
 

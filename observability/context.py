@@ -15,7 +15,7 @@ from typing import Any
 
 _fields: ContextVar[dict[str, Any] | None] = ContextVar("oms_log_fields", default=None)
 
-# The business workflows' ids (workflows/*/messages.py): `<kind>:<tenant id>:<number>`.
+# The business workflows' ids (contracts/): `<kind>:<tenant id>:<number>`.
 _BUSINESS_ID = re.compile(r"^(order|return|transfer):(\d+):(.+)$")
 
 

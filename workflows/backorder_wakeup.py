@@ -14,9 +14,10 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.backorders import BackorderActivities, FindWakeableInput
+    from activities.backorders import BackorderActivities
+    from contracts.orders import StockArrivedInput
+    from contracts.sweeps import FindWakeableInput
     from workflows import retry_policies
-    from workflows.order.messages import StockArrivedInput
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class BackorderWakeupWorkflow:
     async def run(self, data: BackorderWakeupInput) -> BackorderWakeupResult:
         found = await workflow.execute_activity_method(
             BackorderActivities.find_wakeable_backorders,
-            FindWakeableInput(data.limit),
+            FindWakeableInput(limit=data.limit),
             start_to_close_timeout=retry_policies.DATABASE_TIMEOUT,
             retry_policy=retry_policies.DATABASE,
         )
@@ -43,7 +44,7 @@ class BackorderWakeupWorkflow:
         for order in found.orders:
             handle = workflow.get_external_workflow_handle(order.workflow_id)
             try:
-                await handle.signal("stock_arrived", StockArrivedInput(order.sku))
+                await handle.signal("stock_arrived", StockArrivedInput(sku=order.sku))
             except FailureError:
                 continue  # the order closed meanwhile
             woken.append(order.workflow_id)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.reservations import ExpireDueInput, ReservationActivities
+    from activities.reservations import ReservationActivities
+    from contracts.sweeps import ExpireDueInput
     from workflows import retry_policies
 
 MAX_BATCHES = 20  # per run; the next scheduled run takes the rest

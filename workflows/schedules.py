@@ -20,7 +20,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from activities.stuck_runs import StuckRunsInput
+from contracts.sweeps import StuckRunsInput
 from workflows.backorder_wakeup import BackorderWakeupInput, BackorderWakeupWorkflow
 from workflows.reservation_expiry import ReservationExpiryInput, ReservationExpiryWorkflow
 from workflows.stuck_runs import StuckRunsWorkflow

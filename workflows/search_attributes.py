@@ -12,10 +12,10 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate
 
 if TYPE_CHECKING:
+    from contracts.orders import OrderInput
+    from contracts.transfers import TransferInput
     from domain.orders import OrderStatus
     from domain.transfers import TransferStatus
-    from workflows.order.messages import OrderInput
-    from workflows.transfer.messages import TransferInput
 
 TENANT_ID = SearchAttributeKey.for_keyword("TenantId")
 ORDER_NUMBER = SearchAttributeKey.for_keyword("OrderNumber")

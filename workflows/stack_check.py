@@ -10,11 +10,8 @@ from dataclasses import dataclass
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.stack_check import (
-        DatabaseCheckInput,
-        DatabaseCheckResult,
-        StackCheckActivities,
-    )
+    from activities.stack_check import StackCheckActivities
+    from contracts.sweeps import DatabaseCheckInput, DatabaseCheckResult
     from workflows import retry_policies
 
 

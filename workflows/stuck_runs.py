@@ -6,7 +6,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.stuck_runs import StuckRunActivities, StuckRunsInput, StuckRunsResult
+    from activities.stuck_runs import StuckRunActivities
+    from contracts.sweeps import StuckRunsInput, StuckRunsResult
     from workflows import retry_policies
 
 

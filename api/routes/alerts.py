@@ -27,14 +27,22 @@ router = api_router(prefix="/v1/alerts", tags=["alerts"])
 
 def _public(alert: Alert) -> AlertPublic:
     return AlertPublic(
-        id=alert.id, kind=alert.kind, reference_type=alert.reference_type,
-        reference_id=alert.reference_id, message=alert.message, created_at=alert.created_at,
-        resolved_at=alert.resolved_at, resolution=alert.resolution,
-    )  # fmt: skip
+        id=alert.id,
+        kind=alert.kind,
+        reference_type=alert.reference_type,
+        reference_id=alert.reference_id,
+        message=alert.message,
+        created_at=alert.created_at,
+        resolved_at=alert.resolved_at,
+        resolution=alert.resolution,
+    )
 
 
-@router.get("", response_model=Page[AlertPublic],
-            summary="Alerts, newest first: open ones, or all with status=all")  # fmt: skip
+@router.get(
+    "",
+    response_model=Page[AlertPublic],
+    summary="Alerts, newest first: open ones, or all with status=all",
+)
 async def get_alerts(
     principal: PrincipalDep,
     session: SessionDep,
@@ -44,15 +52,22 @@ async def get_alerts(
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[AlertPublic]:
     rows = await list_alerts(
-        session, principal.tenant_id, open_only=status == "open", kind=kind,
-        before=decode_cursor(cursor, CursorId), limit=limit,
-    )  # fmt: skip
+        session,
+        principal.tenant_id,
+        open_only=status == "open",
+        kind=kind,
+        before=decode_cursor(cursor, CursorId),
+        limit=limit,
+    )
     next_cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
     return Page(items=[_public(a) for a in rows], next_cursor=next_cursor)
 
 
-@router.post("/{alert_id}/resolve", response_model=AlertPublic,
-             summary="Resolve an alert with a note (409 if it is already resolved)")  # fmt: skip
+@router.post(
+    "/{alert_id}/resolve",
+    response_model=AlertPublic,
+    summary="Resolve an alert with a note (409 if it is already resolved)",
+)
 async def resolve(
     alert_id: RowId, body: AlertResolveBody, principal: WmsWriterDep, session: SessionDep
 ) -> AlertPublic:

@@ -16,9 +16,7 @@ from api.routing import api_router
 from api.schemas.common import Code, Identifier, Keyword, Limit, Page, WarehouseCode
 from api.schemas.orders import OrderPublic, PackBody, PickBody, RequestPublic, ShipBody
 from api.units import Units
-from db.orders import find_request, list_requests
-from domain.errors import InvalidInput
-from workflows.order.messages import (
+from contracts.orders import (
     PackageInput,
     PackageLineInput,
     PackInput,
@@ -28,6 +26,8 @@ from workflows.order.messages import (
     RequestView,
     ShipInput,
 )
+from db.orders import find_request, list_requests
+from domain.errors import InvalidInput
 from workflows.order.workflow import OrderWorkflow
 
 router = api_router(prefix="/v1/fulfillment-requests", tags=["fulfillment"])
@@ -43,9 +43,13 @@ async def get_requests(
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[RequestPublic]:
     rows = await list_requests(
-        session, principal.tenant_id, warehouse=warehouse, status=status,
-        order_number=order_number, limit=limit,
-    )  # fmt: skip
+        session,
+        principal.tenant_id,
+        warehouse=warehouse,
+        status=status,
+        order_number=order_number,
+        limit=limit,
+    )
     units = await Units.load_with(
         session, principal.tenant_id, {line.sku for _, r in rows for line in r.lines}
     )
@@ -109,8 +113,9 @@ def _line_sku(skus: dict[str, str], line_id: str, field: str) -> str:
     return skus[line_id]
 
 
-@router.post("/{request_id}/accept", response_model=OrderPublic,
-             summary="The warehouse takes the request")  # fmt: skip
+@router.post(
+    "/{request_id}/accept", response_model=OrderPublic, summary="The warehouse takes the request"
+)
 async def accept(
     request_id: Identifier,
     principal: WmsWriterDep,
@@ -123,13 +128,16 @@ async def accept(
         principal.tenant_id,
         number,
         OrderWorkflow.accept,
-        RequestInput(request_id),
+        RequestInput(request_id=request_id),
         key,
     )
 
 
-@router.post("/{request_id}/pick", response_model=OrderPublic,
-             summary="Confirm what was picked; less than allocated is a short pick")  # fmt: skip
+@router.post(
+    "/{request_id}/pick",
+    response_model=OrderPublic,
+    summary="Confirm what was picked; less than allocated is a short pick",
+)
 async def pick(
     request_id: Identifier,
     body: PickBody,
@@ -142,19 +150,30 @@ async def pick(
     for n, line in enumerate(body.lines):
         sku = _line_sku(skus, line.line_id, f"lines.{n}.line_id")
         quantity = units.stock(sku, line.quantity, f"lines.{n}.quantity")
-        lines.append(PickLineInput(line.line_id, quantity, line.lot, line.location, line.serials))
+        lines.append(
+            PickLineInput(
+                line_id=line.line_id,
+                quantity=quantity,
+                lot=line.lot,
+                location=line.location,
+                serials=line.serials,
+            )
+        )
     return await _confirm(
         resources,
         principal.tenant_id,
         number,
         OrderWorkflow.pick,
-        PickInput(request_id, lines),
+        PickInput(request_id=request_id, lines=lines),
         key,
     )
 
 
-@router.post("/{request_id}/pack", response_model=OrderPublic,
-             summary="Record the packages; they hold exactly what was picked")  # fmt: skip
+@router.post(
+    "/{request_id}/pack",
+    response_model=OrderPublic,
+    summary="Record the packages; they hold exactly what was picked",
+)
 async def pack(
     request_id: Identifier,
     body: PackBody,
@@ -170,19 +189,34 @@ async def pack(
             field = f"packages.{n}.lines.{m}"
             sku = _line_sku(skus, line.line_id, f"{field}.line_id")
             lines.append(
-                PackageLineInput(line.line_id, units.stock(sku, line.quantity, f"{field}.quantity"))
+                PackageLineInput(
+                    line_id=line.line_id,
+                    quantity=units.stock(sku, line.quantity, f"{field}.quantity"),
+                )
             )
         packages.append(
-            PackageInput(package.package_number, package.weight, package.dimensions, lines)
+            PackageInput(
+                package_number=package.package_number,
+                weight=package.weight,
+                dimensions=package.dimensions,
+                lines=lines,
+            )
         )
     return await _confirm(
-        resources, principal.tenant_id, number, OrderWorkflow.pack,
-        PackInput(request_id, packages), key,
-    )  # fmt: skip
+        resources,
+        principal.tenant_id,
+        number,
+        OrderWorkflow.pack,
+        PackInput(request_id=request_id, packages=packages),
+        key,
+    )
 
 
-@router.post("/{request_id}/ship", response_model=OrderPublic,
-             summary="The packages left: stock is consumed, the shipment recorded")  # fmt: skip
+@router.post(
+    "/{request_id}/ship",
+    response_model=OrderPublic,
+    summary="The packages left: stock is consumed, the shipment recorded",
+)
 async def ship(
     request_id: Identifier,
     body: ShipBody,
@@ -192,6 +226,15 @@ async def ship(
 ) -> OrderPublic:
     number = await _order_number(resources, principal.tenant_id, request_id)
     return await _confirm(
-        resources, principal.tenant_id, number, OrderWorkflow.ship,
-        ShipInput(request_id, body.carrier, body.service_level, body.tracking_numbers), key,
-    )  # fmt: skip
+        resources,
+        principal.tenant_id,
+        number,
+        OrderWorkflow.ship,
+        ShipInput(
+            request_id=request_id,
+            carrier=body.carrier,
+            service_level=body.service_level,
+            tracking_numbers=body.tracking_numbers,
+        ),
+        key,
+    )

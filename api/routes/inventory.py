@@ -287,6 +287,8 @@ async def post_lot_release(
     _mark(response, result.replayed)
     await wake_backorders(resources, principal.tenant_id, {body.sku})
     return LotReleasePublic(
-        sku=result.sku, lot=result.lot, previous_status=result.previous_status,
+        sku=result.sku,
+        lot=result.lot,
+        previous_status=result.previous_status,
         released={code: units.display(body.sku, q) for code, q in result.released.items()},
-    )  # fmt: skip
+    )

@@ -32,16 +32,16 @@ from api.schemas.orders import (
     PaymentAuthorizationBody,
 )
 from api.units import Units
-from db.orders import list_orders
-from db.returns import returned_by_line
-from domain.orders import OrderStatus
-from workflows.order.messages import (
+from contracts.orders import (
     AuthorizePaymentInput,
     CancelInput,
     ExtendReservationInput,
     HoldInput,
     ReleaseHoldInput,
 )
+from db.orders import list_orders
+from db.returns import returned_by_line
+from domain.orders import OrderStatus
 from workflows.order.workflow import OrderWorkflow
 
 router = api_router(prefix="/v1/orders", tags=["orders"])
@@ -89,9 +89,13 @@ async def get_orders(
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[OrderPublic]:
     rows = await list_orders(
-        session, principal.tenant_id, status=status, customer_id=customer_id,
-        before=decode_cursor(cursor, CursorId), limit=limit,
-    )  # fmt: skip
+        session,
+        principal.tenant_id,
+        status=status,
+        customer_id=customer_id,
+        before=decode_cursor(cursor, CursorId),
+        limit=limit,
+    )
     skus = {line.sku for _, view in rows for line in view.lines}
     units = await Units.load_with(session, principal.tenant_id, skus)
     returned = await returned_by_line(
@@ -102,8 +106,11 @@ async def get_orders(
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.post("/{order_number}/cancel", response_model=OrderPublic,
-             summary="Cancel what has not shipped (409 once all has shipped)")  # fmt: skip
+@router.post(
+    "/{order_number}/cancel",
+    response_model=OrderPublic,
+    summary="Cancel what has not shipped (409 once all has shipped)",
+)
 async def cancel_order(
     order_number: Code,
     body: CancelBody,
@@ -116,7 +123,7 @@ async def cancel_order(
         principal.tenant_id,
         order_number,
         OrderWorkflow.cancel,
-        CancelInput(body.reason),
+        CancelInput(reason=body.reason),
         key=key,
     )
     return orders.order_public(
@@ -124,8 +131,12 @@ async def cancel_order(
     )
 
 
-@router.post("/{order_number}/holds", response_model=HoldPublic, status_code=201,
-             summary="Put a hold on an order: it stops before its next stock step")  # fmt: skip
+@router.post(
+    "/{order_number}/holds",
+    response_model=HoldPublic,
+    status_code=201,
+    summary="Put a hold on an order: it stops before its next stock step",
+)
 async def add_hold(
     order_number: Code,
     body: HoldBody,
@@ -138,14 +149,17 @@ async def add_hold(
         principal.tenant_id,
         order_number,
         OrderWorkflow.add_hold,
-        HoldInput(body.code, body.reason),
+        HoldInput(code=body.code, reason=body.reason),
         key=key,
     )
     return HoldPublic(id=hold.id, code=hold.code, reason=hold.reason, active=hold.active)
 
 
-@router.post("/{order_number}/holds/{hold_id}/release", response_model=HoldPublic,
-             summary="Release a hold; the order resumes")  # fmt: skip
+@router.post(
+    "/{order_number}/holds/{hold_id}/release",
+    response_model=HoldPublic,
+    summary="Release a hold; the order resumes",
+)
 async def release_hold(
     order_number: Code,
     hold_id: Identifier,
@@ -158,25 +172,30 @@ async def release_hold(
         principal.tenant_id,
         order_number,
         OrderWorkflow.release_hold,
-        ReleaseHoldInput(hold_id),
+        ReleaseHoldInput(hold_id=hold_id),
         key=key,
     )
     return HoldPublic(id=hold.id, code=hold.code, reason=hold.reason, active=hold.active)
 
 
-@router.post("/{order_number}/payment-authorization", response_model=OrderPublic,
-             summary="Payment is authorized: the order goes on to allocation")  # fmt: skip
+@router.post(
+    "/{order_number}/payment-authorization",
+    response_model=OrderPublic,
+    summary="Payment is authorized: the order goes on to allocation",
+)
 async def authorize_payment(
-    order_number: Code, body: PaymentAuthorizationBody, principal: OmsWriterDep,
+    order_number: Code,
+    body: PaymentAuthorizationBody,
+    principal: OmsWriterDep,
     resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
-) -> OrderPublic:  # fmt: skip
+) -> OrderPublic:
     view = await orders.update_order(
         resources,
         principal.tenant_id,
         order_number,
         OrderWorkflow.authorize_payment,
-        AuthorizePaymentInput(str(body.amount), body.reference),
+        AuthorizePaymentInput(amount=str(body.amount), reference=body.reference),
         key=key,
     )
     return orders.order_public(
@@ -184,8 +203,11 @@ async def authorize_payment(
     )
 
 
-@router.post("/{order_number}/reservation-extension", response_model=ExtensionPublic,
-             summary="Push the unpaid reservation's deadline")  # fmt: skip
+@router.post(
+    "/{order_number}/reservation-extension",
+    response_model=ExtensionPublic,
+    summary="Push the unpaid reservation's deadline",
+)
 async def extend_reservation(
     order_number: Code,
     body: ExtensionBody,
@@ -198,7 +220,7 @@ async def extend_reservation(
         principal.tenant_id,
         order_number,
         OrderWorkflow.extend_reservation,
-        ExtendReservationInput(body.seconds),
+        ExtendReservationInput(seconds=body.seconds),
         key=key,
     )
     return ExtensionPublic(expires_at=result.expires_at)

@@ -22,9 +22,9 @@ from api.routing import api_router
 from api.schemas.common import Code, Cursor, CursorId, Limit, Page, decode_cursor, encode_cursor
 from api.schemas.returns import DecisionBody, ReturnCreate, ReturnPublic, ReturnReceipt
 from api.units import Units
+from contracts.returns import CloseInput, DecisionInput, ReturnView
 from db.returns import list_returns
 from domain.returns import ReturnStatus
-from workflows.returns.messages import CloseInput, DecisionInput, ReturnView
 from workflows.returns.workflow import ReturnWorkflow
 
 router = api_router(tags=["returns"])
@@ -38,9 +38,12 @@ router = api_router(tags=["returns"])
     responses=repeated(ReturnPublic, "return in its current state"),
 )
 async def request_return(
-    order_number: Code, body: ReturnCreate, principal: OmsWriterDep, resources: ResourcesDep,
+    order_number: Code,
+    body: ReturnCreate,
+    principal: OmsWriterDep,
+    resources: ResourcesDep,
     response: Response,
-) -> ReturnPublic:  # fmt: skip
+) -> ReturnPublic:
     answer, created = await returns.request_return(
         resources, principal.tenant_id, order_number, body
     )
@@ -66,9 +69,13 @@ async def get_returns(
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[ReturnPublic]:
     rows = await list_returns(
-        session, principal.tenant_id, status=status, order_number=order_number,
-        before=decode_cursor(cursor, CursorId), limit=limit,
-    )  # fmt: skip
+        session,
+        principal.tenant_id,
+        status=status,
+        order_number=order_number,
+        before=decode_cursor(cursor, CursorId),
+        limit=limit,
+    )
     views = [_VIEW.validate_python(view) for _, view in rows]
     units = await Units.load_with(
         session, principal.tenant_id, {x.sku for view in views for x in view.lines}
@@ -77,8 +84,11 @@ async def get_returns(
     return Page(items=[returns.return_public(v, units) for v in views], next_cursor=next_cursor)
 
 
-@router.post("/v1/returns/{rma_number}/approve", response_model=ReturnPublic,
-             summary="Approve a requested return")  # fmt: skip
+@router.post(
+    "/v1/returns/{rma_number}/approve",
+    response_model=ReturnPublic,
+    summary="Approve a requested return",
+)
 async def approve_return(
     rma_number: Code,
     body: DecisionBody,
@@ -87,13 +97,20 @@ async def approve_return(
     key: IdempotencyKeyHeader = None,
 ) -> ReturnPublic:
     return await returns.return_step(
-        resources, principal.tenant_id, rma_number, ReturnWorkflow.approve,
-        DecisionInput(body.reason), key,
-    )  # fmt: skip
+        resources,
+        principal.tenant_id,
+        rma_number,
+        ReturnWorkflow.approve,
+        DecisionInput(reason=body.reason),
+        key,
+    )
 
 
-@router.post("/v1/returns/{rma_number}/reject", response_model=ReturnPublic,
-             summary="Reject a requested return (a reason is required)")  # fmt: skip
+@router.post(
+    "/v1/returns/{rma_number}/reject",
+    response_model=ReturnPublic,
+    summary="Reject a requested return (a reason is required)",
+)
 async def reject_return(
     rma_number: Code,
     body: DecisionBody,
@@ -102,13 +119,20 @@ async def reject_return(
     key: IdempotencyKeyHeader = None,
 ) -> ReturnPublic:
     return await returns.return_step(
-        resources, principal.tenant_id, rma_number, ReturnWorkflow.reject,
-        DecisionInput(body.reason), key,
-    )  # fmt: skip
+        resources,
+        principal.tenant_id,
+        rma_number,
+        ReturnWorkflow.reject,
+        DecisionInput(reason=body.reason),
+        key,
+    )
 
 
-@router.post("/v1/returns/{rma_number}/receive", response_model=ReturnPublic,
-             summary="The goods arrived: per line received, accepted and disposition")  # fmt: skip
+@router.post(
+    "/v1/returns/{rma_number}/receive",
+    response_model=ReturnPublic,
+    summary="The goods arrived: per line received, accepted and disposition",
+)
 async def receive_return(
     rma_number: Code,
     body: ReturnReceipt,
@@ -122,8 +146,11 @@ async def receive_return(
     )
 
 
-@router.post("/v1/returns/{rma_number}/close", response_model=ReturnPublic,
-             summary="Close a received return: the refund is recorded")  # fmt: skip
+@router.post(
+    "/v1/returns/{rma_number}/close",
+    response_model=ReturnPublic,
+    summary="Close a received return: the refund is recorded",
+)
 async def close_return(
     rma_number: Code,
     principal: OmsWriterDep,

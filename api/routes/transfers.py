@@ -32,9 +32,9 @@ from api.schemas.transfers import (
     TransferShipBody,
 )
 from api.units import Units
+from contracts.transfers import CancelTransferInput, ShipTransferInput, TransferView
 from db.transfers import list_transfers
 from domain.transfers import TransferStatus
-from workflows.transfer.messages import CancelTransferInput, ShipTransferInput, TransferView
 from workflows.transfer.workflow import TransferWorkflow
 
 router = api_router(prefix="/v1/transfers", tags=["transfers"])
@@ -62,8 +62,7 @@ async def create_transfer(
     return created
 
 
-@router.get("/{transfer_number}", response_model=TransferPublic,
-            summary="A transfer's live state")  # fmt: skip
+@router.get("/{transfer_number}", response_model=TransferPublic, summary="A transfer's live state")
 async def get_transfer(
     transfer_number: Code, principal: PrincipalDep, resources: ResourcesDep
 ) -> TransferPublic:
@@ -82,9 +81,14 @@ async def get_transfers(
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[TransferPublic]:
     rows = await list_transfers(
-        session, principal.tenant_id, status=status, from_warehouse=from_warehouse,
-        to_warehouse=to_warehouse, before=decode_cursor(cursor, CursorId), limit=limit,
-    )  # fmt: skip
+        session,
+        principal.tenant_id,
+        status=status,
+        from_warehouse=from_warehouse,
+        to_warehouse=to_warehouse,
+        before=decode_cursor(cursor, CursorId),
+        limit=limit,
+    )
     skus = {line.sku for _, view in rows for line in view.lines}
     units = await Units.load_with(session, principal.tenant_id, skus)
     items = [transfers.transfer_public(view, units) for _, view in rows]
@@ -92,27 +96,43 @@ async def get_transfers(
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.post("/{transfer_number}/ship", response_model=TransferPublic,
-             summary="The goods left the source: stock moves out, in transit "
-                     "(409 if not reserved or already shipped)")  # fmt: skip
+@router.post(
+    "/{transfer_number}/ship",
+    response_model=TransferPublic,
+    summary="The goods left the source: stock moves out, in transit "
+    "(409 if not reserved or already shipped)",
+)
 async def ship_transfer(
-    transfer_number: Code, body: TransferShipBody, principal: WmsWriterDep,
-    resources: ResourcesDep, key: IdempotencyKeyHeader = None,
-) -> TransferPublic:  # fmt: skip
+    transfer_number: Code,
+    body: TransferShipBody,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None,
+) -> TransferPublic:
     view = await transfers.update_transfer(
-        resources, principal.tenant_id, transfer_number, TransferWorkflow.ship,
-        ShipTransferInput(body.carrier, body.tracking_number), key,
-    )  # fmt: skip
+        resources,
+        principal.tenant_id,
+        transfer_number,
+        TransferWorkflow.ship,
+        ShipTransferInput(carrier=body.carrier, tracking_number=body.tracking_number),
+        key,
+    )
     return await _public(resources, principal.tenant_id, view)
 
 
-@router.post("/{transfer_number}/receive", response_model=TransferPublic,
-             summary="Goods arrived at a destination location; partial receipts allowed, "
-                     "a reason writes the rest of a line off")  # fmt: skip
+@router.post(
+    "/{transfer_number}/receive",
+    response_model=TransferPublic,
+    summary="Goods arrived at a destination location; partial receipts allowed, "
+    "a reason writes the rest of a line off",
+)
 async def receive_transfer(
-    transfer_number: Code, body: TransferReceiveBody, principal: WmsWriterDep,
-    resources: ResourcesDep, key: IdempotencyKeyHeader = None,
-) -> TransferPublic:  # fmt: skip
+    transfer_number: Code,
+    body: TransferReceiveBody,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    key: IdempotencyKeyHeader = None,
+) -> TransferPublic:
     receipt = await transfers.receipt_input(resources, principal.tenant_id, body)
     view = await transfers.update_transfer(
         resources, principal.tenant_id, transfer_number, TransferWorkflow.receive, receipt, key
@@ -120,16 +140,23 @@ async def receive_transfer(
     return await _public(resources, principal.tenant_id, view)
 
 
-@router.post("/{transfer_number}/cancel", response_model=TransferPublic,
-             summary="Cancel before shipping: the reservation is released "
-                     "(409 once shipped)")  # fmt: skip
+@router.post(
+    "/{transfer_number}/cancel",
+    response_model=TransferPublic,
+    summary="Cancel before shipping: the reservation is released (409 once shipped)",
+)
 async def cancel_transfer(
-    transfer_number: Code, principal: WmsWriterDep, resources: ResourcesDep,
+    transfer_number: Code,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
     body: TransferCancelBody | None = None,
-) -> TransferPublic:  # fmt: skip
+) -> TransferPublic:
     reason = body.reason if body else None
     view = await transfers.update_transfer(
-        resources, principal.tenant_id, transfer_number, TransferWorkflow.cancel,
-        CancelTransferInput(reason),
-    )  # fmt: skip
+        resources,
+        principal.tenant_id,
+        transfer_number,
+        TransferWorkflow.cancel,
+        CancelTransferInput(reason=reason),
+    )
     return await _public(resources, principal.tenant_id, view)

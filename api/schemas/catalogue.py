@@ -46,14 +46,21 @@ class ItemCreate(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "sku": "FABRIC-RED", "name": "Red cotton, by the yard",
-                    "uom": {"unit": "yd", "base_units_per_unit": 4, "min_increment": 0.25,
-                            "min_cut": 1, "rounding": "up"},
-                    "default_strategy": "fifo", "backorder_policy": "allow",
+                    "sku": "FABRIC-RED",
+                    "name": "Red cotton, by the yard",
+                    "uom": {
+                        "unit": "yd",
+                        "base_units_per_unit": 4,
+                        "min_increment": 0.25,
+                        "min_cut": 1,
+                        "rounding": "up",
+                    },
+                    "default_strategy": "fifo",
+                    "backorder_policy": "allow",
                 }
             ]
         },
-    )  # fmt: skip
+    )
 
     sku: Code
     name: Name
@@ -77,15 +84,20 @@ class ItemCreate(BaseModel):
         uom = self.uom.to_domain()
         limit = self.backorder_limit
         return ItemSpec(
-            sku=self.sku, name=self.name, uom=uom, track_lot=self.track_lot,
-            track_serial=self.track_serial, track_expiry=self.track_expiry,
-            requires_inspection=self.requires_inspection, default_strategy=self.default_strategy,
+            sku=self.sku,
+            name=self.name,
+            uom=uom,
+            track_lot=self.track_lot,
+            track_serial=self.track_serial,
+            track_expiry=self.track_expiry,
+            requires_inspection=self.requires_inspection,
+            default_strategy=self.default_strategy,
             reorder_point=uom.to_base(self.reorder_point, field="reorder_point"),
             safety_stock=uom.to_base(self.safety_stock, field="safety_stock"),
             low_stock_threshold=uom.to_base(self.low_stock_threshold, field="low_stock_threshold"),
             backorder_policy=self.backorder_policy,
             backorder_limit=None if limit is None else uom.to_base(limit, field="backorder_limit"),
-        )  # fmt: skip
+        )
 
 
 class ItemPublic(BaseModel):
@@ -109,21 +121,27 @@ class ItemPublic(BaseModel):
         uom = uom_of(item)
         display = uom.to_display
         return cls(
-            sku=item.sku, name=item.name,
+            sku=item.sku,
+            name=item.name,
             uom=UnitOfMeasureBody(
-                unit=uom.unit, base_units_per_unit=uom.base_units_per_unit,
-                min_increment=uom.min_increment, min_cut=uom.min_cut, rounding=uom.rounding,
+                unit=uom.unit,
+                base_units_per_unit=uom.base_units_per_unit,
+                min_increment=uom.min_increment,
+                min_cut=uom.min_cut,
+                rounding=uom.rounding,
             ),
-            track_lot=item.track_lot, track_serial=item.track_serial,
-            track_expiry=item.track_expiry, requires_inspection=item.requires_inspection,
+            track_lot=item.track_lot,
+            track_serial=item.track_serial,
+            track_expiry=item.track_expiry,
+            requires_inspection=item.requires_inspection,
             default_strategy=Strategy(item.default_strategy),
-            reorder_point=display(item.reorder_point), safety_stock=display(item.safety_stock),
+            reorder_point=display(item.reorder_point),
+            safety_stock=display(item.safety_stock),
             low_stock_threshold=display(item.low_stock_threshold),
             backorder_policy=BackorderPolicy(item.backorder_policy),
-            backorder_limit=None if item.backorder_limit is None
-            else display(item.backorder_limit),
+            backorder_limit=None if item.backorder_limit is None else display(item.backorder_limit),
             created_at=item.created_at,
-        )  # fmt: skip
+        )
 
 
 class WarehouseCreate(BaseModel):
@@ -179,6 +197,9 @@ class LocationPublic(BaseModel):
     @classmethod
     def of(cls, location: Location, parent_code: str | None) -> LocationPublic:
         return cls(
-            code=location.code, type=LocationType(location.type), parent_code=parent_code,
-            pickable=location.pickable, active=location.active,
-        )  # fmt: skip
+            code=location.code,
+            type=LocationType(location.type),
+            parent_code=parent_code,
+            pickable=location.pickable,
+            active=location.active,
+        )

@@ -38,13 +38,23 @@ class ReceiptCreate(_Body):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"warehouse": "WH1", "location": "A-01", "reference": "PO-1001",
-                 "lines": [{"sku": "TSHIRT-M", "quantity": 40},
-                           {"sku": "MILK-1L", "quantity": 24, "lot": "L-0425",
-                            "expires_at": "2026-12-31"}]}
+                {
+                    "warehouse": "WH1",
+                    "location": "A-01",
+                    "reference": "PO-1001",
+                    "lines": [
+                        {"sku": "TSHIRT-M", "quantity": 40},
+                        {
+                            "sku": "MILK-1L",
+                            "quantity": 24,
+                            "lot": "L-0425",
+                            "expires_at": "2026-12-31",
+                        },
+                    ],
+                }
             ]
         }
-    )  # fmt: skip
+    )
 
     warehouse: WarehouseCode
     location: Code
@@ -65,9 +75,10 @@ class AdjustmentCreate(_Body):
 class LotReleaseCreate(_Body):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [
-            {"sku": "MUG", "lot": "RMA-1-Q", "reason": "inspection passed"}]},
-    )  # fmt: skip
+        json_schema_extra={
+            "examples": [{"sku": "MUG", "lot": "RMA-1-Q", "reason": "inspection passed"}]
+        },
+    )
 
     sku: Code
     lot: Code

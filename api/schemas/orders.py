@@ -47,14 +47,21 @@ class OrderCreate(_Body):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"order_number": "SO-1001", "customer_id": "C-42", "currency": "EUR",
-                 "lines": [{"line_id": "1", "sku": "TSHIRT-M", "quantity": 2, "unit_price": 19.9}],
-                 "fulfillment_policy": "ship_partial", "allow_split": False,
-                 "payment": {"status": "pending", "ttl_seconds": 900},
-                 "ship_to": {"name": "Ada", "city": "Berlin"}}
+                {
+                    "order_number": "SO-1001",
+                    "customer_id": "C-42",
+                    "currency": "EUR",
+                    "lines": [
+                        {"line_id": "1", "sku": "TSHIRT-M", "quantity": 2, "unit_price": 19.9}
+                    ],
+                    "fulfillment_policy": "ship_partial",
+                    "allow_split": False,
+                    "payment": {"status": "pending", "ttl_seconds": 900},
+                    "ship_to": {"name": "Ada", "city": "Berlin"},
+                }
             ]
         }
-    )  # fmt: skip
+    )
 
     order_number: Code
     customer_id: Identifier

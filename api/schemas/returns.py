@@ -31,9 +31,16 @@ class ReturnLineCreate(_Body):
 
 class ReturnCreate(_Body):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"rma_number": "RMA-1001", "reason": "wrong size",
-                                         "lines": [{"line_id": "1", "quantity": 1}]}]}
-    )  # fmt: skip
+        json_schema_extra={
+            "examples": [
+                {
+                    "rma_number": "RMA-1001",
+                    "reason": "wrong size",
+                    "lines": [{"line_id": "1", "quantity": 1}],
+                }
+            ]
+        }
+    )
 
     rma_number: Code
     reason: Text
@@ -65,9 +72,18 @@ class ReturnReceiptLine(_Body):
 
 class ReturnReceipt(_Body):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"warehouse": "BER", "location": "DOCK", "lines": [
-            {"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}]}]}
-    )  # fmt: skip
+        json_schema_extra={
+            "examples": [
+                {
+                    "warehouse": "BER",
+                    "location": "DOCK",
+                    "lines": [
+                        {"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}
+                    ],
+                }
+            ]
+        }
+    )
 
     warehouse: WarehouseCode
     location: Code

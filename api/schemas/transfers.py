@@ -38,12 +38,18 @@ class TransferCreate(_Body):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"transfer_number": "TR-1001", "from_warehouse": "BER", "to_warehouse": "HAM",
-                 "lines": [{"sku": "TSHIRT-M", "quantity": 10},
-                           {"sku": "MILK-1L", "quantity": 6, "lot": "L-NEW"}]}
+                {
+                    "transfer_number": "TR-1001",
+                    "from_warehouse": "BER",
+                    "to_warehouse": "HAM",
+                    "lines": [
+                        {"sku": "TSHIRT-M", "quantity": 10},
+                        {"sku": "MILK-1L", "quantity": 6, "lot": "L-NEW"},
+                    ],
+                }
             ]
         }
-    )  # fmt: skip
+    )
 
     transfer_number: Code
     from_warehouse: WarehouseCode
@@ -83,12 +89,13 @@ class TransferReceiveLine(_Body):
     reason: Annotated[str, Printable(max_length=400, multiline=True)] | None = Field(
         None,
         description="closes this sku and lot: what is still outstanding after this receipt is "
-                    "written off as a discrepancy with this reason",
-    )  # fmt: skip
+        "written off as a discrepancy with this reason",
+    )
     serials: list[Serial] = Field(
-        default_factory=list, max_length=10_000,
+        default_factory=list,
+        max_length=10_000,
         description="serial-tracked items: the serials that arrived (as many as received)",
-    )  # fmt: skip
+    )
 
 
 class TransferReceiveBody(_Body):
@@ -96,11 +103,13 @@ class TransferReceiveBody(_Body):
         json_schema_extra={
             "examples": [
                 {"location": "A-01", "lines": [{"sku": "TSHIRT-M", "received": 8}]},
-                {"location": "A-01",
-                 "lines": [{"sku": "TSHIRT-M", "received": 1, "reason": "one box crushed"}]},
+                {
+                    "location": "A-01",
+                    "lines": [{"sku": "TSHIRT-M", "received": 1, "reason": "one box crushed"}],
+                },
             ]
         }
-    )  # fmt: skip
+    )
 
     location: Code
     lines: list[TransferReceiveLine] = Field(min_length=1, max_length=500)

@@ -115,7 +115,10 @@ class TransferStock(Base):
     __tablename__ = "transfer_stock"
     __table_args__ = (
         Index(
-            "uq_transfer_stock_item_lot", "transfer_id", "item_id", text("coalesce(lot_id, 0)"),
+            "uq_transfer_stock_item_lot",
+            "transfer_id",
+            "item_id",
+            text("coalesce(lot_id, 0)"),
             unique=True,
         ),
         CheckConstraint(
@@ -123,7 +126,7 @@ class TransferStock(Base):
             "AND received + written_off <= shipped",
             name="quantities",
         ),
-    )  # fmt: skip
+    )
 
     id: Mapped[int] = id_column()
     tenant_id: Mapped[int] = tenant_column()

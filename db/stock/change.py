@@ -284,10 +284,16 @@ async def _apply_level(
         await lock_levels(session, tenant_id, [(warehouse_id, item_id)])
         return True
     params = {
-        "tenant_id": tenant_id, "warehouse_id": warehouse_id, "item_id": item_id,
-        "on_hand": d.on_hand, "reserved": d.reserved, "allocated": d.allocated,
-        "in_transit": d.in_transit, "incoming": d.incoming, "held": d.held,
-    }  # fmt: skip
+        "tenant_id": tenant_id,
+        "warehouse_id": warehouse_id,
+        "item_id": item_id,
+        "on_hand": d.on_hand,
+        "reserved": d.reserved,
+        "allocated": d.allocated,
+        "in_transit": d.in_transit,
+        "incoming": d.incoming,
+        "held": d.held,
+    }
     insertable = _insertable(
         d.on_hand, d.reserved, d.allocated, d.held, others=(d.in_transit, d.incoming)
     )
@@ -342,10 +348,14 @@ async def _apply_lot(
     if not (d.on_hand or d.reserved or d.allocated):
         return True
     params = {
-        "tenant_id": tenant_id, "warehouse_id": warehouse_id, "lot_id": lot_id,
-        "item_id": d.item_id, "on_hand": d.on_hand, "reserved": d.reserved,
+        "tenant_id": tenant_id,
+        "warehouse_id": warehouse_id,
+        "lot_id": lot_id,
+        "item_id": d.item_id,
+        "on_hand": d.on_hand,
+        "reserved": d.reserved,
         "allocated": d.allocated,
-    }  # fmt: skip
+    }
     statement = _LOT_UPSERT if _insertable(d.on_hand, d.reserved, d.allocated) else _LOT_UPDATE
     return (await session.execute(statement, params)).first() is not None
 
@@ -401,10 +411,15 @@ async def _apply_balance(
     session: AsyncSession, tenant_id: int, key: BalanceKey, d: BalanceDelta
 ) -> int | None:
     params = {
-        "tenant_id": tenant_id, "warehouse_id": key.warehouse_id,
-        "location_id": key.location_id, "item_id": key.item_id, "lot_id": key.lot_id,
-        "serial_id": key.serial_id, "on_hand": d.on_hand, "allocated": d.allocated,
-    }  # fmt: skip
+        "tenant_id": tenant_id,
+        "warehouse_id": key.warehouse_id,
+        "location_id": key.location_id,
+        "item_id": key.item_id,
+        "lot_id": key.lot_id,
+        "serial_id": key.serial_id,
+        "on_hand": d.on_hand,
+        "allocated": d.allocated,
+    }
     if not (d.on_hand or d.allocated):
         found = await session.scalar(_BALANCE_ID, params)
         return int(found) if found is not None else None

@@ -60,21 +60,32 @@ async def pick(
         change.allocate(source, -command.quantity, label)
         change.allocate(target, command.quantity, label)
         await ctx.movement(
-            MovementType.PICK, warehouse_id=a.warehouse_id, item_id=a.item_id,
-            quantity=command.quantity, from_location_id=source.location_id,
-            to_location_id=target.location_id, lot_id=source.lot_id or None,
-            serial_id=source.serial_id or None, reference_type=a.reference_type,
+            MovementType.PICK,
+            warehouse_id=a.warehouse_id,
+            item_id=a.item_id,
+            quantity=command.quantity,
+            from_location_id=source.location_id,
+            to_location_id=target.location_id,
+            lot_id=source.lot_id or None,
+            serial_id=source.serial_id or None,
+            reference_type=a.reference_type,
             reference_id=a.reference_id,
-        )  # fmt: skip
+        )
         ids = await change.apply(ctx.session)
         a.quantity -= command.quantity
         if a.quantity == 0:
             a.status = "picked"  # all of it moved on to the new allocation at staging
         picked = Allocation(
-            tenant_id=ctx.tenant_id, reservation_id=a.reservation_id, balance_id=ids[target],
-            warehouse_id=a.warehouse_id, item_id=a.item_id, quantity=command.quantity,
-            status="picked", reference_type=a.reference_type, reference_id=a.reference_id,
-        )  # fmt: skip
+            tenant_id=ctx.tenant_id,
+            reservation_id=a.reservation_id,
+            balance_id=ids[target],
+            warehouse_id=a.warehouse_id,
+            item_id=a.item_id,
+            quantity=command.quantity,
+            status="picked",
+            reference_type=a.reference_type,
+            reference_id=a.reference_id,
+        )
         ctx.session.add(picked)
         await ctx.session.flush()
         result = AllocationResult(
@@ -106,11 +117,16 @@ async def ship(
         change.allocate(key, -quantity, label)
         change.on_hand(key, -quantity, label)
         await ctx.movement(
-            MovementType.SHIP, warehouse_id=a.warehouse_id, item_id=a.item_id,
-            quantity=quantity, from_location_id=key.location_id, lot_id=key.lot_id or None,
-            serial_id=key.serial_id or None, reference_type=a.reference_type,
+            MovementType.SHIP,
+            warehouse_id=a.warehouse_id,
+            item_id=a.item_id,
+            quantity=quantity,
+            from_location_id=key.location_id,
+            lot_id=key.lot_id or None,
+            serial_id=key.serial_id or None,
+            reference_type=a.reference_type,
             reference_id=a.reference_id,
-        )  # fmt: skip
+        )
         a.quantity = 0
         a.status = "shipped"
         result = AllocationResult(None, [await allocation_record(ctx, a, quantity)])
@@ -136,12 +152,17 @@ async def put_back(
         change.allocate(source, -quantity, label)
         change.transfer_on_hand(source, target, quantity, label)
         await ctx.movement(
-            MovementType.PUT_BACK, warehouse_id=a.warehouse_id, item_id=a.item_id,
-            quantity=quantity, from_location_id=source.location_id,
+            MovementType.PUT_BACK,
+            warehouse_id=a.warehouse_id,
+            item_id=a.item_id,
+            quantity=quantity,
+            from_location_id=source.location_id,
             to_location_id=target.location_id,
-            lot_id=source.lot_id or None, serial_id=source.serial_id or None,
-            reference_type=a.reference_type, reference_id=a.reference_id,
-        )  # fmt: skip
+            lot_id=source.lot_id or None,
+            serial_id=source.serial_id or None,
+            reference_type=a.reference_type,
+            reference_id=a.reference_id,
+        )
         a.quantity = 0
         a.status = "released"
         result = AllocationResult(None, [await allocation_record(ctx, a, quantity)])
@@ -157,9 +178,13 @@ async def restock(
 ) -> MovementsResult:
     """Returned goods back into stock (ledger type return_restock)."""
     restocked = ReceiveStock(
-        command.warehouse, command.location, command.lines, command.reference,
-        MovementType.RETURN_RESTOCK, reference_type="return",
-    )  # fmt: skip
+        command.warehouse,
+        command.location,
+        command.lines,
+        command.reference,
+        MovementType.RETURN_RESTOCK,
+        reference_type="return",
+    )
     return await receive(sessions, caller, restocked)
 
 
@@ -170,7 +195,13 @@ async def scrap(
     if command.delta <= 0:
         raise InvalidInput("quantity to scrap must be positive", field="quantity")
     scrapped = AdjustStock(
-        command.warehouse, command.location, command.sku, -command.delta, command.reason,
-        command.lot, command.serials, MovementType.SCRAP,
-    )  # fmt: skip
+        command.warehouse,
+        command.location,
+        command.sku,
+        -command.delta,
+        command.reason,
+        command.lot,
+        command.serials,
+        MovementType.SCRAP,
+    )
     return await adjust(sessions, caller, scrapped)

@@ -137,10 +137,14 @@ class Catalogue:
                     " ON CONFLICT (item_id, lot_number) DO NOTHING"
                 ),
                 {
-                    "t": self.tenant_id, "i": item.id, "n": number, "m": manufactured_on,
-                    "e": expires_on, "s": LotStatus.AVAILABLE.value,
+                    "t": self.tenant_id,
+                    "i": item.id,
+                    "n": number,
+                    "m": manufactured_on,
+                    "e": expires_on,
+                    "s": LotStatus.AVAILABLE.value,
                 },
-            )  # fmt: skip
+            )
             lot = await self._find_lot(item, number)
             assert lot is not None
         if expires_on is not None and lot.expires_on != expires_on:

@@ -35,8 +35,10 @@ async def release_lot(
             raise NotFound(f"lot {command.lot!r} of {item.sku!r} does not exist", field="lot")
         previous = LotStatus(lot.status)
         if previous not in RELEASABLE:
-            raise Conflict(f"lot {command.lot!r} is {previous}: only held or quarantined lots "
-                           "can be released", field="lot")  # fmt: skip
+            raise Conflict(
+                f"lot {command.lot!r} is {previous}: only held or quarantined lots can be released",
+                field="lot",
+            )
         rows = await ctx.session.execute(
             text(
                 "SELECT l.warehouse_id, w.code, l.on_hand FROM lot_levels l"

@@ -55,10 +55,13 @@ async def receive(
             received_serials |= {(line.sku, number) for number in line.serials}
             item = await cat.item(line.sku, f"{field}.sku")
             lot = await cat.receive_lot(
-                item, line.lot, expires_on=line.expires_on,
-                manufactured_on=line.manufactured_on, field=f"{field}.lot",
+                item,
+                line.lot,
+                expires_on=line.expires_on,
+                manufactured_on=line.manufactured_on,
+                field=f"{field}.lot",
                 expiry_field=f"{field}.expires_at",
-            )  # fmt: skip
+            )
             serials = await cat.serials(
                 item, line.serials, line.quantity, f"{field}.serials", create=True
             )
@@ -67,10 +70,16 @@ async def receive(
             for serial, quantity in _units(serials, line.quantity):
                 change.on_hand(_key(warehouse, item, location, lot, serial), quantity, label)
                 record = await ctx.book(
-                    command.movement_type, item, quantity, warehouse=warehouse,
-                    target=location, lot=lot, serial=serial,
-                    reference_type=command.reference_type, reference_id=command.reference,
-                )  # fmt: skip
+                    command.movement_type,
+                    item,
+                    quantity,
+                    warehouse=warehouse,
+                    target=location,
+                    lot=lot,
+                    serial=serial,
+                    reference_type=command.reference_type,
+                    reference_id=command.reference,
+                )
                 records.append(record)
         result = MovementsResult(records)
         await ctx.record(result, MovementsResult)
@@ -136,9 +145,16 @@ async def adjust(
             change.on_hand(_key(warehouse, item, location, lot, serial), signed, label)
             source, target = (None, location) if command.delta > 0 else (location, None)
             record = await ctx.book(
-                command.movement_type, item, units, warehouse=warehouse, source=source,
-                target=target, lot=lot, serial=serial, reason=command.reason,
-            )  # fmt: skip
+                command.movement_type,
+                item,
+                units,
+                warehouse=warehouse,
+                source=source,
+                target=target,
+                lot=lot,
+                serial=serial,
+                reason=command.reason,
+            )
             records.append(record)
         result = MovementsResult(records)
         await ctx.record(result, MovementsResult)
@@ -178,9 +194,15 @@ async def move(
                 label,
             )
             record = await ctx.book(
-                movement_type, item, units, warehouse=warehouse, source=source, target=target,
-                lot=lot, serial=serial,
-            )  # fmt: skip
+                movement_type,
+                item,
+                units,
+                warehouse=warehouse,
+                source=source,
+                target=target,
+                lot=lot,
+                serial=serial,
+            )
             records.append(record)
         result = MovementsResult(records)
         await ctx.record(result, MovementsResult)
@@ -243,9 +265,15 @@ async def cycle_count(
             change.on_hand(key, delta, Label(n, item.sku, warehouse.code, location.code, line.lot))
             source, target = (None, location) if delta > 0 else (location, None)
             record = await ctx.book(
-                MovementType.CYCLE_COUNT, item, abs(delta), warehouse=warehouse, source=source,
-                target=target, lot=lot, reason=command.reason,
-            )  # fmt: skip
+                MovementType.CYCLE_COUNT,
+                item,
+                abs(delta),
+                warehouse=warehouse,
+                source=source,
+                target=target,
+                lot=lot,
+                reason=command.reason,
+            )
             records.append(record)
         result = MovementsResult(records)
         await ctx.record(result, MovementsResult)

@@ -108,13 +108,23 @@ class OperationContext:
                 " :q, :src, :dst, :rt, :rid, :actor, :reason, :key, :seq) RETURNING id"
             ),
             {
-                "t": self.tenant_id, "type": type.value, "w": warehouse_id, "i": item_id,
-                "lot": lot_id, "serial": serial_id, "q": quantity, "src": from_location_id,
-                "dst": to_location_id, "rt": reference_type, "rid": reference_id,
-                "actor": self.caller.actor, "reason": reason,
-                "key": self.caller.idempotency_key, "seq": self._seq,
+                "t": self.tenant_id,
+                "type": type.value,
+                "w": warehouse_id,
+                "i": item_id,
+                "lot": lot_id,
+                "serial": serial_id,
+                "q": quantity,
+                "src": from_location_id,
+                "dst": to_location_id,
+                "rt": reference_type,
+                "rid": reference_id,
+                "actor": self.caller.actor,
+                "reason": reason,
+                "key": self.caller.idempotency_key,
+                "seq": self._seq,
             },
-        )  # fmt: skip
+        )
         assert movement_id is not None
         return int(movement_id)
 
@@ -135,12 +145,18 @@ class OperationContext:
     ) -> MovementRecord:
         """Append a ledger row for catalogue objects and return it as a record."""
         movement_id = await self.movement(
-            type, warehouse_id=warehouse.id, item_id=item.id, quantity=quantity,
+            type,
+            warehouse_id=warehouse.id,
+            item_id=item.id,
+            quantity=quantity,
             from_location_id=source.id if source else None,
             to_location_id=target.id if target else None,
-            lot_id=lot.id if lot else None, serial_id=serial.id if serial else None,
-            reference_type=reference_type, reference_id=reference_id, reason=reason,
-        )  # fmt: skip
+            lot_id=lot.id if lot else None,
+            serial_id=serial.id if serial else None,
+            reference_type=reference_type,
+            reference_id=reference_id,
+            reason=reason,
+        )
         return _record_of(movement_id, type, item, quantity, source, target, lot, serial)
 
 
@@ -151,14 +167,25 @@ def adapter(type_: Any) -> TypeAdapter[Any]:
 
 
 def _record_of(
-    movement_id: int, type: MovementType, item: Item, quantity: int,
-    source: Location | None, target: Location | None, lot: Lot | None, serial: Serial | None,
-) -> MovementRecord:  # fmt: skip
+    movement_id: int,
+    type: MovementType,
+    item: Item,
+    quantity: int,
+    source: Location | None,
+    target: Location | None,
+    lot: Lot | None,
+    serial: Serial | None,
+) -> MovementRecord:
     return MovementRecord(
-        movement_id, type, item.sku, quantity, source.code if source else None,
-        target.code if target else None, lot.lot_number if lot else None,
+        movement_id,
+        type,
+        item.sku,
+        quantity,
+        source.code if source else None,
+        target.code if target else None,
+        lot.lot_number if lot else None,
         serial.serial_number if serial else None,
-    )  # fmt: skip
+    )
 
 
 def request_hash(operation: str, command: Any, command_type: Any) -> str:
@@ -173,9 +200,13 @@ async def _claim(ctx: OperationContext) -> bool:
             "INSERT INTO idempotency_records (tenant_id, key, operation, request_hash, result)"
             " VALUES (:t, :k, :o, :h, '{}') ON CONFLICT (tenant_id, key) DO NOTHING RETURNING 1"
         ),
-        {"t": ctx.tenant_id, "k": ctx.caller.idempotency_key, "o": ctx.operation,
-         "h": ctx.request_hash},
-    )  # fmt: skip
+        {
+            "t": ctx.tenant_id,
+            "k": ctx.caller.idempotency_key,
+            "o": ctx.operation,
+            "h": ctx.request_hash,
+        },
+    )
     return claimed.first() is not None
 
 

@@ -51,21 +51,32 @@ async def reserve(
             if lot is not None and lot.status != LotStatus.AVAILABLE:
                 raise InvalidInput(f"lot {lot.lot_number!r} is {lot.status}", field=f"{field}.lot")
             reservation = Reservation(
-                tenant_id=ctx.tenant_id, warehouse_id=warehouse.id, item_id=item.id,
-                lot_id=lot.id if lot else None, requested=line.quantity,
-                quantity=line.quantity, status="active", source_type=command.source_type,
-                source_id=command.source_id, expires_at=command.expires_at,
-            )  # fmt: skip
+                tenant_id=ctx.tenant_id,
+                warehouse_id=warehouse.id,
+                item_id=item.id,
+                lot_id=lot.id if lot else None,
+                requested=line.quantity,
+                quantity=line.quantity,
+                status="active",
+                source_type=command.source_type,
+                source_id=command.source_id,
+                expires_at=command.expires_at,
+            )
             ctx.session.add(reservation)
             await ctx.session.flush()
             label = Label(n, item.sku, warehouse.code, None, line.lot)
             change.reserve(warehouse.id, item.id, lot.id if lot else None, line.quantity, label)
             records.append(
                 ReservationRecord(
-                    reservation.id, warehouse.code, item.sku, line.lot, line.quantity,
-                    line.quantity, "active",
+                    reservation.id,
+                    warehouse.code,
+                    item.sku,
+                    line.lot,
+                    line.quantity,
+                    line.quantity,
+                    "active",
                 )
-            )  # fmt: skip
+            )
         result = ReservationsResult(records)
         await ctx.record(result, ReservationsResult)
         await change.apply(ctx.session)
@@ -102,9 +113,14 @@ async def _reservation_record(ctx: OperationContext, r: Reservation) -> Reservat
     item = await ctx.session.get_one(Item, r.item_id)
     lot = await ctx.session.get(Lot, r.lot_id) if r.lot_id else None
     return ReservationRecord(
-        r.id, await ctx.catalogue.warehouse_code(r.warehouse_id), item.sku,
-        lot.lot_number if lot else None, r.requested, r.quantity, r.status,
-    )  # fmt: skip
+        r.id,
+        await ctx.catalogue.warehouse_code(r.warehouse_id),
+        item.sku,
+        lot.lot_number if lot else None,
+        r.requested,
+        r.quantity,
+        r.status,
+    )
 
 
 async def release(
@@ -196,48 +212,71 @@ async def allocate(
         by_key: dict[tuple[int, ...], Any] = {(row.id,): row for row in rows}
         candidates = [
             Candidate(
-                (row.id,), int(row.free), row.received_at, LotStatus(row.lot_status),
-                row.expires_on, bool(row.pickable), lot_key=row.lot_id or 0,
+                (row.id,),
+                int(row.free),
+                row.received_at,
+                LotStatus(row.lot_status),
+                row.expires_on,
+                bool(row.pickable),
+                lot_key=row.lot_id or 0,
             )
             for row in rows
-        ]  # fmt: skip
+        ]
         # A pinned reservation already holds its lot; others may only take a lot's
         # stock that nobody else has reserved.
-        lot_free = {} if r.lot_id else {
-            row.lot_id: int(row.lot_free) for row in rows if row.lot_id is not None
-        }  # fmt: skip
+        lot_free = (
+            {}
+            if r.lot_id
+            else {row.lot_id: int(row.lot_free) for row in rows if row.lot_id is not None}
+        )
         picks, shortfall = choose_stock(
-            candidates, quantity, Strategy(item.default_strategy), datetime.now(UTC).date(),
+            candidates,
+            quantity,
+            Strategy(item.default_strategy),
+            datetime.now(UTC).date(),
             lot_free,
-        )  # fmt: skip
+        )
         change = StockChange(ctx.tenant_id)
         allocated = 0
         records = []
         for pick in picks:
             row = by_key[pick.candidate.balance_key]
-            key = BalanceKey(r.warehouse_id, r.item_id, row.lot_id or 0, row.location_id,
-                             row.serial_id or 0)  # fmt: skip
+            key = BalanceKey(
+                r.warehouse_id, r.item_id, row.lot_id or 0, row.location_id, row.serial_id or 0
+            )
             label = Label(0, item.sku, warehouse_code, row.location, row.lot_number)
             change.allocate(key, pick.quantity, label)
             allocation = Allocation(
-                tenant_id=ctx.tenant_id, reservation_id=r.id, balance_id=row.id,
-                warehouse_id=r.warehouse_id, item_id=r.item_id, quantity=pick.quantity,
+                tenant_id=ctx.tenant_id,
+                reservation_id=r.id,
+                balance_id=row.id,
+                warehouse_id=r.warehouse_id,
+                item_id=r.item_id,
+                quantity=pick.quantity,
                 status="allocated",
                 reference_type=command.reference_type or r.source_type,
                 reference_id=command.reference_id or r.source_id,
-            )  # fmt: skip
+            )
             ctx.session.add(allocation)
             await ctx.session.flush()
             allocated += pick.quantity
             records.append(
                 AllocationRecord(
-                    allocation.id, r.id, warehouse_code, row.location, item.sku,
-                    row.lot_number, row.serial_number, pick.quantity, "allocated",
+                    allocation.id,
+                    r.id,
+                    warehouse_code,
+                    row.location,
+                    item.sku,
+                    row.lot_number,
+                    row.serial_number,
+                    pick.quantity,
+                    "allocated",
                 )
-            )  # fmt: skip
+            )
         if allocated:
-            change.reserve(r.warehouse_id, r.item_id, r.lot_id, -allocated,
-                           Label(0, item.sku, warehouse_code))  # fmt: skip
+            change.reserve(
+                r.warehouse_id, r.item_id, r.lot_id, -allocated, Label(0, item.sku, warehouse_code)
+            )
             r.quantity -= allocated
             if r.quantity == 0:
                 r.status = "allocated"
@@ -294,8 +333,9 @@ async def place_of(ctx: OperationContext, balance_id: int) -> Place:
     place = ctx.places.get(balance_id)
     if place is None:
         row = (await ctx.session.execute(_PLACE, {"id": balance_id, "t": ctx.tenant_id})).one()
-        key = BalanceKey(row.warehouse_id, row.item_id, row.lot_id or 0, row.location_id,
-                         row.serial_id or 0)  # fmt: skip
+        key = BalanceKey(
+            row.warehouse_id, row.item_id, row.lot_id or 0, row.location_id, row.serial_id or 0
+        )
         place = Place(key, row.warehouse, row.location, row.sku, row.lot_number, row.serial_number)
         ctx.places[balance_id] = place
     return place
@@ -310,9 +350,16 @@ async def allocation_record(
 ) -> AllocationRecord:
     place = await place_of(ctx, a.balance_id)
     return AllocationRecord(
-        a.id, a.reservation_id, place.warehouse, place.location, place.sku, place.lot,
-        place.serial, quantity, a.status,
-    )  # fmt: skip
+        a.id,
+        a.reservation_id,
+        place.warehouse,
+        place.location,
+        place.sku,
+        place.lot,
+        place.serial,
+        quantity,
+        a.status,
+    )
 
 
 async def deallocate(

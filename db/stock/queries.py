@@ -89,12 +89,16 @@ async def stock_levels(
         await session.execute(
             _LEVELS,
             {
-                "t": tenant_id, "sku": sku, "warehouse": warehouse, "location": location,
-                "after_sku": after[0] if after else None, "after_wh": after[1] if after else None,
+                "t": tenant_id,
+                "sku": sku,
+                "warehouse": warehouse,
+                "location": location,
+                "after_sku": after[0] if after else None,
+                "after_wh": after[1] if after else None,
                 "limit": limit,
             },
         )
-    ).all()  # fmt: skip
+    ).all()
     if not levels:
         return []
     places: dict[tuple[int, int], list[PlaceRow]] = {}
@@ -188,9 +192,16 @@ async def movements(
 ) -> list[MovementRow]:
     rows = await session.execute(
         _MOVEMENTS,
-        {"t": tenant_id, "sku": sku, "warehouse": warehouse, "type": type,
-         "reference": reference, "before": before, "limit": limit},
-    )  # fmt: skip
+        {
+            "t": tenant_id,
+            "sku": sku,
+            "warehouse": warehouse,
+            "type": type,
+            "reference": reference,
+            "before": before,
+            "limit": limit,
+        },
+    )
     return [MovementRow(**row._mapping) for row in rows]
 
 

@@ -44,16 +44,27 @@ async def receive_return(
                     "UPDATE return_lines SET received = :r, accepted = :a, disposition = :d"
                     " WHERE return_id = :id AND line_id = :line"
                 ),
-                {"r": line.received, "a": line.accepted, "d": line.disposition,
-                 "id": command.tenant_return_id, "line": line.line_id},
-            )  # fmt: skip
+                {
+                    "r": line.received,
+                    "a": line.accepted,
+                    "d": line.disposition,
+                    "id": command.tenant_return_id,
+                    "line": line.line_id,
+                },
+            )
             if line.accepted == 0:
                 if line.serials:
                     raise InvalidInput("serials only for accepted units", field=f"{field}.serials")
                 continue
-            lot = await _lot_for(ctx, item, line.lot, Disposition(line.disposition),
-                                 command.rma_number, command.tenant_return_id,
-                                 f"{field}.lot")  # fmt: skip
+            lot = await _lot_for(
+                ctx,
+                item,
+                line.lot,
+                Disposition(line.disposition),
+                command.rma_number,
+                command.tenant_return_id,
+                f"{field}.lot",
+            )
             lots[line.line_id] = lot.lot_number if lot else None
             serials = await cat.serials(
                 item, line.serials, line.accepted, f"{field}.serials", create=True
@@ -62,19 +73,41 @@ async def receive_return(
             label = Label(n, item.sku, warehouse.code, location.code, line.lot)
             units = [(s, 1) for s in serials] if serials else [(None, line.accepted)]
             for serial, quantity in units:
-                key = BalanceKey(warehouse.id, item.id, lot.id if lot else 0, location.id,
-                                 serial.id if serial else 0)  # fmt: skip
-                records.append(await ctx.book(
-                    MovementType.RETURN_RESTOCK, item, quantity, warehouse=warehouse,
-                    target=location, lot=lot, serial=serial, reference_type="return",
-                    reference_id=reference,
-                ))  # fmt: skip
+                key = BalanceKey(
+                    warehouse.id,
+                    item.id,
+                    lot.id if lot else 0,
+                    location.id,
+                    serial.id if serial else 0,
+                )
+                records.append(
+                    await ctx.book(
+                        MovementType.RETURN_RESTOCK,
+                        item,
+                        quantity,
+                        warehouse=warehouse,
+                        target=location,
+                        lot=lot,
+                        serial=serial,
+                        reference_type="return",
+                        reference_id=reference,
+                    )
+                )
                 if line.disposition == Disposition.DISPOSE:
-                    records.append(await ctx.book(
-                        MovementType.SCRAP, item, quantity, warehouse=warehouse,
-                        source=location, lot=lot, serial=serial, reference_type="return",
-                        reference_id=reference, reason=f"return {reference}: disposed on arrival",
-                    ))  # fmt: skip
+                    records.append(
+                        await ctx.book(
+                            MovementType.SCRAP,
+                            item,
+                            quantity,
+                            warehouse=warehouse,
+                            source=location,
+                            lot=lot,
+                            serial=serial,
+                            reference_type="return",
+                            reference_id=reference,
+                            reason=f"return {reference}: disposed on arrival",
+                        )
+                    )
                 else:
                     change.on_hand(key, quantity, label)
         result = ReturnReceived(records, lots)
@@ -111,10 +144,15 @@ async def _lot_for(
             " received_at, status) VALUES (:t, :i, :n, :m, :e, now(), :s)"
             " ON CONFLICT (item_id, lot_number) DO NOTHING"
         ),
-        {"t": ctx.tenant_id, "i": item.id, "n": held, "s": status.value,
-         "m": original.manufactured_on if original else None,
-         "e": original.expires_on if original else None},
-    )  # fmt: skip
+        {
+            "t": ctx.tenant_id,
+            "i": item.id,
+            "n": held,
+            "s": status.value,
+            "m": original.manufactured_on if original else None,
+            "e": original.expires_on if original else None,
+        },
+    )
     lot = await ctx.session.scalar(
         select(Lot).where(Lot.item_id == item.id, Lot.lot_number == held)
     )

@@ -101,12 +101,17 @@ async def ship_transfer(
             ).incoming += quantity
             movements.append(
                 await ctx.movement(
-                    MovementType.TRANSFER_OUT, warehouse_id=a.warehouse_id, item_id=a.item_id,
-                    quantity=quantity, from_location_id=key.location_id,
-                    lot_id=key.lot_id or None, serial_id=key.serial_id or None,
-                    reference_type=REFERENCE, reference_id=transfer.transfer_number,
+                    MovementType.TRANSFER_OUT,
+                    warehouse_id=a.warehouse_id,
+                    item_id=a.item_id,
+                    quantity=quantity,
+                    from_location_id=key.location_id,
+                    lot_id=key.lot_id or None,
+                    serial_id=key.serial_id or None,
+                    reference_type=REFERENCE,
+                    reference_id=transfer.transfer_number,
                 )
-            )  # fmt: skip
+            )
             a.quantity = 0
             a.status = "shipped"
             if key.serial_id:  # each serial is followed until received or written off
@@ -116,9 +121,14 @@ async def ship_transfer(
                         " lot_id, status) VALUES (:transfer, :s, :t, :i, NULLIF(:lot, 0),"
                         " 'in_transit')"
                     ),
-                    {"transfer": transfer.id, "s": key.serial_id, "t": ctx.tenant_id,
-                     "i": key.item_id, "lot": key.lot_id},
-                )  # fmt: skip
+                    {
+                        "transfer": transfer.id,
+                        "s": key.serial_id,
+                        "t": ctx.tenant_id,
+                        "i": key.item_id,
+                        "lot": key.lot_id,
+                    },
+                )
             shipped[(key.item_id, key.lot_id)] = (
                 shipped.get((key.item_id, key.lot_id), 0) + quantity
             )
@@ -131,9 +141,14 @@ async def ship_transfer(
                     " ON CONFLICT (transfer_id, item_id, (coalesce(lot_id, 0)))"
                     " DO UPDATE SET shipped = ts.shipped + EXCLUDED.shipped"
                 ),
-                {"t": ctx.tenant_id, "transfer": transfer.id, "i": item_id, "lot": lot_id,
-                 "q": quantity},
-            )  # fmt: skip
+                {
+                    "t": ctx.tenant_id,
+                    "transfer": transfer.id,
+                    "i": item_id,
+                    "lot": lot_id,
+                    "q": quantity,
+                },
+            )
         await ctx.session.flush()
         result = TransferStockResult(await _in_flight(ctx.session, transfer.id), movements)
         await ctx.record(result, TransferStockResult)
@@ -162,8 +177,9 @@ async def receive_transfer(
         )
         location = await cat.location(destination, command.location)
         before = await _in_flight(ctx.session, transfer.id)
-        book = TransferBook([InFlight(r.sku, r.lot, r.shipped, r.received, r.written_off)
-                             for r in before])  # fmt: skip
+        book = TransferBook(
+            [InFlight(r.sku, r.lot, r.shipped, r.received, r.written_off) for r in before]
+        )
         settled = book.check_receipt(command.lines)
         change = StockChange(ctx.tenant_id)
         movements = []
@@ -177,21 +193,34 @@ async def receive_transfer(
                 for serial_id, quantity in serials or [(0, s.received)]:
                     key = BalanceKey(destination.id, item.id, lot_id, location.id, serial_id)
                     change.on_hand(key, quantity, label)
-                    movements.append(await ctx.movement(
-                        MovementType.TRANSFER_IN, warehouse_id=destination.id, item_id=item.id,
-                        quantity=quantity, to_location_id=location.id, lot_id=lot_id or None,
-                        serial_id=serial_id or None, reference_type=REFERENCE,
-                        reference_id=transfer.transfer_number,
-                    ))  # fmt: skip
+                    movements.append(
+                        await ctx.movement(
+                            MovementType.TRANSFER_IN,
+                            warehouse_id=destination.id,
+                            item_id=item.id,
+                            quantity=quantity,
+                            to_location_id=location.id,
+                            lot_id=lot_id or None,
+                            serial_id=serial_id or None,
+                            reference_type=REFERENCE,
+                            reference_id=transfer.transfer_number,
+                        )
+                    )
             if s.written_off:
                 # A ledger row needs a place; in and out of the receiving location
                 # nets to nothing there: the record of the loss, with its reason.
                 record = await ctx.book(
-                    MovementType.ADJUST, item, s.written_off, warehouse=destination,
-                    source=location, target=location, lot=lot, reference_type=REFERENCE,
+                    MovementType.ADJUST,
+                    item,
+                    s.written_off,
+                    warehouse=destination,
+                    source=location,
+                    target=location,
+                    lot=lot,
+                    reference_type=REFERENCE,
                     reference_id=transfer.transfer_number,
                     reason=f"transfer discrepancy: {s.reason}",
-                )  # fmt: skip
+                )
                 movements.append(record.id)
             if s.written_off and item.track_serial:  # the serials that did not come
                 await ctx.session.execute(
@@ -214,9 +243,14 @@ async def receive_transfer(
                     " written_off = written_off + :w"
                     " WHERE transfer_id = :transfer AND item_id = :i AND coalesce(lot_id, 0) = :lot"
                 ),
-                {"r": s.received, "w": s.written_off, "transfer": transfer.id, "i": item.id,
-                 "lot": lot_id},
-            )  # fmt: skip
+                {
+                    "r": s.received,
+                    "w": s.written_off,
+                    "transfer": transfer.id,
+                    "i": item.id,
+                    "lot": lot_id,
+                },
+            )
         result = TransferStockResult(await _in_flight(ctx.session, transfer.id), movements)
         await ctx.record(result, TransferStockResult)
         await change.apply(ctx.session)

@@ -12,12 +12,20 @@ from tests.conftest import TenantKeys
 
 ITEMS: list[dict[str, Any]] = [
     {"sku": "WIDGET", "name": "Widget"},
-    {"sku": "FABRIC", "name": "Fabric",
-     "uom": {"unit": "yd", "base_units_per_unit": 4, "min_increment": 0.25, "min_cut": 1}},
-    {"sku": "MILK", "name": "Milk", "track_lot": True, "track_expiry": True,
-     "default_strategy": "fefo"},
+    {
+        "sku": "FABRIC",
+        "name": "Fabric",
+        "uom": {"unit": "yd", "base_units_per_unit": 4, "min_increment": 0.25, "min_cut": 1},
+    },
+    {
+        "sku": "MILK",
+        "name": "Milk",
+        "track_lot": True,
+        "track_expiry": True,
+        "default_strategy": "fefo",
+    },
     {"sku": "PHONE", "name": "Phone", "track_serial": True},
-]  # fmt: skip
+]
 
 
 def key() -> dict[str, str]:

@@ -14,15 +14,20 @@ async def test_catalogue_round_trip(api: httpx.AsyncClient, tenant: TenantKeys) 
     viewer = tenant.auth(Role.VIEWER)
     fabric = (await api.get("/v1/items/FABRIC", headers=viewer)).json()
     assert fabric["uom"] == {
-        "unit": "yd", "base_units_per_unit": 4, "min_increment": 0.25, "min_cut": 1,
+        "unit": "yd",
+        "base_units_per_unit": 4,
+        "min_increment": 0.25,
+        "min_cut": 1,
         "rounding": "up",
-    }  # fmt: skip
+    }
     warehouses = (await api.get("/v1/warehouses", headers=viewer)).json()["items"]
     assert [(w["code"], w["priority"]) for w in warehouses] == [("WH1", 1), ("WH2", 2)]
     locations = (await api.get("/v1/warehouses/WH1/locations", headers=viewer)).json()["items"]
     assert {(loc["code"], loc["pickable"]) for loc in locations} == {
-        ("A1", True), ("A2", True), ("STAGE", False),
-    }  # fmt: skip
+        ("A1", True),
+        ("A2", True),
+        ("STAGE", False),
+    }
 
 
 async def test_items_page_with_a_cursor(api: httpx.AsyncClient, tenant: TenantKeys) -> None:
@@ -59,9 +64,11 @@ async def test_bad_item_definitions_are_refused_naming_the_field(
         "uom.min_increment": {"uom": {"base_units_per_unit": 4, "min_increment": 0.1}},
         "default_strategy": {"default_strategy": "fefo"},
         "backorder_limit": {"backorder_policy": "allow_until"},
-        "track_serial": {"track_serial": True, "uom": {"base_units_per_unit": 2,
-                                                        "min_increment": 0.5}},
-    }  # fmt: skip
+        "track_serial": {
+            "track_serial": True,
+            "uom": {"base_units_per_unit": 2, "min_increment": 0.5},
+        },
+    }
     for field, extra in cases.items():
         response = await api.post("/v1/items", json={"sku": "X", "name": "x", **extra}, headers=wms)
         assert response.status_code == 422, (field, response.text)

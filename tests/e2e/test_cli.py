@@ -12,9 +12,17 @@ from tests.conftest import unique
 from tests.integration.stock_world import World
 
 COMMANDS = [
-    "dev", "api", "worker", "migrate", "seed", "check", "schedules", "reconcile", "keys",
+    "dev",
+    "api",
+    "worker",
+    "migrate",
+    "seed",
+    "check",
+    "schedules",
+    "reconcile",
+    "keys",
     "keys create",
-]  # fmt: skip
+]
 
 
 def oms(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -29,16 +29,25 @@ async def test_a_receipt_shows_in_balances_availability_and_the_ledger(
     balances = (await api.get("/v1/inventory/balances?sku=FABRIC", headers=viewer)).json()
     [fabric] = balances["items"]
     assert (fabric["warehouse"], fabric["unit"], fabric["on_hand"], fabric["available"]) == (
-        "WH1", "yd", 2.75, 2.75,
-    )  # fmt: skip
+        "WH1",
+        "yd",
+        2.75,
+        2.75,
+    )
     assert [(p["location"], p["on_hand"]) for p in fabric["locations"]] == [("A1", 2.75)]
 
     availability = (await api.get("/v1/inventory/availability?sku=WIDGET", headers=viewer)).json()
     assert availability["available"] == 10
     assert availability["items"][0] | {"warehouse": "WH1"} == {
-        "warehouse": "WH1", "on_hand": 10, "reserved": 0, "allocated": 0, "available": 10,
-        "held": 0, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "warehouse": "WH1",
+        "on_hand": 10,
+        "reserved": 0,
+        "allocated": 0,
+        "available": 10,
+        "held": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
 
     ledger = (await api.get("/v1/inventory/movements?sku=FABRIC", headers=viewer)).json()
     assert [(m["type"], m["quantity"], m["to_location"]) for m in ledger["items"]] == [
@@ -77,25 +86,39 @@ async def test_adjust_move_and_count(api: httpx.AsyncClient, stocked: TenantKeys
     wms = stocked.auth(Role.WMS)
     adjusted = await api.post(
         "/v1/inventory/adjustments",
-        json={"warehouse": "WH1", "location": "A1", "sku": "WIDGET", "delta": -2,
-              "reason": "water damage"},
+        json={
+            "warehouse": "WH1",
+            "location": "A1",
+            "sku": "WIDGET",
+            "delta": -2,
+            "reason": "water damage",
+        },
         headers={**wms, **key()},
-    )  # fmt: skip
+    )
     assert adjusted.status_code == 201
     assert adjusted.json()["movements"][0]["from_location"] == "A1"
     moved = await api.post(
         "/v1/inventory/moves",
-        json={"warehouse": "WH1", "from_location": "A1", "to_location": "A2", "sku": "FABRIC",
-              "quantity": 1.5},
+        json={
+            "warehouse": "WH1",
+            "from_location": "A1",
+            "to_location": "A2",
+            "sku": "FABRIC",
+            "quantity": 1.5,
+        },
         headers={**wms, **key()},
-    )  # fmt: skip
+    )
     assert moved.status_code == 201
     counted = await api.post(
         "/v1/inventory/cycle-counts",
-        json={"warehouse": "WH1", "location": "A1", "reason": "weekly",
-              "counts": [{"sku": "WIDGET", "counted": 7}, {"sku": "FABRIC", "counted": 1}]},
+        json={
+            "warehouse": "WH1",
+            "location": "A1",
+            "reason": "weekly",
+            "counts": [{"sku": "WIDGET", "counted": 7}, {"sku": "FABRIC", "counted": 1}],
+        },
         headers={**wms, **key()},
-    )  # fmt: skip
+    )
     assert counted.status_code == 201
     # A1 held 8 widgets (10 - 2) and 1.25 yd (2.75 - 1.5): one widget and 0.25 yd are missing
     assert [
@@ -104,23 +127,36 @@ async def test_adjust_move_and_count(api: httpx.AsyncClient, stocked: TenantKeys
     ] == [("WIDGET", 1, "A1", None), ("FABRIC", 0.25, "A1", None)]
     balances = (await api.get("/v1/inventory/balances?location=A1", headers=wms)).json()["items"]
     assert {b["sku"]: b["locations"][0]["on_hand"] for b in balances} == {
-        "WIDGET": 7, "FABRIC": 1,
-    }  # fmt: skip
+        "WIDGET": 7,
+        "FABRIC": 1,
+    }
 
 
 async def test_reserve_allocate_and_release(api: httpx.AsyncClient, stocked: TenantKeys) -> None:
     wms = stocked.auth(Role.WMS)
     today = date.today()
     for lot, days, location in (("LATE", 40, "A1"), ("SOON", 4, "A2")):
-        response = await receive(api, stocked, "MILK", 6, lot=lot, location=location,
-                                 expires_at=str(today + timedelta(days=days)))  # fmt: skip
+        response = await receive(
+            api,
+            stocked,
+            "MILK",
+            6,
+            lot=lot,
+            location=location,
+            expires_at=str(today + timedelta(days=days)),
+        )
         assert response.status_code == 201, response.text
     reserved = await api.post(
         "/v1/inventory/reservations",
-        json={"warehouse": "WH1", "sku": "MILK", "quantity": 8, "source_type": "pos",
-              "source_id": "till-3"},
+        json={
+            "warehouse": "WH1",
+            "sku": "MILK",
+            "quantity": 8,
+            "source_type": "pos",
+            "source_id": "till-3",
+        },
         headers={**wms, **key()},
-    )  # fmt: skip
+    )
     assert reserved.status_code == 201
     reservation = reserved.json()
     assert (reservation["quantity"], reservation["status"]) == (8, "active")
@@ -153,41 +189,126 @@ async def test_a_short_reservation_is_409_with_the_shortage(
     assert response.status_code == 409
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["shortages"] == [
-        {"line": 0, "sku": "FABRIC", "warehouse": "WH1", "location": None, "lot": None,
-         "requested": 3, "available": 2.75},
-    ]  # fmt: skip
+        {
+            "line": 0,
+            "sku": "FABRIC",
+            "warehouse": "WH1",
+            "location": None,
+            "lot": None,
+            "requested": 3,
+            "available": 2.75,
+        },
+    ]
     assert await snapshot(api, stocked) == before
 
 
 RECEIPT = {"warehouse": "WH1", "location": "A1"}
 BAD_INPUT: list[tuple[str, str, dict[str, Any], int, str]] = [
-    ("unknown sku", "receipts", {**RECEIPT, "lines": [{"sku": "NOPE", "quantity": 1}]},
-     404, "lines.0.sku"),
-    ("unknown warehouse", "receipts", {**RECEIPT, "warehouse": "WH9",
-     "lines": [{"sku": "WIDGET", "quantity": 1}]}, 404, "warehouse"),
-    ("unknown location", "receipts", {**RECEIPT, "location": "Z9",
-     "lines": [{"sku": "WIDGET", "quantity": 1}]}, 404, "location"),
-    ("zero quantity", "receipts", {**RECEIPT, "lines": [{"sku": "WIDGET", "quantity": 0}]},
-     422, "body.lines.0.quantity"),
-    ("negative quantity", "receipts", {**RECEIPT, "lines": [{"sku": "WIDGET", "quantity": -3}]},
-     422, "body.lines.0.quantity"),
-    ("finer than increment", "receipts", {**RECEIPT,
-     "lines": [{"sku": "FABRIC", "quantity": 1.1}]}, 422, "lines.0.quantity"),
-    ("lot missing", "receipts", {**RECEIPT, "lines": [{"sku": "MILK", "quantity": 1}]},
-     422, "lines.0.lot"),
-    ("serial count", "receipts", {**RECEIPT,
-     "lines": [{"sku": "PHONE", "quantity": 2, "serials": ["S1"]}]}, 422, "lines.0.serials"),
-    ("unknown lot", "adjustments", {**RECEIPT, "sku": "MILK", "lot": "NOPE", "delta": -1,
-     "reason": "x"}, 404, "lot"),
-    ("below min cut", "reservations", {"warehouse": "WH1", "sku": "FABRIC", "quantity": 0.5},
-     422, "quantity"),
-    ("nothing at source", "moves", {"warehouse": "WH1", "from_location": "A2",
-     "to_location": "A1", "sku": "WIDGET", "quantity": 1}, 409, "lines"),
-    ("unknown field", "moves", {"warehouse": "WH1", "from_location": "A1", "to_location": "A2",
-     "sku": "WIDGET", "quantity": 1, "colour": "red"}, 422, "body.colour"),
-    ("no reason", "adjustments", {**RECEIPT, "sku": "WIDGET", "delta": 1, "reason": ""},
-     422, "body.reason"),
-]  # fmt: skip
+    (
+        "unknown sku",
+        "receipts",
+        {**RECEIPT, "lines": [{"sku": "NOPE", "quantity": 1}]},
+        404,
+        "lines.0.sku",
+    ),
+    (
+        "unknown warehouse",
+        "receipts",
+        {**RECEIPT, "warehouse": "WH9", "lines": [{"sku": "WIDGET", "quantity": 1}]},
+        404,
+        "warehouse",
+    ),
+    (
+        "unknown location",
+        "receipts",
+        {**RECEIPT, "location": "Z9", "lines": [{"sku": "WIDGET", "quantity": 1}]},
+        404,
+        "location",
+    ),
+    (
+        "zero quantity",
+        "receipts",
+        {**RECEIPT, "lines": [{"sku": "WIDGET", "quantity": 0}]},
+        422,
+        "body.lines.0.quantity",
+    ),
+    (
+        "negative quantity",
+        "receipts",
+        {**RECEIPT, "lines": [{"sku": "WIDGET", "quantity": -3}]},
+        422,
+        "body.lines.0.quantity",
+    ),
+    (
+        "finer than increment",
+        "receipts",
+        {**RECEIPT, "lines": [{"sku": "FABRIC", "quantity": 1.1}]},
+        422,
+        "lines.0.quantity",
+    ),
+    (
+        "lot missing",
+        "receipts",
+        {**RECEIPT, "lines": [{"sku": "MILK", "quantity": 1}]},
+        422,
+        "lines.0.lot",
+    ),
+    (
+        "serial count",
+        "receipts",
+        {**RECEIPT, "lines": [{"sku": "PHONE", "quantity": 2, "serials": ["S1"]}]},
+        422,
+        "lines.0.serials",
+    ),
+    (
+        "unknown lot",
+        "adjustments",
+        {**RECEIPT, "sku": "MILK", "lot": "NOPE", "delta": -1, "reason": "x"},
+        404,
+        "lot",
+    ),
+    (
+        "below min cut",
+        "reservations",
+        {"warehouse": "WH1", "sku": "FABRIC", "quantity": 0.5},
+        422,
+        "quantity",
+    ),
+    (
+        "nothing at source",
+        "moves",
+        {
+            "warehouse": "WH1",
+            "from_location": "A2",
+            "to_location": "A1",
+            "sku": "WIDGET",
+            "quantity": 1,
+        },
+        409,
+        "lines",
+    ),
+    (
+        "unknown field",
+        "moves",
+        {
+            "warehouse": "WH1",
+            "from_location": "A1",
+            "to_location": "A2",
+            "sku": "WIDGET",
+            "quantity": 1,
+            "colour": "red",
+        },
+        422,
+        "body.colour",
+    ),
+    (
+        "no reason",
+        "adjustments",
+        {**RECEIPT, "sku": "WIDGET", "delta": 1, "reason": ""},
+        422,
+        "body.reason",
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -260,8 +381,11 @@ async def test_totals_too_large_for_the_database_are_422_and_change_nothing(
     huge = {"sku": "HUGE", "name": "micro units", "uom": {"base_units_per_unit": 1000000}}
     assert (await api.post("/v1/items", json=huge, headers=wms)).status_code == 201
     before = await snapshot(api, stocked)
-    body = {"warehouse": "WH1", "location": "A1",
-            "lines": [{"sku": "HUGE", "quantity": 999999999999}] * 10}  # fmt: skip
+    body = {
+        "warehouse": "WH1",
+        "location": "A1",
+        "lines": [{"sku": "HUGE", "quantity": 999999999999}] * 10,
+    }
     response = await api.post("/v1/inventory/receipts", json=body, headers={**wms, **key()})
     assert response.status_code == 422, response.text
     assert response.json()["type"] == "urn:oms:problem:value-out-of-range"

@@ -5,11 +5,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.orders import OrderStatus
-from settings import Settings
-from tests.integration.order_helpers import order_input, quiet_history, start, wait_for
-from tests.integration.stock_world import World
-from workflows.order.messages import (
+from contracts.orders import (
     CancelInput,
     ExtendReservationInput,
     PickInput,
@@ -18,6 +14,10 @@ from workflows.order.messages import (
     RequestInput,
     ShipInput,
 )
+from domain.orders import OrderStatus
+from settings import Settings
+from tests.integration.order_helpers import order_input, quiet_history, start, wait_for
+from tests.integration.stock_world import World
 from workflows.order.workflow import OrderWorkflow
 
 
@@ -33,22 +33,31 @@ async def test_refused_updates_leave_no_trace(
     request = view.fulfillment_requests[0]
     events_before = await quiet_history(handle)
     bad: list[tuple[str, object]] = [
-        ("pick", PickInput(request.id, [PickLineInput("L0", 2)])),  # not accepted
-        ("accept", RequestInput("NOPE")),
-        ("ship", ShipInput(request.id, "DHL")),
-        ("release_hold", ReleaseHoldInput("H9")),
-        ("extend_reservation", ExtendReservationInput(60)),  # payment authorized
+        (
+            "pick",
+            PickInput(request_id=request.id, lines=[PickLineInput(line_id="L0", quantity=2)]),
+        ),  # not accepted
+        ("accept", RequestInput(request_id="NOPE")),
+        ("ship", ShipInput(request_id=request.id, carrier="DHL")),
+        ("release_hold", ReleaseHoldInput(hold_id="H9")),
+        ("extend_reservation", ExtendReservationInput(seconds=60)),  # payment authorized
     ]
     for update, arg in bad:
         with pytest.raises(WorkflowUpdateFailedError):
             await handle.execute_update(update, arg)
     assert len((await handle.fetch_history()).events) == events_before
-    await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
+    await handle.execute_update(OrderWorkflow.accept, RequestInput(request_id=request.id))
     events_before = await quiet_history(handle)
-    for lines in ([PickLineInput("L0", 3)], [PickLineInput("L9", 1)],
-                  [PickLineInput("L0", 1, lot="X")], [PickLineInput("L0", -1)]):  # fmt: skip
+    for lines in (
+        [PickLineInput(line_id="L0", quantity=3)],
+        [PickLineInput(line_id="L9", quantity=1)],
+        [PickLineInput(line_id="L0", quantity=1, lot="X")],
+        [PickLineInput(line_id="L0", quantity=-1)],
+    ):
         with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update(OrderWorkflow.pick, PickInput(request.id, lines))
+            await handle.execute_update(
+                OrderWorkflow.pick, PickInput(request_id=request.id, lines=lines)
+            )
     after = (await handle.fetch_history()).events
     assert len(after) == events_before, [e.event_type for e in after[events_before:]] + [
         str(e.workflow_task_failed_event_attributes.failure.message)
@@ -56,6 +65,10 @@ async def test_refused_updates_leave_no_trace(
         if e.HasField("workflow_task_failed_event_attributes")
     ]  # no trace at all
     assert await world.level("WIDGET") == {
-        "on_hand": 5, "reserved": 0, "allocated": 2, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
-    await handle.execute_update(OrderWorkflow.cancel, CancelInput("done"))
+        "on_hand": 5,
+        "reserved": 0,
+        "allocated": 2,
+        "in_transit": 0,
+        "incoming": 0,
+    }
+    await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason="done"))

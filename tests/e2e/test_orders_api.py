@@ -30,8 +30,13 @@ async def _until(
 
 
 def _order(lines: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {"order_number": unique("SO"), "customer_id": "C-7", "currency": "EUR",
-            "lines": lines, **extra}  # fmt: skip
+    return {
+        "order_number": unique("SO"),
+        "customer_id": "C-7",
+        "currency": "EUR",
+        "lines": lines,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -57,32 +62,45 @@ async def test_an_order_lives_through_the_api(api: httpx.AsyncClient, shop: Tena
 
     order = await _until(api, shop, number, "allocated")
     assert [(x["ordered"], x["allocated"]) for x in order["lines"]] == [(2, 2), (1.25, 1.25)]
-    queue = (await api.get("/v1/fulfillment-requests?warehouse=WH1&status=requested",
-                           headers=wms)).json()["items"]  # fmt: skip
+    queue = (
+        await api.get("/v1/fulfillment-requests?warehouse=WH1&status=requested", headers=wms)
+    ).json()["items"]
     [request] = [r for r in queue if r["order_number"] == number]
     rid = request["id"]
     assert (
         await api.post(f"/v1/fulfillment-requests/{rid}/accept", headers=wms)
     ).status_code == 200
-    over = await api.post(f"/v1/fulfillment-requests/{rid}/pick", headers=wms,
-                          json={"lines": [{"line_id": "1", "quantity": 3}]})  # fmt: skip
+    over = await api.post(
+        f"/v1/fulfillment-requests/{rid}/pick",
+        headers=wms,
+        json={"lines": [{"line_id": "1", "quantity": 3}]},
+    )
     assert over.status_code == 409 and over.headers["content-type"] == PROBLEM
     picked = await api.post(
-        f"/v1/fulfillment-requests/{rid}/pick", headers=wms,
+        f"/v1/fulfillment-requests/{rid}/pick",
+        headers=wms,
         json={"lines": [{"line_id": "1", "quantity": 2}, {"line_id": "2", "quantity": 1.25}]},
-    )  # fmt: skip
+    )
     assert picked.status_code == 200, picked.text
     packed = await api.post(
-        f"/v1/fulfillment-requests/{rid}/pack", headers=wms,
-        json={"packages": [{"package_number": "PKG-1", "weight": "2.1",
-                            "lines": [{"line_id": "1", "quantity": 2},
-                                      {"line_id": "2", "quantity": 1.25}]}]},
-    )  # fmt: skip
+        f"/v1/fulfillment-requests/{rid}/pack",
+        headers=wms,
+        json={
+            "packages": [
+                {
+                    "package_number": "PKG-1",
+                    "weight": "2.1",
+                    "lines": [{"line_id": "1", "quantity": 2}, {"line_id": "2", "quantity": 1.25}],
+                }
+            ]
+        },
+    )
     assert packed.status_code == 200, packed.text
     shipped = await api.post(
-        f"/v1/fulfillment-requests/{rid}/ship", headers=wms,
+        f"/v1/fulfillment-requests/{rid}/ship",
+        headers=wms,
         json={"carrier": "DHL", "service_level": "express", "tracking_numbers": ["00340434"]},
-    )  # fmt: skip
+    )
     assert shipped.status_code == 200, shipped.text
     final = await _until(api, shop, number, "shipped")
     assert final["shipments"][0]["tracking_numbers"] == ["00340434"]
@@ -186,8 +204,9 @@ async def test_two_tenants_may_use_the_same_order_number(
         await _until(api, tenant, number, "allocated")
     for tenant, quantity in ((shop, 1), (other_tenant, 3)):
         wms = tenant.auth(Role.WMS)
-        queue = (await api.get(f"/v1/fulfillment-requests?order_number={number}",
-                               headers=wms)).json()["items"]  # fmt: skip
+        queue = (
+            await api.get(f"/v1/fulfillment-requests?order_number={number}", headers=wms)
+        ).json()["items"]
         assert [[x["quantity"] for x in r["lines"]] for r in queue] == [[quantity]]
         rid = queue[0]["id"]
         one = await api.get(f"/v1/fulfillment-requests/{rid}", headers=wms)
@@ -196,8 +215,9 @@ async def test_two_tenants_may_use_the_same_order_number(
     await _until(api, other_tenant, number, "shipped")
     # the first tenant's request is untouched by the other's confirmations
     wms = shop.auth(Role.WMS)
-    queue = (await api.get(f"/v1/fulfillment-requests?order_number={number}",
-                           headers=wms)).json()["items"]  # fmt: skip
+    queue = (await api.get(f"/v1/fulfillment-requests?order_number={number}", headers=wms)).json()[
+        "items"
+    ]
     assert [(r["status"], [x["quantity"] for x in r["lines"]]) for r in queue] == [
         ("requested", [1])
     ]
@@ -213,26 +233,33 @@ async def _fulfil_all(api: httpx.AsyncClient, tenant: TenantKeys, number: str) -
         rid = request["id"]
         assert (await api.post(f"/v1/fulfillment-requests/{rid}/accept", headers=wms)).is_success
         picks = [{"line_id": x["line_id"], "quantity": x["quantity"]} for x in request["lines"]]
-        picked = await api.post(f"/v1/fulfillment-requests/{rid}/pick", headers=wms,
-                                json={"lines": picks})  # fmt: skip
+        picked = await api.post(
+            f"/v1/fulfillment-requests/{rid}/pick", headers=wms, json={"lines": picks}
+        )
         assert picked.is_success, picked.text
         package = {"package_number": "P1", "lines": picks}
-        packed = await api.post(f"/v1/fulfillment-requests/{rid}/pack", headers=wms,
-                                json={"packages": [package]})  # fmt: skip
+        packed = await api.post(
+            f"/v1/fulfillment-requests/{rid}/pack", headers=wms, json={"packages": [package]}
+        )
         assert packed.is_success, packed.text
-        shipped = await api.post(f"/v1/fulfillment-requests/{rid}/ship", headers=wms,
-                                 json={"carrier": "UPS"})  # fmt: skip
+        shipped = await api.post(
+            f"/v1/fulfillment-requests/{rid}/ship", headers=wms, json={"carrier": "UPS"}
+        )
         assert shipped.is_success, shipped.text
 
 
 async def test_lot_tracked_fefo_items_split_across_two_warehouses(
     api: httpx.AsyncClient, shop: TenantKeys
 ) -> None:
-    for warehouse, lot, days, quantity in (("WH1", "LATE", 60, 5), ("WH1", "SOON", 5, 2),
-                                           ("WH2", "MID", 30, 4)):  # fmt: skip
+    for warehouse, lot, days, quantity in (
+        ("WH1", "LATE", 60, 5),
+        ("WH1", "SOON", 5, 2),
+        ("WH2", "MID", 30, 4),
+    ):
         expiry = str(date.today() + timedelta(days=days))
-        response = await receive(api, shop, "MILK", quantity, lot=lot, expires_at=expiry,
-                                 warehouse=warehouse)  # fmt: skip
+        response = await receive(
+            api, shop, "MILK", quantity, lot=lot, expires_at=expiry, warehouse=warehouse
+        )
         assert response.status_code == 201, response.text
     body = _order([{"line_id": "1", "sku": "MILK", "quantity": 10}], allow_split=True)
     created = await api.post("/v1/orders", json=body, headers=shop.auth(Role.OMS))
@@ -250,8 +277,9 @@ async def test_lot_tracked_fefo_items_split_across_two_warehouses(
     assert len(final["shipments"]) == 2
     milk = (await api.get("/v1/inventory/balances?sku=MILK", headers=shop.auth(Role.VIEWER))).json()
     assert {(b["warehouse"], b["on_hand"], b["allocated"]) for b in milk["items"]} == {
-        ("WH1", 0, 0), ("WH2", 1, 0),
-    }  # fmt: skip
+        ("WH1", 0, 0),
+        ("WH2", 1, 0),
+    }
 
 
 async def test_fifty_concurrent_orders_for_twenty_units(

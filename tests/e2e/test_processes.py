@@ -239,8 +239,8 @@ async def test_a_worker_killed_mid_saga_is_replaced_and_the_order_has_one_effect
 ) -> None:
     from sqlalchemy import text
 
+    from contracts.orders import OrderView
     from tests.integration.order_helpers import fulfil, order_input, start, wait_for
-    from workflows.order.messages import OrderView
 
     await world.receive("WIDGET", 10)
     task_queue = unique("kill")
@@ -268,8 +268,12 @@ async def test_a_worker_killed_mid_saga_is_replaced_and_the_order_has_one_effect
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=30)
     assert await world.level("WIDGET") == {
-        "on_hand": 6, "reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 6,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
     async with world.sessions() as session:
         reservations = await session.scalar(
             text("SELECT count(*) FROM reservations WHERE tenant_id = :t"), {"t": world.tenant_id}

@@ -39,8 +39,11 @@ async def shipped(
     assert (await api.post("/v1/items", json=item, headers=wms)).status_code == 201
     milk = {"lot": "L1", "expires_at": "2031-01-01"}
     for sku, quantity, extra in (
-        ("WIDGET", 10, {}), ("INSPECT", 5, {}), ("FABRIC", 5, {}), ("MILK", 6, milk),
-    ):  # fmt: skip
+        ("WIDGET", 10, {}),
+        ("INSPECT", 5, {}),
+        ("FABRIC", 5, {}),
+        ("MILK", 6, milk),
+    ):
         assert (await receive(api, tenant, sku, quantity, **extra)).status_code == 201
     lines = [
         {"line_id": "1", "sku": "WIDGET", "quantity": 4, "unit_price": 9.5},
@@ -65,15 +68,23 @@ def _level(availability: dict[str, Any], warehouse: str) -> dict[str, Any]:
 
 
 async def test_a_return_with_mixed_dispositions(
-    api: httpx.AsyncClient, shipped: tuple[TenantKeys, str],
+    api: httpx.AsyncClient,
+    shipped: tuple[TenantKeys, str],
     sessions: async_sessionmaker[AsyncSession],
-) -> None:  # fmt: skip
+) -> None:
     tenant, number = shipped
     oms, wms, viewer = tenant.auth(Role.OMS), tenant.auth(Role.WMS), tenant.auth(Role.VIEWER)
     rma = unique("RMA")
-    body = {"rma_number": rma, "reason": "not as described", "lines": [
-        {"line_id": "1", "quantity": 3}, {"line_id": "2", "quantity": 2},
-        {"line_id": "3", "quantity": 1}, {"line_id": "4", "quantity": 1.25}]}  # fmt: skip
+    body = {
+        "rma_number": rma,
+        "reason": "not as described",
+        "lines": [
+            {"line_id": "1", "quantity": 3},
+            {"line_id": "2", "quantity": 2},
+            {"line_id": "3", "quantity": 1},
+            {"line_id": "4", "quantity": 1.25},
+        ],
+    }
     created = await api.post(f"/v1/orders/{number}/returns", json=body, headers=oms)
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "requested"
@@ -82,17 +93,23 @@ async def test_a_return_with_mixed_dispositions(
     assert (
         await api.post(f"/v1/orders/{number}/returns", json=body, headers=oms)
     ).status_code == 200
-    other = await api.post(f"/v1/orders/{number}/returns", headers=oms,
-                           json={**body, "reason": "changed my mind"})  # fmt: skip
+    other = await api.post(
+        f"/v1/orders/{number}/returns", headers=oms, json={**body, "reason": "changed my mind"}
+    )
     assert other.status_code == 409 and other.headers["content-type"] == PROBLEM
 
     # out of order: nothing can be received before approval
     before = await snapshot(api, tenant)
-    receipt: dict[str, Any] = {"warehouse": "WH1", "location": "A2", "lines": [
-        {"line_id": "1", "received": 3, "accepted": 2, "disposition": "restock"},
-        {"line_id": "2", "received": 2, "accepted": 2, "disposition": "restock"},
-        {"line_id": "3", "received": 1, "accepted": 1, "disposition": "dispose", "lot": "L1"},
-        {"line_id": "4", "received": 1.25, "accepted": 1.25, "disposition": "repair"}]}  # fmt: skip
+    receipt: dict[str, Any] = {
+        "warehouse": "WH1",
+        "location": "A2",
+        "lines": [
+            {"line_id": "1", "received": 3, "accepted": 2, "disposition": "restock"},
+            {"line_id": "2", "received": 2, "accepted": 2, "disposition": "restock"},
+            {"line_id": "3", "received": 1, "accepted": 1, "disposition": "dispose", "lot": "L1"},
+            {"line_id": "4", "received": 1.25, "accepted": 1.25, "disposition": "repair"},
+        ],
+    }
     early = await api.post(f"/v1/returns/{rma}/receive", json=receipt, headers=wms)
     assert early.status_code == 409 and early.headers["content-type"] == PROBLEM
     assert (await api.post(f"/v1/returns/{rma}/close", headers=oms)).status_code == 409
@@ -144,12 +161,15 @@ async def test_a_return_with_mixed_dispositions(
         "items"
     ]
     booked = sorted((m["type"], m["sku"], m["quantity"], m["lot"]) for m in ledger)
-    assert booked == sorted([
-        ("return_restock", "WIDGET", 2, None),
-        ("return_restock", "INSPECT", 2, f"{rma}-Q"),
-        ("return_restock", "MILK", 1, "L1"), ("scrap", "MILK", 1, "L1"),
-        ("return_restock", "FABRIC", 1.25, f"{rma}-R"),
-    ])  # fmt: skip
+    assert booked == sorted(
+        [
+            ("return_restock", "WIDGET", 2, None),
+            ("return_restock", "INSPECT", 2, f"{rma}-Q"),
+            ("return_restock", "MILK", 1, "L1"),
+            ("scrap", "MILK", 1, "L1"),
+            ("return_restock", "FABRIC", 1.25, f"{rma}-R"),
+        ]
+    )
     # quarantined and repaired units are held: on hand, never promised
     inspect = _level(
         (await api.get("/v1/inventory/availability?sku=INSPECT", headers=viewer)).json(), "WH1"
@@ -176,8 +196,9 @@ async def test_a_return_with_mixed_dispositions(
     assert replay.headers.get("Idempotent-Replayed") == "true"
     again = await api.post("/v1/inventory/lot-releases", json=release, headers={**wms, **key()})
     assert again.status_code == 409 and again.headers["content-type"] == PROBLEM
-    unknown = await api.post("/v1/inventory/lot-releases", headers={**wms, **key()},
-                             json={**release, "lot": "NOPE"})  # fmt: skip
+    unknown = await api.post(
+        "/v1/inventory/lot-releases", headers={**wms, **key()}, json={**release, "lot": "NOPE"}
+    )
     assert unknown.status_code == 404
     inspect = _level(
         (await api.get("/v1/inventory/availability?sku=INSPECT", headers=viewer)).json(), "WH1"
@@ -216,8 +237,11 @@ async def test_a_return_with_mixed_dispositions(
     for _ in range(2):
         approved = await api.post(f"/v1/returns/{second}/approve", json={}, headers=step)
         assert approved.status_code == 200, approved.text
-    last = {"warehouse": "WH1", "location": "A1", "lines": [
-        {"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}]}  # fmt: skip
+    last = {
+        "warehouse": "WH1",
+        "location": "A1",
+        "lines": [{"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}],
+    }
     assert (await api.post(f"/v1/returns/{second}/receive", json=last, headers=wms)).is_success
     assert (await api.post(f"/v1/returns/{second}/close", headers=oms)).json()["status"] == "closed"
     # repeating the request after the return ended answers with it
@@ -226,8 +250,14 @@ async def test_a_return_with_mixed_dispositions(
     order = await _until(api, tenant, number, "partially_returned")
     assert order["lines"][0]["returned"] == 4
     # held units of an untracked item can be reached by their lot: scrapped beyond repair
-    scrap = {"warehouse": "WH1", "location": "A2", "sku": "FABRIC", "lot": f"{rma}-R",
-             "delta": -1.25, "reason": "beyond repair"}  # fmt: skip
+    scrap = {
+        "warehouse": "WH1",
+        "location": "A2",
+        "sku": "FABRIC",
+        "lot": f"{rma}-R",
+        "delta": -1.25,
+        "reason": "beyond repair",
+    }
     scrapped = await api.post("/v1/inventory/adjustments", json=scrap, headers={**wms, **key()})
     assert scrapped.status_code == 201, scrapped.text
     fabric = _level(
@@ -246,8 +276,12 @@ async def test_bad_return_requests_are_refused_and_claim_nothing(
     oms = tenant.auth(Role.OMS)
 
     def body(**change: Any) -> dict[str, Any]:
-        return {"rma_number": unique("RMA"), "reason": "r",
-                "lines": [{"line_id": "1", "quantity": 1}], **change}  # fmt: skip
+        return {
+            "rma_number": unique("RMA"),
+            "reason": "r",
+            "lines": [{"line_id": "1", "quantity": 1}],
+            **change,
+        }
 
     cases = [
         (body(lines=[{"line_id": "1", "quantity": 5}]), 422, "lines.0.quantity"),  # > shipped
@@ -266,8 +300,9 @@ async def test_bad_return_requests_are_refused_and_claim_nothing(
     unknown = await api.post("/v1/orders/NOPE/returns", json=body(), headers=oms)
     assert unknown.status_code == 404
     # another tenant can neither request against this order nor see its returns
-    theirs = await api.post(f"/v1/orders/{number}/returns", json=body(),
-                            headers=other_tenant.auth(Role.OMS))  # fmt: skip
+    theirs = await api.post(
+        f"/v1/orders/{number}/returns", json=body(), headers=other_tenant.auth(Role.OMS)
+    )
     assert theirs.status_code == 404
     mine = body()
     assert (
@@ -310,8 +345,10 @@ async def test_concurrent_requests_never_return_more_than_shipped(
 ) -> None:
     tenant, number = shipped
     oms = tenant.auth(Role.OMS)
-    bodies = [{"rma_number": unique("RMA"), "reason": "r",
-               "lines": [{"line_id": "1", "quantity": 1}]} for _ in range(12)]  # fmt: skip
+    bodies = [
+        {"rma_number": unique("RMA"), "reason": "r", "lines": [{"line_id": "1", "quantity": 1}]}
+        for _ in range(12)
+    ]
     answers = await asyncio.gather(
         *(api.post(f"/v1/orders/{number}/returns", json=b, headers=oms) for b in bodies)
     )
@@ -341,8 +378,11 @@ async def test_restocked_returns_wake_a_backordered_order(
     request = {"rma_number": rma, "reason": "r", "lines": [{"line_id": "1", "quantity": 1}]}
     assert (await api.post(f"/v1/orders/{first}/returns", json=request, headers=oms)).is_success
     assert (await api.post(f"/v1/returns/{rma}/approve", json={}, headers=oms)).is_success
-    receipt = {"warehouse": "WH1", "location": "A1", "lines": [
-        {"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}]}  # fmt: skip
+    receipt = {
+        "warehouse": "WH1",
+        "location": "A1",
+        "lines": [{"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}],
+    }
     assert (await api.post(f"/v1/returns/{rma}/receive", json=receipt, headers=wms)).is_success
     # woken by the return at once, not by the minute sweep (no schedule runs in tests)
     woken = await _until(api, tenant, second, "allocated", seconds=10)
@@ -369,8 +409,11 @@ async def test_a_serial_tracked_unit_comes_back_by_its_serial(
     request = {"rma_number": rma, "reason": "broken", "lines": [{"line_id": "1", "quantity": 1}]}
     assert (await api.post(f"/v1/orders/{number}/returns", json=request, headers=oms)).is_success
     assert (await api.post(f"/v1/returns/{rma}/approve", json={}, headers=oms)).is_success
-    receipt: dict[str, Any] = {"warehouse": "WH1", "location": "A2", "lines": [
-        {"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}]}  # fmt: skip
+    receipt: dict[str, Any] = {
+        "warehouse": "WH1",
+        "location": "A2",
+        "lines": [{"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}],
+    }
     before = await snapshot(api, tenant)
     for serials, status in (
         ([], 422),

@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contracts.transfers import transfer_workflow_id
 from db.alerts import NewAlert, raise_alert
 from db.stock.reconcile import find_violations
 from domain.roles import Role
 from tests.conftest import TenantKeys, unique
 from tests.e2e.inventory_setup import build_catalogue, key, receive, snapshot
 from tests.integration.order_helpers import quiet_history
-from workflows.transfer.messages import transfer_workflow_id
 
 PROBLEM = "application/problem+json"
 
@@ -87,31 +87,42 @@ async def _ledger(api: httpx.AsyncClient, tenant: TenantKeys, number: str) -> li
 
 async def _ship_order(api: httpx.AsyncClient, tenant: TenantKeys, number: str) -> None:
     wms = tenant.auth(Role.WMS)
-    queue = (await api.get(f"/v1/fulfillment-requests?order_number={number}",
-                           headers=wms)).json()["items"]  # fmt: skip
+    queue = (await api.get(f"/v1/fulfillment-requests?order_number={number}", headers=wms)).json()[
+        "items"
+    ]
     [request] = [r for r in queue if r["status"] == "requested"]
     rid, lines = (
         request["id"],
         [{"line_id": x["line_id"], "quantity": x["quantity"]} for x in request["lines"]],
     )
     assert request["warehouse"] == "WH2"
-    steps = [("accept", None), ("pick", {"lines": lines}),
-             ("pack", {"packages": [{"package_number": "P1", "lines": lines}]}),
-             ("ship", {"carrier": "DHL", "tracking_numbers": ["T1"]})]  # fmt: skip
+    steps = [
+        ("accept", None),
+        ("pick", {"lines": lines}),
+        ("pack", {"packages": [{"package_number": "P1", "lines": lines}]}),
+        ("ship", {"carrier": "DHL", "tracking_numbers": ["T1"]}),
+    ]
     for step, body in steps:
         response = await api.post(f"/v1/fulfillment-requests/{rid}/{step}", json=body, headers=wms)
         assert response.status_code == 200, response.text
 
 
 async def test_a_transfer_with_a_discrepancy_wakes_a_backorder_at_the_destination(
-    api: httpx.AsyncClient, depot: TenantKeys, other_tenant: TenantKeys,
-    sessions: async_sessionmaker[AsyncSession], dev_env: WorkflowEnvironment,
-) -> None:  # fmt: skip
+    api: httpx.AsyncClient,
+    depot: TenantKeys,
+    other_tenant: TenantKeys,
+    sessions: async_sessionmaker[AsyncSession],
+    dev_env: WorkflowEnvironment,
+) -> None:
     tenant_id = await _tenant_id(sessions, depot)
     assert (await receive(api, depot, "BACK", 10)).status_code == 201
     number = unique("TR")
-    body = {"transfer_number": number, "from_warehouse": "WH1", "to_warehouse": "WH2",
-            "lines": [{"sku": "BACK", "quantity": 10}]}  # fmt: skip
+    body = {
+        "transfer_number": number,
+        "from_warehouse": "WH1",
+        "to_warehouse": "WH2",
+        "lines": [{"sku": "BACK", "quantity": 10}],
+    }
     created = await _post(api, depot, "/v1/transfers", body)
     assert created.status_code == 201, created.text
     assert created.json()["workflow_id"] == transfer_workflow_id(tenant_id, number)
@@ -124,14 +135,19 @@ async def test_a_transfer_with_a_discrepancy_wakes_a_backorder_at_the_destinatio
     assert (await _availability(api, depot, "BACK"))["WH1"] == (10, 0, 0, 0)
 
     # Every unit is promised to the transfer: an order can only wait for it.
-    order: dict[str, Any] = {"order_number": unique("SO"), "customer_id": "C-1", "currency": "EUR",
-             "lines": [{"line_id": "1", "sku": "BACK", "quantity": 4}]}  # fmt: skip
+    order: dict[str, Any] = {
+        "order_number": unique("SO"),
+        "customer_id": "C-1",
+        "currency": "EUR",
+        "lines": [{"line_id": "1", "sku": "BACK", "quantity": 4}],
+    }
     assert (await _post(api, depot, "/v1/orders", order, Role.OMS)).status_code == 201
     order_path = f"/v1/orders/{order['order_number']}"
     await _until(api, depot, order_path, "backordered")
 
-    early = await _post(api, depot, f"{path}/receive",
-                        {"location": "A1", "lines": [{"sku": "BACK", "received": 1}]})  # fmt: skip
+    early = await _post(
+        api, depot, f"{path}/receive", {"location": "A1", "lines": [{"sku": "BACK", "received": 1}]}
+    )
     assert early.status_code == 409 and early.headers["content-type"] == PROBLEM
     shipped = await _post(api, depot, f"{path}/ship", {"carrier": "DHL", "tracking_number": "T-9"})
     assert shipped.status_code == 200, shipped.text
@@ -170,8 +186,9 @@ async def test_a_transfer_with_a_discrepancy_wakes_a_backorder_at_the_destinatio
     assert foreign.status_code == 404
     assert await snapshot(api, depot) == before
 
-    part = await _post(api, depot, receipt,
-                       {"location": "A1", "lines": [{"sku": "BACK", "received": 6}]})  # fmt: skip
+    part = await _post(
+        api, depot, receipt, {"location": "A1", "lines": [{"sku": "BACK", "received": 6}]}
+    )
     assert part.status_code == 200, part.text
     assert part.json()["status"] == "partially_received"
     # The receipt woke the order: it takes its 4 from the 6 now at WH2.
@@ -190,21 +207,34 @@ async def test_a_transfer_with_a_discrepancy_wakes_a_backorder_at_the_destinatio
     assert last.status_code == 200, last.text
     final = last.json()
     assert final["status"] == "completed"
-    assert final["stock"] == [{"sku": "BACK", "lot": None, "shipped": 10, "received": 9,
-                               "written_off": 1, "outstanding": 0}]  # fmt: skip
+    assert final["stock"] == [
+        {
+            "sku": "BACK",
+            "lot": None,
+            "shipped": 10,
+            "received": 9,
+            "written_off": 1,
+            "outstanding": 0,
+        }
+    ]
     availability = await _availability(api, depot, "BACK")
     assert availability["WH1"] == (0, 0, 0, 0)
     assert availability["WH2"] == (9, 5, 0, 0)
     assert await _ledger(api, depot, number) == [
-        ("transfer_out", "WH1", 10, None), ("transfer_in", "WH2", 6, None),
-        ("transfer_in", "WH2", 3, None), ("adjust", "WH2", 1, "transfer discrepancy: one crushed"),
-    ]  # fmt: skip
+        ("transfer_out", "WH1", 10, None),
+        ("transfer_in", "WH2", 6, None),
+        ("transfer_in", "WH2", 3, None),
+        ("adjust", "WH2", 1, "transfer discrepancy: one crushed"),
+    ]
 
     await _ship_order(api, depot, order["order_number"])
     await _until(api, depot, order_path, "shipped")
     assert (await _availability(api, depot, "BACK"))["WH2"] == (5, 5, 0, 0)
-    listed = (await api.get("/v1/transfers?status=completed&to_warehouse=WH2",
-                            headers=depot.auth(Role.VIEWER))).json()["items"]  # fmt: skip
+    listed = (
+        await api.get(
+            "/v1/transfers?status=completed&to_warehouse=WH2", headers=depot.auth(Role.VIEWER)
+        )
+    ).json()["items"]
     assert [t["transfer_number"] for t in listed] == [number]
     await _books_are_right(sessions, tenant_id)
 
@@ -214,8 +244,12 @@ async def test_cancel_before_shipping_releases_the_stock(
 ) -> None:
     assert (await receive(api, depot, "FABRIC", 5)).status_code == 201
     number = unique("TR")
-    body = {"transfer_number": number, "from_warehouse": "WH1", "to_warehouse": "WH2",
-            "lines": [{"sku": "FABRIC", "quantity": 2.5}]}  # fmt: skip
+    body = {
+        "transfer_number": number,
+        "from_warehouse": "WH1",
+        "to_warehouse": "WH2",
+        "lines": [{"sku": "FABRIC", "quantity": 2.5}],
+    }
     assert (await _post(api, depot, "/v1/transfers", body, Role.VIEWER)).status_code == 403
     assert (await _post(api, depot, "/v1/transfers", body)).status_code == 201
     path = f"/v1/transfers/{number}"
@@ -229,8 +263,9 @@ async def test_cancel_before_shipping_releases_the_stock(
     for step, step_body in (("cancel", None), ("ship", {"carrier": "DHL"})):
         response = await _post(api, depot, f"{path}/{step}", step_body)
         assert response.status_code == 409, response.text
-    listed = (await api.get("/v1/transfers?status=canceled",
-                            headers=depot.auth(Role.VIEWER))).json()["items"]  # fmt: skip
+    listed = (
+        await api.get("/v1/transfers?status=canceled", headers=depot.auth(Role.VIEWER))
+    ).json()["items"]
     assert number in [t["transfer_number"] for t in listed]
     await _books_are_right(sessions, await _tenant_id(sessions, depot))
 
@@ -245,24 +280,36 @@ async def test_cancel_before_shipping_releases_the_stock(
         ({"to_warehouse": "WH1"}, 422, "to_warehouse"),
         ({"from_warehouse": "WH9"}, 404, "from_warehouse"),
         ({"lines": []}, 422, None),
-        ({"lines": [{"sku": "WIDGET", "quantity": 1}, {"sku": "WIDGET", "quantity": 2}]}, 422,
-         None),
+        (
+            {"lines": [{"sku": "WIDGET", "quantity": 1}, {"sku": "WIDGET", "quantity": 2}]},
+            422,
+            None,
+        ),
         ({"extra": 1}, 422, None),
     ],
-)  # fmt: skip
+)
 async def test_bad_transfers_are_refused_and_start_nothing(
-    api: httpx.AsyncClient, depot: TenantKeys, change: dict[str, Any], status: int,
+    api: httpx.AsyncClient,
+    depot: TenantKeys,
+    change: dict[str, Any],
+    status: int,
     field: str | None,
-) -> None:  # fmt: skip
-    body = {"transfer_number": unique("TR"), "from_warehouse": "WH1", "to_warehouse": "WH2",
-            "lines": [{"sku": "WIDGET", "quantity": 1}], **change}  # fmt: skip
+) -> None:
+    body = {
+        "transfer_number": unique("TR"),
+        "from_warehouse": "WH1",
+        "to_warehouse": "WH2",
+        "lines": [{"sku": "WIDGET", "quantity": 1}],
+        **change,
+    }
     response = await _post(api, depot, "/v1/transfers", body)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     if field:
         assert response.json()["field"] == field
-    missing = await api.get(f"/v1/transfers/{body['transfer_number']}",
-                            headers=depot.auth(Role.VIEWER))  # fmt: skip
+    missing = await api.get(
+        f"/v1/transfers/{body['transfer_number']}", headers=depot.auth(Role.VIEWER)
+    )
     assert missing.status_code == 404
 
 
@@ -270,8 +317,9 @@ async def test_alerts_are_listed_and_resolved(
     api: httpx.AsyncClient, tenant: TenantKeys, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     tenant_id = await _tenant_id(sessions, tenant)
-    alert = NewAlert(tenant_id, "transfer_in_transit:TR-1", "transfer_in_transit", "transfer",
-                     "TR-1", "late")  # fmt: skip
+    alert = NewAlert(
+        tenant_id, "transfer_in_transit:TR-1", "transfer_in_transit", "transfer", "TR-1", "late"
+    )
     alert_id = await raise_alert(sessions, alert)
     assert await raise_alert(sessions, alert) == alert_id  # once per key
     viewer = tenant.auth(Role.VIEWER)
@@ -297,8 +345,12 @@ async def test_serial_tracked_units_travel_by_serial(
     serials = ["SN-1", "SN-2", "SN-3"]
     assert (await receive(api, depot, "PHONE", 3, serials=serials)).status_code == 201
     number = unique("TR")
-    body = {"transfer_number": number, "from_warehouse": "WH1", "to_warehouse": "WH2",
-            "lines": [{"sku": "PHONE", "quantity": 3}]}  # fmt: skip
+    body = {
+        "transfer_number": number,
+        "from_warehouse": "WH1",
+        "to_warehouse": "WH2",
+        "lines": [{"sku": "PHONE", "quantity": 3}],
+    }
     assert (await _post(api, depot, "/v1/transfers", body)).status_code == 201
     path = f"/v1/transfers/{number}"
     await _until(api, depot, path, "reserved")
@@ -319,21 +371,28 @@ async def test_serial_tracked_units_travel_by_serial(
     assert (await _post(api, depot, f"{path}/receive", first)).status_code == 200
     again = await _post(api, depot, f"{path}/receive", first)  # SN-2 is no longer in transit
     assert again.status_code == 422
-    last = {"location": "A1", "lines": [{"sku": "PHONE", "received": 1, "serials": ["SN-1"],
-                                         "reason": "one lost"}]}  # fmt: skip
+    last = {
+        "location": "A1",
+        "lines": [{"sku": "PHONE", "received": 1, "serials": ["SN-1"], "reason": "one lost"}],
+    }
     done = await _post(api, depot, f"{path}/receive", last)
     assert done.status_code == 200 and done.json()["status"] == "completed", done.text
 
-    balances = (await api.get("/v1/inventory/balances?sku=PHONE",
-                              headers=depot.auth(Role.VIEWER))).json()["items"]  # fmt: skip
+    balances = (
+        await api.get("/v1/inventory/balances?sku=PHONE", headers=depot.auth(Role.VIEWER))
+    ).json()["items"]
     where = sorted((b["warehouse"], p["serial"]) for b in balances for p in b["locations"])
     assert where == [("WH2", "SN-1"), ("WH2", "SN-2")]  # SN-3 was written off on the way
     assert await _availability(api, depot, "PHONE") == {"WH1": (0, 0, 0, 0), "WH2": (2, 2, 0, 0)}
     await _books_are_right(sessions, tenant_id)
     async with sessions() as session, session.begin():  # reconcile follows each serial
-        await session.execute(text(
-            "UPDATE transfer_serials SET status = 'in_transit' WHERE tenant_id = :t"
-            " AND status = 'written_off'"), {"t": tenant_id})  # fmt: skip
+        await session.execute(
+            text(
+                "UPDATE transfer_serials SET status = 'in_transit' WHERE tenant_id = :t"
+                " AND status = 'written_off'"
+            ),
+            {"t": tenant_id},
+        )
         found = {v.what for v in await find_violations(session, tenant_id)}
         assert "serials in transit differ from what the transfer has outstanding" in found
         await session.rollback()

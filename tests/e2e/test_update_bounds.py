@@ -14,13 +14,12 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.orders import ReserveLinesInput, ReserveLinesResult
 from api.app import create_app
 from api.resources import Resources
+from contracts.orders import OrderView, ReserveLinesInput, ReserveLinesResult
 from domain.roles import Role
 from tests.conftest import TenantKeys, unique
 from tests.e2e.inventory_setup import build_catalogue
-from workflows.order.messages import OrderView
 from workflows.order.workflow import OrderWorkflow
 
 PROBLEM = "application/problem+json"

@@ -10,10 +10,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
-from domain.orders import FulfillmentPolicy, PaymentStatus
-from tests.conftest import unique
-from tests.integration.stock_world import World
-from workflows.order.messages import (
+from contracts.orders import (
     OrderInput,
     OrderLineInput,
     OrderView,
@@ -27,30 +24,46 @@ from workflows.order.messages import (
     ShipInput,
     order_workflow_id,
 )
+from domain.orders import FulfillmentPolicy, PaymentStatus
+from tests.conftest import unique
+from tests.integration.stock_world import World
 from workflows.order.workflow import OrderWorkflow
 
 
 def order_input(
-    world: World, lines: list[tuple[str, int]], *,
-    policy: FulfillmentPolicy = FulfillmentPolicy.SHIP_PARTIAL, allow_split: bool = False,
-    payment: PaymentInput | None = None, preferred: str | None = None,
-) -> OrderInput:  # fmt: skip
+    world: World,
+    lines: list[tuple[str, int]],
+    *,
+    policy: FulfillmentPolicy = FulfillmentPolicy.SHIP_PARTIAL,
+    allow_split: bool = False,
+    payment: PaymentInput | None = None,
+    preferred: str | None = None,
+) -> OrderInput:
     return OrderInput(
-        tenant_id=world.tenant_id, order_number=unique("SO"), customer_id="C-1",
+        tenant_id=world.tenant_id,
+        order_number=unique("SO"),
+        customer_id="C-1",
         currency="EUR",
-        lines=[OrderLineInput(f"L{n}", sku, qty, "9.90") for n, (sku, qty) in enumerate(lines)],
-        fulfillment_policy=policy, allow_split=allow_split, preferred_warehouse=preferred,
-        payment=payment or PaymentInput(PaymentStatus.AUTHORIZED),
-    )  # fmt: skip
+        lines=[
+            OrderLineInput(line_id=f"L{n}", sku=sku, quantity=qty, unit_price="9.90")
+            for n, (sku, qty) in enumerate(lines)
+        ],
+        fulfillment_policy=policy,
+        allow_split=allow_split,
+        preferred_warehouse=preferred,
+        payment=payment or PaymentInput(status=PaymentStatus.AUTHORIZED),
+    )
 
 
 async def start(
     client: Client, task_queue: str, order: OrderInput
 ) -> WorkflowHandle[OrderWorkflow, OrderView]:
     return await client.start_workflow(
-        OrderWorkflow.run, order, id=order_workflow_id(order.tenant_id, order.order_number),
+        OrderWorkflow.run,
+        order,
+        id=order_workflow_id(order.tenant_id, order.order_number),
         task_queue=task_queue,
-    )  # fmt: skip
+    )
 
 
 async def wait_for(
@@ -71,16 +84,31 @@ async def fulfil(handle: WorkflowHandle[Any, Any], view: OrderView) -> OrderView
     for request in view.fulfillment_requests:
         if request.status != "requested":
             continue
-        await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
-        picks = [PickLineInput(line.line_id, line.quantity) for line in request.lines]
-        view = await handle.execute_update(OrderWorkflow.pick, PickInput(request.id, picks))
+        await handle.execute_update(OrderWorkflow.accept, RequestInput(request_id=request.id))
+        picks = [
+            PickLineInput(line_id=line.line_id, quantity=line.quantity) for line in request.lines
+        ]
+        view = await handle.execute_update(
+            OrderWorkflow.pick, PickInput(request_id=request.id, lines=picks)
+        )
         picked = next(r for r in view.fulfillment_requests if r.id == request.id)
         package = PackageInput(
-            "P1", "1.2", "30x20x10", [PackageLineInput(x.line_id, x.picked) for x in picked.lines]
+            package_number="P1",
+            weight="1.2",
+            dimensions="30x20x10",
+            lines=[PackageLineInput(line_id=x.line_id, quantity=x.picked) for x in picked.lines],
         )
-        await handle.execute_update(OrderWorkflow.pack, PackInput(request.id, [package]))
+        await handle.execute_update(
+            OrderWorkflow.pack, PackInput(request_id=request.id, packages=[package])
+        )
         view = await handle.execute_update(
-            OrderWorkflow.ship, ShipInput(request.id, "DHL", "express", ["TRK-1"])
+            OrderWorkflow.ship,
+            ShipInput(
+                request_id=request.id,
+                carrier="DHL",
+                service_level="express",
+                tracking_numbers=["TRK-1"],
+            ),
         )
     return view
 

@@ -31,19 +31,25 @@ from domain.stock import (
 )
 
 WAREHOUSES = {"WH1": 1, "WH2": 2}  # code: priority
-LOCATIONS = {"A1": LocationType.BIN, "A2": LocationType.BIN, "B1": LocationType.BIN,
-             "DOCK": LocationType.DOCK, "STAGE": LocationType.STAGING}  # fmt: skip
+LOCATIONS = {
+    "A1": LocationType.BIN,
+    "A2": LocationType.BIN,
+    "B1": LocationType.BIN,
+    "DOCK": LocationType.DOCK,
+    "STAGE": LocationType.STAGING,
+}
 ITEMS = [
     ItemSpec("WIDGET", "Widget"),
     ItemSpec(
-        "FABRIC", "Fabric by the yard",
+        "FABRIC",
+        "Fabric by the yard",
         UnitOfMeasure("yd", 4, Decimal("0.25"), Decimal("1"), Rounding.UP),
     ),
     ItemSpec("MILK", "Milk", track_lot=True, track_expiry=True, default_strategy=Strategy.FEFO),
     ItemSpec("BOLT", "Bolt", track_lot=True, default_strategy=Strategy.LIFO),
     ItemSpec("PHONE", "Phone", track_serial=True),
     ItemSpec("GADGET", "Gadget", backorder_policy=BackorderPolicy.ALLOW),
-]  # fmt: skip
+]
 
 
 @dataclass
@@ -56,16 +62,29 @@ class World:
         return Caller(self.tenant_id, key or uuid.uuid4().hex, "test")
 
     async def receive(
-        self, sku: str, quantity: int, *, warehouse: str = "WH1", location: str = "A1",
-        lot: str | None = None, expires_on: date | None = None, serials: list[str] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        sku: str,
+        quantity: int,
+        *,
+        warehouse: str = "WH1",
+        location: str = "A1",
+        lot: str | None = None,
+        expires_on: date | None = None,
+        serials: list[str] | None = None,
+    ) -> None:
         line = ReceiptLine(sku, quantity, lot, expires_on, serials=serials or [])
         await receive(self.sessions, self.caller(), ReceiveStock(warehouse, location, [line]))
 
     async def reserve(
-        self, sku: str, quantity: int, *, warehouse: str = "WH1", lot: str | None = None,
-        source_type: str = "order", source_id: str | None = None,
-    ) -> ReservationRecord:  # fmt: skip
+        self,
+        sku: str,
+        quantity: int,
+        *,
+        warehouse: str = "WH1",
+        lot: str | None = None,
+        source_type: str = "order",
+        source_id: str | None = None,
+    ) -> ReservationRecord:
         command = ReserveStock([ReserveLine(warehouse, sku, quantity, lot)], source_type, source_id)
         return (await reserve(self.sessions, self.caller(), command)).reservations[0]
 

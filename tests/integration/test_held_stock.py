@@ -32,8 +32,9 @@ async def _reserve_one(world: World) -> bool:
 async def _held(world: World, quantity: int) -> str:
     """`quantity` WIDGET come back for repair: a lot on hold at WH1/A1."""
     line = ReturnReceiptLine("1", "WIDGET", quantity, quantity, "repair")
-    await receive_return(world.sessions, world.caller(),
-                         ReceiveReturn(0, "T1", "WH1", "A1", [line]))  # fmt: skip
+    await receive_return(
+        world.sessions, world.caller(), ReceiveReturn(0, "T1", "WH1", "A1", [line])
+    )
     return "RMA-T1-R"  # RMA "T1", repair
 
 

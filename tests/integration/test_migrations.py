@@ -93,8 +93,10 @@ def test_keying_requests_per_tenant_repairs_a_shared_request_row(
                 for slug in ("a", "b")
             )
             request: dict[str, object] = {"id": "SO-1-WH1-1", "warehouse": "WH1"}
-            views = {a: {**request, "status": "requested", "lines": [1]},
-                     b: {**request, "status": "picked", "lines": [3]}}  # fmt: skip
+            views = {
+                a: {**request, "status": "requested", "lines": [1]},
+                b: {**request, "status": "picked", "lines": [3]},
+            }
             orders = {}
             for tenant, view in views.items():
                 orders[tenant] = db.scalar(
@@ -105,9 +107,12 @@ def test_keying_requests_per_tenant_repairs_a_shared_request_row(
                         " 'allocated', 'ship_partial', 100, true, 'authorized', 3,"
                         " CAST(:view AS jsonb)) RETURNING id"
                     ),
-                    {"t": tenant, "wf": f"order:{tenant}:SO-1",
-                     "view": json.dumps({"fulfillment_requests": [view]})},
-                )  # fmt: skip
+                    {
+                        "t": tenant,
+                        "wf": f"order:{tenant}:SO-1",
+                        "view": json.dumps({"fulfillment_requests": [view]}),
+                    },
+                )
             # the damage: tenant a's row holding tenant b's view and status
             db.execute(
                 text(

@@ -9,10 +9,7 @@ from dataclasses import replace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.orders import OrderProjection
-from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
-from tests.integration.stock_world import World
-from workflows.order.messages import (
+from contracts.orders import (
     LineView,
     OrderInput,
     OrderLineInput,
@@ -20,23 +17,47 @@ from workflows.order.messages import (
     RequestLineView,
     RequestView,
 )
+from db.orders import OrderProjection
+from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
+from tests.integration.stock_world import World
 
 
 def _view(order: OrderInput, version: int, backordered: int, request_status: str) -> OrderView:
-    lines = [LineView("1", "WIDGET", "1", 5, backordered=backordered, shipped=version % 3),
-             LineView("2", "GADGET", "1", 5, canceled=version % 2)]  # fmt: skip
+    lines = [
+        LineView(
+            line_id="1",
+            sku="WIDGET",
+            unit_price="1",
+            ordered=5,
+            backordered=backordered,
+            shipped=version % 3,
+        ),
+        LineView(line_id="2", sku="GADGET", unit_price="1", ordered=5, canceled=version % 2),
+    ]
     request = RequestView(
-        f"{order.order_number}-WH1-1",
-        "WH1",
-        request_status,
-        [RequestLineView("1", "WIDGET", 5)],
-        [],
+        id=f"{order.order_number}-WH1-1",
+        warehouse="WH1",
+        status=request_status,
+        lines=[RequestLineView(line_id="1", sku="WIDGET", quantity=5)],
+        allocations=[],
     )
     return OrderView(
-        order.tenant_id, order.order_number, f"order:{order.order_number}", "C", "EUR",
-        OrderStatus.ALLOCATED, FulfillmentPolicy.SHIP_PARTIAL, 100, PaymentStatus.AUTHORIZED,
-        None, lines, [], [request], [], version=version,
-    )  # fmt: skip
+        tenant_id=order.tenant_id,
+        order_number=order.order_number,
+        workflow_id=f"order:{order.order_number}",
+        customer_id="C",
+        currency="EUR",
+        status=OrderStatus.ALLOCATED,
+        fulfillment_policy=FulfillmentPolicy.SHIP_PARTIAL,
+        priority=100,
+        payment_status=PaymentStatus.AUTHORIZED,
+        reservation_expires_at=None,
+        lines=lines,
+        holds=[],
+        fulfillment_requests=[request],
+        shipments=[],
+        version=version,
+    )
 
 
 async def _rows(sessions: async_sessionmaker[AsyncSession], number: str) -> tuple[object, ...]:
@@ -71,9 +92,16 @@ async def test_racing_and_late_writes_leave_the_newest_view(world: World) -> Non
     rng = random.Random(7)
     for _ in range(10):
         number = f"SO-{uuid.uuid4().hex[:8]}"
-        order = OrderInput(world.tenant_id, number, "C", "EUR",
-                           [OrderLineInput("1", "WIDGET", 5, "1"),
-                            OrderLineInput("2", "GADGET", 5, "1")])  # fmt: skip
+        order = OrderInput(
+            tenant_id=world.tenant_id,
+            order_number=number,
+            customer_id="C",
+            currency="EUR",
+            lines=[
+                OrderLineInput(line_id="1", sku="WIDGET", quantity=5, unit_price="1"),
+                OrderLineInput(line_id="2", sku="GADGET", quantity=5, unit_price="1"),
+            ],
+        )
         await projection.record(order, f"order:{number}")
         # Line values flip back and forth between versions: a newer write may carry
         # exactly the values an older, overlapping write replaced.

@@ -9,17 +9,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from db.catalogue import create_location, create_warehouse
-from db.stock import on_hand
-from domain.catalogue import LocationSpec, LocationType, WarehouseSpec
-from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
-from domain.stock import CountLine, CycleCount, MoveStock
-from tests.conftest import unique
-from tests.integration.order_helpers import fulfil, keep_history, order_input, start, wait_for
-from tests.integration.stock_world import World
-from worker import build_worker
-from workflows.backorder_wakeup import BackorderWakeupInput, BackorderWakeupWorkflow
-from workflows.order.messages import (
+from contracts.orders import (
     AuthorizePaymentInput,
     CancelInput,
     ExtendReservationInput,
@@ -36,13 +26,31 @@ from workflows.order.messages import (
     ShipInput,
     StockArrivedInput,
 )
+from db.catalogue import create_location, create_warehouse
+from db.stock import on_hand
+from domain.catalogue import LocationSpec, LocationType, WarehouseSpec
+from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
+from domain.stock import CountLine, CycleCount, MoveStock
+from tests.conftest import unique
+from tests.integration.order_helpers import fulfil, keep_history, order_input, start, wait_for
+from tests.integration.stock_world import World
+from worker import build_worker
+from workflows.backorder_wakeup import BackorderWakeupInput, BackorderWakeupWorkflow
 from workflows.order.workflow import PAYMENT_EXPIRED, OrderWorkflow
 
 
 def line_is_balanced(line: LineView) -> bool:
     """Invariant 5 on a line as the workflow reports it."""
-    buckets = (line.pending, line.reserved, line.allocated, line.picked, line.packed,
-               line.backordered, line.shipped, line.canceled)  # fmt: skip
+    buckets = (
+        line.pending,
+        line.reserved,
+        line.allocated,
+        line.picked,
+        line.packed,
+        line.backordered,
+        line.shipped,
+        line.canceled,
+    )
     return all(b >= 0 for b in buckets) and sum(buckets) == line.ordered
 
 
@@ -93,17 +101,24 @@ async def test_cancel_at_each_stage_gives_everything_back(
     view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
     request = view.fulfillment_requests[0]
     if stage != "allocated":
-        await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
+        await handle.execute_update(OrderWorkflow.accept, RequestInput(request_id=request.id))
     if stage in ("picked", "packed"):
         await handle.execute_update(
-            OrderWorkflow.pick, PickInput(request.id, [PickLineInput("L0", 4)])
+            OrderWorkflow.pick,
+            PickInput(request_id=request.id, lines=[PickLineInput(line_id="L0", quantity=4)]),
         )
         assert await world.balance("WIDGET", "STAGE") == (4, 4)
     if stage == "packed":
-        package = PackageInput("P1", lines=[PackageLineInput("L0", 4)])
-        await handle.execute_update(OrderWorkflow.pack, PackInput(request.id, [package]))
+        package = PackageInput(
+            package_number="P1", lines=[PackageLineInput(line_id="L0", quantity=4)]
+        )
+        await handle.execute_update(
+            OrderWorkflow.pack, PackInput(request_id=request.id, packages=[package])
+        )
 
-    canceled = await handle.execute_update(OrderWorkflow.cancel, CancelInput("customer asked"))
+    canceled = await handle.execute_update(
+        OrderWorkflow.cancel, CancelInput(reason="customer asked")
+    )
     assert canceled.status is OrderStatus.CANCELED
     assert canceled.cancel_reason == "customer asked"
     assert [(line.canceled, line.shipped) for line in canceled.lines] == [(4, 0)]
@@ -125,14 +140,14 @@ async def test_cancel_after_shipment_is_refused(
     await handle.result()
     # The order's workflow has finished: the update cannot even be delivered.
     with pytest.raises((WorkflowUpdateFailedError, RPCError)):
-        await handle.execute_update(OrderWorkflow.cancel, CancelInput("too late"))
+        await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason="too late"))
 
 
 async def test_unpaid_reservation_expires_after_its_ttl_and_releases_stock(
     world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     await world.receive("WIDGET", 5)
-    payment = PaymentInput(PaymentStatus.PENDING, ttl_seconds=600)
+    payment = PaymentInput(status=PaymentStatus.PENDING, ttl_seconds=600)
     handle = await start(
         time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 5)], payment=payment)
     )
@@ -148,23 +163,25 @@ async def test_an_extension_moves_the_deadline_and_payment_lets_the_order_go_on(
     world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     await world.receive("WIDGET", 5)
-    payment = PaymentInput(PaymentStatus.PENDING, ttl_seconds=600)
+    payment = PaymentInput(status=PaymentStatus.PENDING, ttl_seconds=600)
     with time_skipping_env.auto_time_skipping_disabled():
         handle = await start(
-            time_skipping_env.client, task_queue,
+            time_skipping_env.client,
+            task_queue,
             order_input(world, [("WIDGET", 2)], payment=payment),
-        )  # fmt: skip
+        )
         view = await wait_for(handle, lambda v: v.status is OrderStatus.PENDING_PAYMENT)
         first = view.reservation_expires_at
         extended = await handle.execute_update(
-            OrderWorkflow.extend_reservation, ExtendReservationInput(3600)
+            OrderWorkflow.extend_reservation, ExtendReservationInput(seconds=3600)
         )
         assert extended.expires_at > (first or "")
         await time_skipping_env.sleep(timedelta(seconds=900))  # past the first deadline
         view = await handle.query(OrderWorkflow.status)
         assert view.status is OrderStatus.PENDING_PAYMENT
         await handle.execute_update(
-            OrderWorkflow.authorize_payment, AuthorizePaymentInput("19.80", "PAY-1")
+            OrderWorkflow.authorize_payment,
+            AuthorizePaymentInput(amount="19.80", reference="PAY-1"),
         )
         view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
     await fulfil(handle, view)
@@ -175,18 +192,20 @@ async def test_a_hold_stops_the_order_and_its_release_resumes_it(
     world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     await world.receive("WIDGET", 5)
-    payment = PaymentInput(PaymentStatus.PENDING, ttl_seconds=3600)
+    payment = PaymentInput(status=PaymentStatus.PENDING, ttl_seconds=3600)
     handle = await start(
         time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 2)], payment=payment)
     )
     await wait_for(handle, lambda v: v.status is OrderStatus.PENDING_PAYMENT)
-    hold = await handle.execute_update(OrderWorkflow.add_hold, HoldInput("fraud", "check card"))
+    hold = await handle.execute_update(
+        OrderWorkflow.add_hold, HoldInput(code="fraud", reason="check card")
+    )
     await handle.execute_update(
-        OrderWorkflow.authorize_payment, AuthorizePaymentInput("19.80", "PAY-2")
+        OrderWorkflow.authorize_payment, AuthorizePaymentInput(amount="19.80", reference="PAY-2")
     )
     view = await wait_for(handle, lambda v: v.status is OrderStatus.ON_HOLD)
     assert view.fulfillment_requests == []  # nothing allocated while held
-    await handle.execute_update(OrderWorkflow.release_hold, ReleaseHoldInput(hold.id))
+    await handle.execute_update(OrderWorkflow.release_hold, ReleaseHoldInput(hold_id=hold.id))
     view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
     await fulfil(handle, view)
     assert (await handle.result()).status is OrderStatus.SHIPPED
@@ -202,7 +221,7 @@ async def test_a_backordered_line_ships_after_stock_arrives(
     view = await fulfil(handle, view)
     view = await wait_for(handle, lambda v: v.status is OrderStatus.PARTIALLY_SHIPPED)
     await world.receive("GADGET", 10)
-    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput("GADGET"))
+    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput(sku="GADGET"))
     view = await wait_for(
         handle, lambda v: any(r.status == "requested" for r in v.fulfillment_requests)
     )
@@ -221,12 +240,13 @@ async def test_a_denied_backorder_cancels_the_short_part_or_rejects_the_order(
     partial = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 5)]))
     view = await wait_for(partial, lambda v: v.status is OrderStatus.ALLOCATED)
     assert [(line.allocated, line.canceled) for line in view.lines] == [(2, 3)]
-    await partial.execute_update(OrderWorkflow.cancel, CancelInput("test over"))
+    await partial.execute_update(OrderWorkflow.cancel, CancelInput(reason="test over"))
 
     complete = await start(
-        time_skipping_env.client, task_queue,
+        time_skipping_env.client,
+        task_queue,
         order_input(world, [("WIDGET", 5)], policy=FulfillmentPolicy.SHIP_COMPLETE),
-    )  # fmt: skip
+    )
     result = await complete.result()
     assert result.status is OrderStatus.REJECTED
     assert result.cancel_reason == (
@@ -254,9 +274,9 @@ async def test_a_cancel_without_a_reason_is_refused_and_changes_nothing(
     handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 3)]))
     await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
     with pytest.raises(WorkflowUpdateFailedError):
-        await handle.execute_update(OrderWorkflow.cancel, CancelInput("  "))
+        await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason="  "))
     assert (await handle.query(OrderWorkflow.status)).status is OrderStatus.ALLOCATED
-    await handle.execute_update(OrderWorkflow.cancel, CancelInput("test over"))
+    await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason="test over"))
 
 
 async def test_a_short_pick_takes_the_missing_stock_off_the_books_and_reserves_again(
@@ -267,10 +287,13 @@ async def test_a_short_pick_takes_the_missing_stock_off_the_books_and_reserves_a
     handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 6)]))
     view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
     request = view.fulfillment_requests[0]
-    await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
+    await handle.execute_update(OrderWorkflow.accept, RequestInput(request_id=request.id))
     # A1 is found empty: 3 of the 6 were not there
     await handle.execute_update(
-        OrderWorkflow.pick, PickInput(request.id, [PickLineInput("L0", 3, location="A2")])
+        OrderWorkflow.pick,
+        PickInput(
+            request_id=request.id, lines=[PickLineInput(line_id="L0", quantity=3, location="A2")]
+        ),
     )
     view = await wait_for(
         handle, lambda v: any(r.status == "requested" for r in v.fulfillment_requests)
@@ -280,9 +303,11 @@ async def test_a_short_pick_takes_the_missing_stock_off_the_books_and_reserves_a
     # (WIDGET denies backorders).
     [line] = view.lines
     assert (line.picked, line.allocated, line.canceled) == (3, 2, 1)
-    package = PackageInput("P1", lines=[PackageLineInput("L0", 3)])
-    await handle.execute_update(OrderWorkflow.pack, PackInput(request.id, [package]))
-    await handle.execute_update(OrderWorkflow.ship, ShipInput(request.id, "UPS"))
+    package = PackageInput(package_number="P1", lines=[PackageLineInput(line_id="L0", quantity=3)])
+    await handle.execute_update(
+        OrderWorkflow.pack, PackInput(request_id=request.id, packages=[package])
+    )
+    await handle.execute_update(OrderWorkflow.ship, ShipInput(request_id=request.id, carrier="UPS"))
     await fulfil(handle, await handle.query(OrderWorkflow.status))
     result = await handle.result()
     assert result.status is OrderStatus.SHIPPED
@@ -304,7 +329,7 @@ async def test_ship_complete_holds_what_it_has_until_every_line_is_reserved(
     assert [(x.reserved, x.backordered) for x in view.lines] == [(4, 0), (2, 3)]
     assert view.fulfillment_requests == []  # nothing ships yet
     await world.receive("GADGET", 3)
-    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput("GADGET"))
+    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput(sku="GADGET"))
     view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
     assert [x.allocated for x in view.lines] == [4, 5]
     assert len(view.fulfillment_requests) == 1  # one shipment for the whole order
@@ -319,17 +344,24 @@ async def test_cancel_while_waiting_releases_what_was_reserved(
     world: World, time_skipping_env: WorkflowEnvironment, task_queue: str, wait: str
 ) -> None:
     await world.receive("GADGET", 2)
-    payment = PaymentInput(PaymentStatus.PENDING, 3600) if wait == "pending_payment" else None
+    payment = (
+        PaymentInput(status=PaymentStatus.PENDING, ttl_seconds=3600)
+        if wait == "pending_payment"
+        else None
+    )
     quantity = 5 if wait == "backordered" else 2
     policy = FulfillmentPolicy.SHIP_COMPLETE
     handle = await start(
-        time_skipping_env.client, task_queue,
+        time_skipping_env.client,
+        task_queue,
         order_input(world, [("GADGET", quantity)], payment=payment, policy=policy),
-    )  # fmt: skip
+    )
     if wait == "on_hold":
-        await handle.execute_update(OrderWorkflow.add_hold, HoldInput("manual", "call customer"))
+        await handle.execute_update(
+            OrderWorkflow.add_hold, HoldInput(code="manual", reason="call customer")
+        )
     await wait_for(handle, lambda v: v.status.value == wait)
-    canceled = await handle.execute_update(OrderWorkflow.cancel, CancelInput("changed mind"))
+    canceled = await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason="changed mind"))
     assert canceled.status is OrderStatus.CANCELED
     assert all(line_is_balanced(line) for line in canceled.lines)
     assert [line.canceled for line in canceled.lines] == [quantity]
@@ -348,7 +380,7 @@ async def test_backorder_policy_ships_complete_lines_and_holds_a_short_line_whol
     view = await fulfil(handle, view)  # the complete WIDGET line ships
     await wait_for(handle, lambda v: v.status is OrderStatus.PARTIALLY_SHIPPED)
     await world.receive("GADGET", 3)
-    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput("GADGET"))
+    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput(sku="GADGET"))
     view = await wait_for(
         handle, lambda v: any(r.status == "requested" for r in v.fulfillment_requests)
     )
@@ -369,7 +401,7 @@ async def test_stock_no_pickable_place_holds_is_given_back_and_awaited(
     assert (await world.level("GADGET"))["reserved"] == 0  # nothing held for nothing
     move = MoveStock("WH1", "DOCK", "A1", "GADGET", 4)
     await on_hand.move(world.sessions, world.caller(), move)
-    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput("GADGET"))
+    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput(sku="GADGET"))
     view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
     await fulfil(handle, view)
     assert [x.shipped for x in (await handle.result()).lines] == [3]
@@ -382,15 +414,16 @@ async def test_a_request_found_empty_is_canceled_and_the_order_goes_on(
     handle = await start(time_skipping_env.client, task_queue, order_input(world, [("GADGET", 2)]))
     view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
     request = view.fulfillment_requests[0]
-    await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
+    await handle.execute_update(OrderWorkflow.accept, RequestInput(request_id=request.id))
     view = await handle.execute_update(
-        OrderWorkflow.pick, PickInput(request.id, [PickLineInput("L0", 0)])
+        OrderWorkflow.pick,
+        PickInput(request_id=request.id, lines=[PickLineInput(line_id="L0", quantity=0)]),
     )
     assert view.fulfillment_requests[0].status == "canceled"
     view = await wait_for(handle, lambda v: v.status is OrderStatus.BACKORDERED)
     assert [x.backordered for x in view.lines] == [2]  # GADGET allows backorders
     assert await world.level("GADGET") == {"on_hand": 0, **LEVEL_ZERO}  # written off
-    await handle.execute_update(OrderWorkflow.cancel, CancelInput("gave up"))
+    await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason="gave up"))
 
 
 async def test_a_hold_left_on_a_fully_shipped_order_does_not_keep_it_open(
@@ -400,14 +433,21 @@ async def test_a_hold_left_on_a_fully_shipped_order_does_not_keep_it_open(
     handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 2)]))
     view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
     request = view.fulfillment_requests[0]
-    await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
-    await handle.execute_update(OrderWorkflow.add_hold, HoldInput("manual", "late check"))
+    await handle.execute_update(OrderWorkflow.accept, RequestInput(request_id=request.id))
+    await handle.execute_update(
+        OrderWorkflow.add_hold, HoldInput(code="manual", reason="late check")
+    )
     view = await handle.query(OrderWorkflow.status)
     await fulfil(handle, view)  # already accepted: fulfil skips it; do the rest by hand
-    await handle.execute_update(OrderWorkflow.pick, PickInput(request.id, [PickLineInput("L0", 2)]))
-    package = PackageInput("P1", lines=[PackageLineInput("L0", 2)])
-    await handle.execute_update(OrderWorkflow.pack, PackInput(request.id, [package]))
-    await handle.execute_update(OrderWorkflow.ship, ShipInput(request.id, "DHL"))
+    await handle.execute_update(
+        OrderWorkflow.pick,
+        PickInput(request_id=request.id, lines=[PickLineInput(line_id="L0", quantity=2)]),
+    )
+    package = PackageInput(package_number="P1", lines=[PackageLineInput(line_id="L0", quantity=2)])
+    await handle.execute_update(
+        OrderWorkflow.pack, PackInput(request_id=request.id, packages=[package])
+    )
+    await handle.execute_update(OrderWorkflow.ship, ShipInput(request_id=request.id, carrier="DHL"))
     assert (await handle.result()).status is OrderStatus.SHIPPED
 
 
@@ -433,7 +473,9 @@ async def test_cancel_after_a_partial_shipment_cancels_the_rest(
     view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
     await fulfil(handle, view)
     await wait_for(handle, lambda v: v.status is OrderStatus.PARTIALLY_SHIPPED)
-    canceled = await handle.execute_update(OrderWorkflow.cancel, CancelInput("no longer needed"))
+    canceled = await handle.execute_update(
+        OrderWorkflow.cancel, CancelInput(reason="no longer needed")
+    )
     assert canceled.status is OrderStatus.CANCELED
     assert [(x.shipped, x.canceled, x.backordered) for x in canceled.lines] == [(2, 3, 0)]
     assert await world.level("GADGET") == {"on_hand": 0, **LEVEL_ZERO}
@@ -448,9 +490,11 @@ async def test_the_wakeup_sweep_wakes_an_order_whose_stock_came_back_another_way
     count = CycleCount("WH1", "A1", [CountLine("GADGET", 5)], "found a box")
     await on_hand.cycle_count(world.sessions, world.caller(), count)
     sweeper = await time_skipping_env.client.start_workflow(
-        BackorderWakeupWorkflow.run, BackorderWakeupInput(), id=unique("wakeup"),
+        BackorderWakeupWorkflow.run,
+        BackorderWakeupInput(),
+        id=unique("wakeup"),
         task_queue=task_queue,
-    )  # fmt: skip
+    )
     sweep = await sweeper.result()
     assert handle.id in sweep.woken
     await keep_history(sweeper, "backorder_wakeup_sweep")
@@ -469,9 +513,12 @@ async def test_picking_named_serials_takes_those_and_writes_off_the_rest(
     request = view.fulfillment_requests[0]
     allocated = sorted(a.serial or "" for a in request.allocations)
     assert allocated == ["PX-1", "PX-2"]
-    await handle.execute_update(OrderWorkflow.accept, RequestInput(request.id))
+    await handle.execute_update(OrderWorkflow.accept, RequestInput(request_id=request.id))
     view = await handle.execute_update(
-        OrderWorkflow.pick, PickInput(request.id, [PickLineInput("L0", 1, serials=["PX-2"])])
+        OrderWorkflow.pick,
+        PickInput(
+            request_id=request.id, lines=[PickLineInput(line_id="L0", quantity=1, serials=["PX-2"])]
+        ),
     )
     picked = [a.serial for a in view.fulfillment_requests[0].allocations if a.status == "picked"]
     assert picked == ["PX-2"]
@@ -482,7 +529,7 @@ async def test_picking_named_serials_takes_those_and_writes_off_the_rest(
     )
     again = next(r for r in view.fulfillment_requests if r.status == "requested")
     assert [a.serial for a in again.allocations] == ["PX-3"]
-    await handle.execute_update(OrderWorkflow.cancel, CancelInput("test over"))
+    await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason="test over"))
     assert await world.level("PHONE") == {"on_hand": 2, **LEVEL_ZERO}
 
 
@@ -490,7 +537,7 @@ async def test_an_unpaid_ship_complete_order_expires_while_it_waits_for_stock(
     world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     await world.receive("GADGET", 2)
-    payment = PaymentInput(PaymentStatus.PENDING, ttl_seconds=600)
+    payment = PaymentInput(status=PaymentStatus.PENDING, ttl_seconds=600)
     order = order_input(
         world, [("GADGET", 5)], policy=FulfillmentPolicy.SHIP_COMPLETE, payment=payment
     )

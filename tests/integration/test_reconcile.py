@@ -10,30 +10,46 @@ from tests.integration.stock_world import World, make_world
 
 CORRUPTIONS = {
     "stock level on_hand differs from its balances": (
-        "UPDATE stock_levels SET on_hand = on_hand + 1 WHERE tenant_id = :t", 2),
+        "UPDATE stock_levels SET on_hand = on_hand + 1 WHERE tenant_id = :t",
+        2,
+    ),
     "balance on_hand differs from its ledger": (
-        "UPDATE movements SET quantity = quantity + 1 WHERE tenant_id = :t", 2),
+        "UPDATE movements SET quantity = quantity + 1 WHERE tenant_id = :t",
+        2,
+    ),
     "reserved differs from open reservations": (
-        "UPDATE reservations SET quantity = quantity - 1 WHERE tenant_id = :t", 3),
+        "UPDATE reservations SET quantity = quantity - 1 WHERE tenant_id = :t",
+        3,
+    ),
     "balance allocated differs from its open allocations": (
-        "UPDATE allocations SET quantity = quantity - 1 WHERE tenant_id = :t", 3),
+        "UPDATE allocations SET quantity = quantity - 1 WHERE tenant_id = :t",
+        3,
+    ),
     "lot level on_hand differs from its balances": (
-        "UPDATE lot_levels SET on_hand = on_hand + 1 WHERE tenant_id = :t", 2),
+        "UPDATE lot_levels SET on_hand = on_hand + 1 WHERE tenant_id = :t",
+        2,
+    ),
     "lot allocated differs from its balances": (
-        "UPDATE lot_levels SET allocated = allocated - 1 WHERE tenant_id = :t", 3),
+        "UPDATE lot_levels SET allocated = allocated - 1 WHERE tenant_id = :t",
+        3,
+    ),
     "stock level held differs from its balances in lots not available": (
-        "UPDATE lots SET status = 'hold' WHERE tenant_id = :t", 2),
-}  # fmt: skip
+        "UPDATE lots SET status = 'hold' WHERE tenant_id = :t",
+        2,
+    ),
+}
 
 
 @pytest.mark.parametrize("what", list(CORRUPTIONS))
 async def test_reconcile_reports_drift(sessions: object, what: str) -> None:
     world: World = await make_world(sessions)  # type: ignore[arg-type]
     await world.receive("BOLT", 10, lot="L1")
-    reserved = await reserve(world.sessions, world.caller(),
-                             ReserveStock([ReserveLine("WH1", "BOLT", 6)], "order"))  # fmt: skip
-    await allocate(world.sessions, world.caller(),
-                   AllocateReservation(reserved.reservations[0].id, quantity=4))  # fmt: skip
+    reserved = await reserve(
+        world.sessions, world.caller(), ReserveStock([ReserveLine("WH1", "BOLT", 6)], "order")
+    )
+    await allocate(
+        world.sessions, world.caller(), AllocateReservation(reserved.reservations[0].id, quantity=4)
+    )
     assert await world.violations() == []
 
     statement, invariant = CORRUPTIONS[what]

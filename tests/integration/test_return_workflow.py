@@ -12,15 +12,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from db.returns import open_return
-from domain.errors import InvalidInput
-from domain.orders import OrderStatus
-from domain.returns import Disposition, ReturnStatus
-from tests.conftest import unique
-from tests.integration.order_helpers import fulfil, keep_history, order_input, start, wait_for
-from tests.integration.stock_world import World
-from worker import build_worker
-from workflows.returns.messages import (
+from contracts.returns import (
     CloseInput,
     DecisionInput,
     ReceivedLineInput,
@@ -30,6 +22,14 @@ from workflows.returns.messages import (
     ReturnView,
     return_workflow_id,
 )
+from db.returns import open_return
+from domain.errors import InvalidInput
+from domain.orders import OrderStatus
+from domain.returns import Disposition, ReturnStatus
+from tests.conftest import unique
+from tests.integration.order_helpers import fulfil, keep_history, order_input, start, wait_for
+from tests.integration.stock_world import World
+from worker import build_worker
 from workflows.returns.workflow import ReturnWorkflow
 
 DAY = 24 * 3600
@@ -56,19 +56,47 @@ async def _shipped_order(world: World, env: WorkflowEnvironment, queue: str) -> 
 
 
 async def _request(
-    world: World, env: WorkflowEnvironment, queue: str, order_number: str, quantity: int,
-    window: int = 30 * DAY, expires_at: str | None = None,
-) -> WorkflowHandle[ReturnWorkflow, ReturnView]:  # fmt: skip
+    world: World,
+    env: WorkflowEnvironment,
+    queue: str,
+    order_number: str,
+    quantity: int,
+    window: int = 30 * DAY,
+    expires_at: str | None = None,
+) -> WorkflowHandle[ReturnWorkflow, ReturnView]:
     rma = unique("RMA")
     workflow_id = return_workflow_id(world.tenant_id, rma)
     async with world.sessions() as session, session.begin():
-        opened = await open_return(session, world.tenant_id, order_number, rma, "damaged",
-                                   [("L0", quantity)], rma, workflow_id)  # fmt: skip
+        opened = await open_return(
+            session,
+            world.tenant_id,
+            order_number,
+            rma,
+            "damaged",
+            [("L0", quantity)],
+            rma,
+            workflow_id,
+        )
     data = ReturnInput(
-        world.tenant_id, opened.return_id, rma, order_number, "EUR", "damaged",
-        [ReturnLineInput(x.line_id, x.sku, x.requested, x.unit_price, 1) for x in opened.lines],
-        window_seconds=window, expires_at=expires_at,
-    )  # fmt: skip
+        tenant_id=world.tenant_id,
+        return_id=opened.return_id,
+        rma_number=rma,
+        order_number=order_number,
+        currency="EUR",
+        reason="damaged",
+        lines=[
+            ReturnLineInput(
+                line_id=x.line_id,
+                sku=x.sku,
+                requested=x.requested,
+                unit_price=x.unit_price,
+                unit_size=1,
+            )
+            for x in opened.lines
+        ],
+        window_seconds=window,
+        expires_at=expires_at,
+    )
     return await env.client.start_workflow(
         ReturnWorkflow.run, data, id=workflow_id, task_queue=queue
     )
@@ -78,8 +106,16 @@ async def _claimable(world: World, order_number: str, quantity: int) -> bool:
     """Whether a return of `quantity` of line L0 would be accepted now."""
     async with world.sessions() as session, session.begin():
         try:
-            await open_return(session, world.tenant_id, order_number, unique("RMA"), "probe",
-                              [("L0", quantity)], "probe", "probe")  # fmt: skip
+            await open_return(
+                session,
+                world.tenant_id,
+                order_number,
+                unique("RMA"),
+                "probe",
+                [("L0", quantity)],
+                "probe",
+                "probe",
+            )
         except InvalidInput:
             return False
         await session.rollback()
@@ -91,16 +127,31 @@ async def test_a_return_expires_when_nothing_arrives(
 ) -> None:
     number = await _shipped_order(world, time_skipping_env, task_queue)
     handle = await _request(world, time_skipping_env, task_queue, number, 3, window=7 * DAY)
-    await handle.execute_update(ReturnWorkflow.approve, DecisionInput("ok"))
+    await handle.execute_update(ReturnWorkflow.approve, DecisionInput(reason="ok"))
     assert not await _claimable(world, number, 2)  # 3 of 4 are claimed
     result = await handle.result()  # the server skips the window's time
     assert result.status is ReturnStatus.EXPIRED
-    assert await world.level("WIDGET") == {"on_hand": 6, "reserved": 0, "allocated": 0,
-                                           "in_transit": 0, "incoming": 0}  # fmt: skip
+    assert await world.level("WIDGET") == {
+        "on_hand": 6,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
     assert await _claimable(world, number, 4)  # the claim was given back
     with pytest.raises((WorkflowUpdateFailedError, RPCError)):  # too late: it has ended
-        await handle.execute_update(ReturnWorkflow.receive, ReceiveInput("WH1", "A1", [
-            ReceivedLineInput("L0", 3, 3, Disposition.RESTOCK)]))  # fmt: skip
+        await handle.execute_update(
+            ReturnWorkflow.receive,
+            ReceiveInput(
+                warehouse="WH1",
+                location="A1",
+                lines=[
+                    ReceivedLineInput(
+                        line_id="L0", received=3, accepted=3, disposition=Disposition.RESTOCK
+                    )
+                ],
+            ),
+        )
     await keep_history(handle, "return_expired")
 
 
@@ -112,7 +163,13 @@ async def test_a_received_return_does_not_expire_and_closes_with_a_refund(
     with pytest.raises(WorkflowUpdateFailedError):  # not approved yet
         await handle.execute_update(ReturnWorkflow.close, CloseInput())
     await handle.execute_update(ReturnWorkflow.approve, DecisionInput())
-    receipt = ReceiveInput("WH1", "A2", [ReceivedLineInput("L0", 3, 2, Disposition.RESTOCK)])
+    receipt = ReceiveInput(
+        warehouse="WH1",
+        location="A2",
+        lines=[
+            ReceivedLineInput(line_id="L0", received=3, accepted=2, disposition=Disposition.RESTOCK)
+        ],
+    )
     view = await handle.execute_update(ReturnWorkflow.receive, receipt)
     assert view.status is ReturnStatus.RECEIVED
     await time_skipping_env.sleep(2 * DAY)  # past the window: received returns stay
@@ -121,13 +178,24 @@ async def test_a_received_return_does_not_expire_and_closes_with_a_refund(
     assert (closed.status, closed.refund_amount) == (ReturnStatus.CLOSED, "19.80")
     assert (await handle.result()).status is ReturnStatus.CLOSED
     assert await world.balance("WIDGET", "A2") == (2, 0)
-    assert await world.level("WIDGET") == {"on_hand": 8, "reserved": 0, "allocated": 0,
-                                           "in_transit": 0, "incoming": 0}  # fmt: skip
+    assert await world.level("WIDGET") == {
+        "on_hand": 8,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
     async with world.sessions() as session:
-        status, returned = (await session.execute(text(
-            "SELECT o.status, l.returned FROM orders o JOIN order_lines l ON l.order_id = o.id"
-            " WHERE o.tenant_id = :t AND o.order_number = :n"),
-            {"t": world.tenant_id, "n": number})).one()  # fmt: skip
+        status, returned = (
+            await session.execute(
+                text(
+                    "SELECT o.status, l.returned FROM orders o"
+                    " JOIN order_lines l ON l.order_id = o.id"
+                    " WHERE o.tenant_id = :t AND o.order_number = :n"
+                ),
+                {"t": world.tenant_id, "n": number},
+            )
+        ).one()
     assert (status, returned) == ("partially_returned", 3)
     assert not await _claimable(world, number, 2)  # 3 came back: 1 left
     assert await _claimable(world, number, 1)
@@ -141,9 +209,9 @@ async def test_a_rejected_return_gives_its_claim_back(
     number = await _shipped_order(world, time_skipping_env, task_queue)
     handle = await _request(world, time_skipping_env, task_queue, number, 4)
     with pytest.raises(WorkflowUpdateFailedError):
-        await handle.execute_update(ReturnWorkflow.reject, DecisionInput(""))  # no reason
+        await handle.execute_update(ReturnWorkflow.reject, DecisionInput(reason=""))  # no reason
     assert not await _claimable(world, number, 1)
-    rejected = await handle.execute_update(ReturnWorkflow.reject, DecisionInput("too late"))
+    rejected = await handle.execute_update(ReturnWorkflow.reject, DecisionInput(reason="too late"))
     assert rejected.status is ReturnStatus.REJECTED
     assert (await handle.result()).status is ReturnStatus.REJECTED
     assert await _claimable(world, number, 4)
@@ -160,14 +228,21 @@ async def test_the_deadline_given_at_request_time_is_kept(
     number = await _shipped_order(world, time_skipping_env, task_queue)
     now = await time_skipping_env.get_current_time()
     deadline = now + timedelta(days=2)
-    handle = await _request(world, time_skipping_env, task_queue, number, 1,
-                            window=DAY, expires_at=deadline.isoformat())  # fmt: skip
+    handle = await _request(
+        world, time_skipping_env, task_queue, number, 1, window=DAY, expires_at=deadline.isoformat()
+    )
     await handle.execute_update(ReturnWorkflow.approve, DecisionInput())
     await time_skipping_env.sleep(timedelta(days=1, hours=12))  # past the window, not the deadline
     view = await handle.query(ReturnWorkflow.status)
     assert (view.status, view.expires_at) == (ReturnStatus.APPROVED, deadline.isoformat())
     assert (await handle.result()).status is ReturnStatus.EXPIRED
 
-    past = await _request(world, time_skipping_env, task_queue, number, 1,
-                          expires_at=(now - timedelta(hours=1)).isoformat())  # fmt: skip
+    past = await _request(
+        world,
+        time_skipping_env,
+        task_queue,
+        number,
+        1,
+        expires_at=(now - timedelta(hours=1)).isoformat(),
+    )
     assert (await past.result()).status is ReturnStatus.EXPIRED

@@ -45,12 +45,18 @@ async def test_200_concurrent_reservations_across_processes_take_exactly_50(
     await world.receive("WIDGET", 50)
     processes = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.integration.reserve_load",
-            database_url, str(world.tenant_id), "WIDGET", "50", "10",
+            sys.executable,
+            "-m",
+            "tests.integration.reserve_load",
+            database_url,
+            str(world.tenant_id),
+            "WIDGET",
+            "50",
+            "10",
             stdout=asyncio.subprocess.PIPE,
         )
         for _ in range(4)
-    ]  # fmt: skip
+    ]
     outputs = [await process.communicate() for process in processes]
     assert [process.returncode for process in processes] == [0, 0, 0, 0]
     totals: Counter[str] = Counter()
@@ -58,8 +64,12 @@ async def test_200_concurrent_reservations_across_processes_take_exactly_50(
         totals.update(json.loads(stdout))
     assert totals == {"reserved": 50, "short": 150}
     assert await world.level("WIDGET") == {
-        "on_hand": 50, "reserved": 50, "allocated": 0, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 50,
+        "reserved": 50,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
 
 
 async def test_the_same_key_at_once_has_one_effect(world: World) -> None:
@@ -87,10 +97,13 @@ async def test_one_serial_received_at_once_in_two_places_is_in_stock_once(world:
     gone = AdjustStock("WH1", "A1", "PHONE", -1, "returned to vendor", serials=["SN-R"])
     await adjust(world.sessions, world.caller(), gone)
     receipts = [
-        receive(world.sessions, world.caller(),
-                ReceiveStock(warehouse, location, [ReceiptLine("PHONE", 1, serials=["SN-R"])]))
+        receive(
+            world.sessions,
+            world.caller(),
+            ReceiveStock(warehouse, location, [ReceiptLine("PHONE", 1, serials=["SN-R"])]),
+        )
         for warehouse, location in [("WH1", "A1"), ("WH1", "A2"), ("WH2", "A1"), ("WH2", "B1")] * 3
-    ]  # fmt: skip
+    ]
     outcomes = await asyncio.gather(*receipts, return_exceptions=True)
     refused = [o for o in outcomes if isinstance(o, DomainError)]
     assert len(refused) == len(outcomes) - 1, outcomes
@@ -122,9 +135,22 @@ class Soak:
         sku, where = random.choice(SKUS), random.choice(BINS)
         lot = self.lot(sku)
         operation = random.choice(
-            ["receive", "adjust", "move", "count", "reserve", "reserve", "release",
-             "allocate", "allocate", "deallocate", "pick", "ship", "put_back"]
-        )  # fmt: skip
+            [
+                "receive",
+                "adjust",
+                "move",
+                "count",
+                "reserve",
+                "reserve",
+                "release",
+                "allocate",
+                "allocate",
+                "deallocate",
+                "pick",
+                "ship",
+                "put_back",
+            ]
+        )
         caller = w.caller()
         try:
             if operation == "receive":
@@ -199,8 +225,10 @@ async def test_mixed_operations_under_concurrency_keep_every_invariant(world: Wo
     print("soak:", dict(soak.done), "refused:", dict(soak.refused))
     async with world.sessions() as session:
         negative = await session.scalar(
-            text("SELECT count(*) FROM stock_levels WHERE tenant_id = :t AND "
-                 "(on_hand < 0 OR reserved + allocated > on_hand)"),
+            text(
+                "SELECT count(*) FROM stock_levels WHERE tenant_id = :t AND "
+                "(on_hand < 0 OR reserved + allocated > on_hand)"
+            ),
             {"t": world.tenant_id},
-        )  # fmt: skip
+        )
     assert negative == 0

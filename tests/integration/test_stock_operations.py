@@ -35,9 +35,10 @@ TODAY = date.today()
 
 async def test_receipt_adds_stock_and_a_ledger_row(world: World) -> None:
     result = await receive(
-        world.sessions, world.caller(),
+        world.sessions,
+        world.caller(),
         ReceiveStock("WH1", "A1", [ReceiptLine("WIDGET", 10), ReceiptLine("FABRIC", 11)], "PO-1"),
-    )  # fmt: skip
+    )
     assert [(m.type, m.sku, m.quantity, m.to_location) for m in result.movements] == [
         (MovementType.RECEIPT, "WIDGET", 10, "A1"),
         (MovementType.RECEIPT, "FABRIC", 11, "A1"),
@@ -96,8 +97,11 @@ async def test_unknown_places_are_refused(
     world: World, warehouse: str, location: str, field: str
 ) -> None:
     with pytest.raises(NotFound) as raised:
-        await receive(world.sessions, world.caller(),
-                      ReceiveStock(warehouse, location, [ReceiptLine("WIDGET", 1)]))  # fmt: skip
+        await receive(
+            world.sessions,
+            world.caller(),
+            ReceiveStock(warehouse, location, [ReceiptLine("WIDGET", 1)]),
+        )
     assert raised.value.field == field
     assert await world.ledger_size() == 0
 
@@ -117,13 +121,18 @@ async def test_adjustments_need_a_reason_and_cannot_take_promised_stock(world: W
     assert raised.value.field == "reason"
     await world.reserve("WIDGET", 8, source_type="manual")
     with pytest.raises(InsufficientStock) as short:
-        await adjust(world.sessions, world.caller(),
-                     AdjustStock("WH1", "A1", "WIDGET", -3, "damaged"))  # fmt: skip
+        await adjust(
+            world.sessions, world.caller(), AdjustStock("WH1", "A1", "WIDGET", -3, "damaged")
+        )
     assert short.value.shortages[0].available == 2
     await adjust(world.sessions, world.caller(), AdjustStock("WH1", "A1", "WIDGET", -2, "damaged"))
     assert await world.level("WIDGET") == {
-        "on_hand": 8, "reserved": 8, "allocated": 0, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 8,
+        "reserved": 8,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
 
 
 async def test_a_move_needs_the_stock_at_its_source(world: World) -> None:
@@ -141,10 +150,15 @@ async def test_a_cycle_count_adjusts_only_the_differences(world: World) -> None:
     await world.receive("WIDGET", 10)
     await world.receive("BOLT", 5, lot="B-1")
     result = await cycle_count(
-        world.sessions, world.caller(),
-        CycleCount("WH1", "A1", [CountLine("WIDGET", 7), CountLine("BOLT", 5, "B-1"),
-                                 CountLine("FABRIC", 8)], "annual count"),
-    )  # fmt: skip
+        world.sessions,
+        world.caller(),
+        CycleCount(
+            "WH1",
+            "A1",
+            [CountLine("WIDGET", 7), CountLine("BOLT", 5, "B-1"), CountLine("FABRIC", 8)],
+            "annual count",
+        ),
+    )
     assert [(m.sku, m.quantity, m.from_location, m.to_location) for m in result.movements] == [
         ("WIDGET", 3, "A1", None),
         ("FABRIC", 8, None, "A1"),
@@ -157,8 +171,11 @@ async def test_a_short_reservation_names_every_short_line_and_reserves_nothing(
 ) -> None:
     await world.receive("WIDGET", 5)
     await world.receive("FABRIC", 4)
-    lines = [ReserveLine("WH1", "WIDGET", 6), ReserveLine("WH1", "FABRIC", 4),
-             ReserveLine("WH1", "GADGET", 1)]  # fmt: skip
+    lines = [
+        ReserveLine("WH1", "WIDGET", 6),
+        ReserveLine("WH1", "FABRIC", 4),
+        ReserveLine("WH1", "GADGET", 1),
+    ]
     with pytest.raises(InsufficientStock) as short:
         await reserve(world.sessions, world.caller(), ReserveStock(lines, "manual"))
     assert [(s.line, s.sku, s.requested, s.available) for s in short.value.shortages] == [
@@ -181,8 +198,12 @@ async def test_fefo_allocation_takes_the_earliest_expiry_and_skips_expired(world
     assert result.shortfall == 0
     assert result.reservation is not None and result.reservation.status == "allocated"
     assert await world.level("MILK") == {
-        "on_hand": 13, "reserved": 0, "allocated": 6, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 13,
+        "reserved": 0,
+        "allocated": 6,
+        "in_transit": 0,
+        "incoming": 0,
+    }
 
 
 async def test_allocation_leaves_what_it_cannot_place_reserved(world: World) -> None:
@@ -193,8 +214,12 @@ async def test_allocation_leaves_what_it_cannot_place_reserved(world: World) -> 
     assert [(a.location, a.quantity) for a in result.allocations] == [("A1", 2)]
     assert result.shortfall == 3
     assert await world.level("WIDGET") == {
-        "on_hand": 6, "reserved": 3, "allocated": 2, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 6,
+        "reserved": 3,
+        "allocated": 2,
+        "in_transit": 0,
+        "incoming": 0,
+    }
 
 
 async def test_a_lot_pinned_reservation_keeps_others_off_that_lot(world: World) -> None:
@@ -224,28 +249,41 @@ async def test_pick_short_then_ship_and_put_back(world: World) -> None:
     shipped = await ship(world.sessions, world.caller(), ShipAllocation(at_stage.id))
     assert shipped.allocations[0].quantity == 4
     assert await world.level("WIDGET") == {
-        "on_hand": 6, "reserved": 0, "allocated": 2, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 6,
+        "reserved": 0,
+        "allocated": 2,
+        "in_transit": 0,
+        "incoming": 0,
+    }
 
     back = await deallocate(world.sessions, world.caller(), Deallocate(allocation_id))
     assert back.reservation is not None and back.reservation.quantity == 2
     await release(world.sessions, world.caller(), ReleaseReservation(reserved.id))
     assert await world.level("WIDGET") == {
-        "on_hand": 6, "reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 6,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
 
 
 async def test_put_back_returns_picked_goods_to_free_stock(world: World) -> None:
     await world.receive("WIDGET", 3)
     reserved = await world.reserve("WIDGET", 3, source_type="order")
     allocated = await world.allocate(reserved.id)
-    picked = await pick(world.sessions, world.caller(),
-                        PickAllocation(allocated.allocations[0].id, 3, "STAGE"))  # fmt: skip
+    picked = await pick(
+        world.sessions, world.caller(), PickAllocation(allocated.allocations[0].id, 3, "STAGE")
+    )
     await put_back(world.sessions, world.caller(), PutBack(picked.allocations[0].id, "B1"))
     assert await world.balance("WIDGET", "B1") == (3, 0)
     assert await world.level("WIDGET") == {
-        "on_hand": 3, "reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 3,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
 
 
 async def test_restock_and_scrap_write_their_own_ledger_types(world: World) -> None:
@@ -312,8 +350,12 @@ async def test_deallocating_after_the_reservation_was_released_frees_the_stock(
     assert back.reservation is not None
     assert (back.reservation.status, back.reservation.quantity) == ("released", 0)
     assert await world.level("WIDGET") == {
-        "on_hand": 5, "reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 5,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
 
 
 async def test_a_fully_picked_allocation_is_closed(world: World) -> None:

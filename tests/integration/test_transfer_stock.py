@@ -35,11 +35,19 @@ async def test_shipping_moves_stock_out_of_the_source_and_into_transit(world: Wo
     number, result = await shipped_transfer(world, "WIDGET", 6)
     assert result.stock == [InFlightRecord("WIDGET", None, 6, 0, 0)]
     assert await world.level("WIDGET", "WH1") == {
-        "on_hand": 4, "reserved": 0, "allocated": 0, "in_transit": 6, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 4,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 6,
+        "incoming": 0,
+    }
     assert await world.level("WIDGET", "WH2") == {
-        "on_hand": 0, "reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 6,
-    }  # fmt: skip
+        "on_hand": 0,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 6,
+    }
     assert await world.balance("WIDGET", "A1") == (4, 0)
     assert await _ledger(world, number) == [("transfer_out", "WH1", 6, None)]
 
@@ -54,11 +62,19 @@ async def test_partial_receipt_then_a_discrepancy_closes_the_transfer(world: Wor
     last = await receive(world, number, [TransferReceiptLine("BOLT", "L1", 2, "one crushed")])
     assert last.stock == [InFlightRecord("BOLT", "L1", 8, 7, 1)]
     assert await world.level("BOLT", "WH1") == {
-        "on_hand": 2, "reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 2,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
     assert await world.level("BOLT", "WH2") == {
-        "on_hand": 7, "reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 0,
-    }  # fmt: skip
+        "on_hand": 7,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
     assert await world.balance("BOLT", "A1", "WH2") == (7, 0)
     assert await _ledger(world, number) == [
         ("transfer_out", "WH1", 8, None),
@@ -75,10 +91,12 @@ async def test_partial_receipt_then_a_discrepancy_closes_the_transfer(world: Wor
         ([TransferReceiptLine("GADGET", None, 1)], InvalidInput),  # not on this transfer
         ([TransferReceiptLine("WIDGET", "L9", 1)], InvalidInput),  # lot not shipped
         ([TransferReceiptLine("WIDGET", None, 0)], InvalidInput),  # nothing, no reason
-        ([TransferReceiptLine("WIDGET", None, 2), TransferReceiptLine("WIDGET", None, 2)],
-         InvalidInput),  # the same line twice
+        (
+            [TransferReceiptLine("WIDGET", None, 2), TransferReceiptLine("WIDGET", None, 2)],
+            InvalidInput,
+        ),  # the same line twice
     ],
-)  # fmt: skip
+)
 async def test_a_wrong_receipt_changes_nothing(
     world: World, lines: list[TransferReceiptLine], error: type[DomainError]
 ) -> None:
@@ -114,8 +132,12 @@ async def test_concurrent_receipts_never_exceed_what_was_shipped(world: World) -
     assert len(accepted) == 3
     assert all(isinstance(o, InvalidTransition) for o in refused)
     assert await world.level("WIDGET", "WH2") == {
-        "on_hand": 9, "reserved": 0, "allocated": 0, "in_transit": 0, "incoming": 1,
-    }  # fmt: skip
+        "on_hand": 9,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 1,
+    }
 
 
 async def test_reconcile_reports_in_transit_drift(sessions: object) -> None:

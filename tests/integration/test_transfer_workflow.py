@@ -12,12 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.transfers import TransferStatus
-from tests.conftest import unique
-from tests.integration.order_helpers import keep_history, quiet_history
-from tests.integration.stock_world import World
-from worker import build_worker
-from workflows.transfer.messages import (
+from contracts.transfers import (
     CancelTransferInput,
     ReceiveLineInput,
     ReceiveTransferInput,
@@ -27,6 +22,11 @@ from workflows.transfer.messages import (
     TransferView,
     transfer_workflow_id,
 )
+from domain.transfers import TransferStatus
+from tests.conftest import unique
+from tests.integration.order_helpers import keep_history, quiet_history
+from tests.integration.stock_world import World
+from worker import build_worker
 from workflows.transfer.workflow import NO_REASON_GIVEN, TransferWorkflow
 
 ALERT_AFTER = 3600
@@ -47,11 +47,20 @@ async def task_queue(
 async def _start(
     env: WorkflowEnvironment, queue: str, world: World, lines: list[TransferLineInput]
 ) -> Handle:
-    data = TransferInput(world.tenant_id, unique("TR"), "WH1", "WH2", lines, ALERT_AFTER)
+    data = TransferInput(
+        tenant_id=world.tenant_id,
+        transfer_number=unique("TR"),
+        from_warehouse="WH1",
+        to_warehouse="WH2",
+        lines=lines,
+        alert_after_seconds=ALERT_AFTER,
+    )
     return await env.client.start_workflow(
-        TransferWorkflow.run, data, task_queue=queue,
+        TransferWorkflow.run,
+        data,
+        task_queue=queue,
         id=transfer_workflow_id(world.tenant_id, data.transfer_number),
-    )  # fmt: skip
+    )
 
 
 async def _wait(handle: Handle, test: Callable[[TransferView], bool]) -> TransferView:
@@ -86,9 +95,11 @@ async def _alerts(world: World) -> list[Any]:
 
 async def _shipped(env: WorkflowEnvironment, queue: str, world: World, quantity: int) -> Handle:
     await world.receive("WIDGET", 10)
-    handle = await _start(env, queue, world, [TransferLineInput("WIDGET", quantity)])
+    handle = await _start(env, queue, world, [TransferLineInput(sku="WIDGET", quantity=quantity)])
     await _wait(handle, _is(TransferStatus.RESERVED))
-    await handle.execute_update(TransferWorkflow.ship, ShipTransferInput("DHL", "TRK-1"))
+    await handle.execute_update(
+        TransferWorkflow.ship, ShipTransferInput(carrier="DHL", tracking_number="TRK-1")
+    )
     return handle
 
 
@@ -101,13 +112,15 @@ async def test_partial_receipt_then_final_receipt_completes_the_transfer(
     assert await world.level("WIDGET", "WH1") == {"on_hand": 4, **ZERO, "in_transit": 6}
     assert await world.level("WIDGET", "WH2") == {"on_hand": 0, **ZERO, "incoming": 6}
 
-    part = ReceiveTransferInput("A1", [ReceiveLineInput("WIDGET", 4)])
+    part = ReceiveTransferInput(location="A1", lines=[ReceiveLineInput(sku="WIDGET", received=4)])
     view = await handle.execute_update(TransferWorkflow.receive, part)
     assert view.status is TransferStatus.PARTIALLY_RECEIVED
     assert [(s.received, s.outstanding) for s in view.stock] == [(4, 2)]
     assert await world.level("WIDGET", "WH2") == {"on_hand": 4, **ZERO, "incoming": 2}
 
-    rest = ReceiveTransferInput("A2", [ReceiveLineInput("WIDGET", 1, reason="one lost")])
+    rest = ReceiveTransferInput(
+        location="A2", lines=[ReceiveLineInput(sku="WIDGET", received=1, reason="one lost")]
+    )
     view = await handle.execute_update(TransferWorkflow.receive, rest)
     assert view.status is TransferStatus.COMPLETED
     assert [(s.shipped, s.received, s.written_off) for s in view.stock] == [(6, 5, 1)]
@@ -125,13 +138,13 @@ async def test_a_wrong_receipt_is_refused_before_anything_is_done(
     events = await quiet_history(handle)
     ledger = await world.ledger_size()
     for lines, why in (
-        ([ReceiveLineInput("WIDGET", 7)], "only 6 of 6 shipped is outstanding"),
-        ([ReceiveLineInput("GADGET", 1)], "GADGET was not shipped"),
-        ([ReceiveLineInput("WIDGET", 0)], "give a reason"),
+        ([ReceiveLineInput(sku="WIDGET", received=7)], "only 6 of 6 shipped is outstanding"),
+        ([ReceiveLineInput(sku="GADGET", received=1)], "GADGET was not shipped"),
+        ([ReceiveLineInput(sku="WIDGET", received=0)], "give a reason"),
     ):
-        receipt = ReceiveTransferInput("A1", lines)
+        receipt = ReceiveTransferInput(location="A1", lines=lines)
         assert why in await _refused(handle, TransferWorkflow.receive, receipt)
-    shipped = await _refused(handle, TransferWorkflow.ship, ShipTransferInput("DHL"))
+    shipped = await _refused(handle, TransferWorkflow.ship, ShipTransferInput(carrier="DHL"))
     assert "already shipped" in shipped
     # The test server writes a workflow task per refused update (the dev server
     # nothing at all: tests/e2e); no update was accepted, no activity scheduled.
@@ -148,12 +161,16 @@ async def test_cancel_before_shipping_releases_the_reservation(
     world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     await world.receive("WIDGET", 10)
-    handle = await _start(time_skipping_env, task_queue, world, [TransferLineInput("WIDGET", 6)])
+    handle = await _start(
+        time_skipping_env, task_queue, world, [TransferLineInput(sku="WIDGET", quantity=6)]
+    )
     await _wait(handle, _is(TransferStatus.RESERVED))
     assert (await world.level("WIDGET"))["reserved"] == 6
-    early = ReceiveTransferInput("A1", [ReceiveLineInput("WIDGET", 1)])
+    early = ReceiveTransferInput(location="A1", lines=[ReceiveLineInput(sku="WIDGET", received=1)])
     assert "only a shipped transfer" in await _refused(handle, TransferWorkflow.receive, early)
-    view = await handle.execute_update(TransferWorkflow.cancel, CancelTransferInput("not needed"))
+    view = await handle.execute_update(
+        TransferWorkflow.cancel, CancelTransferInput(reason="not needed")
+    )
     assert view.status is TransferStatus.CANCELED
     assert (await handle.result()).status is TransferStatus.CANCELED
     assert await world.level("WIDGET") == {"on_hand": 10, **ZERO}
@@ -164,7 +181,9 @@ async def test_a_cancel_without_a_reason_still_says_why(
     world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     await world.receive("WIDGET", 2)
-    handle = await _start(time_skipping_env, task_queue, world, [TransferLineInput("WIDGET", 2)])
+    handle = await _start(
+        time_skipping_env, task_queue, world, [TransferLineInput(sku="WIDGET", quantity=2)]
+    )
     await _wait(handle, _is(TransferStatus.RESERVED))
     view = await handle.execute_update(TransferWorkflow.cancel, CancelTransferInput())
     assert view.status is TransferStatus.CANCELED
@@ -180,7 +199,8 @@ async def test_cancel_after_shipping_is_refused(
     assert (await handle.query(TransferWorkflow.status)).status is TransferStatus.IN_TRANSIT
     assert (await world.level("WIDGET", "WH1"))["in_transit"] == 3
     await handle.execute_update(
-        TransferWorkflow.receive, ReceiveTransferInput("A1", [ReceiveLineInput("WIDGET", 3)])
+        TransferWorkflow.receive,
+        ReceiveTransferInput(location="A1", lines=[ReceiveLineInput(sku="WIDGET", received=3)]),
     )
     assert (await handle.result()).status is TransferStatus.COMPLETED
 
@@ -189,7 +209,9 @@ async def test_a_shortage_at_the_source_rejects_the_transfer(
     world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     await world.receive("WIDGET", 2)
-    handle = await _start(time_skipping_env, task_queue, world, [TransferLineInput("WIDGET", 5)])
+    handle = await _start(
+        time_skipping_env, task_queue, world, [TransferLineInput(sku="WIDGET", quantity=5)]
+    )
     result = await handle.result()
     assert result.status is TransferStatus.REJECTED
     assert result.reason is not None and "not enough stock" in result.reason
@@ -216,7 +238,8 @@ async def test_in_transit_too_long_raises_one_alert(
     assert await _alerts(world) == [(f"{kind}:{number}", kind, number)]
 
     await handle.execute_update(
-        TransferWorkflow.receive, ReceiveTransferInput("A1", [ReceiveLineInput("WIDGET", 4)])
+        TransferWorkflow.receive,
+        ReceiveTransferInput(location="A1", lines=[ReceiveLineInput(sku="WIDGET", received=4)]),
     )
     assert (await handle.result()).status is TransferStatus.COMPLETED
     await keep_history(handle, "transfer_in_transit_alert")

@@ -21,7 +21,8 @@ from temporalio.common import TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from activities.stuck_runs import StuckRunsInput
+from contracts.orders import CancelInput
+from contracts.sweeps import StuckRunsInput
 from db.alerts import list_alerts
 from db.models import Alert
 from db.refusals import refused_value
@@ -32,7 +33,6 @@ from tests.integration.order_helpers import keep_history, order_input, start, wa
 from tests.integration.stock_world import World
 from worker import build_worker
 from workflows import search_attributes
-from workflows.order.messages import CancelInput
 from workflows.order.workflow import OrderWorkflow
 from workflows.stuck_runs import StuckRunsWorkflow
 
@@ -153,7 +153,7 @@ async def test_a_step_failing_again_and_again_raises_one_alert_and_goes_on_once_
         await lift()  # the operator fixes the cause: the next attempt succeeds
         view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
         assert len(await _alerts(sessions, world, "activity_failing")) == 1
-        await handle.execute_update(OrderWorkflow.cancel, CancelInput("test over"))
+        await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason="test over"))
     assert [line.allocated for line in view.lines] == [3]
 
 

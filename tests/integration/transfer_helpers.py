@@ -3,6 +3,7 @@ stock operations (the workflow's activities do the same steps)."""
 
 from __future__ import annotations
 
+from contracts.transfers import TransferInput, TransferLineInput
 from db.stock.transfers import receive_transfer, ship_transfer
 from db.transfers import TransferProjection
 from domain.transfers import (
@@ -13,17 +14,28 @@ from domain.transfers import (
 )
 from tests.conftest import unique
 from tests.integration.stock_world import World
-from workflows.transfer.messages import TransferInput, TransferLineInput
 
 
 async def shipped_transfer(
-    world: World, sku: str, quantity: int, *, lot: str | None = None,
-    source: str = "WH1", target: str = "WH2",
-) -> tuple[str, TransferStockResult]:  # fmt: skip
+    world: World,
+    sku: str,
+    quantity: int,
+    *,
+    lot: str | None = None,
+    source: str = "WH1",
+    target: str = "WH2",
+) -> tuple[str, TransferStockResult]:
     number = unique("TR")
-    line = TransferLineInput(sku, quantity, lot)
+    line = TransferLineInput(sku=sku, quantity=quantity, lot=lot)
     await TransferProjection(world.sessions).record(
-        TransferInput(world.tenant_id, number, source, target, [line]), f"test:{number}"
+        TransferInput(
+            tenant_id=world.tenant_id,
+            transfer_number=number,
+            from_warehouse=source,
+            to_warehouse=target,
+            lines=[line],
+        ),
+        f"test:{number}",
     )
     reservation = await world.reserve(
         sku, quantity, warehouse=source, lot=lot, source_type="transfer", source_id=number
@@ -36,9 +48,13 @@ async def shipped_transfer(
 
 
 async def receive(
-    world: World, number: str, lines: list[TransferReceiptLine], *, location: str = "A1",
+    world: World,
+    number: str,
+    lines: list[TransferReceiptLine],
+    *,
+    location: str = "A1",
     key: str | None = None,
-) -> TransferStockResult:  # fmt: skip
+) -> TransferStockResult:
     return await receive_transfer(
         world.sessions, world.caller(key), ReceiveTransfer(number, location, lines)
     )

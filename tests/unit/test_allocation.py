@@ -96,10 +96,17 @@ def test_a_lot_never_gives_more_than_its_free_quantity(
     pool: list[Candidate], quantity: int, lot_free: dict[int, int]
 ) -> None:
     pool = [
-        Candidate(c.balance_key, c.free, c.received_at, c.lot_status, c.expires_on, c.pickable,
-                  lot_key=(c.balance_key[0] % 3) + 1)
+        Candidate(
+            c.balance_key,
+            c.free,
+            c.received_at,
+            c.lot_status,
+            c.expires_on,
+            c.pickable,
+            lot_key=(c.balance_key[0] % 3) + 1,
+        )
         for c in pool
-    ]  # fmt: skip
+    ]
     picks, short = choose_stock(pool, quantity, Strategy.FIFO, TODAY, lot_free)
     for lot, cap in lot_free.items():
         assert sum(p.quantity for p in picks if p.candidate.lot_key == lot) <= cap

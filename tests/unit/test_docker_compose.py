@@ -1,6 +1,7 @@
 """docker-compose.yml cannot run here (no Docker engine): check it statically
 against the settings, the search attributes and the README."""
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,16 @@ def test_temporal_flags_runs_whose_workflow_task_keeps_failing(compose: dict[str
     config = yaml.safe_load((ROOT / mount.split(":")[0]).read_text())
     key, value = STUCK_RUN_FLAG.split("=")
     assert config[key] == [{"value": int(value)}]
+
+
+def test_the_image_copies_every_package_the_project_installs() -> None:
+    # A package left out builds an image whose worker or API fails at import.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    copied = {
+        source
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+        for source in line.split()[1:-1]
+    }
+    assert packages <= copied, packages - copied

@@ -2,10 +2,10 @@
 
 import pytest
 
+from contracts.orders import OrderInput, OrderLineInput, PaymentInput
 from domain.orders import OrderStatus, PaymentStatus
 from domain.stock import InvalidTransition
 from workflows.order.book import OrderBook
-from workflows.order.messages import OrderInput, OrderLineInput, PaymentInput
 
 
 def _book() -> OrderBook:
@@ -14,8 +14,8 @@ def _book() -> OrderBook:
         order_number="SO-1",
         customer_id="C-1",
         currency="EUR",
-        lines=[OrderLineInput("L0", "WIDGET", 2, "9.90")],
-        payment=PaymentInput(PaymentStatus.AUTHORIZED),
+        lines=[OrderLineInput(line_id="L0", sku="WIDGET", quantity=2, unit_price="9.90")],
+        payment=PaymentInput(status=PaymentStatus.AUTHORIZED),
     )
     return OrderBook.open(order, "order:1:SO-1")
 

@@ -49,6 +49,10 @@ def test_moving_more_than_a_bucket_holds_is_refused_and_changes_nothing() -> Non
 
 def test_final_statuses() -> None:
     assert {s for s in OrderStatus if s.is_final} == {
-        OrderStatus.SHIPPED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED,
-        OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED,
-    }  # fmt: skip
+        OrderStatus.SHIPPED,
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REJECTED,
+        OrderStatus.PARTIALLY_RETURNED,
+        OrderStatus.RETURNED,
+    }

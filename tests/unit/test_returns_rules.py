@@ -72,9 +72,10 @@ def test_a_receipt_accepts_at_most_what_arrived_and_was_requested(
         st.tuples(
             st.integers(0, 1000), st.decimals(0, 1000, places=2), st.sampled_from([1, 4, 1000])
         ),
-        min_size=1, max_size=6,
+        min_size=1,
+        max_size=6,
     )
-)  # fmt: skip
+)
 def test_the_refund_is_accepted_units_times_price(lines: list[tuple[int, Decimal, int]]) -> None:
     amount = refund([(a, p) for a, p, _ in lines], [size for _, _, size in lines])
     exact = sum((Decimal(a) / size * p for a, p, size in lines), Decimal(0))

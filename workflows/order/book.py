@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from domain.orders import Bucket, FulfillmentPolicy, LineBook, OrderStatus, PaymentStatus
-from domain.stock import InvalidTransition
-from workflows.order.messages import (
+from contracts.orders import (
     AllocationView,
     HoldView,
     LineView,
@@ -18,6 +16,8 @@ from workflows.order.messages import (
     RequestView,
     ShipmentView,
 )
+from domain.orders import Bucket, FulfillmentPolicy, LineBook, OrderStatus, PaymentStatus
+from domain.stock import InvalidTransition
 
 FINAL_REQUEST = ("shipped", "canceled")
 # How an order ends without shipping what is left; each says why (cancel_reason).
@@ -77,9 +77,10 @@ class OrderBook:
 
     def allocations(self, request: RequestView, line_id: str, status: str) -> list[AllocationView]:
         return [
-            a for a in request.allocations
+            a
+            for a in request.allocations
             if a.line_id == line_id and a.status == status and a.quantity > 0
-        ]  # fmt: skip
+        ]
 
     # -- checks behind the update validators ---------------------------------------
 
@@ -120,17 +121,30 @@ class OrderBook:
         lines = []
         for line in self.order.lines:
             b = self.books[line.line_id]
-            lines.append(LineView(line.line_id, line.sku, line.unit_price, **asdict(b)))
+            lines.append(
+                LineView(
+                    line_id=line.line_id, sku=line.sku, unit_price=line.unit_price, **asdict(b)
+                )
+            )
         o = self.order
         return OrderView(
-            tenant_id=o.tenant_id, order_number=o.order_number, workflow_id=self.workflow_id,
-            customer_id=o.customer_id, currency=o.currency, status=self.status,
-            fulfillment_policy=o.fulfillment_policy, priority=o.priority,
-            payment_status=self.payment, reservation_expires_at=self.expires_at, lines=lines,
-            holds=list(self.holds), fulfillment_requests=list(self.requests.values()),
-            shipments=list(self.shipments), cancel_reason=self.cancel_reason,
+            tenant_id=o.tenant_id,
+            order_number=o.order_number,
+            workflow_id=self.workflow_id,
+            customer_id=o.customer_id,
+            currency=o.currency,
+            status=self.status,
+            fulfillment_policy=o.fulfillment_policy,
+            priority=o.priority,
+            payment_status=self.payment,
+            reservation_expires_at=self.expires_at,
+            lines=lines,
+            holds=list(self.holds),
+            fulfillment_requests=list(self.requests.values()),
+            shipments=list(self.shipments),
+            cancel_reason=self.cancel_reason,
             version=self.version,
-        )  # fmt: skip
+        )
 
     def close(self, status: OrderStatus, *, reason: str) -> None:
         """End the order as canceled, expired or rejected: never without a reason
@@ -167,8 +181,13 @@ class OrderBook:
 
     def new_request(self, warehouse: str) -> RequestView:
         number = len(self.requests) + 1
-        request = RequestView(f"{self.order.order_number}-{warehouse}-{number}", warehouse,
-                              "requested", [], [])  # fmt: skip
+        request = RequestView(
+            id=f"{self.order.order_number}-{warehouse}-{number}",
+            warehouse=warehouse,
+            status="requested",
+            lines=[],
+            allocations=[],
+        )
         self.requests[request.id] = request
         return request
 
@@ -176,7 +195,9 @@ class OrderBook:
         request.allocations.append(allocation)
         line = next((x for x in request.lines if x.line_id == allocation.line_id), None)
         if line is None:
-            line = RequestLineView(allocation.line_id, self.sku(allocation.line_id), 0)
+            line = RequestLineView(
+                line_id=allocation.line_id, sku=self.sku(allocation.line_id), quantity=0
+            )
             request.lines.append(line)
         line.quantity += allocation.quantity
 

@@ -15,24 +15,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.orders import (
+    from activities.orders import OrderActivities
+    from contracts.orders import (
         AllocateResult,
-        KeyedIds,
-        LineNeed,
-        OrderActivities,
-        PickOne,
-        PickStockInput,
-        PutBackInput,
-        PutBackOne,
-        RecordOrderInput,
-        ReserveLinesInput,
-        ReserveLinesResult,
-        ShortPickInput,
-    )
-    from domain.orders import Bucket, OrderStatus, PaymentStatus
-    from workflows import retry_policies, search_attributes
-    from workflows.order.book import OrderBook, Reservation
-    from workflows.order.messages import (
         AllocationView,
         AuthorizePaymentInput,
         CancelInput,
@@ -40,18 +25,31 @@ with workflow.unsafe.imports_passed_through():
         ExtendReservationResult,
         HoldInput,
         HoldView,
+        KeyedIds,
+        LineNeed,
         OrderInput,
         OrderView,
         PackageView,
         PackInput,
         PickInput,
+        PickOne,
+        PickStockInput,
+        PutBackInput,
+        PutBackOne,
+        RecordOrderInput,
         ReleaseHoldInput,
         RequestInput,
         RequestView,
+        ReserveLinesInput,
+        ReserveLinesResult,
         ShipInput,
         ShipmentView,
+        ShortPickInput,
         StockArrivedInput,
     )
+    from domain.orders import Bucket, OrderStatus, PaymentStatus
+    from workflows import retry_policies, search_attributes
+    from workflows.order.book import OrderBook, Reservation
     from workflows.refusals import refuse, step_failed
 
 MAX_EXTENSION = 7 * 24 * 3600
@@ -122,7 +120,8 @@ class OrderWorkflow:
         order is rejected with the reason (no stock was touched, no row holds it)."""
         try:
             await self._project(
-                OrderActivities.record_order, RecordOrderInput(self.order, self.book.workflow_id)
+                OrderActivities.record_order,
+                RecordOrderInput(order=self.order, workflow_id=self.book.workflow_id),
             )
         except (ActivityError, ApplicationError) as error:  # (local: ApplicationError)
             if not self.rejects_unrecordable:
@@ -177,7 +176,9 @@ class OrderWorkflow:
 
     async def _reserve_pending(self) -> None:
         needs = [
-            LineNeed(line.line_id, line.sku, self.book.books[line.line_id].pending)
+            LineNeed(
+                line_id=line.line_id, sku=line.sku, quantity=self.book.books[line.line_id].pending
+            )
             for line in self.order.lines
             if self.book.books[line.line_id].pending > 0
         ]
@@ -188,10 +189,14 @@ class OrderWorkflow:
             result: ReserveLinesResult = await self._act(
                 OrderActivities.reserve_lines,
                 ReserveLinesInput(
-                    self.order.tenant_id, self._key("reserve"), self.order.order_number, needs,
-                    self.order.preferred_warehouse, self.order.allow_split,
+                    tenant_id=self.order.tenant_id,
+                    key=self._key("reserve"),
+                    order_number=self.order.order_number,
+                    lines=needs,
+                    preferred_warehouse=self.order.preferred_warehouse,
+                    allow_split=self.order.allow_split,
                 ),
-            )  # fmt: skip
+            )
             refused: list[str] = []
             for line in result.lines:
                 books = self.book.books[line.line_id]
@@ -261,7 +266,9 @@ class OrderWorkflow:
         async with self.lock:
             result: AllocateResult = await self._act(
                 OrderActivities.allocate_reservations,
-                KeyedIds(self.order.tenant_id, self._key("allocate"), open_reservations),
+                KeyedIds(
+                    tenant_id=self.order.tenant_id, key=self._key("allocate"), ids=open_reservations
+                ),
             )
             requests: dict[str, Any] = {}
             for a in result.allocations:
@@ -273,9 +280,15 @@ class OrderWorkflow:
                 if a.warehouse not in requests:
                     requests[a.warehouse] = self.book.new_request(a.warehouse)
                 allocation = AllocationView(
-                    a.allocation_id, a.reservation_id, reservation.line_id, a.location, a.lot,
-                    a.serial, a.quantity, "allocated",
-                )  # fmt: skip
+                    allocation_id=a.allocation_id,
+                    reservation_id=a.reservation_id,
+                    line_id=reservation.line_id,
+                    location=a.location,
+                    lot=a.lot,
+                    serial=a.serial,
+                    quantity=a.quantity,
+                    status="allocated",
+                )
                 self.book.add_to_request(requests[a.warehouse], allocation)
             self.staging.update(result.staging)
             if result.shortfall:
@@ -291,7 +304,11 @@ class OrderWorkflow:
         holding it and wait for stock like any backorder."""
         await self._act(
             OrderActivities.release_reservations,
-            KeyedIds(self.order.tenant_id, self._key("release-shortfall"), sorted(shortfall)),
+            KeyedIds(
+                tenant_id=self.order.tenant_id,
+                key=self._key("release-shortfall"),
+                ids=sorted(shortfall),
+            ),
         )
         for reservation_id, quantity in sorted(shortfall.items()):
             reservation = self.book.reservations[reservation_id]
@@ -335,24 +352,35 @@ class OrderWorkflow:
         async with self.lock:
             tenant = self.order.tenant_id
             picked = [
-                PutBackOne(a.allocation_id, self.book.origins[a.allocation_id])
-                for r in self.book.requests.values() for a in r.allocations
+                PutBackOne(
+                    allocation_id=a.allocation_id, to_location=self.book.origins[a.allocation_id]
+                )
+                for r in self.book.requests.values()
+                for a in r.allocations
                 if a.status == "picked" and a.quantity > 0
-            ]  # fmt: skip
+            ]
             if picked:
-                await self._act(OrderActivities.put_back_stock,
-                                PutBackInput(tenant, self._key("put-back"), picked))  # fmt: skip
+                await self._act(
+                    OrderActivities.put_back_stock,
+                    PutBackInput(tenant_id=tenant, key=self._key("put-back"), items=picked),
+                )
             allocated = [
-                a.allocation_id for r in self.book.requests.values() for a in r.allocations
+                a.allocation_id
+                for r in self.book.requests.values()
+                for a in r.allocations
                 if a.status == "allocated" and a.quantity > 0
-            ]  # fmt: skip
+            ]
             if allocated:
-                await self._act(OrderActivities.deallocate_stock,
-                                KeyedIds(tenant, self._key("deallocate"), allocated))  # fmt: skip
+                await self._act(
+                    OrderActivities.deallocate_stock,
+                    KeyedIds(tenant_id=tenant, key=self._key("deallocate"), ids=allocated),
+                )
             reservations = list(self.book.reservations)
             if reservations:
-                await self._act(OrderActivities.release_reservations,
-                                KeyedIds(tenant, self._key("release"), reservations))  # fmt: skip
+                await self._act(
+                    OrderActivities.release_reservations,
+                    KeyedIds(tenant_id=tenant, key=self._key("release"), ids=reservations),
+                )
             for request in self.book.requests.values():
                 if request.status != "shipped":
                     request.status = "canceled"
@@ -391,7 +419,8 @@ class OrderWorkflow:
             # One key per request: a retried confirmation replays, never picks twice.
             key = f"{self.book.workflow_id}/pick/{request.id}"
             result = await self._act(
-                OrderActivities.pick_stock, PickStockInput(self.order.tenant_id, key, picks)
+                OrderActivities.pick_stock,
+                PickStockInput(tenant_id=self.order.tenant_id, key=key, picks=picks),
             )
             for pick in picks:
                 source = next(
@@ -399,9 +428,15 @@ class OrderWorkflow:
                 )
                 source.quantity -= pick.quantity
                 picked = AllocationView(
-                    result.picked[pick.allocation_id], source.reservation_id, source.line_id,
-                    pick.to_location, source.lot, source.serial, pick.quantity, "picked",
-                )  # fmt: skip
+                    allocation_id=result.picked[pick.allocation_id],
+                    reservation_id=source.reservation_id,
+                    line_id=source.line_id,
+                    location=pick.to_location,
+                    lot=source.lot,
+                    serial=source.serial,
+                    quantity=pick.quantity,
+                    status="picked",
+                )
                 self.book.origins[picked.allocation_id] = source.location
                 request.allocations.append(picked)
                 self.book.books[source.line_id].move(Bucket.ALLOCATED, Bucket.PICKED, pick.quantity)
@@ -410,13 +445,19 @@ class OrderWorkflow:
                 await self._act(
                     OrderActivities.short_pick,
                     ShortPickInput(
-                        self.order.tenant_id, f"{key}/short", a.allocation_id,
-                        a.reservation_id, missing, request.warehouse, a.location,
-                        self.book.sku(a.line_id), a.lot,
-                        f"short pick on {request.id}: {missing} not found",
-                        [a.serial] if a.serial else [],
+                        tenant_id=self.order.tenant_id,
+                        key=f"{key}/short",
+                        allocation_id=a.allocation_id,
+                        reservation_id=a.reservation_id,
+                        quantity=missing,
+                        warehouse=request.warehouse,
+                        location=a.location,
+                        sku=self.book.sku(a.line_id),
+                        lot=a.lot,
+                        reason=f"short pick on {request.id}: {missing} not found",
+                        serials=[a.serial] if a.serial else [],
                     ),
-                )  # fmt: skip
+                )
                 a.quantity -= missing
                 self.book.books[a.line_id].move(Bucket.ALLOCATED, Bucket.PENDING, missing)
                 self._request_line(request, a.line_id).quantity -= missing
@@ -447,7 +488,10 @@ class OrderWorkflow:
                     taken[a.allocation_id] = taken.get(a.allocation_id, 0) + take
                     remaining -= take
         staging = self.staging[request.warehouse]
-        picks = [PickOne(aid, quantity, staging) for aid, quantity in taken.items()]
+        picks = [
+            PickOne(allocation_id=aid, quantity=quantity, to_location=staging)
+            for aid, quantity in taken.items()
+        ]
         # One confirmation covers the whole request: what was not picked is short.
         shorts = [
             (a, a.quantity - taken.get(a.allocation_id, 0))
@@ -482,7 +526,10 @@ class OrderWorkflow:
                 next(x for x in request.lines if x.line_id == line.line_id).packed += line.quantity
             request.packages.append(
                 PackageView(
-                    package.package_number, package.weight, package.dimensions, list(package.lines)
+                    package_number=package.package_number,
+                    weight=package.weight,
+                    dimensions=package.dimensions,
+                    lines=list(package.lines),
                 )
             )
         request.status = "packed"
@@ -526,9 +573,12 @@ class OrderWorkflow:
             staged = [a for a in request.allocations if a.status == "picked" and a.quantity > 0]
             await self._act(
                 OrderActivities.ship_stock,
-                KeyedIds(self.order.tenant_id, f"{self.book.workflow_id}/ship/{request.id}",
-                         [a.allocation_id for a in staged]),
-            )  # fmt: skip
+                KeyedIds(
+                    tenant_id=self.order.tenant_id,
+                    key=f"{self.book.workflow_id}/ship/{request.id}",
+                    ids=[a.allocation_id for a in staged],
+                ),
+            )
             for a in staged:
                 self.book.books[a.line_id].move(Bucket.PACKED, Bucket.SHIPPED, a.quantity)
                 next(x for x in request.lines if x.line_id == a.line_id).shipped += a.quantity
@@ -536,12 +586,12 @@ class OrderWorkflow:
             request.status = "shipped"
             self.book.shipments.append(
                 ShipmentView(
-                    request.id,
-                    data.carrier,
-                    data.service_level,
-                    list(data.tracking_numbers),
-                    list(request.packages),
-                    workflow.now().isoformat(),
+                    request_id=request.id,
+                    carrier=data.carrier,
+                    service_level=data.service_level,
+                    tracking_numbers=list(data.tracking_numbers),
+                    packages=list(request.packages),
+                    shipped_at=workflow.now().isoformat(),
                 )
             )
 
@@ -586,7 +636,7 @@ class OrderWorkflow:
 
     @workflow.update
     async def add_hold(self, data: HoldInput) -> HoldView:
-        hold = HoldView(f"H{len(self.book.holds) + 1}", data.code, data.reason)
+        hold = HoldView(id=f"H{len(self.book.holds) + 1}", code=data.code, reason=data.reason)
         self.book.holds.append(hold)
         self.book.settle_status()
         await self._publish()
@@ -630,7 +680,7 @@ class OrderWorkflow:
         assert self.deadline is not None
         self._set_deadline(max(self.deadline, workflow.now()) + timedelta(seconds=data.seconds))
         await self._publish()
-        return ExtendReservationResult(self.book.expires_at or "")
+        return ExtendReservationResult(expires_at=self.book.expires_at or "")
 
     @extend_reservation.validator
     def _check_extension(self, data: ExtendReservationInput) -> None:
@@ -668,10 +718,11 @@ class OrderWorkflow:
 
     async def _act(self, activity: Any, arg: Any) -> Any:
         return await workflow.execute_activity_method(
-            activity, arg,
+            activity,
+            arg,
             start_to_close_timeout=retry_policies.ORDER_STEP_TIMEOUT,
             retry_policy=retry_policies.DATABASE,
-        )  # fmt: skip
+        )
 
     async def _publish(self) -> None:
         """The new state to the projection and the search attributes."""
@@ -694,11 +745,12 @@ class OrderWorkflow:
         if not self._local_projection():
             return await self._act(activity, arg)
         return await workflow.execute_local_activity_method(
-            activity, arg,
+            activity,
+            arg,
             start_to_close_timeout=retry_policies.PROJECTION_TIMEOUT,
             retry_policy=retry_policies.DATABASE,
             local_retry_threshold=retry_policies.LOCAL_RETRY_THRESHOLD,
-        )  # fmt: skip
+        )
 
     def _local_projection(self) -> bool:
         # (The SDK remembers the answer.) An update handled in the run's first

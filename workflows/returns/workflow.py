@@ -19,23 +19,21 @@ from temporalio.exceptions import ActivityError
 from workflows.wakeups import wake_waiting_orders
 
 with workflow.unsafe.imports_passed_through():
-    from activities.returns import (
+    from activities.returns import ReturnActivities
+    from contracts.returns import (
+        CloseInput,
+        DecisionInput,
         ProjectReturnInput,
+        ReceiveInput,
         ReceiveReturnInput,
-        ReturnActivities,
+        ReturnInput,
+        ReturnLineView,
+        ReturnView,
     )
     from domain.errors import DomainError
     from domain.returns import ReceivedLine, ReturnStatus, check_receipt, refund
     from workflows import retry_policies, search_attributes
     from workflows.refusals import refusal, refuse
-    from workflows.returns.messages import (
-        CloseInput,
-        DecisionInput,
-        ReceiveInput,
-        ReturnInput,
-        ReturnLineView,
-        ReturnView,
-    )
 
 
 @workflow.defn
@@ -44,12 +42,20 @@ class ReturnWorkflow:
     def __init__(self, data: ReturnInput) -> None:
         self.data = data
         self.view = ReturnView(
-            tenant_id=data.tenant_id, rma_number=data.rma_number,
-            order_number=data.order_number, workflow_id=workflow.info().workflow_id,
-            currency=data.currency, reason=data.reason, status=ReturnStatus.REQUESTED,
-            lines=[ReturnLineView(x.line_id, x.sku, x.requested, x.unit_price)
-                   for x in data.lines],
-        )  # fmt: skip
+            tenant_id=data.tenant_id,
+            rma_number=data.rma_number,
+            order_number=data.order_number,
+            workflow_id=workflow.info().workflow_id,
+            currency=data.currency,
+            reason=data.reason,
+            status=ReturnStatus.REQUESTED,
+            lines=[
+                ReturnLineView(
+                    line_id=x.line_id, sku=x.sku, requested=x.requested, unit_price=x.unit_price
+                )
+                for x in data.lines
+            ],
+        )
         self.lock = asyncio.Lock()  # a receipt and the expiry never interleave
 
     @workflow.run
@@ -113,7 +119,9 @@ class ReturnWorkflow:
             try:
                 result = await self._act(
                     ReturnActivities.receive_return_stock,
-                    ReceiveReturnInput(f"{self.view.workflow_id}/receive", self.data, data),
+                    ReceiveReturnInput(
+                        key=f"{self.view.workflow_id}/receive", order=self.data, receipt=data
+                    ),
                 )
             except ActivityError as error:
                 raise refusal(error) from error
@@ -138,9 +146,11 @@ class ReturnWorkflow:
         try:
             check_receipt(
                 {x.line_id: x.requested for x in self.view.lines},
-                [ReceivedLine(x.line_id, x.received, x.accepted, x.disposition, x.lot)
-                 for x in data.lines],
-            )  # fmt: skip
+                [
+                    ReceivedLine(x.line_id, x.received, x.accepted, x.disposition, x.lot)
+                    for x in data.lines
+                ],
+            )
         except DomainError as error:
             raise refuse(error.detail) from error
 
@@ -172,18 +182,23 @@ class ReturnWorkflow:
 
     async def _act(self, activity: Any, arg: Any) -> Any:
         return await workflow.execute_activity_method(
-            activity, arg,
+            activity,
+            arg,
             start_to_close_timeout=retry_policies.ORDER_STEP_TIMEOUT,
             retry_policy=retry_policies.DATABASE,
-        )  # fmt: skip
+        )
 
     async def _publish(self) -> None:
         """The new state to the projection and the search attributes."""
         self.view.version += 1
-        changed = search_attributes.changed(search_attributes.for_return(
-            self.data.tenant_id, self.data.rma_number, self.data.order_number,
-            self.view.status.value,
-        ))  # fmt: skip
+        changed = search_attributes.changed(
+            search_attributes.for_return(
+                self.data.tenant_id,
+                self.data.rma_number,
+                self.data.order_number,
+                self.view.status.value,
+            )
+        )
         if changed:
             workflow.upsert_search_attributes(changed)
-        await self._act(ReturnActivities.project_return, ProjectReturnInput(self.view))
+        await self._act(ReturnActivities.project_return, ProjectReturnInput(view=self.view))

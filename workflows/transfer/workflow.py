@@ -18,14 +18,22 @@ from temporalio.exceptions import ActivityError
 from workflows.wakeups import wake_waiting_orders
 
 with workflow.unsafe.imports_passed_through():
-    from activities.transfers import (
+    from activities.transfers import TransferActivities
+    from contracts.transfers import (
+        CancelTransferInput,
+        InFlightView,
+        ReceiptView,
+        ReceiveTransferInput,
         ReceiveTransferStockInput,
         RecordTransferInput,
         ReserveTransferInput,
         ReserveTransferResult,
-        TransferActivities,
+        ShipTransferInput,
         TransferAlertInput,
+        TransferInput,
+        TransferLineView,
         TransferReservations,
+        TransferView,
     )
     from domain.errors import DomainError
     from domain.transfers import (
@@ -37,16 +45,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import retry_policies, search_attributes
     from workflows.refusals import refusal, refuse, step_failed
-    from workflows.transfer.messages import (
-        CancelTransferInput,
-        InFlightView,
-        ReceiptView,
-        ReceiveTransferInput,
-        ShipTransferInput,
-        TransferInput,
-        TransferLineView,
-        TransferView,
-    )
 
 
 # A canceled transfer always says why, even when the request gave no reason.
@@ -59,11 +57,14 @@ class TransferWorkflow:
     def __init__(self, data: TransferInput) -> None:
         self.data = data
         self.view = TransferView(
-            tenant_id=data.tenant_id, transfer_number=data.transfer_number,
-            workflow_id=workflow.info().workflow_id, from_warehouse=data.from_warehouse,
-            to_warehouse=data.to_warehouse, status=TransferStatus.REQUESTED,
-            lines=[TransferLineView(x.sku, x.lot, x.quantity) for x in data.lines],
-        )  # fmt: skip
+            tenant_id=data.tenant_id,
+            transfer_number=data.transfer_number,
+            workflow_id=workflow.info().workflow_id,
+            from_warehouse=data.from_warehouse,
+            to_warehouse=data.to_warehouse,
+            status=TransferStatus.REQUESTED,
+            lines=[TransferLineView(sku=x.sku, lot=x.lot, quantity=x.quantity) for x in data.lines],
+        )
         self.book = TransferBook()
         self.reservations: list[int] = []
         self.lock = asyncio.Lock()  # stock steps of updates never interleave
@@ -78,7 +79,7 @@ class TransferWorkflow:
         try:
             await self._act(
                 TransferActivities.record_transfer,
-                RecordTransferInput(data, self.view.workflow_id),
+                RecordTransferInput(transfer=data, workflow_id=self.view.workflow_id),
             )
             await self._reserve()
         except ActivityError as error:
@@ -98,10 +99,13 @@ class TransferWorkflow:
         result: ReserveTransferResult = await self._act(
             TransferActivities.reserve_transfer,
             ReserveTransferInput(
-                self.data.tenant_id, self._key("reserve"), self.data.transfer_number,
-                self.data.from_warehouse, list(self.data.lines),
+                tenant_id=self.data.tenant_id,
+                key=self._key("reserve"),
+                transfer_number=self.data.transfer_number,
+                from_warehouse=self.data.from_warehouse,
+                lines=list(self.data.lines),
             ),
-        )  # fmt: skip
+        )
         self.reservations = [r.reservation_id for r in result.reservations]
         for line, reserved in zip(self.view.lines, result.reservations, strict=True):
             line.reserved = reserved.quantity
@@ -131,7 +135,11 @@ class TransferWorkflow:
         )
         await self._act(
             TransferActivities.raise_transfer_alert,
-            TransferAlertInput(self.data.tenant_id, self.data.transfer_number, message),
+            TransferAlertInput(
+                tenant_id=self.data.tenant_id,
+                transfer_number=self.data.transfer_number,
+                message=message,
+            ),
         )
         await self._publish()
 
@@ -150,10 +158,12 @@ class TransferWorkflow:
                 result: TransferStockResult = await self._act(
                     TransferActivities.ship_transfer,
                     TransferReservations(
-                        self.data.tenant_id, self._key(f"ship/{self.ship_attempts}"),
-                        self.data.transfer_number, self.reservations,
+                        tenant_id=self.data.tenant_id,
+                        key=self._key(f"ship/{self.ship_attempts}"),
+                        transfer_number=self.data.transfer_number,
+                        reservation_ids=self.reservations,
                     ),
-                )  # fmt: skip
+                )
             except ActivityError as error:
                 raise refusal(error) from error
             self._take(result)
@@ -187,9 +197,13 @@ class TransferWorkflow:
                 return self.view  # rejected meanwhile: nothing is held
             await self._act(
                 TransferActivities.release_transfer,
-                TransferReservations(self.data.tenant_id, self._key("release"),
-                                     self.data.transfer_number, self.reservations),
-            )  # fmt: skip
+                TransferReservations(
+                    tenant_id=self.data.tenant_id,
+                    key=self._key("release"),
+                    transfer_number=self.data.transfer_number,
+                    reservation_ids=self.reservations,
+                ),
+            )
             for line in self.view.lines:
                 line.reserved = 0
             self.view.reason = (data.reason or "").strip() or NO_REASON_GIVEN
@@ -200,8 +214,11 @@ class TransferWorkflow:
     @cancel.validator
     def _check_cancel(self, data: CancelTransferInput) -> None:
         status = self.view.status
-        if status in (TransferStatus.IN_TRANSIT, TransferStatus.PARTIALLY_RECEIVED,
-                      TransferStatus.COMPLETED):  # fmt: skip
+        if status in (
+            TransferStatus.IN_TRANSIT,
+            TransferStatus.PARTIALLY_RECEIVED,
+            TransferStatus.COMPLETED,
+        ):
             raise refuse(f"transfer {self.data.transfer_number} has shipped; it cannot be canceled")
         if status.is_final or self.cancel_requested:
             raise refuse(f"transfer {self.data.transfer_number} is already {status}")
@@ -220,15 +237,22 @@ class TransferWorkflow:
                 result: TransferStockResult = await self._act(
                     TransferActivities.receive_transfer,
                     ReceiveTransferStockInput(
-                        self.data.tenant_id, f"{self.view.workflow_id}/receive/{step}",
-                        self.data.transfer_number, data.location, list(data.lines),
+                        tenant_id=self.data.tenant_id,
+                        key=f"{self.view.workflow_id}/receive/{step}",
+                        transfer_number=self.data.transfer_number,
+                        location=data.location,
+                        lines=list(data.lines),
                     ),
-                )  # fmt: skip
+                )
             except ActivityError as error:
                 raise refusal(error) from error
             self._take(result)
             self.view.receipts.append(
-                ReceiptView(data.location, workflow.now().isoformat(), list(data.lines))
+                ReceiptView(
+                    location=data.location,
+                    received_at=workflow.now().isoformat(),
+                    lines=list(data.lines),
+                )
             )
             self.view.status = (
                 TransferStatus.COMPLETED
@@ -266,8 +290,11 @@ class TransferWorkflow:
         if self.cancel_requested:
             raise refuse(f"transfer {self.data.transfer_number} is being canceled")
         if status is not TransferStatus.RESERVED:
-            done = status in (TransferStatus.IN_TRANSIT, TransferStatus.PARTIALLY_RECEIVED,
-                              TransferStatus.COMPLETED)  # fmt: skip
+            done = status in (
+                TransferStatus.IN_TRANSIT,
+                TransferStatus.PARTIALLY_RECEIVED,
+                TransferStatus.COMPLETED,
+            )
             raise refuse(
                 f"transfer {self.data.transfer_number} has already shipped"
                 if done
@@ -286,7 +313,14 @@ class TransferWorkflow:
             [InFlight(s.sku, s.lot, s.shipped, s.received, s.written_off) for s in result.stock]
         )
         self.view.stock = [
-            InFlightView(s.sku, s.lot, s.shipped, s.received, s.written_off, s.outstanding)
+            InFlightView(
+                sku=s.sku,
+                lot=s.lot,
+                shipped=s.shipped,
+                received=s.received,
+                written_off=s.written_off,
+                outstanding=s.outstanding,
+            )
             for s in self.book.stock
         ]
 
@@ -296,10 +330,11 @@ class TransferWorkflow:
 
     async def _act(self, activity: Any, arg: Any) -> Any:
         return await workflow.execute_activity_method(
-            activity, arg,
+            activity,
+            arg,
             start_to_close_timeout=retry_policies.TRANSFER_STEP_TIMEOUT,
             retry_policy=retry_policies.DATABASE,
-        )  # fmt: skip
+        )
 
     async def _publish(self) -> None:
         """The new state to the projection and the search attributes."""

@@ -30,10 +30,11 @@ def upgrade() -> None:
     op.drop_constraint(op.f("ck_stock_levels_not_negative"), "stock_levels", type_="check")
     op.drop_constraint(op.f("ck_stock_levels_no_oversell"), "stock_levels", type_="check")
     op.create_check_constraint(
-        op.f("ck_stock_levels_not_negative"), "stock_levels",
+        op.f("ck_stock_levels_not_negative"),
+        "stock_levels",
         "on_hand >= 0 AND reserved >= 0 AND allocated >= 0 AND in_transit >= 0 "
         "AND incoming >= 0 AND held >= 0",
-    )  # fmt: skip
+    )
     op.create_check_constraint(
         op.f("ck_stock_levels_no_oversell"),
         "stock_levels",
@@ -45,9 +46,10 @@ def downgrade() -> None:
     op.drop_constraint(op.f("ck_stock_levels_not_negative"), "stock_levels", type_="check")
     op.drop_constraint(op.f("ck_stock_levels_no_oversell"), "stock_levels", type_="check")
     op.create_check_constraint(
-        op.f("ck_stock_levels_not_negative"), "stock_levels",
+        op.f("ck_stock_levels_not_negative"),
+        "stock_levels",
         "on_hand >= 0 AND reserved >= 0 AND allocated >= 0 AND in_transit >= 0 AND incoming >= 0",
-    )  # fmt: skip
+    )
     op.create_check_constraint(
         op.f("ck_stock_levels_no_oversell"), "stock_levels", "reserved + allocated <= on_hand"
     )

@@ -14,7 +14,7 @@ def return_workflow_id(tenant_id: int, rma_number: str) -> str:
     return f"return:{tenant_id}:{rma_number}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReturnLineInput:
     line_id: str
     sku: str
@@ -23,7 +23,7 @@ class ReturnLineInput:
     unit_size: int  # base units per display unit (for the refund)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReturnInput:
     tenant_id: int
     return_id: int  # the claim row (db returns.id)
@@ -37,12 +37,12 @@ class ReturnInput:
     request_hash: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DecisionInput:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceivedLineInput:
     line_id: str
     received: int
@@ -52,19 +52,19 @@ class ReceivedLineInput:
     serials: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceiveInput:
     warehouse: str
     location: str
     lines: list[ReceivedLineInput]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CloseInput:
     pass
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ReturnLineView:
     line_id: str
     sku: str
@@ -77,7 +77,7 @@ class ReturnLineView:
     stock_lot: str | None = None  # the lot they went into (a held RMA lot, or `lot`)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ReturnView:
     tenant_id: int
     rma_number: str
@@ -94,3 +94,25 @@ class ReturnView:
     refund_amount: str | None = None
     refund_reason: str | None = None
     version: int = 0
+
+
+# -- activity inputs and results ----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveReturnInput:
+    key: str
+    order: ReturnInput
+    receipt: ReceiveInput
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveReturnResult:
+    movements: int
+    sellable_skus: list[str]  # restocked straight into available stock
+    lots: dict[str, str | None] = field(default_factory=dict)  # line id: lot the units went into
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectReturnInput:
+    view: ReturnView

@@ -12,7 +12,7 @@ def order_workflow_id(tenant_id: int, order_number: str) -> str:
     return f"order:{tenant_id}:{order_number}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OrderLineInput:
     line_id: str
     sku: str
@@ -20,13 +20,13 @@ class OrderLineInput:
     unit_price: str  # decimal, as text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PaymentInput:
     status: PaymentStatus = PaymentStatus.AUTHORIZED
     ttl_seconds: int | None = None  # with pending: how long stock stays reserved
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OrderInput:
     tenant_id: int
     order_number: str
@@ -45,44 +45,44 @@ class OrderInput:
 # -- updates -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CancelInput:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HoldInput:
     code: str
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReleaseHoldInput:
     hold_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AuthorizePaymentInput:
     amount: str
     reference: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExtendReservationInput:
     seconds: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExtendReservationResult:
     expires_at: str  # RFC 3339
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RequestInput:
     request_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PickLineInput:
     line_id: str
     quantity: int  # base units; less than allocated is a short pick
@@ -91,19 +91,19 @@ class PickLineInput:
     serials: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PickInput:
     request_id: str
     lines: list[PickLineInput]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PackageLineInput:
     line_id: str
     quantity: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PackageInput:
     package_number: str
     weight: str | None = None
@@ -111,13 +111,13 @@ class PackageInput:
     lines: list[PackageLineInput] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PackInput:
     request_id: str
     packages: list[PackageInput]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ShipInput:
     request_id: str
     carrier: str
@@ -125,7 +125,7 @@ class ShipInput:
     tracking_numbers: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StockArrivedInput:
     sku: str
 
@@ -133,7 +133,7 @@ class StockArrivedInput:
 # -- the view ------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LineView:
     line_id: str
     sku: str
@@ -149,7 +149,7 @@ class LineView:
     canceled: int = 0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class HoldView:
     id: str
     code: str
@@ -157,7 +157,7 @@ class HoldView:
     active: bool = True
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AllocationView:
     allocation_id: int
     reservation_id: int | None
@@ -169,7 +169,7 @@ class AllocationView:
     status: str  # allocated | picked | shipped | released
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RequestLineView:
     line_id: str
     sku: str
@@ -179,7 +179,7 @@ class RequestLineView:
     shipped: int = 0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PackageView:
     package_number: str
     weight: str | None
@@ -187,7 +187,7 @@ class PackageView:
     lines: list[PackageLineInput]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ShipmentView:
     request_id: str
     carrier: str
@@ -197,7 +197,7 @@ class ShipmentView:
     shipped_at: str
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RequestView:
     id: str
     warehouse: str
@@ -207,7 +207,7 @@ class RequestView:
     packages: list[PackageView] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class OrderView:
     tenant_id: int
     order_number: str
@@ -225,3 +225,121 @@ class OrderView:
     shipments: list[ShipmentView]
     cancel_reason: str | None = None
     version: int = 0
+
+
+# -- activity inputs and results ----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineNeed:
+    line_id: str
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveLinesInput:
+    tenant_id: int
+    key: str  # one per workflow round; each line adds its id
+    order_number: str
+    lines: list[LineNeed]
+    preferred_warehouse: str | None
+    allow_split: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservedPart:
+    reservation_id: int
+    warehouse: str
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineReservation:
+    line_id: str
+    parts: list[ReservedPart]
+    short: int  # what could not be reserved
+    may_wait: int  # of `short`, what the item's backorder policy lets wait
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveLinesResult:
+    lines: list[LineReservation]
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyedIds:
+    tenant_id: int
+    key: str  # each id adds itself to it
+    ids: list[int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllocatedStock:
+    reservation_id: int
+    allocation_id: int
+    warehouse: str
+    location: str
+    lot: str | None
+    serial: str | None
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllocateResult:
+    allocations: list[AllocatedStock]
+    shortfall: dict[int, int] = field(default_factory=dict)  # reservation id: quantity
+    staging: dict[str, str] = field(default_factory=dict)  # warehouse: staging location
+
+
+@dataclass(frozen=True, kw_only=True)
+class PickOne:
+    allocation_id: int
+    quantity: int
+    to_location: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PickStockInput:
+    tenant_id: int
+    key: str
+    picks: list[PickOne]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PickStockResult:
+    picked: dict[int, int]  # source allocation id: new allocation id at staging
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShortPickInput:
+    tenant_id: int
+    key: str
+    allocation_id: int
+    reservation_id: int | None
+    quantity: int
+    warehouse: str
+    location: str
+    sku: str
+    lot: str | None
+    reason: str
+    serials: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PutBackOne:
+    allocation_id: int
+    to_location: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PutBackInput:
+    tenant_id: int
+    key: str
+    items: list[PutBackOne]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordOrderInput:
+    order: OrderInput
+    workflow_id: str

@@ -14,14 +14,14 @@ def transfer_workflow_id(tenant_id: int, transfer_number: str) -> str:
     return f"transfer:{tenant_id}:{transfer_number}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TransferLineInput:
     sku: str
     quantity: int  # base units
     lot: str | None = None  # None: the item's strategy chooses lots when it ships
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TransferInput:
     tenant_id: int
     transfer_number: str
@@ -35,13 +35,13 @@ class TransferInput:
 # -- updates -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ShipTransferInput:
     carrier: str
     tracking_number: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceiveLineInput:
     sku: str
     received: int  # base units; 0 with a reason writes the whole outstanding off
@@ -50,13 +50,13 @@ class ReceiveLineInput:
     serials: list[str] = field(default_factory=list)  # serial-tracked items: which arrived
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceiveTransferInput:
     location: str
     lines: list[ReceiveLineInput]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CancelTransferInput:
     reason: str | None = None
 
@@ -64,7 +64,7 @@ class CancelTransferInput:
 # -- the view ------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TransferLineView:
     sku: str
     lot: str | None
@@ -72,7 +72,7 @@ class TransferLineView:
     reserved: int = 0  # held at the source until it ships
 
 
-@dataclass
+@dataclass(kw_only=True)
 class InFlightView:
     sku: str
     lot: str | None
@@ -82,14 +82,14 @@ class InFlightView:
     outstanding: int = 0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ReceiptView:
     location: str
     received_at: str
     lines: list[ReceiveLineInput]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TransferView:
     tenant_id: int
     transfer_number: str
@@ -107,3 +107,58 @@ class TransferView:
     alerted: bool = False
     reason: str | None = None  # why it was rejected or canceled
     version: int = 0
+
+
+# -- activity inputs and results ----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordTransferInput:
+    transfer: TransferInput
+    workflow_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveTransferInput:
+    tenant_id: int
+    key: str
+    transfer_number: str
+    from_warehouse: str
+    lines: list[TransferLineInput]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservedLine:
+    reservation_id: int
+    sku: str
+    lot: str | None
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveTransferResult:
+    reservations: list[ReservedLine]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferReservations:
+    tenant_id: int
+    key: str  # each reservation adds its id
+    transfer_number: str
+    reservation_ids: list[int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveTransferStockInput:
+    tenant_id: int
+    key: str
+    transfer_number: str
+    location: str
+    lines: list[ReceiveLineInput]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferAlertInput:
+    tenant_id: int
+    transfer_number: str
+    message: str
