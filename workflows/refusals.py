@@ -28,3 +28,13 @@ def step_failed(error: ActivityError | ApplicationError, step: str = "a step") -
         step, cause = error.activity_type or step, error.cause
     detail = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
     return f"step {step} failed: {detail}"
+
+
+NOT_YET = "StepNotYetPossible"
+
+
+def not_yet(message: str) -> ApplicationError:
+    """A step that comes early: what enables it is still under way (a transfer still
+    reserving, an order still allocating). The API asks again for a bounded time
+    before it answers 409 with this message."""
+    return refuse(message, NOT_YET)
