@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.refusals import ACTOR, business
+from activities.refusals import ACTOR, actor_of, business
 from contracts.orders import (
     AllocatedStock,
     AllocateResult,
@@ -128,7 +128,7 @@ class OrderActivities:
     async def release_reservations(self, data: KeyedIds) -> None:
         """Release what is left of each reservation (nothing left is fine)."""
         for reservation_id in data.ids:
-            caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", ACTOR)
+            caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", actor_of(data.actor))
             try:
                 await release(self._sessions, caller, ReleaseReservation(reservation_id))
             except InvalidTransition:
@@ -147,7 +147,7 @@ class OrderActivities:
         allocations = []
         shortfall = {}
         for reservation_id in data.ids:
-            caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", ACTOR)
+            caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", actor_of(data.actor))
             try:
                 result = await allocate(self._sessions, caller, AllocateReservation(reservation_id))
             except InvalidTransition:
@@ -174,7 +174,7 @@ class OrderActivities:
     async def pick_stock(self, data: PickStockInput) -> PickStockResult:
         picked = {}
         for one in data.picks:
-            caller = Caller(data.tenant_id, f"{data.key}/{one.allocation_id}", ACTOR)
+            caller = Caller(data.tenant_id, f"{data.key}/{one.allocation_id}", actor_of(data.actor))
             try:
                 result = await pick(
                     self._sessions,
@@ -190,11 +190,11 @@ class OrderActivities:
     async def short_pick(self, data: ShortPickInput) -> None:
         """What was allocated but not found: give it back, stop promising it, and
         take it off the books at that location (reasoned adjustment)."""
-        base = f"{data.key}/{data.allocation_id}"
+        base, actor = f"{data.key}/{data.allocation_id}", actor_of(data.actor)
         await self._quietly(
             deallocate(
                 self._sessions,
-                Caller(data.tenant_id, f"{base}/deallocate", ACTOR),
+                Caller(data.tenant_id, f"{base}/deallocate", actor),
                 Deallocate(data.allocation_id, data.quantity),
             )
         )
@@ -202,14 +202,14 @@ class OrderActivities:
             await self._quietly(
                 release(
                     self._sessions,
-                    Caller(data.tenant_id, f"{base}/release", ACTOR),
+                    Caller(data.tenant_id, f"{base}/release", actor),
                     ReleaseReservation(data.reservation_id, data.quantity),
                 )
             )
         await self._quietly(
             adjust(
                 self._sessions,
-                Caller(data.tenant_id, f"{base}/adjust", ACTOR),
+                Caller(data.tenant_id, f"{base}/adjust", actor),
                 AdjustStock(
                     data.warehouse,
                     data.location,
@@ -234,7 +234,7 @@ class OrderActivities:
     @activity.defn
     async def ship_stock(self, data: KeyedIds) -> None:
         for allocation_id in data.ids:
-            caller = Caller(data.tenant_id, f"{data.key}/{allocation_id}", ACTOR)
+            caller = Caller(data.tenant_id, f"{data.key}/{allocation_id}", actor_of(data.actor))
             try:
                 await ship(self._sessions, caller, ShipAllocation(allocation_id))
             except DomainError as error:
@@ -243,7 +243,7 @@ class OrderActivities:
     @activity.defn
     async def deallocate_stock(self, data: KeyedIds) -> None:
         for allocation_id in data.ids:
-            caller = Caller(data.tenant_id, f"{data.key}/{allocation_id}", ACTOR)
+            caller = Caller(data.tenant_id, f"{data.key}/{allocation_id}", actor_of(data.actor))
             await self._quietly(deallocate(self._sessions, caller, Deallocate(allocation_id)))
 
     @activity.defn

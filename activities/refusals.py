@@ -10,6 +10,12 @@ from domain.errors import DomainError
 ACTOR = "workflow"
 
 
+def actor_of(confirmed_by: str) -> str:
+    """Who a step's movements name: the API key that confirmed it, or the workflow
+    for steps it takes on its own (and for inputs recorded before steps carried one)."""
+    return confirmed_by or ACTOR
+
+
 def business(error: DomainError) -> ApplicationError:
     """A refusal Temporal must not retry; its type names the domain error (the API maps
     types to statuses: api/workflow_calls.REFUSALS)."""

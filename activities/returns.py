@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.refusals import ACTOR, business
+from activities.refusals import actor_of, business
 from contracts.returns import ProjectReturnInput, ReceiveReturnInput, ReceiveReturnResult
 from db.models import Item
 from db.returns import project_return
@@ -48,7 +48,9 @@ class ReturnActivities:
         )
         try:
             result = await receive_return(
-                self._sessions, Caller(data.order.tenant_id, data.key, ACTOR), command
+                self._sessions,
+                Caller(data.order.tenant_id, data.key, actor_of(data.receipt.actor)),
+                command,
             )
         except DomainError as error:
             raise business(error) from error

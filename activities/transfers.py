@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.refusals import ACTOR, business
+from activities.refusals import ACTOR, actor_of, business
 from contracts.transfers import (
     ReceiveTransferStockInput,
     RecordTransferInput,
@@ -79,7 +79,7 @@ class TransferActivities:
     async def release_transfer(self, data: TransferReservations) -> None:
         """Release what is left of each reservation (nothing left is fine)."""
         for reservation_id in data.reservation_ids:
-            caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", ACTOR)
+            caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", actor_of(data.actor))
             try:
                 await release(self._sessions, caller, ReleaseReservation(reservation_id))
             except InvalidTransition:
@@ -90,7 +90,7 @@ class TransferActivities:
         """Allocate each reservation by the item's strategy, release what could not
         be allocated, and ship what was: source out, in transit. Each step has its
         own key, so a retry replays the steps that committed."""
-        caller = Caller(data.tenant_id, f"{data.key}/stock", ACTOR)
+        caller = Caller(data.tenant_id, f"{data.key}/stock", actor_of(data.actor))
         shipped = await recorded(self._sessions, caller, TransferStockResult)
         if shipped is not None:  # a retry after the stock left: replay it
             return shipped
@@ -110,6 +110,7 @@ class TransferActivities:
                 key=f"{data.key}/release",
                 transfer_number=data.transfer_number,
                 reservation_ids=data.reservation_ids,
+                actor=data.actor,
             )
         )
         try:
@@ -120,7 +121,9 @@ class TransferActivities:
             raise business(error) from error
 
     async def _allocate(self, data: TransferReservations, reservation_id: int) -> AllocationResult:
-        caller = Caller(data.tenant_id, f"{data.key}/allocate/{reservation_id}", ACTOR)
+        caller = Caller(
+            data.tenant_id, f"{data.key}/allocate/{reservation_id}", actor_of(data.actor)
+        )
         done = await recorded(self._sessions, caller, AllocationResult)
         if done is not None:
             return done
@@ -140,7 +143,7 @@ class TransferActivities:
         command = ReceiveTransfer(data.transfer_number, data.location, lines)
         try:
             return await receive_transfer(
-                self._sessions, Caller(data.tenant_id, data.key, ACTOR), command
+                self._sessions, Caller(data.tenant_id, data.key, actor_of(data.actor)), command
             )
         except DomainError as error:
             raise business(error) from error

@@ -38,6 +38,7 @@ from contracts.returns import (
 )
 from db.models import Item, Order, OrderLine
 from db.returns import open_return
+from db.tenants import Principal
 from domain.errors import InvalidInput, NotFound
 from domain.returns import ReturnStatus
 from workflows import search_attributes
@@ -199,12 +200,13 @@ async def return_step(
 
 
 async def receipt_input(
-    resources: Resources, tenant_id: int, rma_number: str, body: ReturnReceipt
+    resources: Resources, principal: Principal, rma_number: str, body: ReturnReceipt
 ) -> ReceiveInput:
-    """The receipt in base units (the return names each line's SKU)."""
-    view = await return_view(resources, tenant_id, rma_number)
+    """The receipt in base units (the return names each line's SKU), confirmed by
+    `principal` (the movements' actor)."""
+    view = await return_view(resources, principal.tenant_id, rma_number)
     skus = {x.line_id: x.sku for x in view.lines}
-    units = await Units.load(resources.sessions, tenant_id, skus.values())
+    units = await Units.load(resources.sessions, principal.tenant_id, skus.values())
     lines = []
     for n, line in enumerate(body.lines):
         if line.line_id not in skus:
@@ -222,7 +224,9 @@ async def receipt_input(
                 serials=line.serials,
             )
         )
-    return ReceiveInput(warehouse=body.warehouse, location=body.location, lines=lines)
+    return ReceiveInput(
+        warehouse=body.warehouse, location=body.location, lines=lines, actor=principal.actor
+    )
 
 
 def return_public(view: ReturnView, units: Units) -> ReturnPublic:

@@ -26,6 +26,7 @@ from contracts.transfers import (
     TransferView,
     transfer_workflow_id,
 )
+from db.tenants import Principal
 from db.transfers import check_transfer
 from domain.transfers import TransferStatus
 from workflows import search_attributes
@@ -122,9 +123,11 @@ async def update_transfer(
 
 
 async def receipt_input(
-    resources: Resources, tenant_id: int, body: TransferReceiveBody
+    resources: Resources, principal: Principal, body: TransferReceiveBody
 ) -> ReceiveTransferInput:
-    units = await Units.load(resources.sessions, tenant_id, (line.sku for line in body.lines))
+    """The receipt in base units, confirmed by `principal` (the movements' actor)."""
+    skus = (line.sku for line in body.lines)
+    units = await Units.load(resources.sessions, principal.tenant_id, skus)
     lines = [
         ReceiveLineInput(
             sku=line.sku,
@@ -135,7 +138,7 @@ async def receipt_input(
         )
         for n, line in enumerate(body.lines)
     ]
-    return ReceiveTransferInput(location=body.location, lines=lines)
+    return ReceiveTransferInput(location=body.location, lines=lines, actor=principal.actor)
 
 
 async def units_for_view(resources: Resources, tenant_id: int, view: TransferView) -> Units:

@@ -57,6 +57,7 @@ class ReceiveInput:
     warehouse: str
     location: str
     lines: list[ReceivedLineInput]
+    actor: str = ""  # the confirming API key (Principal.actor); "" in older histories
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -39,6 +39,7 @@ class TransferInput:
 class ShipTransferInput:
     carrier: str
     tracking_number: str | None = None
+    actor: str = ""  # the confirming API key (Principal.actor); "" in older histories
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +55,7 @@ class ReceiveLineInput:
 class ReceiveTransferInput:
     location: str
     lines: list[ReceiveLineInput]
+    actor: str = ""  # the confirming API key (Principal.actor); "" in older histories
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +148,7 @@ class TransferReservations:
     key: str  # each reservation adds its id
     transfer_number: str
     reservation_ids: list[int]
+    actor: str = ""  # who the movements name ("": the workflow itself)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +158,7 @@ class ReceiveTransferStockInput:
     transfer_number: str
     location: str
     lines: list[ReceiveLineInput]
+    actor: str = ""  # who the movements name ("": the workflow itself)
 
 
 @dataclass(frozen=True, kw_only=True)

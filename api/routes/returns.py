@@ -140,7 +140,7 @@ async def receive_return(
     resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
 ) -> ReturnPublic:
-    receipt = await returns.receipt_input(resources, principal.tenant_id, rma_number, body)
+    receipt = await returns.receipt_input(resources, principal, rma_number, body)
     return await returns.return_step(
         resources, principal.tenant_id, rma_number, ReturnWorkflow.receive, receipt, key
     )

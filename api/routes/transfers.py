@@ -114,7 +114,9 @@ async def ship_transfer(
         principal.tenant_id,
         transfer_number,
         TransferWorkflow.ship,
-        ShipTransferInput(carrier=body.carrier, tracking_number=body.tracking_number),
+        ShipTransferInput(
+            carrier=body.carrier, tracking_number=body.tracking_number, actor=principal.actor
+        ),
         key,
     )
     return await _public(resources, principal.tenant_id, view)
@@ -133,7 +135,7 @@ async def receive_transfer(
     resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
 ) -> TransferPublic:
-    receipt = await transfers.receipt_input(resources, principal.tenant_id, body)
+    receipt = await transfers.receipt_input(resources, principal, body)
     view = await transfers.update_transfer(
         resources, principal.tenant_id, transfer_number, TransferWorkflow.receive, receipt, key
     )

@@ -158,13 +158,17 @@ async def due_reservations(
         return [DueReservation(tenant_id, reservation_id) for tenant_id, reservation_id in rows]
 
 
+# The ledger's actor of an expiry: the schedule that runs it (workflows/schedules.py).
+EXPIRY_ACTOR = "schedule:reservation-expiry"
+
+
 async def expire(
     sessions: async_sessionmaker[AsyncSession], due: DueReservation
 ) -> ReservationsResult | None:
     """Release what is still reserved of a due reservation, as `expired`. The key is
     the reservation's, so a retry or a second sweeper changes nothing; None when
     there was nothing left (allocated or released meanwhile)."""
-    caller = Caller(due.tenant_id, f"expire-reservation-{due.reservation_id}", "system:expiry")
+    caller = Caller(due.tenant_id, f"expire-reservation-{due.reservation_id}", EXPIRY_ACTOR)
     try:
         return await release(sessions, caller, ReleaseReservation(due.reservation_id, expired=True))
     except InvalidTransition:

@@ -162,6 +162,7 @@ class TransferWorkflow:
                         key=self._key(f"ship/{self.ship_attempts}"),
                         transfer_number=self.data.transfer_number,
                         reservation_ids=self.reservations,
+                        actor=data.actor,
                     ),
                 )
             except ActivityError as error:
@@ -242,6 +243,7 @@ class TransferWorkflow:
                         transfer_number=self.data.transfer_number,
                         location=data.location,
                         lines=list(data.lines),
+                        actor=data.actor,
                     ),
                 )
             except ActivityError as error:
