@@ -9,6 +9,7 @@ from typing import Any
 
 from temporalio.service import RPCError
 
+from api import shipping
 from api.resources import Resources
 from api.schemas.orders import (
     AllocationRef,
@@ -28,12 +29,12 @@ from contracts.orders import (
     OrderInput,
     OrderLineInput,
     OrderView,
-    PackageView,
     PaymentInput,
     RequestView,
     StockArrivedInput,
     order_workflow_id,
 )
+from contracts.shipping import PackageView, Shipping
 from db.orders import waiting_orders
 from db.stock.lookups import Catalogue
 from domain.orders import OrderStatus
@@ -75,8 +76,8 @@ async def place_order(
         priority=body.priority,
         preferred_warehouse=body.preferred_warehouse,
         payment=PaymentInput(status=body.payment.status, ttl_seconds=body.payment.ttl_seconds),
-        ship_to=dict(body.ship_to),
         request_hash=digest,
+        **shipping.wishes(body),
     )
     workflow_id = order_workflow_id(tenant_id, body.order_number)
     started = await start_once(
@@ -179,14 +180,14 @@ def order_public(
         status = OrderStatus.RETURNED if back else OrderStatus.PARTIALLY_RETURNED
 
     skus = {line.line_id: line.sku for line in view.lines}
+    ships = view.shipping or Shipping(customer_id=view.customer_id, priority=view.priority)
     return OrderPublic(
+        **shipping.public(ships),
         order_number=view.order_number,
         workflow_id=view.workflow_id,
-        customer_id=view.customer_id,
         currency=view.currency,
         status=status,
         fulfillment_policy=view.fulfillment_policy,
-        priority=view.priority,
         payment_status=view.payment_status,
         reservation_expires_at=view.reservation_expires_at,
         lines=[
@@ -205,7 +206,8 @@ def order_public(
         ],
         holds=[asdict(h) for h in view.holds],
         fulfillment_requests=[
-            request_public(r, view.order_number, units, skus) for r in view.fulfillment_requests
+            request_public(r, view.order_number, ships, units, skus)
+            for r in view.fulfillment_requests
         ],
         shipments=[
             ShipmentPublic(
@@ -224,9 +226,8 @@ def order_public(
 
 def package_public(p: PackageView, units: Units, skus: dict[str, str]) -> PackagePublic:
     return PackagePublic(
+        **shipping.measures_public(p),
         package_number=p.package_number,
-        weight=p.weight,
-        dimensions=p.dimensions,
         lines=[
             PackageLine(line_id=x.line_id, quantity=units.display(skus[x.line_id], x.quantity))
             for x in p.lines
@@ -235,9 +236,10 @@ def package_public(p: PackageView, units: Units, skus: dict[str, str]) -> Packag
 
 
 def request_public(
-    r: RequestView, order_number: str, units: Units, skus: dict[str, str]
+    r: RequestView, order_number: str, ships: Shipping, units: Units, skus: dict[str, str]
 ) -> RequestPublic:
     return RequestPublic(
+        **shipping.public(ships),
         id=r.id,
         order_number=order_number,
         warehouse=r.warehouse,

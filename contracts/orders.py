@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from contracts.shipping import (
+    Address,
+    PackageInput,
+    PackageTracking,
+    PackageView,
+    Shipping,
+    legacy_address,
+)
 from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
 
 
@@ -38,8 +46,23 @@ class OrderInput:
     priority: int = 100
     preferred_warehouse: str | None = None
     payment: PaymentInput = field(default_factory=PaymentInput)
-    ship_to: dict[str, str] = field(default_factory=dict)
+    ship_to: dict[str, str] = field(default_factory=dict)  # flat: orders placed before `address`
     request_hash: str = ""
+    address: Address | None = None  # where it ships (validated)
+    shipping_method: str | None = None
+    requested_ship_at: str | None = None  # RFC 3339
+    requested_delivery_at: str | None = None
+
+    def shipping(self) -> Shipping:
+        """What the warehouse needs to ship it (on the order and its requests)."""
+        return Shipping(
+            customer_id=self.customer_id,
+            priority=self.priority,
+            ship_to=self.address or legacy_address(self.ship_to),
+            shipping_method=self.shipping_method,
+            requested_ship_at=self.requested_ship_at,
+            requested_delivery_at=self.requested_delivery_at,
+        )
 
 
 # -- updates -------------------------------------------------------------------------
@@ -95,20 +118,7 @@ class PickLineInput:
 class PickInput:
     request_id: str
     lines: list[PickLineInput]
-
-
-@dataclass(frozen=True, kw_only=True)
-class PackageLineInput:
-    line_id: str
-    quantity: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class PackageInput:
-    package_number: str
-    weight: str | None = None
-    dimensions: str | None = None
-    lines: list[PackageLineInput] = field(default_factory=list)
+    actor: str = ""  # the confirming API key (Principal.actor); "" in older histories
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,7 +132,9 @@ class ShipInput:
     request_id: str
     carrier: str
     service_level: str | None = None
-    tracking_numbers: list[str] = field(default_factory=list)
+    tracking_numbers: list[str] = field(default_factory=list)  # for the whole shipment
+    actor: str = ""  # the confirming API key (Principal.actor); "" in older histories
+    packages: list[PackageTracking] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,14 +192,6 @@ class RequestLineView:
 
 
 @dataclass(kw_only=True)
-class PackageView:
-    package_number: str
-    weight: str | None
-    dimensions: str | None
-    lines: list[PackageLineInput]
-
-
-@dataclass(kw_only=True)
 class ShipmentView:
     request_id: str
     carrier: str
@@ -225,6 +229,7 @@ class OrderView:
     shipments: list[ShipmentView]
     cancel_reason: str | None = None
     version: int = 0
+    shipping: Shipping | None = None  # None in views projected before it was shown
 
 
 # -- activity inputs and results ----------------------------------------------------
@@ -272,6 +277,7 @@ class KeyedIds:
     tenant_id: int
     key: str  # each id adds itself to it
     ids: list[int]
+    actor: str = ""  # who the movements name ("": the workflow itself)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -304,6 +310,7 @@ class PickStockInput:
     tenant_id: int
     key: str
     picks: list[PickOne]
+    actor: str = ""  # who the movements name ("": the workflow itself)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -324,6 +331,7 @@ class ShortPickInput:
     lot: str | None
     reason: str
     serials: list[str] = field(default_factory=list)
+    actor: str = ""  # who the movements name ("": the workflow itself)
 
 
 @dataclass(frozen=True, kw_only=True)

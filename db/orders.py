@@ -4,15 +4,19 @@ WMS's queue) and the stock figures their reservations are planned on."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import select, text
+from sqlalchemy import Row, Select, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.orders import OrderInput, OrderView, RequestView
+from contracts.shipping import Shipping
 from db.models import FulfillmentRequestRow, Item, Order, OrderLine
 from db.stock.lookups import Catalogue
 from domain.allocation import BackorderPolicy, WarehouseStock
@@ -85,6 +89,7 @@ class OrderProjection:
                     "status": view.status.value,
                     "payment": view.payment_status.value,
                     "version": view.version,
+                    "ship_at": view.shipping.requested_ship_at if view.shipping else None,
                     "view": _VIEW.dump_json(view).decode(),
                     "t": view.tenant_id,
                     "n": view.order_number,
@@ -107,7 +112,8 @@ _PROJECT = text(
     """
     WITH o AS (
         UPDATE orders SET status = :status, payment_status = :payment, version = :version,
-                          view = CAST(:view AS jsonb), updated_at = now()
+                          view = CAST(:view AS jsonb), updated_at = now(),
+                          requested_ship_at = CAST(:ship_at AS timestamptz)
         WHERE tenant_id = :t AND order_number = :n AND version < :version
         RETURNING id
     ), lines AS (
@@ -225,6 +231,54 @@ async def list_orders(
 
 
 _REQUEST = TypeAdapter(RequestView)
+_SHIPPING = TypeAdapter(Shipping)
+
+
+class RequestOrder(StrEnum):
+    """How the WMS's queue is sorted (each then oldest first)."""
+
+    CREATED_AT = "created_at"
+    PRIORITY = "priority"  # lower goes first, then the earliest requested ship time
+    REQUESTED_SHIP_AT = "requested_ship_at"  # earliest first (none last), then priority
+
+
+_SORTS = {
+    RequestOrder.CREATED_AT: (),
+    RequestOrder.PRIORITY: (Order.priority, Order.requested_ship_at.asc().nulls_last()),
+    RequestOrder.REQUESTED_SHIP_AT: (Order.requested_ship_at.asc().nulls_last(), Order.priority),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueuedRequest:
+    """A fulfillment request as last projected, with its order's number and what the
+    warehouse needs to ship it."""
+
+    order_number: str
+    request: RequestView
+    shipping: Shipping
+
+
+def _queued_requests() -> Select[Any]:
+    return select(
+        Order.order_number,
+        FulfillmentRequestRow.view,
+        Order.customer_id,
+        Order.priority,
+        Order.view["shipping"],
+    ).join(Order, Order.id == FulfillmentRequestRow.order_id)
+
+
+def _queued(row: Row[Any]) -> QueuedRequest:
+    number, view, customer_id, priority, shipping = tuple(row)
+    return QueuedRequest(
+        order_number=number,
+        request=_REQUEST.validate_python(view),
+        # orders last projected before shipping was: what the row itself knows
+        shipping=_SHIPPING.validate_python(shipping)
+        if shipping is not None
+        else Shipping(customer_id=customer_id, priority=priority),
+    )
 
 
 async def list_requests(
@@ -234,34 +288,32 @@ async def list_requests(
     warehouse: str | None,
     status: str | None,
     order_number: str | None = None,
+    max_priority: int | None = None,
+    ship_before: datetime | None = None,
+    sort: RequestOrder = RequestOrder.CREATED_AT,
     limit: int,
-) -> list[tuple[str, RequestView]]:
-    """(order number, request) of a tenant's fulfillment requests, oldest first."""
-    query = (
-        select(Order.order_number, FulfillmentRequestRow.view)
-        .join(Order, Order.id == FulfillmentRequestRow.order_id)
-        .where(FulfillmentRequestRow.tenant_id == tenant_id)
-    )
+) -> list[QueuedRequest]:
+    """A tenant's fulfillment requests, in `sort` order, then oldest first."""
+    query = _queued_requests().where(FulfillmentRequestRow.tenant_id == tenant_id)
     if warehouse is not None:
         query = query.where(FulfillmentRequestRow.warehouse == warehouse)
     if status is not None:
         query = query.where(FulfillmentRequestRow.status == status)
     if order_number is not None:
         query = query.where(Order.order_number == order_number)
-    rows = await session.execute(query.order_by(FulfillmentRequestRow.created_at).limit(limit))
-    return [(number, _REQUEST.validate_python(view)) for number, view in rows]
+    if max_priority is not None:
+        query = query.where(Order.priority <= max_priority)
+    if ship_before is not None:
+        query = query.where(Order.requested_ship_at <= ship_before)
+    query = query.order_by(*_SORTS[sort], FulfillmentRequestRow.created_at)
+    return [_queued(row) for row in await session.execute(query.limit(limit))]
 
 
-async def find_request(
-    session: AsyncSession, tenant_id: int, request_id: str
-) -> tuple[str, RequestView]:
-    """The order number a fulfillment request of this tenant belongs to, and the
-    request as last projected."""
+async def find_request(session: AsyncSession, tenant_id: int, request_id: str) -> QueuedRequest:
+    """A fulfillment request of this tenant as last projected, with its order."""
     row = (
         await session.execute(
-            select(Order.order_number, FulfillmentRequestRow.view)
-            .join(FulfillmentRequestRow, FulfillmentRequestRow.order_id == Order.id)
-            .where(
+            _queued_requests().where(
                 FulfillmentRequestRow.tenant_id == tenant_id,
                 FulfillmentRequestRow.id == request_id,
             )
@@ -269,7 +321,7 @@ async def find_request(
     ).first()
     if row is None:
         raise NotFound(f"fulfillment request {request_id!r} does not exist", field="id")
-    return str(row[0]), _REQUEST.validate_python(row[1])
+    return _queued(row)
 
 
 async def reservation_warehouses(

@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query
+from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import orders_service as orders
+from api import shipping
 from api.deps import IdempotencyKeyHeader, PrincipalDep, ResourcesDep, SessionDep, WmsWriterDep
 from api.resources import Resources
 from api.routing import api_router
@@ -17,8 +19,6 @@ from api.schemas.common import Code, Identifier, Keyword, Limit, Page, Warehouse
 from api.schemas.orders import OrderPublic, PackBody, PickBody, RequestPublic, ShipBody
 from api.units import Units
 from contracts.orders import (
-    PackageInput,
-    PackageLineInput,
     PackInput,
     PickInput,
     PickLineInput,
@@ -26,7 +26,8 @@ from contracts.orders import (
     RequestView,
     ShipInput,
 )
-from db.orders import find_request, list_requests
+from contracts.shipping import PackageInput, PackageLineInput
+from db.orders import QueuedRequest, RequestOrder, find_request, list_requests
 from domain.errors import InvalidInput
 from workflows.order.workflow import OrderWorkflow
 
@@ -40,6 +41,21 @@ async def get_requests(
     warehouse: WarehouseCode | None = None,
     status: Keyword | None = None,
     order_number: Code | None = None,
+    max_priority: Annotated[
+        int | None, Query(ge=0, le=1_000_000, description="orders of this priority or higher")
+    ] = None,
+    ship_before: Annotated[
+        AwareDatetime | None,
+        Query(description="requested to ship at or before this time (none asked: left out)"),
+    ] = None,
+    sort: Annotated[
+        RequestOrder,
+        Query(
+            description="`created_at`: oldest first; `priority`: lowest number first, then "
+            "earliest requested ship time; `requested_ship_at`: earliest first (none last), "
+            "then priority. Ties: oldest first."
+        ),
+    ] = RequestOrder.CREATED_AT,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[RequestPublic]:
     rows = await list_requests(
@@ -48,32 +64,35 @@ async def get_requests(
         warehouse=warehouse,
         status=status,
         order_number=order_number,
+        max_priority=max_priority,
+        ship_before=ship_before,
+        sort=sort,
         limit=limit,
     )
     units = await Units.load_with(
-        session, principal.tenant_id, {line.sku for _, r in rows for line in r.lines}
+        session, principal.tenant_id, {line.sku for q in rows for line in q.request.lines}
     )
-    items = [
-        orders.request_public(r, number, units, {x.line_id: x.sku for x in r.lines})
-        for number, r in rows
-    ]
-    return Page(items=items)
+    return Page(items=[_request_public(q, units) for q in rows])
+
+
+def _request_public(queued: QueuedRequest, units: Units) -> RequestPublic:
+    r = queued.request
+    skus = {x.line_id: x.sku for x in r.lines}
+    return orders.request_public(r, queued.order_number, queued.shipping, units, skus)
 
 
 @router.get("/{request_id}", response_model=RequestPublic, summary="One fulfillment request")
 async def get_request(
     request_id: Identifier, principal: PrincipalDep, session: SessionDep
 ) -> RequestPublic:
-    number, request, units, skus = await _request_with_units(
-        session, principal.tenant_id, request_id
-    )
-    return orders.request_public(request, number, units, skus)
+    queued = await find_request(session, principal.tenant_id, request_id)
+    skus = {x.sku for x in queued.request.lines}
+    return _request_public(queued, await Units.load_with(session, principal.tenant_id, skus))
 
 
-async def _order_number(resources: Resources, tenant_id: int, request_id: str) -> str:
+async def _queued(resources: Resources, tenant_id: int, request_id: str) -> QueuedRequest:
     async with resources.sessions() as session:
-        order_number, _ = await find_request(session, tenant_id, request_id)
-    return order_number
+        return await find_request(session, tenant_id, request_id)
 
 
 async def _confirm(
@@ -93,9 +112,10 @@ async def _request_with_units(
 ) -> tuple[str, RequestView, Units, dict[str, str]]:
     """The request (404 if not this tenant's), its order number, the units of its
     SKUs and each line's SKU (for display conversion)."""
-    number, request = await find_request(session, tenant_id, request_id)
-    skus = {line.line_id: line.sku for line in request.lines}
-    return number, request, await Units.load_with(session, tenant_id, skus.values()), skus
+    queued = await find_request(session, tenant_id, request_id)
+    skus = {line.line_id: line.sku for line in queued.request.lines}
+    units = await Units.load_with(session, tenant_id, skus.values())
+    return queued.order_number, queued.request, units, skus
 
 
 async def _request_units(
@@ -122,7 +142,7 @@ async def accept(
     resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
 ) -> OrderPublic:
-    number = await _order_number(resources, principal.tenant_id, request_id)
+    number = (await _queued(resources, principal.tenant_id, request_id)).order_number
     return await _confirm(
         resources,
         principal.tenant_id,
@@ -164,7 +184,7 @@ async def pick(
         principal.tenant_id,
         number,
         OrderWorkflow.pick,
-        PickInput(request_id=request_id, lines=lines),
+        PickInput(request_id=request_id, lines=lines, actor=principal.actor),
         key,
     )
 
@@ -197,9 +217,8 @@ async def pack(
         packages.append(
             PackageInput(
                 package_number=package.package_number,
-                weight=package.weight,
-                dimensions=package.dimensions,
                 lines=lines,
+                **shipping.measures(package),
             )
         )
     return await _confirm(
@@ -224,17 +243,19 @@ async def ship(
     resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
 ) -> OrderPublic:
-    number = await _order_number(resources, principal.tenant_id, request_id)
+    queued = await _queued(resources, principal.tenant_id, request_id)
     return await _confirm(
         resources,
         principal.tenant_id,
-        number,
+        queued.order_number,
         OrderWorkflow.ship,
         ShipInput(
             request_id=request_id,
             carrier=body.carrier,
             service_level=body.service_level,
             tracking_numbers=body.tracking_numbers,
+            actor=principal.actor,
+            packages=shipping.tracking(body, queued.request),
         ),
         key,
     )

@@ -1,4 +1,4 @@
-"""Shared API types: the strings, maps and quantities every request is made of
+"""Shared API types: the strings and quantities every request is made of
 (control characters refused, lengths bounded, decimals exact), cursor pages."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ import base64
 import functools
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -20,7 +19,6 @@ from pydantic import (
     GetJsonSchemaHandler,
     PlainSerializer,
     TypeAdapter,
-    WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
@@ -94,42 +92,6 @@ Note = Annotated[str, Printable(max_length=500, min_length=0, multiline=True)]
 Cursor = Annotated[
     str, Printable(max_length=512), Field(description="`next_cursor` of the previous page")
 ]
-
-# -- free-form maps ------------------------------------------------------------------
-
-MAP_MAX_BYTES = 16 * 1024
-MapKey = Annotated[str, Printable(max_length=64)]
-MapValue = Annotated[str, Printable(max_length=1000, min_length=0, multiline=True)]
-
-
-def _bounded_size(value: Mapping[str, str]) -> Mapping[str, str]:
-    size = len(json.dumps(value, ensure_ascii=False).encode())
-    if size > MAP_MAX_BYTES:
-        raise PydanticCustomError(
-            "map_too_large",
-            "must not exceed {limit} bytes as JSON (is {size})",
-            {"limit": MAP_MAX_BYTES, "size": size},
-        )
-    return value
-
-
-MAP_MAX_KEYS = 50
-FreeMap = Annotated[
-    dict[MapKey, MapValue],
-    Field(max_length=MAP_MAX_KEYS),
-    AfterValidator(_bounded_size),
-    WithJsonSchema(
-        {
-            "type": "object",
-            "description": f"a flat map of strings: at most {MAP_MAX_KEYS} keys and "
-            f"{MAP_MAX_BYTES} bytes as JSON",
-            "maxProperties": MAP_MAX_KEYS,
-            "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": _LINE_PATTERN},
-            "additionalProperties": {"type": "string", "maxLength": 1000, "pattern": _TEXT_PATTERN},
-        }
-    ),
-]
-"""A flat map of strings (an address): keys and values printable, size bounded."""
 
 # -- quantities ----------------------------------------------------------------------
 

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from api.schemas.common import (
     Code,
-    FreeMap,
     Identifier,
     Keyword,
     Money,
     NonNegativeQuantity,
     PositiveQuantity,
-    Printable,
     Quantity,
     Serial,
     Text,
     WarehouseCode,
+)
+from api.schemas.shipping import (
+    AddressBody,
+    AddressPublic,
+    PackageMeasures,
+    PackageMeasuresPublic,
+    PackageTrackingBody,
 )
 from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
 
@@ -57,7 +61,16 @@ class OrderCreate(_Body):
                     "fulfillment_policy": "ship_partial",
                     "allow_split": False,
                     "payment": {"status": "pending", "ttl_seconds": 900},
-                    "ship_to": {"name": "Ada", "city": "Berlin"},
+                    "ship_to": {
+                        "name": "Ada Lovelace",
+                        "lines": ["Invalidenstr. 116"],
+                        "city": "Berlin",
+                        "postal_code": "10115",
+                        "country": "DE",
+                        "phone": "+49 30 1234567",
+                    },
+                    "shipping_method": "express",
+                    "requested_ship_at": "2027-03-01T12:00:00Z",
                 }
             ]
         }
@@ -72,7 +85,14 @@ class OrderCreate(_Body):
     priority: int = Field(100, ge=0, le=1_000_000, description="lower goes first")
     preferred_warehouse: WarehouseCode | None = None
     payment: PaymentBody = Field(default_factory=PaymentBody)
-    ship_to: FreeMap = Field(default_factory=dict)
+    ship_to: AddressBody | None = None
+    shipping_method: Keyword | None = Field(None, examples=["standard", "express"])
+    requested_ship_at: AwareDatetime | None = Field(
+        None, description="when the shop wants it to leave the warehouse"
+    )
+    requested_delivery_at: AwareDatetime | None = Field(
+        None, description="when the customer expects it; not before requested_ship_at"
+    )
 
     @field_validator("lines")
     @classmethod
@@ -81,6 +101,14 @@ class OrderCreate(_Body):
         if len(set(ids)) != len(ids):
             raise ValueError("line_id values must be distinct")
         return lines
+
+    @field_validator("requested_delivery_at")
+    @classmethod
+    def _delivery_after_ship(cls, at: datetime | None, info: ValidationInfo) -> datetime | None:
+        ship_at = info.data.get("requested_ship_at")
+        if at is not None and ship_at is not None and at < ship_at:
+            raise ValueError("must not be before requested_ship_at")
+        return at
 
 
 class OrderCreated(BaseModel):
@@ -135,14 +163,23 @@ class PackageLine(_Body):
     quantity: PositiveQuantity
 
 
-class PackagePublic(BaseModel):
+class PackagePublic(PackageMeasuresPublic):
     package_number: str
-    weight: str | None
-    dimensions: str | None
     lines: list[PackageLine]
 
 
-class RequestPublic(BaseModel):
+class ShippingPublic(BaseModel):
+    """What the warehouse needs to ship an order: on the order and each request."""
+
+    customer_id: str
+    priority: int = Field(description="lower goes first")
+    ship_to: AddressPublic | None
+    shipping_method: str | None
+    requested_ship_at: datetime | None
+    requested_delivery_at: datetime | None
+
+
+class RequestPublic(ShippingPublic):
     id: str
     order_number: str
     warehouse: str
@@ -160,14 +197,12 @@ class ShipmentPublic(BaseModel):
     shipped_at: datetime
 
 
-class OrderPublic(BaseModel):
+class OrderPublic(ShippingPublic):
     order_number: str
     workflow_id: str
-    customer_id: str
     currency: str
     status: OrderStatus
     fulfillment_policy: FulfillmentPolicy
-    priority: int
     payment_status: PaymentStatus
     reservation_expires_at: datetime | None
     lines: list[LinePublic]
@@ -211,10 +246,8 @@ class PickBody(_Body):
     lines: list[PickLine] = Field(min_length=1, max_length=500)
 
 
-class PackageBody(_Body):
+class PackageBody(PackageMeasures):
     package_number: Keyword
-    weight: Annotated[str, Printable(max_length=32)] | None = None
-    dimensions: Keyword | None = None
     lines: list[PackageLine] = Field(min_length=1, max_length=500)
 
 
@@ -225,4 +258,15 @@ class PackBody(_Body):
 class ShipBody(_Body):
     carrier: Keyword
     service_level: Keyword | None = None
-    tracking_numbers: list[Identifier] = Field(default_factory=list, max_length=200)
+    packages: list[PackageTrackingBody] = Field(
+        default_factory=list,
+        max_length=200,
+        description="tracking known only now, per package (packages not named keep what "
+        "they were packed with)",
+    )
+    tracking_numbers: list[Identifier] = Field(
+        default_factory=list,
+        max_length=200,
+        description="for the whole shipment (e.g. a consignment number); the shipment "
+        "lists its packages' tracking numbers first, then these",
+    )

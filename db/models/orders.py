@@ -48,6 +48,8 @@ class Order(Base):
     allow_split: Mapped[bool] = mapped_column(Boolean)
     preferred_warehouse: Mapped[str | None] = mapped_column(String(32))
     payment_status: Mapped[str] = mapped_column(String(16))
+    # When the shop wants it to leave (the WMS queue sorts by it); from the view.
+    requested_ship_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=0)
     view: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_column()

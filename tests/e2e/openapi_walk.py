@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # A value for a string with a pattern: the first candidate the pattern accepts.
-_CANDIDATES = ("A1", "EUR", "manual", "x")
-_FORMATS = {"date": "2030-01-01", "date-time": "2030-01-01T00:00:00Z"}
+_CANDIDATES = ("A1", "EUR", "manual", "x", "DE", "+49 30 1234567", "ada@example.org")
+_FORMATS = {
+    "date": "2030-01-01",
+    "date-time": "2030-01-01T00:00:00Z",
+    "uri": "https://labels.example/1.pdf",
+}
 
 
 @dataclass(frozen=True, kw_only=True)

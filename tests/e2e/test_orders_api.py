@@ -29,6 +29,16 @@ async def _until(
     raise AssertionError(f"order {number} never became {status}: {body}")
 
 
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "lines": ["Invalidenstr. 116", "Hinterhaus"],
+    "city": "Berlin",
+    "postal_code": "10115",
+    "country": "DE",
+    "phone": "+49 30 1234567",
+}
+
+
 def _order(lines: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {
         "order_number": unique("SO"),
@@ -51,7 +61,13 @@ async def test_an_order_lives_through_the_api(api: httpx.AsyncClient, shop: Tena
     oms, wms = shop.auth(Role.OMS), shop.auth(Role.WMS)
     widgets = {"line_id": "1", "sku": "WIDGET", "quantity": 2, "unit_price": 9.5}
     fabric = {"line_id": "2", "sku": "FABRIC", "quantity": 1.1, "unit_price": 12}  # 1.25 yd
-    body = _order([widgets, fabric])
+    body = _order(
+        [widgets, fabric],
+        ship_to=ADDRESS,
+        shipping_method="express",
+        requested_ship_at="2031-03-01T09:00:00+01:00",
+        requested_delivery_at="2031-03-03T18:00:00Z",
+    )
     created = await api.post("/v1/orders", json=body, headers=oms)
     assert created.status_code == 201, created.text
     number = created.json()["order_number"]
@@ -67,6 +83,14 @@ async def test_an_order_lives_through_the_api(api: httpx.AsyncClient, shop: Tena
     ).json()["items"]
     [request] = [r for r in queue if r["order_number"] == number]
     rid = request["id"]
+    # what the warehouse needs to ship it, on the list and on the one request
+    one = (await api.get(f"/v1/fulfillment-requests/{rid}", headers=wms)).json()
+    for shown in (request, one, order):
+        assert shown["ship_to"] == {**ADDRESS, "company": None, "region": None, "email": None}
+        assert shown["shipping_method"] == "express"
+        assert shown["requested_ship_at"] == "2031-03-01T08:00:00Z"
+        assert shown["requested_delivery_at"] == "2031-03-03T18:00:00Z"
+        assert (shown["customer_id"], shown["priority"]) == ("C-7", 100)
     assert (
         await api.post(f"/v1/fulfillment-requests/{rid}/accept", headers=wms)
     ).status_code == 200
@@ -89,7 +113,8 @@ async def test_an_order_lives_through_the_api(api: httpx.AsyncClient, shop: Tena
             "packages": [
                 {
                     "package_number": "PKG-1",
-                    "weight": "2.1",
+                    "weight": {"value": 2.1, "unit": "kg"},
+                    "dimensions": {"length": 40, "width": 30, "height": 12.5, "unit": "cm"},
                     "lines": [{"line_id": "1", "quantity": 2}, {"line_id": "2", "quantity": 1.25}],
                 }
             ]
@@ -99,11 +124,31 @@ async def test_an_order_lives_through_the_api(api: httpx.AsyncClient, shop: Tena
     shipped = await api.post(
         f"/v1/fulfillment-requests/{rid}/ship",
         headers=wms,
-        json={"carrier": "DHL", "service_level": "express", "tracking_numbers": ["00340434"]},
+        json={
+            "carrier": "DHL",
+            "service_level": "express",
+            "packages": [
+                {
+                    "package_number": "PKG-1",
+                    "tracking_number": "JJD0099",
+                    "label_url": "https://labels.example/JJD0099.pdf",
+                }
+            ],
+            "tracking_numbers": ["00340434"],
+        },
     )
     assert shipped.status_code == 200, shipped.text
     final = await _until(api, shop, number, "shipped")
-    assert final["shipments"][0]["tracking_numbers"] == ["00340434"]
+    [shipment] = final["shipments"]
+    assert shipment["tracking_numbers"] == ["JJD0099", "00340434"]  # packages' first
+    [package] = shipment["packages"]
+    assert package["weight"] == {"value": 2.1, "unit": "kg"}
+    assert package["dimensions"] == {"length": 40, "width": 30, "height": 12.5, "unit": "cm"}
+    assert package["tracking_number"] == "JJD0099"
+    assert package["label_url"] == "https://labels.example/JJD0099.pdf"
+    assert package["weight_text"] is None
+    one = (await api.get(f"/v1/fulfillment-requests/{rid}", headers=wms)).json()
+    assert one["packages"] == [package]
     assert [x["shipped"] for x in final["lines"]] == [2, 1.25]
     late = await api.post(f"/v1/orders/{number}/cancel", json={"reason": "x"}, headers=oms)
     assert late.status_code == 409

@@ -14,8 +14,6 @@ from contracts.orders import (
     OrderInput,
     OrderLineInput,
     OrderView,
-    PackageInput,
-    PackageLineInput,
     PackInput,
     PaymentInput,
     PickInput,
@@ -24,6 +22,7 @@ from contracts.orders import (
     ShipInput,
     order_workflow_id,
 )
+from contracts.shipping import PackageInput, PackageLineInput
 from domain.orders import FulfillmentPolicy, PaymentStatus
 from tests.conftest import unique
 from tests.integration.stock_world import World

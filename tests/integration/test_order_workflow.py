@@ -15,8 +15,6 @@ from contracts.orders import (
     ExtendReservationInput,
     HoldInput,
     LineView,
-    PackageInput,
-    PackageLineInput,
     PackInput,
     PaymentInput,
     PickInput,
@@ -26,6 +24,7 @@ from contracts.orders import (
     ShipInput,
     StockArrivedInput,
 )
+from contracts.shipping import PackageInput, PackageLineInput
 from db.catalogue import create_location, create_warehouse
 from db.stock import on_hand
 from domain.catalogue import LocationSpec, LocationType, WarehouseSpec

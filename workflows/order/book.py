@@ -144,6 +144,7 @@ class OrderBook:
             shipments=list(self.shipments),
             cancel_reason=self.cancel_reason,
             version=self.version,
+            shipping=o.shipping(),
         )
 
     def close(self, status: OrderStatus, *, reason: str) -> None:

@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
         LineNeed,
         OrderInput,
         OrderView,
-        PackageView,
         PackInput,
         PickInput,
         PickOne,
@@ -47,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         ShortPickInput,
         StockArrivedInput,
     )
+    from contracts.shipping import packed, shipment_tracking, with_tracking
     from domain.orders import Bucket, OrderStatus, PaymentStatus
     from workflows import retry_policies, search_attributes
     from workflows.order.book import OrderBook, Reservation
@@ -420,7 +420,9 @@ class OrderWorkflow:
             key = f"{self.book.workflow_id}/pick/{request.id}"
             result = await self._act(
                 OrderActivities.pick_stock,
-                PickStockInput(tenant_id=self.order.tenant_id, key=key, picks=picks),
+                PickStockInput(
+                    tenant_id=self.order.tenant_id, key=key, picks=picks, actor=data.actor
+                ),
             )
             for pick in picks:
                 source = next(
@@ -456,6 +458,7 @@ class OrderWorkflow:
                         lot=a.lot,
                         reason=f"short pick on {request.id}: {missing} not found",
                         serials=[a.serial] if a.serial else [],
+                        actor=data.actor,
                     ),
                 )
                 a.quantity -= missing
@@ -524,14 +527,7 @@ class OrderWorkflow:
             for line in package.lines:
                 self.book.books[line.line_id].move(Bucket.PICKED, Bucket.PACKED, line.quantity)
                 next(x for x in request.lines if x.line_id == line.line_id).packed += line.quantity
-            request.packages.append(
-                PackageView(
-                    package_number=package.package_number,
-                    weight=package.weight,
-                    dimensions=package.dimensions,
-                    lines=list(package.lines),
-                )
-            )
+            request.packages.append(packed(package))
         request.status = "packed"
         self.book.settle_status()
         await self._publish()
@@ -577,6 +573,7 @@ class OrderWorkflow:
                     tenant_id=self.order.tenant_id,
                     key=f"{self.book.workflow_id}/ship/{request.id}",
                     ids=[a.allocation_id for a in staged],
+                    actor=data.actor,
                 ),
             )
             for a in staged:
@@ -584,12 +581,13 @@ class OrderWorkflow:
                 next(x for x in request.lines if x.line_id == a.line_id).shipped += a.quantity
                 a.status = "shipped"
             request.status = "shipped"
+            request.packages = with_tracking(request.packages, data.packages)
             self.book.shipments.append(
                 ShipmentView(
                     request_id=request.id,
                     carrier=data.carrier,
                     service_level=data.service_level,
-                    tracking_numbers=list(data.tracking_numbers),
+                    tracking_numbers=shipment_tracking(request.packages, data.tracking_numbers),
                     packages=list(request.packages),
                     shipped_at=workflow.now().isoformat(),
                 )
@@ -602,6 +600,11 @@ class OrderWorkflow:
             raise refuse(f"request {request.id} is {request.status}; pack it first")
         if not data.carrier.strip():
             raise refuse("a carrier is required")
+        unknown = {t.package_number for t in data.packages} - {
+            p.package_number for p in request.packages
+        }
+        if unknown:
+            raise refuse(f"request {request.id} has no package {sorted(unknown)}", "InvalidInput")
 
     def _open_request(self, request_id: str) -> Any:
         if self.cancel_requested or self.closing or self.book.status.is_final:
