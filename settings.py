@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         description="API: longest wait for a workflow step (an update); then 504. Below "
         "the shutdown grace, so a step in flight at SIGTERM still gets its answer",
     )
+    early_step_wait_seconds: Annotated[float, Field(ge=0)] = Field(
+        10.0,
+        description="API: a step that comes early (what enables it is still under way, e.g. "
+        "a transfer still reserving) is asked again this long (at most half the update "
+        "timeout), then refused with 409",
+    )
 
     return_window_days: Annotated[int, Field(ge=1, le=3650)] = Field(
         30, description="a return with nothing received this long after its request expires"

@@ -63,6 +63,11 @@ class ProblemDetails(BaseModel):
     last_known_status: str | None = Field(
         None, description="a step that timed out: the status last recorded, if known"
     )
+    waited_seconds: float | None = Field(
+        None,
+        description="a step refused because it came early: how long it waited for what "
+        "enables it (absent when the step was refused at once)",
+    )
 
 
 class Problem(Exception):

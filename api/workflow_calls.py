@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from api.problems import Problem, timeout
 from api.problems import unavailable as unavailable_problem
 from api.resources import Resources
 from workflows import search_attributes
+from workflows.refusals import NOT_YET
 
 
 def request_hash(body: BaseModel) -> str:
@@ -112,43 +114,115 @@ async def update_workflow(
 ) -> Any:
     """Run a step; a refusal changed nothing. `key` (the request's Idempotency-Key)
     is the update's id: a repeat answers with the first outcome and does nothing
-    again. No answer within OMS_UPDATE_TIMEOUT_SECONDS → 504 saying how far it got."""
+    again. A step that comes early (what enables it is still under way) is asked
+    again for up to OMS_EARLY_STEP_WAIT_SECONDS, then refused (409, saying it
+    waited); any other refusal answers at once. No answer within
+    OMS_UPDATE_TIMEOUT_SECONDS → 504 saying how far it got."""
     client = await resources.temporal.get()
     handle = client.get_workflow_handle(workflow_id)
     name = getattr(update, "__name__", str(update))
-    bound = resources.settings.update_timeout_seconds
-    deadline = timedelta(seconds=bound)
-    accepted = False
+    settings = resources.settings
+    bound = settings.update_timeout_seconds
+    step = _Step(
+        handle=handle,
+        update=update,
+        arg=arg,
+        update_id=f"{name}/{key}" if key else None,
+        rpc_timeout=timedelta(seconds=bound),
+        # Half the bound at most: the step has the other half once taken up.
+        patience=min(settings.early_step_wait_seconds, bound / 2),
+    )
     try:
         # `rpc_timeout` alone does not bound this: it is per call, and the SDK
         # sends the update again while the workflow has not accepted it, then polls
         # an accepted one's outcome with no deadline at all (an update whose handler
         # waits on a stuck step polled for 11 minutes). One bound over both stages.
         async with asyncio.timeout(bound):
-            step = await handle.start_update(
-                update,
-                arg,
-                id=f"{name}/{key}" if key else None,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                rpc_timeout=deadline,
-            )
-            accepted = True
-            return await step.result(rpc_timeout=deadline)
+            return await step.outcome()
     except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        if isinstance(cause, ApplicationError):
-            raise Problem(REFUSALS.get(cause.type or "", 409), "refused", cause.message) from error
-        raise Problem(409, "refused", str(cause)) from error
+        raise _refused(error) from error
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise asyncio.CancelledError from error  # the request itself was canceled
-        raise await _no_answer(handle, what, bound, accepted) from error
+        raise await _no_answer(handle, what, bound, step.accepted) from error
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:  # unknown (404) or ended (409)
             view = await query_workflow(resources, workflow_id, status_query, what, field)
             raise Problem(409, "refused", f"{what} is {view.status}") from error
         raise unavailable(error) from error
+
+
+# A step that comes early is asked again after these pauses (seconds): short at
+# first, as what enables it (a reservation) usually takes a fraction of a second.
+# A refused update leaves nothing in the workflow's history: asking again is cheap.
+FIRST_PAUSE = 0.1
+LONGEST_PAUSE = 1.0
+
+
+@dataclass(kw_only=True)
+class _Step:
+    """One step sent to a workflow, asked again while it comes early."""
+
+    handle: WorkflowHandle[Any, Any]
+    update: Any
+    arg: Any
+    update_id: str | None
+    rpc_timeout: timedelta
+    patience: float  # seconds an early step is asked again
+    accepted: bool = False  # the workflow took it up (or answered it)
+
+    async def outcome(self) -> Any:
+        """The step's result. While the workflow's validator says it comes early
+        (StepNotYetPossible), ask again with a doubling pause for at most
+        `patience` seconds. The same update id each time: the server does not
+        remember a refused update, so the id stays free for the one taken up.
+        (The server answers a refusal as a completed update that failed.)"""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.patience
+        pause = FIRST_PAUSE
+        while True:
+            self.accepted = False
+            update = await self.handle.start_update(
+                self.update,
+                self.arg,
+                id=self.update_id,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                rpc_timeout=self.rpc_timeout,
+            )
+            self.accepted = True
+            try:
+                return await update.result(rpc_timeout=self.rpc_timeout)
+            except WorkflowUpdateFailedError as error:
+                left = give_up - loop.time()
+                if not _comes_early(error):
+                    raise
+                if left <= 0:
+                    raise Problem(
+                        409,
+                        "refused",
+                        f"{_message(error)} (waited {self.patience:g}s for it to become possible)",
+                        extensions={"waited_seconds": self.patience},
+                    ) from error
+                await asyncio.sleep(min(pause, left))
+                pause = min(pause * 2, LONGEST_PAUSE)
+
+
+def _comes_early(error: WorkflowUpdateFailedError) -> bool:
+    cause = error.cause
+    return isinstance(cause, ApplicationError) and cause.type == NOT_YET
+
+
+def _message(error: WorkflowUpdateFailedError) -> str:
+    cause = error.cause
+    return cause.message if isinstance(cause, ApplicationError) else str(cause)
+
+
+def _refused(error: WorkflowUpdateFailedError) -> Problem:
+    """A step the workflow refused (before or after taking it up) as a problem."""
+    cause = error.cause
+    status = REFUSALS.get(cause.type or "", 409) if isinstance(cause, ApplicationError) else 409
+    return Problem(status, "refused", _message(error))
 
 
 # The status attributes a business workflow keeps up to date (set at start).

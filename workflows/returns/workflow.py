@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError
     from domain.returns import ReceivedLine, ReturnStatus, check_receipt, refund
     from workflows import retry_policies, search_attributes
-    from workflows.refusals import refusal, refuse
+    from workflows.refusals import not_yet, refusal, refuse
 
 
 @workflow.defn
@@ -168,6 +168,11 @@ class ReturnWorkflow:
 
     @close.validator
     def _check_close(self, data: CloseInput) -> None:
+        if self.view.status is ReturnStatus.APPROVED and self.lock.locked():
+            raise not_yet(
+                f"return {self.view.rma_number} is being received; it can be closed once "
+                "it is received"
+            )
         self._expect(ReturnStatus.RECEIVED, "close")
 
     @workflow.query

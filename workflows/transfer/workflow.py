@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         TransferStockResult,
     )
     from workflows import retry_policies, search_attributes
-    from workflows.refusals import refusal, refuse, step_failed
+    from workflows.refusals import not_yet, refusal, refuse, step_failed
 
 
 # A canceled transfer always says why, even when the request gave no reason.
@@ -182,11 +182,11 @@ class TransferWorkflow:
 
     @ship.validator
     def _check_ship(self, data: ShipTransferInput) -> None:
-        self._expect_reserved("ship")
-        if self.lock.locked():
-            raise refuse(f"transfer {self.data.transfer_number} is being shipped")
         if not data.carrier.strip():
             raise refuse("a carrier is required", "InvalidInput")
+        self._expect_reserved("ship")
+        if self.lock.locked():
+            raise not_yet(f"transfer {self.data.transfer_number} is being shipped")
 
     @workflow.update
     async def cancel(self, data: CancelTransferInput) -> TransferView:
@@ -223,8 +223,8 @@ class TransferWorkflow:
             raise refuse(f"transfer {self.data.transfer_number} has shipped; it cannot be canceled")
         if status.is_final or self.cancel_requested:
             raise refuse(f"transfer {self.data.transfer_number} is already {status}")
-        if self.lock.locked():
-            raise refuse(f"transfer {self.data.transfer_number} is being shipped")
+        if self.lock.locked():  # it may fail: then it can be canceled
+            raise not_yet(f"transfer {self.data.transfer_number} is being shipped")
 
     @workflow.update
     async def receive(self, data: ReceiveTransferInput) -> TransferView:
@@ -269,16 +269,21 @@ class TransferWorkflow:
 
     @receive.validator
     def _check_receive(self, data: ReceiveTransferInput) -> None:
+        if self.view.status is TransferStatus.RESERVED and self.lock.locked():
+            raise not_yet(
+                f"transfer {self.data.transfer_number} is being shipped; "
+                "it can be received once it has shipped"
+            )
         self._check_receipt(data)
 
     def _check_receipt(self, data: ReceiveTransferInput) -> None:
+        if not data.location.strip():
+            raise refuse("a location is required", "InvalidInput")
         if not self.view.status.receivable:
             raise refuse(
                 f"transfer {self.data.transfer_number} is {self.view.status}; "
                 "only a shipped transfer can be received"
             )
-        if not data.location.strip():
-            raise refuse("a location is required", "InvalidInput")
         lines = [
             TransferReceiptLine(x.sku, x.lot, x.received, x.reason, x.serials) for x in data.lines
         ]
@@ -291,6 +296,11 @@ class TransferWorkflow:
         status = self.view.status
         if self.cancel_requested:
             raise refuse(f"transfer {self.data.transfer_number} is being canceled")
+        if status is TransferStatus.REQUESTED:
+            raise not_yet(
+                f"transfer {self.data.transfer_number} is still reserving its stock; "
+                f"it cannot {what} yet"
+            )
         if status is not TransferStatus.RESERVED:
             done = status in (
                 TransferStatus.IN_TRANSIT,
