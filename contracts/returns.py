@@ -35,6 +35,11 @@ class ReturnInput:
     window_seconds: int = DEFAULT_WINDOW_SECONDS  # nothing received by then: expired
     expires_at: str | None = None  # the deadline itself (ISO 8601), when the API set it
     request_hash: str = ""
+    # A run continued as new carries the state of the run before it (None: a new
+    # return); it continues once its history reaches `history_limit` events (None:
+    # the workflow's own bound) or Temporal suggests it.
+    carried: ReturnCarried | None = None
+    history_limit: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,4 +121,11 @@ class ReceiveReturnResult:
 
 @dataclass(frozen=True, kw_only=True)
 class ProjectReturnInput:
+    view: ReturnView
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnCarried:
+    """What a return's run hands to the run that continues it: its whole state."""
+
     view: ReturnView

@@ -30,6 +30,11 @@ class TransferInput:
     lines: list[TransferLineInput]
     alert_after_seconds: int = DEFAULT_ALERT_AFTER
     request_hash: str = ""
+    # A run continued as new carries the state of the run before it (None: a new
+    # transfer); it continues once its history reaches `history_limit` events
+    # (None: the workflow's own bound) or Temporal suggests it.
+    carried: TransferCarried | None = None
+    history_limit: int | None = None
 
 
 # -- updates -------------------------------------------------------------------------
@@ -166,3 +171,12 @@ class TransferAlertInput:
     tenant_id: int
     transfer_number: str
     message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferCarried:
+    """What a transfer's run hands to the run that continues it: its whole state."""
+
+    view: TransferView
+    reservations: list[int] = field(default_factory=list)
+    ship_attempts: int = 0

@@ -63,6 +63,7 @@ async def _request(
     quantity: int,
     window: int = 30 * DAY,
     expires_at: str | None = None,
+    history_limit: int | None = None,
 ) -> WorkflowHandle[ReturnWorkflow, ReturnView]:
     rma = unique("RMA")
     workflow_id = return_workflow_id(world.tenant_id, rma)
@@ -96,6 +97,7 @@ async def _request(
         ],
         window_seconds=window,
         expires_at=expires_at,
+        history_limit=history_limit,
     )
     return await env.client.start_workflow(
         ReturnWorkflow.run, data, id=workflow_id, task_queue=queue
@@ -246,3 +248,37 @@ async def test_the_deadline_given_at_request_time_is_kept(
         expires_at=(now - timedelta(hours=1)).isoformat(),
     )
     assert (await past.result()).status is ReturnStatus.EXPIRED
+
+
+async def test_a_return_continues_as_new_keeping_its_state_and_deadline(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    number = await _shipped_order(world, time_skipping_env, task_queue)
+    started = await _request(
+        world, time_skipping_env, task_queue, number, 3, window=DAY, history_limit=20
+    )
+    client = time_skipping_env.client
+    first = client.get_workflow_handle_for(
+        ReturnWorkflow.run, started.id, run_id=started.first_execution_run_id
+    )
+    latest = client.get_workflow_handle_for(ReturnWorkflow.run, started.id)
+    approved = await latest.execute_update(ReturnWorkflow.approve, DecisionInput(reason="ok"))
+    events = (await first.fetch_history()).events  # (the update finished before it continued)
+    for _ in range(100):
+        if events[-1].HasField("workflow_execution_continued_as_new_event_attributes"):
+            break
+        await time_skipping_env.sleep(0.05)
+        events = (await first.fetch_history()).events
+    assert events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+    continued = await latest.query(ReturnWorkflow.status)
+    assert continued == approved
+    assert (continued.status, continued.decision_reason) == (ReturnStatus.APPROVED, "ok")
+
+    # The deadline stays the first run's: nothing received within the day expires it.
+    await time_skipping_env.sleep(DAY + 60)
+    expired = await latest.result()
+    assert expired.status is ReturnStatus.EXPIRED
+    assert expired.expires_at == approved.expires_at
+    assert await _claimable(world, number, 4)  # the claim was given back
+    await keep_history(first, "return_continued_as_new")
+    await keep_history(latest, "return_continued_run_expired")

@@ -27,6 +27,7 @@ from tests.conftest import unique
 from tests.integration.order_helpers import keep_history, quiet_history
 from tests.integration.stock_world import World
 from worker import build_worker
+from workflows import search_attributes
 from workflows.transfer.workflow import NO_REASON_GIVEN, TransferWorkflow
 
 ALERT_AFTER = 3600
@@ -45,7 +46,11 @@ async def task_queue(
 
 
 async def _start(
-    env: WorkflowEnvironment, queue: str, world: World, lines: list[TransferLineInput]
+    env: WorkflowEnvironment,
+    queue: str,
+    world: World,
+    lines: list[TransferLineInput],
+    history_limit: int | None = None,
 ) -> Handle:
     data = TransferInput(
         tenant_id=world.tenant_id,
@@ -54,12 +59,14 @@ async def _start(
         to_warehouse="WH2",
         lines=lines,
         alert_after_seconds=ALERT_AFTER,
+        history_limit=history_limit,
     )
     return await env.client.start_workflow(
         TransferWorkflow.run,
         data,
         task_queue=queue,
         id=transfer_workflow_id(world.tenant_id, data.transfer_number),
+        memo={"request_hash": "the request"},
     )
 
 
@@ -93,9 +100,16 @@ async def _alerts(world: World) -> list[Any]:
         return [tuple(r) for r in rows]
 
 
-async def _shipped(env: WorkflowEnvironment, queue: str, world: World, quantity: int) -> Handle:
+async def _shipped(
+    env: WorkflowEnvironment,
+    queue: str,
+    world: World,
+    quantity: int,
+    history_limit: int | None = None,
+) -> Handle:
     await world.receive("WIDGET", 10)
-    handle = await _start(env, queue, world, [TransferLineInput(sku="WIDGET", quantity=quantity)])
+    lines = [TransferLineInput(sku="WIDGET", quantity=quantity)]
+    handle = await _start(env, queue, world, lines, history_limit)
     await _wait(handle, _is(TransferStatus.RESERVED))
     await handle.execute_update(
         TransferWorkflow.ship, ShipTransferInput(carrier="DHL", tracking_number="TRK-1")
@@ -243,3 +257,64 @@ async def test_in_transit_too_long_raises_one_alert(
     )
     assert (await handle.result()).status is TransferStatus.COMPLETED
     await keep_history(handle, "transfer_in_transit_alert")
+
+
+LIMIT = 40  # events per run (the workflow's own bound is 2,000)
+
+
+async def test_a_long_transit_continues_as_new_with_its_state_and_alerts_once(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    started = await _shipped(time_skipping_env, task_queue, world, 9, history_limit=LIMIT)
+    client = time_skipping_env.client
+    first = client.get_workflow_handle_for(
+        TransferWorkflow.run, started.id, run_id=started.first_execution_run_id
+    )
+    latest = client.get_workflow_handle_for(TransferWorkflow.run, started.id)  # the latest run
+    receipts = []
+    for n in range(1, 5):  # one unit at a time: each receipt grows the history
+        one = ReceiveLineInput(sku="WIDGET", received=1)
+        receipt = ReceiveTransferInput(location="A1", lines=[one])
+        view = await latest.execute_update(TransferWorkflow.receive, receipt)
+        receipts.append(view.receipts[-1])
+        assert [(s.received, s.outstanding) for s in view.stock] == [(n, 9 - n)]
+
+    described = await latest.describe()
+    assert described.run_id != started.first_execution_run_id
+    events = (await first.fetch_history()).events
+    assert events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+    continued = await latest.query(TransferWorkflow.status)
+    assert continued.status is TransferStatus.PARTIALLY_RECEIVED
+    assert (continued.carrier, continued.tracking_number) == ("DHL", "TRK-1")
+    assert continued.receipts == receipts and not continued.alerted
+    attributes = described.typed_search_attributes
+    assert attributes.get(search_attributes.TRANSFER_STATUS) == "partially_received"
+    assert await described.memo_value("request_hash") == "the request"
+
+    # The alert is due from the shipment, not from the continued run's start.
+    await time_skipping_env.sleep(ALERT_AFTER + 60)
+    view = await _wait(latest, lambda v: v.alerted)
+    kind = "transfer_in_transit"
+    assert await _alerts(world) == [(f"{kind}:{view.transfer_number}", kind, view.transfer_number)]
+    rest = ReceiveLineInput(sku="WIDGET", received=5)
+    await latest.execute_update(
+        TransferWorkflow.receive, ReceiveTransferInput(location="A1", lines=[rest])
+    )
+    done = await latest.result()
+    assert done.status is TransferStatus.COMPLETED and done.alerted
+    assert [(s.shipped, s.received) for s in done.stock] == [(9, 9)]
+    assert len(await _alerts(world)) == 1
+    assert await world.level("WIDGET", "WH2") == {"on_hand": 9, **ZERO}
+    async with world.sessions() as session:
+        status, version = (
+            await session.execute(
+                text(
+                    "SELECT status, version FROM transfers"
+                    " WHERE tenant_id = :t AND transfer_number = :n"
+                ),
+                {"t": world.tenant_id, "n": done.transfer_number},
+            )
+        ).one()
+    assert (status, version) == ("completed", done.version)
+    await keep_history(first, "transfer_continued_as_new")
+    await keep_history(latest, "transfer_continued_run_completed")

@@ -9,6 +9,8 @@ fit the return is refused before anything is recorded."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from workflows import continuation
 from workflows.wakeups import wake_waiting_orders
 
 with workflow.unsafe.imports_passed_through():
@@ -26,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         ProjectReturnInput,
         ReceiveInput,
         ReceiveReturnInput,
+        ReturnCarried,
         ReturnInput,
         ReturnLineView,
         ReturnView,
@@ -57,24 +61,31 @@ class ReturnWorkflow:
             ],
         )
         self.lock = asyncio.Lock()  # a receipt and the expiry never interleave
+        self.may_continue = False  # continue as new when the history grows long
+        if data.carried is not None:  # continued from an earlier run: its state
+            self.view = data.carried.view
 
     @workflow.run
     async def run(self, data: ReturnInput) -> ReturnView:
+        self.may_continue = data.carried is not None or workflow.patched(continuation.PATCH)
         # The deadline is the one the request was answered with (a worker that starts
         # late does not push it); runs started without one count from their start.
-        if data.expires_at is not None:
+        if self.view.expires_at is not None:  # (a continued run's)
+            deadline = datetime.fromisoformat(self.view.expires_at)
+        elif data.expires_at is not None:
             deadline = datetime.fromisoformat(data.expires_at)
         else:
             deadline = workflow.now() + timedelta(seconds=data.window_seconds)
-        self.view.expires_at = deadline.isoformat()
-        await self._publish()
+        if data.carried is None:
+            self.view.expires_at = deadline.isoformat()
+            await self._publish()
         try:
             left = deadline - workflow.now()
             if left <= timedelta(0):  # (a zero timeout would mean no timeout at all)
                 raise TimeoutError
-            await workflow.wait_condition(
+            await self._wait(
                 lambda: self.view.status not in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED),
-                timeout=left,
+                within=left,
             )
         except TimeoutError:
             async with self.lock:  # a receipt under way finishes first
@@ -82,9 +93,19 @@ class ReturnWorkflow:
                     self.view.status = ReturnStatus.EXPIRED
                     self.view.decision_reason = "nothing received within the return window"
                     await self._publish()
-        await workflow.wait_condition(lambda: self.view.status.is_final)
+        await self._wait(lambda: self.view.status.is_final)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.view
+
+    async def _wait(self, done: Callable[[], bool], within: timedelta | None = None) -> None:
+        """Wait until `done`; continue as new meanwhile if the history grows long."""
+        await continuation.wait_or_continue(
+            done,
+            within,
+            enabled=self.may_continue,
+            limit=self.data.history_limit,
+            carried=lambda: replace(self.data, carried=ReturnCarried(view=self.view)),
+        )
 
     # -- steps (updates) ------------------------------------------------------------
 

@@ -9,12 +9,15 @@ Received stock wakes backordered orders of its SKUs."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from workflows import continuation
 from workflows.wakeups import wake_waiting_orders
 
 with workflow.unsafe.imports_passed_through():
@@ -30,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveTransferResult,
         ShipTransferInput,
         TransferAlertInput,
+        TransferCarried,
         TransferInput,
         TransferLineView,
         TransferReservations,
@@ -38,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError
     from domain.transfers import (
         InFlight,
+        InFlightRecord,
         TransferBook,
         TransferReceiptLine,
         TransferStatus,
@@ -70,30 +75,41 @@ class TransferWorkflow:
         self.lock = asyncio.Lock()  # stock steps of updates never interleave
         self.cancel_requested = False
         self.ship_attempts = 0  # a refused ship may be tried again with fresh keys
+        self.may_continue = False  # continue as new when the history grows long
+        if data.carried is not None:  # continued from an earlier run: its state
+            self.view = data.carried.view
+            self.reservations = list(data.carried.reservations)
+            self.ship_attempts = data.carried.ship_attempts
+            self._keep(self.view.stock)
 
     # -- the story ---------------------------------------------------------------
 
     @workflow.run
     async def run(self, data: TransferInput) -> TransferView:
-        self._upsert_search_attributes()
-        try:
-            await self._act(
-                TransferActivities.record_transfer,
-                RecordTransferInput(transfer=data, workflow_id=self.view.workflow_id),
-            )
-            await self._reserve()
-        except ActivityError as error:
-            workflow.logger.warning("transfer %s rejected: %s", data.transfer_number, error.cause)
-            self.view.reason = step_failed(error)
-            self.view.status = TransferStatus.REJECTED
-            await self._publish()
-            return await self._finish()
-        await workflow.wait_condition(
-            lambda: self.view.status in (TransferStatus.IN_TRANSIT, TransferStatus.CANCELED)
-        )
-        if self.view.status is TransferStatus.IN_TRANSIT:
+        self.may_continue = data.carried is not None or workflow.patched(continuation.PATCH)
+        if data.carried is None:
+            self._upsert_search_attributes()
+            try:
+                await self._act(
+                    TransferActivities.record_transfer,
+                    RecordTransferInput(transfer=data, workflow_id=self.view.workflow_id),
+                )
+                await self._reserve()
+            except ActivityError as error:
+                workflow.logger.warning(
+                    "transfer %s rejected: %s", data.transfer_number, error.cause
+                )
+                self.view.reason = step_failed(error)
+                self.view.status = TransferStatus.REJECTED
+                await self._publish()
+                return await self._finish()
+        await self._wait(self._shipped_or_canceled)
+        if self.view.status is not TransferStatus.CANCELED:
             await self._until_received()
         return await self._finish()
+
+    def _shipped_or_canceled(self) -> bool:
+        return self.view.status not in (TransferStatus.REQUESTED, TransferStatus.RESERVED)
 
     async def _reserve(self) -> None:
         result: ReserveTransferResult = await self._act(
@@ -115,13 +131,40 @@ class TransferWorkflow:
     async def _until_received(self) -> None:
         """Wait for the receipts; raise an alert once if the goods stay in transit
         longer than alert_after_seconds."""
-        try:
-            await workflow.wait_condition(
-                self._completed, timeout=timedelta(seconds=self.data.alert_after_seconds)
-            )
-        except TimeoutError:
-            await self._alert()
-            await workflow.wait_condition(self._completed)
+        alert_in = self._alert_in()
+        if alert_in is not None:
+            try:
+                await self._wait(self._completed, within=alert_in)
+            except TimeoutError:
+                await self._alert()
+        await self._wait(self._completed)
+
+    def _alert_in(self) -> timedelta | None:
+        """How long until the in-transit alert (None: it was raised already)."""
+        if self.view.alerted:
+            return None
+        if self.data.carried is None:  # (as the runs before continuing waited)
+            return timedelta(seconds=self.data.alert_after_seconds)
+        assert self.view.alert_at is not None
+        left = datetime.fromisoformat(self.view.alert_at) - workflow.now()
+        return max(left, timedelta(milliseconds=1))  # (zero would mean no timeout)
+
+    async def _wait(self, done: Callable[[], bool], within: timedelta | None = None) -> None:
+        """Wait until `done`; continue as new meanwhile if the history grows long."""
+        await continuation.wait_or_continue(
+            done,
+            within,
+            enabled=self.may_continue,
+            limit=self.data.history_limit,
+            carried=lambda: replace(
+                self.data,
+                carried=TransferCarried(
+                    view=self.view,
+                    reservations=self.reservations,
+                    ship_attempts=self.ship_attempts,
+                ),
+            ),
+        )
 
     def _completed(self) -> bool:
         return self.view.status is TransferStatus.COMPLETED
@@ -321,8 +364,13 @@ class TransferWorkflow:
 
     def _take(self, result: TransferStockResult) -> None:
         """The transfer's books as the database has them after a stock step."""
+        self._keep(result.stock)
+
+    def _keep(self, stock: Sequence[InFlightRecord | InFlightView]) -> None:
+        """The books, and the view of them, from the database's totals (after a stock
+        step) or from the view a continued run was handed."""
         self.book = TransferBook(
-            [InFlight(s.sku, s.lot, s.shipped, s.received, s.written_off) for s in result.stock]
+            [InFlight(s.sku, s.lot, s.shipped, s.received, s.written_off) for s in stock]
         )
         self.view.stock = [
             InFlightView(
