@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput
 from domain.stock import InvalidTransition
 
 
@@ -35,6 +35,61 @@ class TransferStatus(StrEnum):
     @property
     def receivable(self) -> bool:
         return self in (TransferStatus.IN_TRANSIT, TransferStatus.PARTIALLY_RECEIVED)
+
+    @property
+    def shipped(self) -> bool:
+        return self.receivable or self is TransferStatus.COMPLETED
+
+
+class TransferStep(StrEnum):
+    SHIP = "ship"
+    CANCEL = "cancel"
+    RECEIVE = "receive"
+
+
+class NotYet(Conflict):
+    """A step that comes early: what enables it is still under way (the stock is
+    still being reserved, the goods are being shipped); it may apply soon."""
+
+    code = "not-yet"
+
+
+def check_step(
+    step: TransferStep,
+    transfer: str,
+    status: TransferStatus,
+    *,
+    shipping: bool = False,
+    canceling: bool = False,
+) -> None:
+    """Whether `step` may start on transfer `transfer` now. `shipping`: a shipment
+    is under way; `canceling`: a cancel is. Raises InvalidTransition for a step
+    that cannot apply (any more), NotYet for one that comes early."""
+    name = f"transfer {transfer}"
+    if step is TransferStep.RECEIVE:
+        if status is TransferStatus.RESERVED and shipping and not canceling:
+            raise NotYet(f"{name} is being shipped; it can be received once it has shipped")
+        if not status.receivable:
+            raise InvalidTransition(f"{name} is {status}; only a shipped transfer can be received")
+        return
+    if step is TransferStep.CANCEL:
+        if status.shipped:
+            raise InvalidTransition(f"{name} has shipped; it cannot be canceled")
+        if status.is_final or canceling:
+            raise InvalidTransition(f"{name} is already {status}")
+        if shipping:  # the shipment may fail: then it can be canceled
+            raise NotYet(f"{name} is being shipped")
+        return
+    if canceling:
+        raise InvalidTransition(f"{name} is being canceled")
+    if status is TransferStatus.REQUESTED:
+        raise NotYet(f"{name} is still reserving its stock; it cannot ship yet")
+    if status.shipped:
+        raise InvalidTransition(f"{name} has already shipped")
+    if status is not TransferStatus.RESERVED:
+        raise InvalidTransition(f"{name} is {status}; it cannot ship")
+    if shipping:
+        raise NotYet(f"{name} is being shipped")
 
 
 @dataclass

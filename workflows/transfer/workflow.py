@@ -43,10 +43,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.transfers import (
         InFlight,
         InFlightRecord,
+        NotYet,
         TransferBook,
         TransferReceiptLine,
         TransferStatus,
+        TransferStep,
         TransferStockResult,
+        check_step,
     )
     from workflows import retry_policies, search_attributes
     from workflows.refusals import not_yet, refusal, refuse, step_failed
@@ -195,7 +198,7 @@ class TransferWorkflow:
     @workflow.update
     async def ship(self, data: ShipTransferInput) -> TransferView:
         async with self.lock:
-            self._expect_reserved("ship")
+            self._check(TransferStep.SHIP, shipping=False)  # (this one ships)
             self.ship_attempts += 1
             try:
                 result: TransferStockResult = await self._act(
@@ -227,9 +230,7 @@ class TransferWorkflow:
     def _check_ship(self, data: ShipTransferInput) -> None:
         if not data.carrier.strip():
             raise refuse("a carrier is required", "InvalidInput")
-        self._expect_reserved("ship")
-        if self.lock.locked():
-            raise not_yet(f"transfer {self.data.transfer_number} is being shipped")
+        self._check(TransferStep.SHIP)
 
     @workflow.update
     async def cancel(self, data: CancelTransferInput) -> TransferView:
@@ -257,24 +258,14 @@ class TransferWorkflow:
 
     @cancel.validator
     def _check_cancel(self, data: CancelTransferInput) -> None:
-        status = self.view.status
-        if status in (
-            TransferStatus.IN_TRANSIT,
-            TransferStatus.PARTIALLY_RECEIVED,
-            TransferStatus.COMPLETED,
-        ):
-            raise refuse(f"transfer {self.data.transfer_number} has shipped; it cannot be canceled")
-        if status.is_final or self.cancel_requested:
-            raise refuse(f"transfer {self.data.transfer_number} is already {status}")
-        if self.lock.locked():  # it may fail: then it can be canceled
-            raise not_yet(f"transfer {self.data.transfer_number} is being shipped")
+        self._check(TransferStep.CANCEL)
 
     @workflow.update
     async def receive(self, data: ReceiveTransferInput) -> TransferView:
         async with self.lock:
             # Checked again: another receipt may have taken the outstanding quantity
             # since this one was validated.
-            self._check_receipt(data)
+            self._check_receipt(data, shipping=False)
             update = workflow.current_update_info()
             step = update.id if update is not None else str(len(self.view.receipts))
             try:
@@ -312,21 +303,12 @@ class TransferWorkflow:
 
     @receive.validator
     def _check_receive(self, data: ReceiveTransferInput) -> None:
-        if self.view.status is TransferStatus.RESERVED and self.lock.locked():
-            raise not_yet(
-                f"transfer {self.data.transfer_number} is being shipped; "
-                "it can be received once it has shipped"
-            )
-        self._check_receipt(data)
+        self._check_receipt(data, shipping=self.lock.locked())
 
-    def _check_receipt(self, data: ReceiveTransferInput) -> None:
+    def _check_receipt(self, data: ReceiveTransferInput, shipping: bool) -> None:
         if not data.location.strip():
             raise refuse("a location is required", "InvalidInput")
-        if not self.view.status.receivable:
-            raise refuse(
-                f"transfer {self.data.transfer_number} is {self.view.status}; "
-                "only a shipped transfer can be received"
-            )
+        self._check(TransferStep.RECEIVE, shipping=shipping)
         lines = [
             TransferReceiptLine(x.sku, x.lot, x.received, x.reason, x.serials) for x in data.lines
         ]
@@ -335,26 +317,22 @@ class TransferWorkflow:
         except DomainError as error:
             raise refuse(error.detail, type(error).__name__) from error
 
-    def _expect_reserved(self, what: str) -> None:
-        status = self.view.status
-        if self.cancel_requested:
-            raise refuse(f"transfer {self.data.transfer_number} is being canceled")
-        if status is TransferStatus.REQUESTED:
-            raise not_yet(
-                f"transfer {self.data.transfer_number} is still reserving its stock; "
-                f"it cannot {what} yet"
+    def _check(self, step: TransferStep, shipping: bool | None = None) -> None:
+        """Refuse `step` unless the transfer's rules allow it now: at once when it
+        cannot apply, as early (the API asks again) when what enables it is under
+        way. `shipping`: whether a stock step is under way (default: the lock)."""
+        try:
+            check_step(
+                step,
+                self.data.transfer_number,
+                self.view.status,
+                shipping=self.lock.locked() if shipping is None else shipping,
+                canceling=self.cancel_requested,
             )
-        if status is not TransferStatus.RESERVED:
-            done = status in (
-                TransferStatus.IN_TRANSIT,
-                TransferStatus.PARTIALLY_RECEIVED,
-                TransferStatus.COMPLETED,
-            )
-            raise refuse(
-                f"transfer {self.data.transfer_number} has already shipped"
-                if done
-                else f"transfer {self.data.transfer_number} is {status}; it cannot {what}"
-            )
+        except NotYet as error:
+            raise not_yet(error.detail) from error
+        except DomainError as error:
+            raise refuse(error.detail) from error
 
     @workflow.query
     def status(self) -> TransferView:
