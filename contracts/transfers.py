@@ -180,3 +180,4 @@ class TransferCarried:
     view: TransferView
     reservations: list[int] = field(default_factory=list)
     ship_attempts: int = 0
+    steps_done: list[str] = field(default_factory=list)  # ids of the updates it completed

@@ -44,3 +44,25 @@ async def wait_or_continue(
     await workflow.wait_condition(lambda: done() or time_to_continue(), timeout=within)
     if not done():
         workflow.continue_as_new(carried())
+
+
+class EarlierSteps:
+    """The steps (update ids) a workflow completed, carried across continue-as-new.
+    Temporal answers a repeated update id from the run that took it only: a repeat
+    (the same Idempotency-Key) sent after the run continued is recognized here, and
+    answered with the current state instead of acting again."""
+
+    def __init__(self, done: list[str] | None = None) -> None:
+        self.done = list(done or [])
+        self._earlier = frozenset(self.done)
+
+    def repeated(self) -> bool:
+        """Whether the current update is a step an earlier run completed."""
+        update = workflow.current_update_info()
+        return update is not None and update.id in self._earlier
+
+    def completed(self) -> None:
+        """The current update's step is done (carried to the next run)."""
+        update = workflow.current_update_info()
+        if update is not None:
+            self.done.append(update.id)

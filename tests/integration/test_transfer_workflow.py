@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.transfers import (
@@ -262,6 +262,23 @@ async def test_in_transit_too_long_raises_one_alert(
 LIMIT = 40  # events per run (the workflow's own bound is 2,000)
 
 
+async def _run_that_took(client: Client, first: Handle, update_id: str) -> str:
+    """The id of the run (of those continued from `first`) that took the update."""
+    handle = first
+    while True:
+        events = (await handle.fetch_history()).events
+        for event in events:
+            accepted = event.workflow_execution_update_accepted_event_attributes
+            if accepted.accepted_request.meta.update_id == update_id:
+                assert handle.run_id is not None
+                return handle.run_id
+        continued = events[-1].workflow_execution_continued_as_new_event_attributes
+        assert continued.new_execution_run_id, f"no run took {update_id}"
+        handle = client.get_workflow_handle_for(
+            TransferWorkflow.run, handle.id, run_id=continued.new_execution_run_id
+        )
+
+
 async def test_a_long_transit_continues_as_new_with_its_state_and_alerts_once(
     world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
@@ -272,10 +289,9 @@ async def test_a_long_transit_continues_as_new_with_its_state_and_alerts_once(
     )
     latest = client.get_workflow_handle_for(TransferWorkflow.run, started.id)  # the latest run
     receipts = []
+    one = ReceiveTransferInput(location="A1", lines=[ReceiveLineInput(sku="WIDGET", received=1)])
     for n in range(1, 5):  # one unit at a time: each receipt grows the history
-        one = ReceiveLineInput(sku="WIDGET", received=1)
-        receipt = ReceiveTransferInput(location="A1", lines=[one])
-        view = await latest.execute_update(TransferWorkflow.receive, receipt)
+        view = await latest.execute_update(TransferWorkflow.receive, one, id=f"receipt-{n}")
         receipts.append(view.receipts[-1])
         assert [(s.received, s.outstanding) for s in view.stock] == [(n, 9 - n)]
 
@@ -290,6 +306,11 @@ async def test_a_long_transit_continues_as_new_with_its_state_and_alerts_once(
     attributes = described.typed_search_attributes
     assert attributes.get(search_attributes.TRANSFER_STATUS) == "partially_received"
     assert await described.memo_value("request_hash") == "the request"
+    # A step repeated (same update id) after its run continued acts no second time.
+    assert await _run_that_took(client, first, "receipt-1") != described.run_id
+    repeated = await latest.execute_update(TransferWorkflow.receive, one, id="receipt-1")
+    assert repeated.receipts == receipts
+    assert [(s.received, s.outstanding) for s in repeated.stock] == [(4, 5)]
 
     # The alert is due from the shipment, not from the continued run's start.
     await time_skipping_env.sleep(ALERT_AFTER + 60)

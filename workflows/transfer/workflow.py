@@ -79,10 +79,12 @@ class TransferWorkflow:
         self.cancel_requested = False
         self.ship_attempts = 0  # a refused ship may be tried again with fresh keys
         self.may_continue = False  # continue as new when the history grows long
+        self.steps = continuation.EarlierSteps()
         if data.carried is not None:  # continued from an earlier run: its state
             self.view = data.carried.view
             self.reservations = list(data.carried.reservations)
             self.ship_attempts = data.carried.ship_attempts
+            self.steps = continuation.EarlierSteps(data.carried.steps_done)
             self._keep(self.view.stock)
 
     # -- the story ---------------------------------------------------------------
@@ -165,6 +167,7 @@ class TransferWorkflow:
                     view=self.view,
                     reservations=self.reservations,
                     ship_attempts=self.ship_attempts,
+                    steps_done=self.steps.done,
                 ),
             ),
         )
@@ -197,6 +200,8 @@ class TransferWorkflow:
 
     @workflow.update
     async def ship(self, data: ShipTransferInput) -> TransferView:
+        if self.steps.repeated():
+            return self.view
         async with self.lock:
             self._check(TransferStep.SHIP, shipping=False)  # (this one ships)
             self.ship_attempts += 1
@@ -224,10 +229,13 @@ class TransferWorkflow:
             self.view.alert_at = alert_at.isoformat()
             self.view.status = TransferStatus.IN_TRANSIT
             await self._publish()
+        self.steps.completed()
         return self.view
 
     @ship.validator
     def _check_ship(self, data: ShipTransferInput) -> None:
+        if self.steps.repeated():
+            return
         if not data.carrier.strip():
             raise refuse("a carrier is required", "InvalidInput")
         self._check(TransferStep.SHIP)
@@ -254,7 +262,7 @@ class TransferWorkflow:
             self.view.reason = (data.reason or "").strip() or NO_REASON_GIVEN
             self.view.status = TransferStatus.CANCELED
             await self._publish()
-        return self.view
+        return self.view  # (final: no later run to repeat it to)
 
     @cancel.validator
     def _check_cancel(self, data: CancelTransferInput) -> None:
@@ -262,6 +270,8 @@ class TransferWorkflow:
 
     @workflow.update
     async def receive(self, data: ReceiveTransferInput) -> TransferView:
+        if self.steps.repeated():
+            return self.view
         async with self.lock:
             # Checked again: another receipt may have taken the outstanding quantity
             # since this one was validated.
@@ -296,6 +306,7 @@ class TransferWorkflow:
                 else TransferStatus.PARTIALLY_RECEIVED
             )
             await self._publish()
+        self.steps.completed()
         await wake_waiting_orders(
             self.data.tenant_id, sorted({x.sku for x in data.lines if x.received > 0})
         )
@@ -303,7 +314,8 @@ class TransferWorkflow:
 
     @receive.validator
     def _check_receive(self, data: ReceiveTransferInput) -> None:
-        self._check_receipt(data, shipping=self.lock.locked())
+        if not self.steps.repeated():
+            self._check_receipt(data, shipping=self.lock.locked())
 
     def _check_receipt(self, data: ReceiveTransferInput, shipping: bool) -> None:
         if not data.location.strip():
