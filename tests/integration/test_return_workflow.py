@@ -258,10 +258,12 @@ async def test_a_return_continues_as_new_keeping_its_state_and_deadline(
         world, time_skipping_env, task_queue, number, 3, window=DAY, history_limit=20
     )
     client = time_skipping_env.client
-    first = client.get_workflow_handle_for(
-        ReturnWorkflow.run, started.id, run_id=started.first_execution_run_id
+    first: WorkflowHandle[ReturnWorkflow, ReturnView] = client.get_workflow_handle(
+        started.id, run_id=started.first_execution_run_id, result_type=ReturnView
     )
-    latest = client.get_workflow_handle_for(ReturnWorkflow.run, started.id)
+    latest: WorkflowHandle[ReturnWorkflow, ReturnView] = client.get_workflow_handle(
+        started.id, result_type=ReturnView
+    )
     approved = await latest.execute_update(ReturnWorkflow.approve, DecisionInput(reason="ok"))
     events = (await first.fetch_history()).events  # (the update finished before it continued)
     for _ in range(100):

@@ -274,9 +274,7 @@ async def _run_that_took(client: Client, first: Handle, update_id: str) -> str:
                 return handle.run_id
         continued = events[-1].workflow_execution_continued_as_new_event_attributes
         assert continued.new_execution_run_id, f"no run took {update_id}"
-        handle = client.get_workflow_handle_for(
-            TransferWorkflow.run, handle.id, run_id=continued.new_execution_run_id
-        )
+        handle = client.get_workflow_handle(handle.id, run_id=continued.new_execution_run_id)
 
 
 async def test_a_long_transit_continues_as_new_with_its_state_and_alerts_once(
@@ -284,10 +282,10 @@ async def test_a_long_transit_continues_as_new_with_its_state_and_alerts_once(
 ) -> None:
     started = await _shipped(time_skipping_env, task_queue, world, 9, history_limit=LIMIT)
     client = time_skipping_env.client
-    first = client.get_workflow_handle_for(
-        TransferWorkflow.run, started.id, run_id=started.first_execution_run_id
+    first: Handle = client.get_workflow_handle(
+        started.id, run_id=started.first_execution_run_id, result_type=TransferView
     )
-    latest = client.get_workflow_handle_for(TransferWorkflow.run, started.id)  # the latest run
+    latest: Handle = client.get_workflow_handle(started.id, result_type=TransferView)  # latest run
     receipts = []
     one = ReceiveTransferInput(location="A1", lines=[ReceiveLineInput(sku="WIDGET", received=1)])
     for n in range(1, 5):  # one unit at a time: each receipt grows the history
