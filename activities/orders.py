@@ -8,7 +8,6 @@ from collections.abc import Awaitable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.refusals import ACTOR, actor_of, business
 from contracts.orders import (
@@ -136,14 +135,13 @@ class OrderActivities:
 
     @activity.defn
     async def allocate_reservations(self, data: KeyedIds) -> AllocateResult:
-        # Picked goods need a staging place: refuse before anything is allocated.
+        # Picked goods need a staging place: without one nothing is allocated, and
+        # the order waits (the workflow asks again) instead of failing.
         warehouses = await reservation_warehouses(self._sessions, data.tenant_id, data.ids)
         staging = await staging_locations(self._sessions, data.tenant_id, warehouses)
         missing = warehouses - staging.keys()
         if missing:
-            raise ApplicationError(
-                f"no staging location in {sorted(missing)}", type="NoStaging", non_retryable=True
-            )
+            return AllocateResult(allocations=[], staging=staging, unstaged=sorted(missing))
         allocations = []
         shortfall = {}
         for reservation_id in data.ids:

@@ -13,7 +13,14 @@ from contracts.shipping import (
     Shipping,
     legacy_address,
 )
-from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
+from domain.orders import (
+    AllocationStatus,
+    FulfillmentPolicy,
+    HoldBlocks,
+    OrderStatus,
+    PaymentStatus,
+    RequestStatus,
+)
 
 
 def order_workflow_id(tenant_id: int, order_number: str) -> str:
@@ -64,6 +71,9 @@ class OrderInput:
             requested_delivery_at=self.requested_delivery_at,
         )
 
+    # A run continued as new carries the order's whole state (absent in a first run)
+    carried: OrderState | None = None
+
 
 # -- updates -------------------------------------------------------------------------
 
@@ -77,6 +87,7 @@ class CancelInput:
 class HoldInput:
     code: str
     reason: str
+    blocks: HoldBlocks = HoldBlocks.FULFILLMENT
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,6 +178,7 @@ class HoldView:
     code: str
     reason: str
     active: bool = True
+    blocks: HoldBlocks = HoldBlocks.FULFILLMENT
 
 
 @dataclass(kw_only=True)
@@ -178,7 +190,7 @@ class AllocationView:
     lot: str | None
     serial: str | None
     quantity: int  # open quantity
-    status: str  # allocated | picked | shipped | released
+    status: AllocationStatus
 
 
 @dataclass(kw_only=True)
@@ -205,7 +217,7 @@ class ShipmentView:
 class RequestView:
     id: str
     warehouse: str
-    status: str  # requested | accepted | picked | packed | shipped | canceled
+    status: RequestStatus
     lines: list[RequestLineView]
     allocations: list[AllocationView]
     packages: list[PackageView] = field(default_factory=list)
@@ -296,6 +308,9 @@ class AllocateResult:
     allocations: list[AllocatedStock]
     shortfall: dict[int, int] = field(default_factory=dict)  # reservation id: quantity
     staging: dict[str, str] = field(default_factory=dict)  # warehouse: staging location
+    # warehouses with no staging location: nothing of theirs was allocated (the order
+    # waits for the setup to be fixed)
+    unstaged: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -351,3 +366,27 @@ class PutBackInput:
 class RecordOrderInput:
     order: OrderInput
     workflow_id: str
+
+
+# -- a run's state, carried into the next by continue-as-new ----------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservationState:
+    reservation_id: int
+    line_id: str
+    warehouse: str
+    open: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderState:
+    """Everything an order's run knows that its input does not: the view (buckets,
+    holds, requests, shipments, status, payment, deadline, version) and the books
+    behind it."""
+
+    view: OrderView
+    reservations: list[ReservationState]
+    origins: dict[int, str]  # picked allocation: the location it was picked from
+    staging: dict[str, str]  # warehouse: staging location
+    restocked: bool  # stock arrived since the last reservation round

@@ -63,6 +63,37 @@ class PaymentStatus(StrEnum):
     AUTHORIZED = "authorized"
 
 
+class RequestStatus(StrEnum):
+    """A fulfillment request: one warehouse's share of the order."""
+
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    PICKED = "picked"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (RequestStatus.SHIPPED, RequestStatus.CANCELED)
+
+
+class AllocationStatus(StrEnum):
+    ALLOCATED = "allocated"  # on its pick location
+    PICKED = "picked"  # at the warehouse's staging location
+    SHIPPED = "shipped"
+    RELEASED = "released"  # given back (canceled, rejected, expired)
+
+
+class HoldBlocks(StrEnum):
+    """What a hold stops. `fulfillment`: the order's progress (reserve → allocate)
+    and every warehouse step (accept, pick, pack, ship). `all`: that, and the
+    shop's cancel too (an investigation freezes the order as it is)."""
+
+    FULFILLMENT = "fulfillment"
+    ALL = "all"
+
+
 class Bucket(StrEnum):
     PENDING = "pending"
     RESERVED = "reserved"

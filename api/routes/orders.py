@@ -135,7 +135,7 @@ async def cancel_order(
     "/{order_number}/holds",
     response_model=HoldPublic,
     status_code=201,
-    summary="Put a hold on an order: it stops before its next stock step",
+    summary="Put a hold on an order: it stops where it is (409 to a step it blocks) until released",
 )
 async def add_hold(
     order_number: Code,
@@ -149,16 +149,16 @@ async def add_hold(
         principal.tenant_id,
         order_number,
         OrderWorkflow.add_hold,
-        HoldInput(code=body.code, reason=body.reason),
+        HoldInput(code=body.code, reason=body.reason, blocks=body.blocks),
         key=key,
     )
-    return HoldPublic(id=hold.id, code=hold.code, reason=hold.reason, active=hold.active)
+    return HoldPublic.model_validate(hold, from_attributes=True)
 
 
 @router.post(
     "/{order_number}/holds/{hold_id}/release",
     response_model=HoldPublic,
-    summary="Release a hold; the order resumes",
+    summary="Release a hold; with none left the order goes on where it was",
 )
 async def release_hold(
     order_number: Code,
@@ -175,7 +175,7 @@ async def release_hold(
         ReleaseHoldInput(hold_id=hold_id),
         key=key,
     )
-    return HoldPublic(id=hold.id, code=hold.code, reason=hold.reason, active=hold.active)
+    return HoldPublic.model_validate(hold, from_attributes=True)
 
 
 @router.post(

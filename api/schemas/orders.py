@@ -26,7 +26,7 @@ from api.schemas.shipping import (
     PackageMeasuresPublic,
     PackageTrackingBody,
 )
-from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
+from domain.orders import FulfillmentPolicy, HoldBlocks, OrderStatus, PaymentStatus
 
 
 class _Body(BaseModel):
@@ -133,11 +133,20 @@ class LinePublic(BaseModel):
     returned: Quantity = Decimal(0)
 
 
+HOLD_BLOCKS = (
+    "what the hold stops while active: `fulfillment` stops the order's progress"
+    " (reserve, allocate) and every warehouse step (accept, pick, pack, ship: 409 naming"
+    " the hold); `all` stops that and the shop's cancel too (an investigation freezes"
+    " the order as it is). Payment authorization and extensions stay open either way."
+)
+
+
 class HoldPublic(BaseModel):
     id: str
     code: str
     reason: str
     active: bool
+    blocks: HoldBlocks = Field(HoldBlocks.FULFILLMENT, description=HOLD_BLOCKS)
 
 
 class AllocationRef(BaseModel):
@@ -219,6 +228,7 @@ class CancelBody(_Body):
 class HoldBody(_Body):
     code: str = Field(pattern="^[a-z_]{1,32}$", examples=["payment_hold", "fraud", "manual"])
     reason: Text
+    blocks: HoldBlocks = Field(HoldBlocks.FULFILLMENT, description=HOLD_BLOCKS)
 
 
 class PaymentAuthorizationBody(_Body):

@@ -18,7 +18,7 @@ from contracts.orders import (
     RequestView,
 )
 from db.orders import OrderProjection
-from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
+from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus, RequestStatus
 from tests.integration.stock_world import World
 
 
@@ -37,7 +37,7 @@ def _view(order: OrderInput, version: int, backordered: int, request_status: str
     request = RequestView(
         id=f"{order.order_number}-WH1-1",
         warehouse="WH1",
-        status=request_status,
+        status=RequestStatus(request_status),
         lines=[RequestLineView(line_id="1", sku="WIDGET", quantity=5)],
         allocations=[],
     )

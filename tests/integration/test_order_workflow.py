@@ -25,9 +25,7 @@ from contracts.orders import (
     StockArrivedInput,
 )
 from contracts.shipping import PackageInput, PackageLineInput
-from db.catalogue import create_location, create_warehouse
 from db.stock import on_hand
-from domain.catalogue import LocationSpec, LocationType, WarehouseSpec
 from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus
 from domain.stock import CountLine, CycleCount, MoveStock
 from tests.conftest import unique
@@ -423,45 +421,6 @@ async def test_a_request_found_empty_is_canceled_and_the_order_goes_on(
     assert [x.backordered for x in view.lines] == [2]  # GADGET allows backorders
     assert await world.level("GADGET") == {"on_hand": 0, **LEVEL_ZERO}  # written off
     await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason="gave up"))
-
-
-async def test_a_hold_left_on_a_fully_shipped_order_does_not_keep_it_open(
-    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
-) -> None:
-    await world.receive("WIDGET", 2)
-    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 2)]))
-    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
-    request = view.fulfillment_requests[0]
-    await handle.execute_update(OrderWorkflow.accept, RequestInput(request_id=request.id))
-    await handle.execute_update(
-        OrderWorkflow.add_hold, HoldInput(code="manual", reason="late check")
-    )
-    view = await handle.query(OrderWorkflow.status)
-    await fulfil(handle, view)  # already accepted: fulfil skips it; do the rest by hand
-    await handle.execute_update(
-        OrderWorkflow.pick,
-        PickInput(request_id=request.id, lines=[PickLineInput(line_id="L0", quantity=2)]),
-    )
-    package = PackageInput(package_number="P1", lines=[PackageLineInput(line_id="L0", quantity=2)])
-    await handle.execute_update(
-        OrderWorkflow.pack, PackInput(request_id=request.id, packages=[package])
-    )
-    await handle.execute_update(OrderWorkflow.ship, ShipInput(request_id=request.id, carrier="DHL"))
-    assert (await handle.result()).status is OrderStatus.SHIPPED
-
-
-async def test_a_warehouse_without_staging_rejects_the_order_and_holds_nothing(
-    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
-) -> None:
-    async with world.sessions() as session, session.begin():
-        await create_warehouse(session, world.tenant_id, WarehouseSpec("WH3", "no staging", 0))
-        await create_location(session, world.tenant_id, LocationSpec("WH3", "S1", LocationType.BIN))
-    await world.receive("WIDGET", 5, warehouse="WH3", location="S1")
-    handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 2)]))
-    result = await handle.result()
-    assert result.status is OrderStatus.REJECTED
-    assert "no staging location" in (result.cancel_reason or "")
-    assert await world.level("WIDGET", "WH3") == {"on_hand": 5, **LEVEL_ZERO}
 
 
 async def test_cancel_after_a_partial_shipment_cancels_the_rest(

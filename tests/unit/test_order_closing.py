@@ -3,9 +3,9 @@
 import pytest
 
 from contracts.orders import OrderInput, OrderLineInput, PaymentInput
+from domain.order_book import OrderBook
 from domain.orders import OrderStatus, PaymentStatus
 from domain.stock import InvalidTransition
-from workflows.order.book import OrderBook
 
 
 def _book() -> OrderBook:

@@ -1,0 +1,195 @@
+"""The order workflow's plumbing: how it runs an activity, publishes its state
+(projection and search attributes), keys its steps and turns the aggregate's
+refusals into update refusals. Workflow code (deterministic)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.orders import OrderActivities
+    from contracts.orders import KeyedIds, OrderView, PutBackInput, RecordOrderInput
+    from domain.errors import DomainError, InvalidInput
+    from domain.order_book import NotYet, OrderBook
+    from domain.orders import OrderStatus
+    from workflows import retry_policies, search_attributes
+    from workflows.refusals import not_yet, refuse, step_failed
+
+# Runs started before this patch upserted every search attribute at every publish.
+UPSERT_ON_CHANGE = "search-attributes-on-change"
+# Runs started before this patch recorded the order and wrote the projection with
+# (remote) activities; now they are local activities: no task queue round trip.
+# It is the first thing a new run asks, and such runs upsert on change without
+# asking UPSERT_ON_CHANGE: a patch first asked right after a local activity breaks
+# replay when the worker split that workflow task (the patch marker lands in a
+# later task than the one that resolves the local activity).
+LOCAL_PROJECTION = "projection-in-local-activities"
+
+MAX_HISTORY = 1_000  # events: past this a waiting run continues as new
+
+T = TypeVar("T")
+
+
+class OrderPlumbing:
+    book: OrderBook
+    lock: asyncio.Lock  # stock steps of updates and of run() never interleave
+    waits_cheaply: bool = False  # may wait for staging, continues as new
+    rejects_unrecordable: bool = False
+    unrecorded: bool = False  # the database refused the order: nothing to project
+
+    async def _record(self) -> bool:
+        """The order's rows as received; False when the database refused them: the
+        order is rejected with the reason (no stock was touched, no row holds it)."""
+        order = self.book.order
+        try:
+            await self._project(
+                OrderActivities.record_order,
+                RecordOrderInput(order=order, workflow_id=self.book.workflow_id),
+            )
+        except (ActivityError, ApplicationError) as error:  # (local: ApplicationError)
+            if not self.rejects_unrecordable:
+                raise
+            workflow.logger.warning("order %s not recorded: %s", order.order_number, error)
+            self.unrecorded = True
+            self.book.begin_closing()
+            self.book.close(OrderStatus.REJECTED, reason=step_failed(error, "record_order"))
+            return False
+        return True
+
+    async def _wait(self, done: Callable[[], object], at_most: timedelta | None = None) -> None:
+        """Until `done` (or for `at_most`). A run whose history grew long meanwhile
+        continues as new here, carrying its whole state: nothing runs, and the next
+        run starts `_fulfil` from the top, which leads it back where this one was
+        (a stream of stock signals keeps `done` true: it must not keep a run going)."""
+        try:
+            await workflow.wait_condition(lambda: bool(done()) or self._due(), timeout=at_most)
+        except TimeoutError:
+            return
+        if self._due():
+            carried = dataclasses.replace(self.book.order, carried=self.book.snapshot())
+            workflow.continue_as_new(carried)
+
+    def _due(self) -> bool:
+        """Time to continue as new: a long history, nothing running."""
+        info = workflow.info()
+        return (
+            self.waits_cheaply
+            and not self.book.closing
+            and not self.lock.locked()
+            and workflow.all_handlers_finished()
+            and (
+                info.is_continue_as_new_suggested()
+                or info.get_current_history_length() > MAX_HISTORY
+            )
+        )
+
+    async def _compensate(self, status: OrderStatus, reason: str) -> None:
+        """Undo in reverse: picked goods back to where they came from, allocations
+        back, reservations released; the order ends with `status` and says why."""
+        self.book.begin_closing()
+        async with self.lock:
+            tenant = self.book.order.tenant_id
+            picked = self.book.to_put_back()
+            if picked:
+                await self._act(
+                    OrderActivities.put_back_stock,
+                    PutBackInput(tenant_id=tenant, key=self._key("put-back"), items=picked),
+                )
+            allocated = self.book.to_deallocate()
+            if allocated:
+                await self._act(
+                    OrderActivities.deallocate_stock,
+                    KeyedIds(tenant_id=tenant, key=self._key("deallocate"), ids=allocated),
+                )
+            reservations = list(self.book.reservations)
+            if reservations:
+                await self._act(
+                    OrderActivities.release_reservations,
+                    KeyedIds(tenant_id=tenant, key=self._key("release"), ids=reservations),
+                )
+            self.book.compensated(status, reason)
+        await self._publish()
+
+    @staticmethod
+    def _check(check: Callable[[T], None], arg: T) -> None:
+        """A validator: the aggregate's refusal as the update's (changes nothing)."""
+        try:
+            check(arg)
+        except NotYet as error:
+            raise not_yet(error.detail) from error
+        except InvalidInput as error:
+            raise refuse(error.detail, "InvalidInput") from error
+        except DomainError as error:
+            raise refuse(error.detail) from error
+
+    def _still_open(self) -> None:
+        """An update admitted before compensation began must not act after it."""
+        self._check(lambda _: self.book.check_still_open(), None)
+
+    def _key(self, step: str) -> str:
+        """An idempotency key per step of this run; versioned so a retry replays."""
+        return f"{self.book.workflow_id}/{step}/{self.book.next_version()}"
+
+    async def _act(self, activity: Any, arg: Any) -> Any:
+        return await workflow.execute_activity_method(
+            activity,
+            arg,
+            start_to_close_timeout=retry_policies.ORDER_STEP_TIMEOUT,
+            retry_policy=retry_policies.DATABASE,
+        )
+
+    async def _published(self) -> OrderView:
+        """After a warehouse step: the status the books say, published; the view."""
+        self.book.settle_status()
+        await self._publish()
+        return self.book.view()
+
+    async def _publish(self) -> None:
+        """The new state to the projection and the search attributes."""
+        self.book.next_version()
+        self._upsert_search_attributes()
+        try:
+            await self._project(OrderActivities.project_order, self.book.view())
+        except (ActivityError, ApplicationError) as error:
+            if not self.rejects_unrecordable:
+                raise
+            # The database refused this view for good: the order goes on (its
+            # status query answers); the activity_failing alert names it.
+            number = self.book.order.order_number
+            workflow.logger.error("order %s not projected: %s", number, error)
+
+    async def _project(self, activity: Any, arg: Any) -> Any:
+        """The order's rows in Postgres: a short write the worker runs at once, as a
+        local activity (recorded as a marker; retried by the worker)."""
+        if self.unrecorded:
+            return None
+        if not self._local_projection():
+            return await self._act(activity, arg)
+        return await workflow.execute_local_activity_method(
+            activity,
+            arg,
+            start_to_close_timeout=retry_policies.PROJECTION_TIMEOUT,
+            retry_policy=retry_policies.DATABASE,
+            local_retry_threshold=retry_policies.LOCAL_RETRY_THRESHOLD,
+        )
+
+    def _local_projection(self) -> bool:
+        # (The SDK remembers the answer.) An update handled in the run's first
+        # activation may ask first and project before record_order wrote the row:
+        # that write finds no row and is lost, and the next publish writes it all.
+        return workflow.patched(LOCAL_PROJECTION)
+
+    def _upsert_search_attributes(self) -> None:
+        wanted = search_attributes.for_order(self.book.order, self.book.status)
+        if self._local_projection() or workflow.patched(UPSERT_ON_CHANGE):
+            wanted = search_attributes.changed(wanted)
+            if not wanted:
+                return
+        workflow.upsert_search_attributes(wanted)
