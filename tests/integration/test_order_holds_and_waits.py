@@ -17,8 +17,6 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.orders import (
     CancelInput,
     HoldInput,
-    PackageInput,
-    PackageLineInput,
     PackInput,
     PaymentInput,
     PickInput,
@@ -28,6 +26,7 @@ from contracts.orders import (
     ShipInput,
     StockArrivedInput,
 )
+from contracts.shipping import PackageInput, PackageLineInput
 from db.catalogue import create_location, create_warehouse
 from domain.catalogue import LocationSpec, LocationType, WarehouseSpec
 from domain.orders import HoldBlocks, OrderStatus, PaymentStatus
