@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.order_book import NotYet, OrderBook
     from domain.orders import OrderStatus
     from workflows import retry_policies, search_attributes
+    from workflows.continuation import history_is_long
     from workflows.refusals import not_yet, refuse, step_failed
 
 # Runs started before this patch upserted every search attribute at every publish.
@@ -78,16 +79,12 @@ class OrderPlumbing:
 
     def _due(self) -> bool:
         """Time to continue as new: a long history, nothing running."""
-        info = workflow.info()
         return (
             self.waits_cheaply
             and not self.book.closing
             and not self.lock.locked()
             and workflow.all_handlers_finished()
-            and (
-                info.is_continue_as_new_suggested()
-                or info.get_current_history_length() > MAX_HISTORY
-            )
+            and history_is_long(MAX_HISTORY)
         )
 
     async def _compensate(self, status: OrderStatus, reason: str) -> None:
