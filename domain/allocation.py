@@ -49,15 +49,40 @@ class Pick:
     quantity: int
 
 
+def lot_status_on(status: LotStatus, expires_on: date | None, today: date) -> LotStatus:
+    """A lot's status as of `today`: an available lot is expired from its expiry date
+    on, whether or not the lot-expiry schedule has marked it yet. Every read, the
+    allocation and the backorder sweep ask this, never the stored status alone."""
+    if status is LotStatus.AVAILABLE and expires_on is not None and expires_on <= today:
+        return LotStatus.EXPIRED
+    return status
+
+
 def usable(candidate: Candidate, today: date) -> bool:
     """Never allocate from held, quarantined or expired lots, or unpickable places."""
-    expired = candidate.expires_on is not None and candidate.expires_on <= today
     return (
         candidate.free > 0
         and candidate.pickable
-        and candidate.lot_status is LotStatus.AVAILABLE
-        and not expired
+        and lot_status_on(candidate.lot_status, candidate.expires_on, today) is LotStatus.AVAILABLE
     )
+
+
+def expired_unmarked(candidates: Iterable[Candidate], today: date) -> int:
+    """Free stock in lots past their expiry date still marked available: not yet in
+    a level's `held`, yet never promised."""
+    return sum(
+        c.free
+        for c in candidates
+        if c.lot_status is LotStatus.AVAILABLE
+        and lot_status_on(c.lot_status, c.expires_on, today) is LotStatus.EXPIRED
+    )
+
+
+def can_wake_backorders(candidates: Iterable[Candidate], reserved: int, today: date) -> bool:
+    """Stock worth waking a waiting order for: what allocation could take (`usable`)
+    beyond what is already reserved at the warehouse. Stock on a dock, in a held or
+    expired lot never wakes anyone: the order would reserve it and fail to allocate."""
+    return sum(c.free for c in candidates if usable(c, today)) > reserved
 
 
 def _sort_key(strategy: Strategy, candidate: Candidate) -> tuple[object, ...]:
@@ -101,6 +126,14 @@ def choose_stock(
         picks.append(Pick(candidate, take))
         remaining -= take
     return picks, remaining
+
+
+def available_to_promise(*, on_hand: int, reserved: int, allocated: int, held: int) -> int:
+    """What a warehouse can still promise of an item. `held` is on hand in lots not
+    available, with the free stock of lots expired but not yet marked
+    (`expired_unmarked`); promises made before a lot expired can exceed what is left,
+    so this never goes below zero."""
+    return max(0, on_hand - reserved - allocated - held)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -72,6 +73,7 @@ async def get_balances(
         location=location,
         after=tuple(after) if after else None,
         limit=limit,
+        today=datetime.now(UTC).date(),
     )
     units = Units(await units_of(session, principal.tenant_id, {r.sku for r in rows}))
     items = []
@@ -92,9 +94,7 @@ async def get_balances(
                         lot_status=p.lot_status,
                         on_hand=d(p.on_hand),
                         allocated=d(p.allocated),
-                        available=d(
-                            p.on_hand - p.allocated if p.lot_status in (None, "available") else 0
-                        ),
+                        available=d(p.available),
                     )
                     for p in row.places
                 ],
@@ -122,6 +122,7 @@ async def get_availability(
         location=None,
         after=None,
         limit=500,
+        today=datetime.now(UTC).date(),
     )
     d = uom.to_display
     return AvailabilityPublic(

@@ -188,7 +188,11 @@ class PlacePublic(BaseModel):
     lot: str | None
     serial: str | None
     expires_at: date | None
-    lot_status: str | None = Field(None, description="available, hold, quarantine, expired")
+    lot_status: str | None = Field(
+        None,
+        description="available, hold, quarantine, expired (a lot past its expiry date "
+        "reads expired from that day on)",
+    )
     on_hand: Quantity
     allocated: Quantity
     available: Quantity
@@ -201,8 +205,10 @@ class BalancePublic(BaseModel):
     on_hand: Quantity
     reserved: Quantity
     allocated: Quantity
-    available: Quantity = Field(description="on_hand - reserved - allocated - held")
-    held: Quantity = Field(description="on hand in lots on hold or in quarantine")
+    available: Quantity = Field(description="on_hand - reserved - allocated - held (never < 0)")
+    held: Quantity = Field(
+        description="on hand in lots on hold, in quarantine or past their expiry date"
+    )
     in_transit: Quantity
     incoming: Quantity
     locations: list[PlacePublic]
@@ -213,8 +219,10 @@ class WarehouseAvailability(BaseModel):
     on_hand: Quantity
     reserved: Quantity
     allocated: Quantity
-    available: Quantity = Field(description="on_hand - reserved - allocated - held")
-    held: Quantity = Field(description="on hand in lots on hold or in quarantine")
+    available: Quantity = Field(description="on_hand - reserved - allocated - held (never < 0)")
+    held: Quantity = Field(
+        description="on hand in lots on hold, in quarantine or past their expiry date"
+    )
     in_transit: Quantity
     incoming: Quantity
 

@@ -166,19 +166,19 @@ class StockChange:
         for (warehouse_id, item_id), d in sorted(self.levels.items()):
             if not await _apply_level(session, self.tenant_id, warehouse_id, item_id, d):
                 available = await _level_available(session, warehouse_id, item_id)
-                shortages.append(_shortage(d.label, d.requested or _demand(d.on_hand), available))
+                shortages.append(shortage(d.label, d.requested or _demand(d.on_hand), available))
         for (warehouse_id, lot_id), lot in sorted(self.lots.items()):
             if not await _apply_lot(session, self.tenant_id, warehouse_id, lot_id, lot):
                 available = await _lot_available(session, warehouse_id, lot_id)
                 shortages.append(
-                    _shortage(lot.label, lot.requested or _demand(lot.on_hand), available)
+                    shortage(lot.label, lot.requested or _demand(lot.on_hand), available)
                 )
         ids: dict[BalanceKey, int] = {}
         for key, b in sorted(self.balances.items()):
             balance_id = await _apply_balance(session, self.tenant_id, key, b)
             if balance_id is None:
                 available = await _balance_available(session, key)
-                shortages.append(_shortage(b.label, b.requested or _demand(b.on_hand), available))
+                shortages.append(shortage(b.label, b.requested or _demand(b.on_hand), available))
             else:
                 ids[key] = balance_id
         if shortages:
@@ -217,7 +217,7 @@ async def lock_levels(session: AsyncSession, tenant_id: int, keys: list[tuple[in
         )
 
 
-def _shortage(label: Label | None, requested: int, available: int) -> Shortage:
+def shortage(label: Label | None, requested: int, available: int) -> Shortage:
     assert label is not None
     return Shortage(
         label.line, label.sku, label.warehouse, label.location, label.lot, requested, available

@@ -4,15 +4,16 @@ location and lot chosen by the item's strategy), deallocate."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Allocation, Item, Lot, Reservation
+from db.stock.availability import refuse_expired_promises
+from db.stock.candidates import candidates, free_stock
 from db.stock.change import BalanceKey, Label, Place, StockChange, lock_levels
 from db.stock.operation import Caller, OperationContext, run_operation
-from domain.allocation import Candidate, LotStatus, Strategy, choose_stock
+from domain.allocation import LotStatus, Strategy, choose_stock, lot_status_on
 from domain.errors import InvalidInput, NotFound
 from domain.stock import (
     AllocateReservation,
@@ -40,6 +41,7 @@ async def reserve(
             raise InvalidInput("source_type is required", field="source_type")
         cat = ctx.catalogue
         change = StockChange(ctx.tenant_id)
+        today = datetime.now(UTC).date()
         records = []
         for n, line in enumerate(command.lines):
             field = f"lines.{n}"
@@ -48,8 +50,10 @@ async def reserve(
             warehouse = await cat.warehouse(line.warehouse, f"{field}.warehouse")
             item = await cat.item(line.sku, f"{field}.sku")
             lot = await cat.lot(item, line.lot, f"{field}.lot") if line.lot else None
-            if lot is not None and lot.status != LotStatus.AVAILABLE:
-                raise InvalidInput(f"lot {lot.lot_number!r} is {lot.status}", field=f"{field}.lot")
+            if lot is not None:
+                status = lot_status_on(LotStatus(lot.status), lot.expires_on, today)
+                if status is not LotStatus.AVAILABLE:
+                    raise InvalidInput(f"lot {lot.lot_number!r} is {status}", field=f"{field}.lot")
             reservation = Reservation(
                 tenant_id=ctx.tenant_id,
                 warehouse_id=warehouse.id,
@@ -80,6 +84,7 @@ async def reserve(
         result = ReservationsResult(records)
         await ctx.record(result, ReservationsResult)
         await change.apply(ctx.session)
+        await refuse_expired_promises(ctx.session, change, today)
         return result
 
     return await run_operation(sessions, caller, "reserve", command, ReservationsResult, body)
@@ -175,26 +180,6 @@ async def expire(
         return None
 
 
-_CANDIDATES = text(
-    """
-    SELECT b.id, b.location_id, loc.code AS location, b.lot_id, b.serial_id,
-           b.on_hand - b.allocated AS free,
-           coalesce(l.received_at, b.received_at) AS received_at,
-           coalesce(l.status, 'available') AS lot_status, l.expires_on, l.lot_number,
-           (loc.pickable AND loc.active) AS pickable,
-           ll.on_hand - ll.reserved - ll.allocated AS lot_free,
-           s.serial_number
-    FROM balances b
-    JOIN locations loc ON loc.id = b.location_id
-    LEFT JOIN lots l ON l.id = b.lot_id
-    LEFT JOIN lot_levels ll ON ll.warehouse_id = b.warehouse_id AND ll.lot_id = b.lot_id
-    LEFT JOIN serials s ON s.id = b.serial_id
-    WHERE b.warehouse_id = :w AND b.item_id = :i AND b.on_hand > b.allocated
-      AND loc.type <> 'staging' AND (CAST(:lot AS bigint) IS NULL OR b.lot_id = :lot)
-    """
-)
-
-
 async def allocate(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: AllocateReservation
 ) -> AllocationResult:
@@ -208,33 +193,22 @@ async def allocate(
         warehouse_code = await ctx.catalogue.warehouse_code(r.warehouse_id)
         # Balances of this item and warehouse change only under its level lock.
         await lock_levels(ctx.session, ctx.tenant_id, [(r.warehouse_id, r.item_id)])
-        rows = (
-            await ctx.session.execute(
-                _CANDIDATES, {"w": r.warehouse_id, "i": r.item_id, "lot": r.lot_id}
-            )
-        ).all()
-        by_key: dict[tuple[int, ...], Any] = {(row.id,): row for row in rows}
-        candidates = [
-            Candidate(
-                (row.id,),
-                int(row.free),
-                row.received_at,
-                LotStatus(row.lot_status),
-                row.expires_on,
-                bool(row.pickable),
-                lot_key=row.lot_id or 0,
-            )
-            for row in rows
-        ]
+        pair = (r.warehouse_id, r.item_id)
+        stock = (await free_stock(ctx.session, [pair], lot_id=r.lot_id))[pair]
+        by_key = {s.candidate.balance_key: s for s in stock}
         # A pinned reservation already holds its lot; others may only take a lot's
         # stock that nobody else has reserved.
         lot_free = (
             {}
             if r.lot_id
-            else {row.lot_id: int(row.lot_free) for row in rows if row.lot_id is not None}
+            else {
+                s.lot_id: s.lot_free
+                for s in stock
+                if s.lot_id is not None and s.lot_free is not None
+            }
         )
         picks, shortfall = choose_stock(
-            candidates,
+            candidates(stock),
             quantity,
             Strategy(item.default_strategy),
             datetime.now(UTC).date(),
@@ -253,7 +227,7 @@ async def allocate(
             allocation = Allocation(
                 tenant_id=ctx.tenant_id,
                 reservation_id=r.id,
-                balance_id=row.id,
+                balance_id=row.balance_id,
                 warehouse_id=r.warehouse_id,
                 item_id=r.item_id,
                 quantity=pick.quantity,

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.stock.availability import expired_unmarked_stock
+from domain.allocation import LotStatus, available_to_promise, lot_status_on
 from domain.errors import NotFound
 
 
@@ -19,7 +21,13 @@ class PlaceRow:
     expires_on: date | None
     on_hand: int
     allocated: int
-    lot_status: str | None = None  # None: no lot
+    lot_status: LotStatus | None = None  # as of today (None: no lot)
+
+    @property
+    def available(self) -> int:
+        """Free stock here that may be promised (not in a lot held or expired)."""
+        sellable = self.lot_status in (None, LotStatus.AVAILABLE)
+        return self.on_hand - self.allocated if sellable else 0
 
 
 @dataclass(frozen=True)
@@ -31,12 +39,14 @@ class LevelRow:
     allocated: int
     in_transit: int
     incoming: int
-    held: int
+    held: int  # with the free stock of expired lots not marked yet
     places: tuple[PlaceRow, ...]
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.reserved - self.allocated - self.held
+        return available_to_promise(
+            on_hand=self.on_hand, reserved=self.reserved, allocated=self.allocated, held=self.held
+        )
 
 
 _LEVELS = text(
@@ -84,6 +94,7 @@ async def stock_levels(
     location: str | None,
     after: tuple[str, str] | None,
     limit: int,
+    today: date,
 ) -> list[LevelRow]:
     levels = (
         await session.execute(
@@ -101,6 +112,8 @@ async def stock_levels(
     ).all()
     if not levels:
         return []
+    pairs = [(row.warehouse_id, row.item_id) for row in levels]
+    expired = await expired_unmarked_stock(session, pairs, today)
     places: dict[tuple[int, int], list[PlaceRow]] = {}
     rows = await session.execute(
         _PLACES,
@@ -118,7 +131,9 @@ async def stock_levels(
             p.expires_on,
             p.on_hand,
             p.allocated,
-            p.lot_status,
+            None
+            if p.lot_status is None
+            else lot_status_on(LotStatus(p.lot_status), p.expires_on, today),
         )
         places.setdefault((p.warehouse_id, p.item_id), []).append(place)
     return [
@@ -130,7 +145,7 @@ async def stock_levels(
             allocated=row.allocated,
             in_transit=row.in_transit,
             incoming=row.incoming,
-            held=row.held,
+            held=row.held + expired[(row.warehouse_id, row.item_id)],
             places=tuple(places.get((row.warehouse_id, row.item_id), [])),
         )
         for row in levels

@@ -10,8 +10,12 @@ from domain.allocation import (
     LotStatus,
     Strategy,
     WarehouseStock,
+    available_to_promise,
+    can_wake_backorders,
     choose_stock,
     decide_backorder,
+    expired_unmarked,
+    lot_status_on,
     plan_reservation,
     usable,
 )
@@ -184,3 +188,49 @@ def test_backorder_policy_splits_the_shortfall(
 ) -> None:
     decision = decide_backorder(policy, 7, limit=limit, already_backordered=waiting)
     assert (decision.backordered, decision.rejected) == expected
+
+
+def test_a_lot_reads_expired_from_its_expiry_date_on_whatever_is_stored() -> None:
+    status = LotStatus.AVAILABLE
+    assert lot_status_on(status, TODAY + timedelta(days=1), TODAY) is LotStatus.AVAILABLE
+    assert lot_status_on(status, TODAY, TODAY) is LotStatus.EXPIRED
+    assert lot_status_on(status, None, TODAY) is LotStatus.AVAILABLE
+    # a lot on hold stays on hold (its stock is held either way)
+    assert lot_status_on(LotStatus.HOLD, TODAY, TODAY) is LotStatus.HOLD
+
+
+@given(candidate_lists, st.integers(0, 400))
+def test_stock_wakes_a_backorder_only_when_allocation_could_take_more_than_is_reserved(
+    pool: list[Candidate], reserved: int
+) -> None:
+    picks, _ = choose_stock(pool, 10**6, Strategy.FIFO, TODAY)
+    allocatable = sum(p.quantity for p in picks)
+    assert can_wake_backorders(pool, reserved, TODAY) is (allocatable > reserved)
+
+
+@given(candidate_lists)
+def test_expired_stock_not_yet_marked_is_what_allocation_skips_for_its_date_alone(
+    pool: list[Candidate],
+) -> None:
+    """It is the free stock of lots marked available that `usable` refuses only
+    because of the date: neither more nor less."""
+    undated = [
+        Candidate(c.balance_key, c.free, c.received_at, c.lot_status, None, True)
+        for c in pool
+        if c.lot_status is LotStatus.AVAILABLE
+    ]
+    dated = [
+        Candidate(c.balance_key, c.free, c.received_at, c.lot_status, c.expires_on, True)
+        for c in pool
+        if c.lot_status is LotStatus.AVAILABLE
+    ]
+    skipped = sum(c.free for c in undated if usable(c, TODAY)) - sum(
+        c.free for c in dated if usable(c, TODAY)
+    )
+    assert expired_unmarked(pool, TODAY) == skipped
+
+
+def test_what_can_be_promised_never_goes_below_zero() -> None:
+    assert available_to_promise(on_hand=10, reserved=3, allocated=2, held=1) == 4
+    # reserved before its lot expired: more is promised than is left
+    assert available_to_promise(on_hand=10, reserved=6, allocated=0, held=5) == 0
