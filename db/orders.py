@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts.orders import OrderInput, OrderView, RequestView
 from contracts.shipping import Shipping
 from db.models import FulfillmentRequestRow, Item, Order, OrderLine
+from db.stock.availability import LevelStock, expired_unmarked_stock
+from db.stock.candidates import candidates, free_stock
 from db.stock.lookups import Catalogue
-from domain.allocation import BackorderPolicy, WarehouseStock
+from domain.allocation import BackorderPolicy, WarehouseStock, can_wake_backorders
 from domain.errors import NotFound
 
 _VIEW = TypeAdapter(OrderView)
@@ -141,16 +143,34 @@ async def reservable(
 ) -> list[WarehouseStock]:
     """What each active warehouse could promise of a SKU now."""
     async with sessions() as session:
-        rows = await session.execute(
-            text(
-                "SELECT w.id, w.code, w.priority, s.on_hand - s.reserved - s.allocated - s.held"
-                " FROM stock_levels s JOIN warehouses w ON w.id = s.warehouse_id"
-                " JOIN items i ON i.id = s.item_id"
-                " WHERE i.tenant_id = :t AND i.sku = :sku AND w.active"
-            ),
-            {"t": tenant_id, "sku": sku},
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT w.id, w.code, w.priority, s.item_id, s.on_hand, s.reserved,"
+                    " s.allocated, s.held"
+                    " FROM stock_levels s JOIN warehouses w ON w.id = s.warehouse_id"
+                    " JOIN items i ON i.id = s.item_id"
+                    " WHERE i.tenant_id = :t AND i.sku = :sku AND w.active"
+                ),
+                {"t": tenant_id, "sku": sku},
+            )
+        ).all()
+        pairs = [(r.id, r.item_id) for r in rows]
+        expired = await expired_unmarked_stock(session, pairs, datetime.now(UTC).date())
+    return [
+        WarehouseStock(
+            int(r.id),
+            r.code,
+            int(r.priority),
+            LevelStock(
+                on_hand=r.on_hand,
+                reserved=r.reserved,
+                allocated=r.allocated,
+                held=r.held + expired[(r.id, r.item_id)],
+            ).available,
         )
-        return [WarehouseStock(int(r[0]), r[1], int(r[2]), int(r[3])) for r in rows]
+        for r in rows
+    ]
 
 
 async def waiting_elsewhere(
@@ -342,19 +362,38 @@ async def reservation_warehouses(
 async def wakeable_backorders(
     sessions: async_sessionmaker[AsyncSession], limit: int
 ) -> list[tuple[str, str]]:
-    """(workflow id, sku) of backordered lines whose item has stock available in some
-    active warehouse of its tenant: highest priority (lowest number), then oldest."""
+    """(workflow id, sku) of backordered lines whose item has stock allocation could
+    take in some active warehouse of its tenant (domain `can_wake_backorders`):
+    highest priority (lowest number), then oldest."""
     async with sessions() as session:
+        levels = (
+            await session.execute(
+                text(
+                    "SELECT s.warehouse_id, s.item_id, s.reserved FROM stock_levels s"
+                    " JOIN warehouses w ON w.id = s.warehouse_id"
+                    " WHERE w.active AND s.item_id IN"
+                    "   (SELECT DISTINCT item_id FROM order_lines WHERE backordered > 0)"
+                )
+            )
+        ).all()
+        stock = await free_stock(session, [(r.warehouse_id, r.item_id) for r in levels])
+        today = datetime.now(UTC).date()
+        items = sorted(
+            {
+                r.item_id
+                for r in levels
+                if can_wake_backorders(
+                    candidates(stock[(r.warehouse_id, r.item_id)]), r.reserved, today
+                )
+            }
+        )
         rows = await session.execute(
             text(
                 "SELECT o.workflow_id, i.sku FROM order_lines l"
                 " JOIN orders o ON o.id = l.order_id JOIN items i ON i.id = l.item_id"
-                " WHERE l.backordered > 0 AND EXISTS ("
-                "   SELECT 1 FROM stock_levels s JOIN warehouses w ON w.id = s.warehouse_id"
-                "   WHERE s.item_id = l.item_id AND w.active"
-                "     AND s.on_hand - s.reserved - s.allocated - s.held > 0)"
+                " WHERE l.backordered > 0 AND l.item_id = ANY(:items)"
                 " ORDER BY o.priority, o.id LIMIT :limit"
             ),
-            {"limit": limit},
+            {"items": items, "limit": limit},
         )
         return [(row[0], row[1]) for row in rows]

@@ -49,6 +49,14 @@ ITEMS = [
     ItemSpec("BOLT", "Bolt", track_lot=True, default_strategy=Strategy.LIFO),
     ItemSpec("PHONE", "Phone", track_serial=True),
     ItemSpec("GADGET", "Gadget", backorder_policy=BackorderPolicy.ALLOW),
+    ItemSpec(
+        "YOGURT",
+        "Yogurt",
+        track_lot=True,
+        track_expiry=True,
+        default_strategy=Strategy.FEFO,
+        backorder_policy=BackorderPolicy.ALLOW,
+    ),
 ]
 
 
