@@ -21,6 +21,7 @@ from temporalio.worker import Interceptor, Worker
 
 from activities.backorders import BackorderActivities
 from activities.failures import FailureInterceptor
+from activities.lots import LotActivities
 from activities.orders import OrderActivities
 from activities.reservations import ReservationActivities
 from activities.returns import ReturnActivities
@@ -36,6 +37,7 @@ from observability.tracing import Tracing
 from settings import ALERT_AFTER_ATTEMPTS, Settings
 from workflows.backorder_wakeup import BackorderWakeupWorkflow
 from workflows.client import connect
+from workflows.lot_expiry import LotExpiryWorkflow
 from workflows.order.workflow import OrderWorkflow
 from workflows.reservation_expiry import ReservationExpiryWorkflow
 from workflows.returns.workflow import ReturnWorkflow
@@ -54,6 +56,7 @@ WORKFLOWS = [
     ReturnWorkflow,
     TransferWorkflow,
     StuckRunsWorkflow,
+    LotExpiryWorkflow,
 ]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
@@ -80,6 +83,7 @@ def build_worker(
         activities=[
             stack_check.check_database,
             reservations.expire_due_reservations,
+            LotActivities(sessions).expire_due_lots,
             orders.record_order,
             orders.project_order,
             orders.reserve_lines,

@@ -294,6 +294,22 @@ class LotReleased:
     replayed: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExpireLot:
+    """A lot past its expiry date, to be marked expired (the lot-expiry schedule)."""
+
+    tenant_id: int
+    lot_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LotExpired:
+    sku: str
+    lot: str
+    held: dict[str, int]  # warehouse code: base units that left `available` for `held`
+    replayed: bool = False
+
+
 @dataclass(frozen=True)
 class ReturnReceived:
     movements: list[MovementRecord]

@@ -22,15 +22,19 @@ from temporalio.client import (
 
 from contracts.sweeps import StuckRunsInput
 from workflows.backorder_wakeup import BackorderWakeupInput, BackorderWakeupWorkflow
+from workflows.lot_expiry import LotExpiryInput, LotExpiryWorkflow
 from workflows.reservation_expiry import ReservationExpiryInput, ReservationExpiryWorkflow
 from workflows.stuck_runs import StuckRunsWorkflow
 
 RESERVATION_EXPIRY = "reservation-expiry"
 BACKORDER_WAKEUP = "backorder-wakeup"
 STUCK_RUNS = "stuck-runs"
+LOT_EXPIRY = "lot-expiry"
 
 
-def _every_minute(workflow_run: Any, arg: Any, workflow_id: str, task_queue: str) -> Schedule:
+def _every(
+    minutes: int, workflow_run: Any, arg: Any, workflow_id: str, task_queue: str
+) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
             workflow_run,
@@ -39,20 +43,33 @@ def _every_minute(workflow_run: Any, arg: Any, workflow_id: str, task_queue: str
             task_queue=task_queue,
             execution_timeout=timedelta(minutes=30),
         ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=1))]),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=minutes))]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
 
 
 def schedules(task_queue: str) -> dict[str, Schedule]:
     return {
-        RESERVATION_EXPIRY: _every_minute(
-            ReservationExpiryWorkflow.run, ReservationExpiryInput(), RESERVATION_EXPIRY, task_queue
+        RESERVATION_EXPIRY: _every(
+            1,
+            ReservationExpiryWorkflow.run,
+            ReservationExpiryInput(),
+            RESERVATION_EXPIRY,
+            task_queue,
         ),
-        BACKORDER_WAKEUP: _every_minute(
-            BackorderWakeupWorkflow.run, BackorderWakeupInput(), BACKORDER_WAKEUP, task_queue
+        BACKORDER_WAKEUP: _every(
+            1, BackorderWakeupWorkflow.run, BackorderWakeupInput(), BACKORDER_WAKEUP, task_queue
         ),
-        STUCK_RUNS: _every_minute(StuckRunsWorkflow.run, StuckRunsInput(), STUCK_RUNS, task_queue),
+        STUCK_RUNS: _every(1, StuckRunsWorkflow.run, StuckRunsInput(), STUCK_RUNS, task_queue),
+        # Reads leave an expired lot out from its expiry date on; this run only
+        # catches the stored status and the levels' `held` up, so it need not be urgent.
+        LOT_EXPIRY: _every(
+            5,
+            LotExpiryWorkflow.run,
+            LotExpiryInput(actor=f"schedule:{LOT_EXPIRY}"),
+            LOT_EXPIRY,
+            task_queue,
+        ),
     }
 
 

@@ -11,10 +11,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -107,6 +109,12 @@ class Lot(Base):
     __table_args__ = (
         UniqueConstraint("item_id", "lot_number"),
         CheckConstraint("status IN ('available', 'hold', 'quarantine', 'expired')", name="status"),
+        Index(
+            "ix_lots_expiring",
+            "expires_on",
+            "id",
+            postgresql_where=text("status = 'available' AND expires_on IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = id_column()
@@ -117,6 +125,8 @@ class Lot(Base):
     expires_on: Mapped[date | None] = mapped_column(Date)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default="available")
+    status_changed_by: Mapped[str | None] = mapped_column(String(128))  # an actor
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Serial(Base):
