@@ -26,9 +26,15 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
 
 
 def test_every_part_of_the_production_shape_is_there(compose: dict[str, Any]) -> None:
-    assert {"postgres", "temporal", "temporal-ui", "migrate", "api", "worker"} <= compose[
-        "services"
-    ].keys()
+    assert {
+        "postgres",
+        "temporal",
+        "temporal-ui",
+        "migrate",
+        "schedules",
+        "api",
+        "worker",
+    } <= compose["services"].keys()
 
 
 def test_two_worker_replicas(compose: dict[str, Any]) -> None:
@@ -44,7 +50,7 @@ def test_images_are_pinned(compose: dict[str, Any]) -> None:
 
 def test_service_env_vars_are_settings_the_code_reads(compose: dict[str, Any]) -> None:
     known = env_var_names()
-    for name in ("migrate", "api", "worker"):
+    for name in ("migrate", "schedules", "api", "worker"):
         env = _environment(compose["services"][name])
         oms_vars = {key for key in env if key.startswith("OMS_")}
         assert oms_vars, name
@@ -105,3 +111,30 @@ def test_the_image_copies_every_package_the_project_installs() -> None:
         for source in line.split()[1:-1]
     }
     assert packages <= copied, packages - copied
+
+
+def _settings_of(service: dict[str, Any]) -> Settings:
+    env = _environment(service)
+    return Settings.model_validate(
+        {key.removeprefix("OMS_").lower(): value for key, value in env.items()}
+    )
+
+
+def test_a_one_shot_service_creates_the_schedules_the_workers_serve(
+    compose: dict[str, Any],
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    services = compose["services"]
+    schedules, worker = services["schedules"], services["worker"]
+    assert schedules["command"] == ["oms", "schedules"]
+    assert CliRunner().invoke(app, ["schedules", "--help"]).exit_code == 0
+    assert schedules["build"] == worker["build"]  # the worker's image: its definitions
+    assert schedules["restart"] == "on-failure"  # until Temporal takes them; then done
+    assert schedules["depends_on"]["temporal"]["condition"] == "service_healthy"
+    # The schedules start workflows on the task queue the workers poll, in their namespace.
+    mine, theirs = _settings_of(schedules), _settings_of(worker)
+    for name in ("temporal_address", "temporal_namespace", "temporal_task_queue"):
+        assert getattr(mine, name) == getattr(theirs, name), name
