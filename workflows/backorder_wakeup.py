@@ -3,8 +3,9 @@
 A receipt signals waiting orders at once (best effort). Stock also comes back by
 other roads (a canceled order, a count, a put-away), and a signal can be lost; so a
 Temporal Schedule (`backorder-wakeup`, every minute) runs this sweep: every
-backordered order whose item has stock available again is signalled, highest
-priority first, then oldest."""
+backordered order whose item has stock allocation could take again (beyond what is
+reserved; never a dock's, a held or an expired lot's: db/orders.py
+`wakeable_backorders`) is signalled, highest priority first, then oldest."""
 
 from __future__ import annotations
 

@@ -214,13 +214,14 @@ async def test_schedules_are_created_once_and_updated_in_place(
 
     from workflows.schedules import (
         BACKORDER_WAKEUP,
+        LOT_EXPIRY,
         RESERVATION_EXPIRY,
         STUCK_RUNS,
         apply_schedules,
     )
 
     task_queue = unique("sched")
-    every = [RESERVATION_EXPIRY, BACKORDER_WAKEUP, STUCK_RUNS]
+    every = [RESERVATION_EXPIRY, BACKORDER_WAKEUP, STUCK_RUNS, LOT_EXPIRY]
     assert await apply_schedules(dev_env.client, task_queue) == every
     assert await apply_schedules(dev_env.client, task_queue) == every
     wakeup = await dev_env.client.get_schedule_handle(BACKORDER_WAKEUP).describe()
@@ -232,6 +233,10 @@ async def test_schedules_are_created_once_and_updated_in_place(
     assert action.workflow == "ReservationExpiryWorkflow"
     assert action.task_queue == task_queue
     assert [i.every for i in described.schedule.spec.intervals] == [timedelta(minutes=1)]
+    lots = (await dev_env.client.get_schedule_handle(LOT_EXPIRY).describe()).schedule
+    assert isinstance(lots.action, ScheduleActionStartWorkflow)
+    assert lots.action.workflow == "LotExpiryWorkflow"
+    assert lots.action.args and "schedule:lot-expiry" in str(lots.action.args[0])
 
 
 async def test_a_worker_killed_mid_saga_is_replaced_and_the_order_has_one_effect(

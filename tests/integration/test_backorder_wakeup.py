@@ -78,11 +78,13 @@ async def test_stock_the_order_cannot_allocate_never_wakes_it_and_a_good_receipt
     # YOGURT's stock: an expired lot in a bin, a good lot still on the dock, a lot
     # on hold (returned for repair): on hand 9, none of it allocatable.
     await world.receive("YOGURT", 5, lot="OLD", expires_on=TODAY - timedelta(days=1))
-    await world.receive("YOGURT", 3, lot="DOCKED", expires_on=TODAY + timedelta(days=30),
-                        location="DOCK")  # fmt: skip
+    await world.receive(
+        "YOGURT", 3, lot="DOCKED", expires_on=TODAY + timedelta(days=30), location="DOCK"
+    )
     line = ReturnReceiptLine("1", "YOGURT", 1, 1, "repair", "DOCKED")
-    await receive_return(world.sessions, world.caller(),
-                         ReceiveReturn(0, unique("RMA"), "WH1", "A1", [line]))  # fmt: skip
+    await receive_return(
+        world.sessions, world.caller(), ReceiveReturn(0, unique("RMA"), "WH1", "A1", [line])
+    )
     assert (await world.level("YOGURT"))["on_hand"] == 9
 
     handle = await start(time_skipping_env.client, task_queue, order_input(world, [("YOGURT", 2)]))
