@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from contracts.sweeps import ExpireLotsInput, ExpireLotsResult
 from db.stock.lots import due_lots, expire_lot
-
-
-@dataclass(frozen=True, kw_only=True)
-class ExpireLotsInput:
-    actor: str  # who marks them: the schedule that started the sweep
-    after: int = 0  # lot ids up to this one were looked at by an earlier batch
-    batch: int = 500
-
-
-@dataclass(frozen=True, kw_only=True)
-class ExpireLotsResult:
-    expired: list[int] = field(default_factory=list)  # lot ids marked expired by this call
-    last: int = 0  # the last lot id looked at
-    more: bool = False  # a full batch was due: look after `last`
 
 
 class LotActivities:

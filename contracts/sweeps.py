@@ -1,5 +1,5 @@
 """Inputs and results of the scheduled sweeps' activities (backorder wake-ups,
-reservation expiry, the stack check, stuck runs)."""
+reservation expiry, lot expiry, the stack check, stuck runs)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,23 @@ class ExpireDueInput:
 class ExpireDueResult:
     expired: list[int]  # reservation ids released as expired by this run
     more: bool  # a full batch was due: run again
+
+
+# -- lots ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpireLotsInput:
+    actor: str  # who marks them: the schedule that started the sweep
+    after: int = 0  # lot ids up to this one were looked at by an earlier batch
+    batch: int = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpireLotsResult:
+    expired: list[int] = field(default_factory=list)  # lot ids marked expired by this call
+    last: int = 0  # the last lot id looked at
+    more: bool = False  # a full batch was due: look after `last`
 
 
 # -- stack check ---------------------------------------------------------------

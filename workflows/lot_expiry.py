@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.lots import ExpireLotsInput, LotActivities
+    from activities.lots import LotActivities
+    from contracts.sweeps import ExpireLotsInput
     from workflows import retry_policies
 
 MAX_BATCHES = 20  # per run; the next scheduled run takes the rest
