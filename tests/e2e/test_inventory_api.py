@@ -1,7 +1,7 @@
 """Stock through the API: every route, idempotency, roles, tenants, and bad input
 that is refused as problem+json while balances and the ledger stay as they were."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -175,6 +175,34 @@ async def test_reserve_allocate_and_release(api: httpx.AsyncClient, stocked: Ten
     assert release.status_code == 409  # all of it is allocated now: nothing to release
     availability = await api.get("/v1/inventory/availability?sku=MILK", headers=wms)
     assert availability.json()["items"][0]["allocated"] == 8
+
+
+async def test_a_lot_past_its_expiry_date_reads_expired_and_is_never_promised(
+    api: httpx.AsyncClient, stocked: TenantKeys
+) -> None:
+    """From its expiry date on, before any schedule marks it."""
+    wms, viewer = stocked.auth(Role.WMS), stocked.auth(Role.VIEWER)
+    today = datetime.now(UTC).date()
+    for lot, days, quantity in (("GONE", -1, 3), ("GOOD", 30, 2)):
+        expires_at = str(today + timedelta(days=days))
+        response = await receive(api, stocked, "MILK", quantity, lot=lot, expires_at=expires_at)
+        assert response.status_code == 201, response.text
+
+    availability = (await api.get("/v1/inventory/availability?sku=MILK", headers=viewer)).json()
+    level = availability["items"][0]
+    assert (availability["available"], level["held"], level["on_hand"]) == (2, 3, 5)
+    balances = (await api.get("/v1/inventory/balances?sku=MILK", headers=viewer)).json()
+    places = {p["lot"]: p for p in balances["items"][0]["locations"]}
+    assert (places["GONE"]["lot_status"], places["GONE"]["available"]) == ("expired", 0)
+    assert (places["GOOD"]["lot_status"], places["GOOD"]["available"]) == ("available", 2)
+
+    before = await snapshot(api, stocked)
+    for line, status in (({"quantity": 3}, 409), ({"quantity": 1, "lot": "GONE"}, 422)):
+        body = {"warehouse": "WH1", "sku": "MILK", "source_type": "pos", **line}
+        response = await api.post("/v1/inventory/reservations", json=body, headers={**wms, **key()})
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == PROBLEM
+    assert await snapshot(api, stocked) == before
 
 
 async def test_a_short_reservation_is_409_with_the_shortage(
