@@ -24,7 +24,7 @@ from api.schemas.orders import (
     ShipmentPublic,
 )
 from api.units import Units
-from api.workflow_calls import query_workflow, request_hash, start_once, update_workflow
+from api.workflow_calls import read_state, request_hash, start_once, update_workflow
 from contracts.orders import (
     OrderInput,
     OrderLineInput,
@@ -35,7 +35,7 @@ from contracts.orders import (
     order_workflow_id,
 )
 from contracts.shipping import PackageView, Shipping
-from db.orders import waiting_orders
+from db.orders import projected_order, waiting_orders
 from db.stock.lookups import Catalogue
 from domain.orders import OrderStatus
 from workflows import search_attributes
@@ -101,13 +101,13 @@ async def place_order(
 
 
 async def order_view(resources: Resources, tenant_id: int, order_number: str) -> OrderView:
-    view: OrderView = await query_workflow(
-        resources,
-        order_workflow_id(tenant_id, order_number),
-        OrderWorkflow.status,
-        f"order {order_number}",
-        "order_number",
-    )
+    """The order's state: live while it runs, from its projection once it ended."""
+    async with resources.sessions() as session:
+        projected = await projected_order(session, tenant_id, order_number)
+    view: OrderView = await read_state(
+        resources, order_workflow_id(tenant_id, order_number), OrderWorkflow.status,
+        f"order {order_number}", "order_number", projected,
+    )  # fmt: skip
     return view
 
 

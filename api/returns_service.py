@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import (
@@ -26,7 +27,7 @@ from api.schemas.returns import (
     ReturnReceipt,
 )
 from api.units import Units
-from api.workflow_calls import query_workflow, unavailable, update_workflow
+from api.workflow_calls import read_state, unavailable, update_workflow
 from contracts.returns import (
     ReceivedLineInput,
     ReceiveInput,
@@ -37,7 +38,7 @@ from contracts.returns import (
     return_workflow_id,
 )
 from db.models import Item, Order, OrderLine
-from db.returns import open_return
+from db.returns import open_return, projected_return
 from db.tenants import Principal
 from domain.errors import InvalidInput, NotFound
 from domain.returns import ReturnStatus
@@ -165,14 +166,18 @@ async def read_return(resources: Resources, tenant_id: int, rma_number: str) -> 
 
 
 async def return_view(resources: Resources, tenant_id: int, rma_number: str) -> ReturnView:
-    view: ReturnView = await query_workflow(
-        resources,
-        return_workflow_id(tenant_id, rma_number),
-        ReturnWorkflow.status,
-        f"return {rma_number}",
-        "rma_number",
-    )
+    """The return's state: live while it runs, from its projection once it ended."""
+    async with resources.sessions() as session:
+        projected = await projected_return(session, tenant_id, rma_number)
+    view: ReturnView = await read_state(
+        resources, return_workflow_id(tenant_id, rma_number), ReturnWorkflow.status,
+        f"return {rma_number}", "rma_number",
+        None if projected is None else RETURN_VIEW.validate_python(projected),
+    )  # fmt: skip
     return view
+
+
+RETURN_VIEW = TypeAdapter(ReturnView)  # a projected return's view (db/returns.py)
 
 
 async def return_step(

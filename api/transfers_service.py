@@ -17,7 +17,7 @@ from api.schemas.transfers import (
     TransferReceiveBody,
 )
 from api.units import Units
-from api.workflow_calls import query_workflow, request_hash, start_once, update_workflow
+from api.workflow_calls import read_state, request_hash, start_once, update_workflow
 from contracts.transfers import (
     ReceiveLineInput,
     ReceiveTransferInput,
@@ -27,7 +27,7 @@ from contracts.transfers import (
     transfer_workflow_id,
 )
 from db.tenants import Principal
-from db.transfers import check_transfer
+from db.transfers import check_transfer, projected_transfer
 from domain.transfers import TransferStatus
 from workflows import search_attributes
 from workflows.transfer.workflow import TransferWorkflow
@@ -85,13 +85,13 @@ async def create_transfer(
 
 
 async def transfer_view(resources: Resources, tenant_id: int, number: str) -> TransferView:
-    view: TransferView = await query_workflow(
-        resources,
-        transfer_workflow_id(tenant_id, number),
-        TransferWorkflow.status,
-        f"transfer {number}",
-        "transfer_number",
-    )
+    """The transfer's state: live while it runs, from its projection once it ended."""
+    async with resources.sessions() as session:
+        projected = await projected_transfer(session, tenant_id, number)
+    view: TransferView = await read_state(
+        resources, transfer_workflow_id(tenant_id, number), TransferWorkflow.status,
+        f"transfer {number}", "transfer_number", projected,
+    )  # fmt: skip
     return view
 
 

@@ -97,6 +97,26 @@ async def query_workflow(
         raise unavailable(error) from error
 
 
+async def read_state(
+    resources: Resources, workflow_id: str, query: Any, what: str, field: str, projected: Any
+) -> Any:
+    """The state of `what` (its view; `projected` is the view its workflow last wrote to
+    Postgres, or None). A final state is read from the projection: the run projected
+    it before it closed and changes nothing after, and a closed run may be gone
+    (Temporal's retention) or cost a worker a replay of its whole history to query.
+    Anything else is asked of the live run (the projection may lag a step behind);
+    if the run is gone all the same (deleted, or ended without a final status), the
+    projection answers. 404 only when neither knows it."""
+    if projected is not None and projected.status.is_final:
+        return projected
+    try:
+        return await query_workflow(resources, workflow_id, query, what, field)
+    except Problem as problem:
+        if problem.status != 404 or projected is None:
+            raise
+        return projected
+
+
 # A step refused by a business rule keeps its error's type; bad input is 422, an
 # unknown thing 404, anything else (a step out of order, not enough stock) 409.
 REFUSALS = {"InvalidInput": 422, "QuantityError": 422, "NotFound": 404}

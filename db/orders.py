@@ -229,6 +229,18 @@ async def staging_locations(
         return {row[0]: row[1] for row in rows}
 
 
+async def projected_order(
+    session: AsyncSession, tenant_id: int, order_number: str
+) -> OrderView | None:
+    """The order as its workflow last projected it (None before its first publish)."""
+    view = await session.scalar(
+        select(Order.view).where(
+            Order.tenant_id == tenant_id, Order.order_number == order_number, Order.version > 0
+        )
+    )
+    return None if view is None else _VIEW.validate_python(view)
+
+
 async def list_orders(
     session: AsyncSession,
     tenant_id: int,

@@ -227,6 +227,17 @@ async def returned_by_line(
     return found
 
 
+async def projected_return(
+    session: AsyncSession, tenant_id: int, rma_number: str
+) -> dict[str, Any] | None:
+    """The return's view as its workflow last projected it (None before its first
+    publish)."""
+    view: dict[str, Any] | None = await session.scalar(
+        select(Return.view).where(Return.tenant_id == tenant_id, Return.rma_number == rma_number)
+    )
+    return view
+
+
 async def list_returns(
     session: AsyncSession,
     tenant_id: int,

@@ -77,6 +77,20 @@ class TransferProjection:
             )
 
 
+async def projected_transfer(
+    session: AsyncSession, tenant_id: int, transfer_number: str
+) -> TransferView | None:
+    """The transfer as its workflow last projected it (None before its first publish)."""
+    view = await session.scalar(
+        select(Transfer.view).where(
+            Transfer.tenant_id == tenant_id,
+            Transfer.transfer_number == transfer_number,
+            Transfer.version > 0,
+        )
+    )
+    return None if view is None else _VIEW.validate_python(view)
+
+
 async def list_transfers(
     session: AsyncSession,
     tenant_id: int,

@@ -69,6 +69,8 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_session_factory(engine)
 
 
+DELETE_AT_ONCE = "history.transferProcessorEnsureCloseBeforeDelete=false"
+
 # -- Temporal ----------------------------------------------------------------------
 
 
@@ -92,7 +94,12 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         ui=False,
         dev_server_log_level="error",
-        dev_server_extra_args=["--dynamic-config-value", STUCK_RUN_FLAG],
+        dev_server_extra_args=[
+            *("--dynamic-config-value", STUCK_RUN_FLAG),
+            # A deleted closed run goes at once, not after the transfer queue's next
+            # ack (about 30 s): tests delete runs as Temporal's retention would.
+            *("--dynamic-config-value", DELETE_AT_ONCE),
+        ],
     )
     yield env
     await env.shutdown()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query, Response
-from pydantic import TypeAdapter
 
 from api import returns_service as returns
 from api.deps import (
@@ -22,7 +21,7 @@ from api.routing import api_router
 from api.schemas.common import Code, Cursor, CursorId, Limit, Page, decode_cursor, encode_cursor
 from api.schemas.returns import DecisionBody, ReturnCreate, ReturnPublic, ReturnReceipt
 from api.units import Units
-from contracts.returns import CloseInput, DecisionInput, ReturnView
+from contracts.returns import CloseInput, DecisionInput
 from db.returns import list_returns
 from domain.returns import ReturnStatus
 from workflows.returns.workflow import ReturnWorkflow
@@ -76,7 +75,7 @@ async def get_returns(
         before=decode_cursor(cursor, CursorId),
         limit=limit,
     )
-    views = [_VIEW.validate_python(view) for _, view in rows]
+    views = [returns.RETURN_VIEW.validate_python(view) for _, view in rows]
     units = await Units.load_with(
         session, principal.tenant_id, {x.sku for view in views for x in view.lines}
     )
@@ -160,6 +159,3 @@ async def close_return(
     return await returns.return_step(
         resources, principal.tenant_id, rma_number, ReturnWorkflow.close, CloseInput(), key
     )
-
-
-_VIEW = TypeAdapter(ReturnView)
