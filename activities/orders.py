@@ -26,6 +26,7 @@ from contracts.orders import (
     ReserveLinesResult,
     ShortPickInput,
 )
+from db.alerts import staging_alerts
 from db.orders import (
     OrderProjection,
     reservable,
@@ -135,16 +136,19 @@ class OrderActivities:
 
     @activity.defn
     async def allocate_reservations(self, data: KeyedIds) -> AllocateResult:
-        # Picked goods need a staging place: without one nothing is allocated, and
-        # the order waits (the workflow asks again) instead of failing.
-        warehouses = await reservation_warehouses(self._sessions, data.tenant_id, data.ids)
-        staging = await staging_locations(self._sessions, data.tenant_id, warehouses)
-        missing = warehouses - staging.keys()
-        if missing:
-            return AllocateResult(allocations=[], staging=staging, unstaged=sorted(missing))
+        """Allocate each reservation by its item's strategy. Picked goods need a
+        staging place: a reservation at a warehouse without one is not allocated
+        (it stays reserved, the result names the warehouse, a `setup` alert says
+        what to fix) and the order waits instead of failing."""
+        where = await reservation_warehouses(self._sessions, data.tenant_id, data.ids)
+        staging = await staging_locations(self._sessions, data.tenant_id, set(where.values()))
+        unstaged = sorted(set(where.values()) - staging.keys())
+        await staging_alerts(self._sessions, data.tenant_id, staging, unstaged)
         allocations = []
         shortfall = {}
         for reservation_id in data.ids:
+            if where.get(reservation_id) in unstaged:
+                continue  # stays reserved until its warehouse can stage
             caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", actor_of(data.actor))
             try:
                 result = await allocate(self._sessions, caller, AllocateReservation(reservation_id))
@@ -166,7 +170,9 @@ class OrderActivities:
             ]
             if result.shortfall:
                 shortfall[reservation_id] = result.shortfall
-        return AllocateResult(allocations=allocations, shortfall=shortfall, staging=staging)
+        return AllocateResult(
+            allocations=allocations, shortfall=shortfall, staging=staging, unstaged=unstaged
+        )
 
     @activity.defn
     async def pick_stock(self, data: PickStockInput) -> PickStockResult:

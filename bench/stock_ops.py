@@ -32,7 +32,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cli.embedded import EmbeddedPostgres, free_port
-from db.catalogue import create_item, create_location, create_warehouse
+from db.catalogue import create_item, create_warehouse
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from db.stock.on_hand import receive
@@ -49,8 +49,10 @@ STOCK = 10**9  # plenty: the benchmark measures the path, not refusals
 async def setup_tenant(sessions: async_sessionmaker[AsyncSession], skus: list[str]) -> int:
     async with sessions() as session, session.begin():
         tenant = await ensure_tenant(session, f"bench-{uuid.uuid4().hex[:8]}")
-        await create_warehouse(session, tenant.id, WarehouseSpec("WH1", "bench"))
-        await create_location(session, tenant.id, LocationSpec("WH1", "A1", LocationType.BIN))
+        await create_warehouse(
+            session, tenant.id, WarehouseSpec("WH1", "bench"),
+            [LocationSpec("WH1", "A1", LocationType.BIN)],
+        )  # fmt: skip
         for sku in skus:
             await create_item(session, tenant.id, ItemSpec(sku, sku))
     receipt = ReceiveStock("WH1", "A1", [ReceiptLine(sku, STOCK) for sku in skus])

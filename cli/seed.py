@@ -97,9 +97,9 @@ async def seed_catalogue(sessions: async_sessionmaker[AsyncSession], tenant_id: 
     """Warehouses, locations and items that are missing, then the demo receipts."""
     async with sessions() as session, session.begin():
         for spec in WAREHOUSES:
-            await _ignore_existing(create_warehouse(session, tenant_id, spec))
-            for code, kind in LOCATIONS:
-                location = LocationSpec(spec.code, code, kind)
+            locations = [LocationSpec(spec.code, code, kind) for code, kind in LOCATIONS]
+            await _ignore_existing(create_warehouse(session, tenant_id, spec, locations))
+            for location in locations:  # a warehouse seeded before gets what it lacks
                 await _ignore_existing(create_location(session, tenant_id, location))
         for item in ITEMS:
             await _ignore_existing(create_item(session, tenant_id, item))

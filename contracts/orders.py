@@ -308,8 +308,8 @@ class AllocateResult:
     allocations: list[AllocatedStock]
     shortfall: dict[int, int] = field(default_factory=dict)  # reservation id: quantity
     staging: dict[str, str] = field(default_factory=dict)  # warehouse: staging location
-    # warehouses with no staging location: nothing of theirs was allocated (the order
-    # waits for the setup to be fixed)
+    # Warehouses that cannot stage picked goods (no active staging location): their
+    # reservations were not allocated; a `setup` alert names each until it can.
     unstaged: list[str] = field(default_factory=list)
 
 

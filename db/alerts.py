@@ -24,26 +24,52 @@ class NewAlert:
     message: str
 
 
-async def raise_alert(sessions: async_sessionmaker[AsyncSession], alert: NewAlert) -> int:
-    """The alert's id; a second raise of the same key changes nothing."""
-    async with sessions() as session, session.begin():
-        await session.execute(
-            insert(Alert)
-            .values(
-                tenant_id=alert.tenant_id,
-                key=alert.key,
-                kind=alert.kind,
-                reference_type=alert.reference_type,
-                reference_id=alert.reference_id,
-                message=alert.message,
-            )
-            .on_conflict_do_nothing(index_elements=[Alert.tenant_id, Alert.key])
+async def raise_alert(
+    sessions: async_sessionmaker[AsyncSession], alert: NewAlert, *, reopen: bool = False
+) -> int:
+    """The alert's id; a second raise of the same key changes nothing, except that
+    with `reopen` a resolved alert opens again (the condition came back)."""
+    statement = insert(Alert).values(
+        tenant_id=alert.tenant_id,
+        key=alert.key,
+        kind=alert.kind,
+        reference_type=alert.reference_type,
+        reference_id=alert.reference_id,
+        message=alert.message,
+    )
+    unique = [Alert.tenant_id, Alert.key]
+    if reopen:
+        statement = statement.on_conflict_do_update(
+            index_elements=unique,
+            set_={"resolved_at": None, "resolution": None, "message": statement.excluded.message},
+            where=Alert.resolved_at.is_not(None),
         )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=unique)
+    async with sessions() as session, session.begin():
+        await session.execute(statement)
         alert_id = await session.scalar(
             select(Alert.id).where(Alert.tenant_id == alert.tenant_id, Alert.key == alert.key)
         )
     assert alert_id is not None
     return int(alert_id)
+
+
+async def resolve_alerts(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: int, keys: list[str], resolution: str
+) -> int:
+    """Resolve the open alerts of these keys (the condition is gone); how many."""
+    if not keys:
+        return 0
+    async with sessions() as session, session.begin():
+        resolved = await session.scalars(
+            text(
+                "UPDATE alerts SET resolved_at = now(), resolution = :r"
+                " WHERE tenant_id = :t AND key = ANY(:keys) AND resolved_at IS NULL RETURNING id"
+            ),
+            {"r": resolution, "t": tenant_id, "keys": keys},
+        )
+        return len(resolved.all())
 
 
 async def list_alerts(
@@ -81,3 +107,39 @@ async def resolve_alert(
     alert.resolution = resolution
     await session.flush()
     return alert
+
+
+# -- setup: what a warehouse lacks to fulfil orders ------------------------------------
+
+SETUP_KIND = "setup"
+
+
+def staging_alert_key(warehouse: str) -> str:
+    return f"{SETUP_KIND}:staging:{warehouse}"
+
+
+async def staging_alerts(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: int,
+    staging: dict[str, str],
+    unstaged: list[str],
+) -> None:
+    """A `setup` alert for each warehouse that cannot stage picked goods (raised
+    again if it was resolved and the lack came back); resolved for each warehouse
+    that can (`staging`: warehouse code -> its staging location)."""
+    for warehouse in unstaged:
+        message = (
+            f"warehouse {warehouse} has no active staging location: orders cannot be "
+            "fulfilled there until it has one (create a location of type staging)"
+        )
+        alert = NewAlert(
+            tenant_id, staging_alert_key(warehouse), SETUP_KIND, "warehouse", warehouse, message
+        )
+        await raise_alert(sessions, alert, reopen=True)
+    if staging:
+        await resolve_alerts(
+            sessions,
+            tenant_id,
+            [staging_alert_key(w) for w in sorted(staging)],
+            "a staging location exists now",
+        )

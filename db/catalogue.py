@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -11,27 +12,40 @@ from sqlalchemy.orm import aliased
 
 from db.models import Base, Item, Location, Warehouse
 from db.stock.lookups import Catalogue
-from domain.catalogue import ItemSpec, LocationSpec, WarehouseSpec
+from domain.catalogue import ItemSpec, LocationSpec, WarehouseSpec, with_staging
 from domain.errors import Conflict, InvalidInput
 
 M = TypeVar("M", bound=Base)
 
 
 async def _insert_new(
-    session: AsyncSession, model: type[M], values: dict[str, Any], unique: list[Any], taken: str
+    session: AsyncSession,
+    model: type[M],
+    values: dict[str, Any],
+    unique: list[Any],
+    taken: str,
+    where: str = "",
 ) -> M:
-    """Insert a row whose business key must be new; 409 naming `code`/`sku` if not."""
+    """Insert a row whose business key must be new; 409 naming `code`/`sku` (after
+    `where`, e.g. `locations.0.`) if not."""
     statement = (
         insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
     ).returning(model)
     created: M | None = await session.scalar(statement)
     if created is None:
         field = "sku" if model is Item else "code"
-        raise Conflict(f"{taken} already exists", field=field)
+        raise Conflict(f"{taken} already exists", field=f"{where}{field}")
     return created
 
 
-async def create_warehouse(session: AsyncSession, tenant_id: int, spec: WarehouseSpec) -> Warehouse:
+async def create_warehouse(
+    session: AsyncSession,
+    tenant_id: int,
+    spec: WarehouseSpec,
+    locations: Sequence[LocationSpec] = (),
+) -> Warehouse:
+    """The warehouse and its locations (in order: a parent before its children), with
+    a staging area `STAGE` unless one of them is a staging location."""
     values = {
         "tenant_id": tenant_id,
         "code": spec.code,
@@ -41,17 +55,27 @@ async def create_warehouse(session: AsyncSession, tenant_id: int, spec: Warehous
         "active": spec.active,
     }
     unique = [Warehouse.tenant_id, Warehouse.code]
-    return await _insert_new(session, Warehouse, values, unique, f"warehouse {spec.code!r}")
+    created = await _insert_new(session, Warehouse, values, unique, f"warehouse {spec.code!r}")
+    catalogue = Catalogue(session, tenant_id)
+    for n, location in enumerate(with_staging(spec.code, locations)):
+        await _insert_location(catalogue, created, location, f"locations.{n}.")
+    return created
 
 
 async def create_location(session: AsyncSession, tenant_id: int, spec: LocationSpec) -> Location:
     catalogue = Catalogue(session, tenant_id)
-    warehouse = await catalogue.warehouse(spec.warehouse)
+    return await _insert_location(catalogue, await catalogue.warehouse(spec.warehouse), spec)
+
+
+async def _insert_location(
+    catalogue: Catalogue, warehouse: Warehouse, spec: LocationSpec, where: str = ""
+) -> Location:
     parent_id = None
     if spec.parent_code is not None:
-        parent_id = (await catalogue.location(warehouse, spec.parent_code, "parent_code")).id
+        parent = await catalogue.location(warehouse, spec.parent_code, f"{where}parent_code")
+        parent_id = parent.id
     values = {
-        "tenant_id": tenant_id,
+        "tenant_id": catalogue.tenant_id,
         "warehouse_id": warehouse.id,
         "code": spec.code,
         "type": spec.type.value,
@@ -61,7 +85,7 @@ async def create_location(session: AsyncSession, tenant_id: int, spec: LocationS
     }
     taken = f"location {spec.code!r} in {spec.warehouse!r}"
     unique = [Location.warehouse_id, Location.code]
-    return await _insert_new(session, Location, values, unique, taken)
+    return await _insert_new(catalogue.session, Location, values, unique, taken, where)
 
 
 async def create_item(session: AsyncSession, tenant_id: int, spec: ItemSpec) -> Item:

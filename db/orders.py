@@ -358,17 +358,18 @@ async def find_request(session: AsyncSession, tenant_id: int, request_id: str) -
 
 async def reservation_warehouses(
     sessions: async_sessionmaker[AsyncSession], tenant_id: int, reservation_ids: list[int]
-) -> set[str]:
+) -> dict[int, str]:
+    """The warehouse (code) of each reservation."""
     async with sessions() as session:
-        rows = await session.scalars(
+        rows = await session.execute(
             text(
-                "SELECT DISTINCT w.code FROM reservations r"
+                "SELECT r.id, w.code FROM reservations r"
                 " JOIN warehouses w ON w.id = r.warehouse_id"
                 " WHERE r.tenant_id = :t AND r.id = ANY(:ids)"
             ),
             {"t": tenant_id, "ids": reservation_ids},
         )
-        return set(rows)
+        return {int(row[0]): row[1] for row in rows}
 
 
 async def wakeable_backorders(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain, count
 
 from domain.allocation import BackorderPolicy, Strategy
 from domain.errors import InvalidInput
@@ -43,6 +45,22 @@ class LocationSpec:
         if self.pickable is not None:
             return self.pickable
         return self.type not in (LocationType.DOCK, LocationType.STAGING)
+
+
+# The staging area a warehouse gets when it is created without one.
+DEFAULT_STAGING = "STAGE"
+
+
+def with_staging(warehouse: str, locations: Sequence[LocationSpec]) -> list[LocationSpec]:
+    """A new warehouse's locations: the given ones, and a staging area when none of
+    them is one (picked goods wait there to be packed: without one, no order could be
+    fulfilled there). It is `STAGE`, or `STAGE-2`... when that code is taken."""
+    if any(location.type is LocationType.STAGING for location in locations):
+        return list(locations)
+    taken = {location.code for location in locations}
+    codes = chain([DEFAULT_STAGING], (f"{DEFAULT_STAGING}-{n}" for n in count(2)))
+    code = next(c for c in codes if c not in taken)
+    return [*locations, LocationSpec(warehouse, code, LocationType.STAGING)]
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,10 @@ async def list_items(
 
 
 @router.post(
-    "/warehouses", response_model=WarehousePublic, status_code=201, summary="Create a warehouse"
+    "/warehouses",
+    response_model=WarehousePublic,
+    status_code=201,
+    summary="Create a warehouse and its locations (a staging area `STAGE` unless one is given)",
 )
 async def create_warehouse(
     body: WarehouseCreate,
@@ -86,7 +89,9 @@ async def create_warehouse(
     key: IdempotencyKeyHeader = None,
 ) -> WarehousePublic:
     async def create(ctx: OperationContext) -> WarehousePublic:
-        row = await catalogue.create_warehouse(ctx.session, ctx.tenant_id, body.to_domain())
+        row = await catalogue.create_warehouse(
+            ctx.session, ctx.tenant_id, body.to_domain(), body.location_specs()
+        )
         result = WarehousePublic.of(row)
         await ctx.record(result, WarehousePublic)
         return result

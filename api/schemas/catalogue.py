@@ -144,19 +144,6 @@ class ItemPublic(BaseModel):
         )
 
 
-class WarehouseCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: WarehouseCode = Field(examples=["WH1"])
-    name: Name = Field(examples=["Berlin"])
-    priority: int = Field(100, ge=0, le=1_000_000, description="lower is chosen first")
-    timezone: Keyword = Field("UTC", examples=["Europe/Berlin"])
-    active: bool = True
-
-    def to_domain(self) -> WarehouseSpec:
-        return WarehouseSpec(self.code, self.name, self.priority, self.timezone, self.active)
-
-
 class WarehousePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -185,6 +172,28 @@ class LocationCreate(BaseModel):
         return LocationSpec(
             warehouse, self.code, self.type, self.parent_code, self.pickable, self.active
         )
+
+
+class WarehouseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: WarehouseCode = Field(examples=["WH1"])
+    name: Name = Field(examples=["Berlin"])
+    priority: int = Field(100, ge=0, le=1_000_000, description="lower is chosen first")
+    timezone: Keyword = Field("UTC", examples=["Europe/Berlin"])
+    active: bool = True
+    locations: list[LocationCreate] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="created with the warehouse, in order (a parent before its children); "
+        "without a `staging` location among them the warehouse gets one, `STAGE`",
+    )
+
+    def to_domain(self) -> WarehouseSpec:
+        return WarehouseSpec(self.code, self.name, self.priority, self.timezone, self.active)
+
+    def location_specs(self) -> list[LocationSpec]:
+        return [location.to_domain(self.code) for location in self.locations]
 
 
 class LocationPublic(BaseModel):

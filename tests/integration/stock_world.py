@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.catalogue import create_item, create_location, create_warehouse
+from db.catalogue import create_item, create_warehouse
 from db.stock.on_hand import receive
 from db.stock.operation import Caller
 from db.stock.promising import allocate, reserve
@@ -164,9 +164,9 @@ async def make_world(sessions: async_sessionmaker[AsyncSession]) -> World:
     async with sessions() as session, session.begin():
         tenant = await ensure_tenant(session, slug)
         for code, priority in WAREHOUSES.items():
-            await create_warehouse(session, tenant.id, WarehouseSpec(code, code, priority))
-            for loc, kind in LOCATIONS.items():
-                await create_location(session, tenant.id, LocationSpec(code, loc, kind))
-        for spec in ITEMS:
-            await create_item(session, tenant.id, spec)
+            locations = [LocationSpec(code, loc, kind) for loc, kind in LOCATIONS.items()]
+            spec = WarehouseSpec(code, code, priority)
+            await create_warehouse(session, tenant.id, spec, locations)
+        for item in ITEMS:
+            await create_item(session, tenant.id, item)
     return World(sessions, tenant.id, slug)
