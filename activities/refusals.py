@@ -19,4 +19,6 @@ def actor_of(confirmed_by: str) -> str:
 def business(error: DomainError) -> ApplicationError:
     """A refusal Temporal must not retry; its type names the domain error (the API maps
     types to statuses: api/workflow_calls.REFUSALS)."""
-    return ApplicationError(error.detail, type=type(error).__name__, non_retryable=True)
+    return ApplicationError(
+        error.detail, *error.details, type=type(error).__name__, non_retryable=True
+    )

@@ -26,6 +26,7 @@ from api.routes import (
 )
 from api.routes.alerts import router as alerts_router
 from api.routes.transfers import router as transfers_router
+from api.units import quantities_of
 from observability.tracing import Tracing
 from settings import Settings
 
@@ -78,7 +79,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)  # outermost of ours: every line has the id
-    install_problem_handlers(app)
+    install_problem_handlers(app, quantities_of)
     install_openapi(app)
     app.include_router(health.router)
     app.include_router(keys.router)

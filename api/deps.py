@@ -42,6 +42,7 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 async def get_principal(
+    request: Request,
     resources: ResourcesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -57,6 +58,7 @@ async def get_principal(
             raise Problem(401, "unauthenticated", "invalid or revoked API key", headers=_CHALLENGE)
         resources.principals.put(credentials.credentials, principal)
     context.bind(tenant_id=principal.tenant_id, key_id=principal.key_id)
+    request.state.tenant_id = principal.tenant_id  # whose items an error's quantities are
     return principal
 
 

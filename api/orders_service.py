@@ -105,9 +105,13 @@ async def order_view(resources: Resources, tenant_id: int, order_number: str) ->
     async with resources.sessions() as session:
         projected = await projected_order(session, tenant_id, order_number)
     view: OrderView = await read_state(
-        resources, order_workflow_id(tenant_id, order_number), OrderWorkflow.status,
-        f"order {order_number}", "order_number", projected,
-    )  # fmt: skip
+        resources,
+        order_workflow_id(tenant_id, order_number),
+        OrderWorkflow.status,
+        f"order {order_number}",
+        "order_number",
+        projected,
+    )
     return view
 
 

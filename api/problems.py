@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 from db import failures
-from domain.errors import DomainError
+from domain.errors import DomainError, QuantityFormat, Wording
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class Problem(Exception):
         field: str | None = None,
         headers: dict[str, str] | None = None,
         extensions: dict[str, Any] | None = None,
+        wording: Wording | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -90,6 +91,7 @@ class Problem(Exception):
         self.field = field
         self.headers = headers
         self.extensions = extensions or {}
+        self.wording = wording  # `detail` with its quantities apart, to say in display units
 
 
 def unavailable(detail: str) -> Problem:
@@ -148,14 +150,27 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return path.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+# How the request's caller says the quantities of these SKUs (None: it cannot tell).
+QuantitiesOf = Callable[[Request, set[str]], Awaitable[QuantityFormat | None]]
+
+
+def install_problem_handlers(app: FastAPI, quantities: QuantitiesOf | None = None) -> None:
+    """Every error as problem+json; a detail naming quantities says them as
+    `quantities` does (the items' display units), else in base units."""
+
+    async def said(request: Request, detail: str, wording: Wording | None) -> str:
+        if wording is None or not wording.amounts or quantities is None:
+            return detail
+        say = await quantities(request, {a.sku for a in wording.amounts.values()})
+        return detail if say is None else wording.render(say)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
             request,
             exc.status,
             exc.code,
-            exc.detail,
+            await said(request, exc.detail, exc.wording),
             field=exc.field,
             headers=exc.headers,
             extensions=exc.extensions,
@@ -163,7 +178,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(request, exc.status, exc.code, exc.detail, field=exc.field)
+        detail = await said(request, exc.detail, exc.wording)
+        return problem_response(request, exc.status, exc.code, detail, field=exc.field)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -170,10 +170,13 @@ async def return_view(resources: Resources, tenant_id: int, rma_number: str) -> 
     async with resources.sessions() as session:
         projected = await projected_return(session, tenant_id, rma_number)
     view: ReturnView = await read_state(
-        resources, return_workflow_id(tenant_id, rma_number), ReturnWorkflow.status,
-        f"return {rma_number}", "rma_number",
+        resources,
+        return_workflow_id(tenant_id, rma_number),
+        ReturnWorkflow.status,
+        f"return {rma_number}",
+        "rma_number",
         None if projected is None else RETURN_VIEW.validate_python(projected),
-    )  # fmt: skip
+    )
     return view
 
 

@@ -89,9 +89,13 @@ async def transfer_view(resources: Resources, tenant_id: int, number: str) -> Tr
     async with resources.sessions() as session:
         projected = await projected_transfer(session, tenant_id, number)
     view: TransferView = await read_state(
-        resources, transfer_workflow_id(tenant_id, number), TransferWorkflow.status,
-        f"transfer {number}", "transfer_number", projected,
-    )  # fmt: skip
+        resources,
+        transfer_workflow_id(tenant_id, number),
+        TransferWorkflow.status,
+        f"transfer {number}",
+        "transfer_number",
+        projected,
+    )
     return view
 
 

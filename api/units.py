@@ -3,11 +3,14 @@ conversion of stock results and shortages back to display units."""
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 
+from fastapi import Request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.problems import Problem
@@ -19,7 +22,7 @@ from api.schemas.inventory import (
     ShortagePublic,
 )
 from db.stock.lookups import units_of
-from domain.errors import NotFound
+from domain.errors import NotFound, QuantityFormat
 from domain.quantities import UnitOfMeasure
 from domain.stock import (
     AllocationRecord,
@@ -29,6 +32,8 @@ from domain.stock import (
     ReservationRecord,
     describe_shortages,
 )
+
+log = logging.getLogger(__name__)
 
 
 class _KnownUnits:
@@ -165,3 +170,22 @@ class Units:
                 field=short.field,
                 extensions={"shortages": shortages},
             ) from short
+
+
+async def quantities_of(request: Request, skus: set[str]) -> QuantityFormat | None:
+    """How an error's quantities read for this request's tenant: in each item's display
+    unit, with the unit ("1.5 yd"); a SKU it does not know stays in base units. None
+    before the caller is known, or when the units cannot be read now."""
+    tenant_id = getattr(request.state, "tenant_id", None)
+    if tenant_id is None:
+        return None
+    try:
+        units = await Units.load(request.app.state.resources.sessions, tenant_id, skus)
+    except SQLAlchemyError:
+        log.warning("could not read units to word an error", exc_info=True)
+        return None
+
+    def say(sku: str, base: int) -> str:
+        return units.format(sku, base) if sku in units.uoms else str(base)
+
+    return say

@@ -30,6 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.problems import Problem, timeout
 from api.problems import unavailable as unavailable_problem
 from api.resources import Resources
+from domain.errors import Wording
 from workflows import search_attributes
 from workflows.refusals import NOT_YET
 
@@ -241,8 +242,11 @@ def _message(error: WorkflowUpdateFailedError) -> str:
 def _refused(error: WorkflowUpdateFailedError) -> Problem:
     """A step the workflow refused (before or after taking it up) as a problem."""
     cause = error.cause
-    status = REFUSALS.get(cause.type or "", 409) if isinstance(cause, ApplicationError) else 409
-    return Problem(status, "refused", _message(error))
+    if not isinstance(cause, ApplicationError):
+        return Problem(409, "refused", str(cause))
+    # The quantities it names, said by the problem handler in the item's unit.
+    wording = Wording.from_details(cause.details[0]) if cause.details else None
+    return Problem(REFUSALS.get(cause.type or "", 409), "refused", cause.message, wording=wording)
 
 
 # The status attributes a business workflow keeps up to date (set at start).

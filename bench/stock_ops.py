@@ -50,9 +50,11 @@ async def setup_tenant(sessions: async_sessionmaker[AsyncSession], skus: list[st
     async with sessions() as session, session.begin():
         tenant = await ensure_tenant(session, f"bench-{uuid.uuid4().hex[:8]}")
         await create_warehouse(
-            session, tenant.id, WarehouseSpec("WH1", "bench"),
+            session,
+            tenant.id,
+            WarehouseSpec("WH1", "bench"),
             [LocationSpec("WH1", "A1", LocationType.BIN)],
-        )  # fmt: skip
+        )
         for sku in skus:
             await create_item(session, tenant.id, ItemSpec(sku, sku))
     receipt = ReceiveStock("WH1", "A1", [ReceiptLine(sku, STOCK) for sku in skus])

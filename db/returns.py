@@ -69,8 +69,12 @@ async def open_return(
             created=False,
         )
     lines = {
-        row.line_id: row
-        for row in await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))
+        row.line_id: (row, sku)
+        for row, sku in await session.execute(
+            select(OrderLine, Item.sku)
+            .join(Item, Item.id == OrderLine.item_id)
+            .where(OrderLine.order_id == order.id)
+        )
     }
     sums = await session.execute(
         text("SELECT line_id, sum(claimed) FROM return_lines WHERE order_id = :o GROUP BY 1"),
@@ -78,7 +82,10 @@ async def open_return(
     )
     claimed: dict[str, int] = {line_id: int(total) for line_id, total in sums}
     check_request(
-        {lid: Returnable(lid, row.shipped, int(claimed.get(lid, 0))) for lid, row in lines.items()},
+        {
+            lid: Returnable(lid, sku, row.shipped, int(claimed.get(lid, 0)))
+            for lid, (row, sku) in lines.items()
+        },
         requested,
     )
     created = Return(
@@ -94,7 +101,7 @@ async def open_return(
     session.add(created)
     await session.flush()
     for line_id, quantity in requested:
-        row = lines[line_id]
+        row, _ = lines[line_id]
         session.add(
             ReturnLine(
                 return_id=created.id,

@@ -28,7 +28,7 @@ from contracts.orders import (
     ShortPickInput,
 )
 from contracts.shipping import packed, shipment_tracking, with_tracking
-from domain.errors import InvalidInput
+from domain.errors import Amounts, InvalidInput
 from domain.orders import (
     AllocationStatus,
     Bucket,
@@ -243,10 +243,12 @@ class WarehouseBook:
                 raise InvalidTransition(f"lines.{n}: line {line.line_id!r} is not in {request.id}")
             allocated = sum(a.quantity for a in candidates)
             if not 0 <= line.quantity <= allocated:
+                q, sku = Amounts(), self.sku(line.line_id)
                 raise InvalidTransition(
-                    f"lines.{n}: {line.quantity} picked, but {allocated} allocated"
+                    f"lines.{n}: {q(sku, line.quantity)} picked, but {q(sku, allocated)} allocated"
                     + (f" in lot {line.lot}" if line.lot else "")
-                    + (f" at {line.location}" if line.location else "")
+                    + (f" at {line.location}" if line.location else ""),
+                    amounts=q,
                 )
             if line.serials and (
                 len(line.serials) != line.quantity
@@ -257,7 +259,11 @@ class WarehouseBook:
         for line_id, total in totals.items():
             allocated = sum(a.quantity for a in self._candidates(request, line_id, None, None))
             if total > allocated:
-                raise InvalidTransition(f"line {line_id!r}: {total} picked, {allocated} allocated")
+                q, sku = Amounts(), self.sku(line_id)
+                raise InvalidTransition(
+                    f"line {line_id!r}: {q(sku, total)} picked, {q(sku, allocated)} allocated",
+                    amounts=q,
+                )
 
     def _candidates(
         self, request: RequestView, line_id: str, lot: str | None, location: str | None
@@ -370,9 +376,18 @@ class WarehouseBook:
                 packed[line.line_id] = packed.get(line.line_id, 0) + line.quantity
         picked = {x.line_id: x.picked for x in request.lines if x.picked}
         if packed != picked:
-            raise InvalidTransition(
-                f"packages must hold exactly what was picked: {picked}, not {packed}"
-            )
+            raise self._pack_mismatch(picked, packed)
+
+    def _pack_mismatch(self, picked: dict[str, int], packed: dict[str, int]) -> InvalidTransition:
+        """Packages that do not hold exactly what was picked: line by line, how much."""
+        q, skus = Amounts(), {line.line_id: line.sku for line in self.order.lines}
+        lines = "; ".join(
+            f"line {line_id!r} {q(skus.get(line_id, ''), picked.get(line_id, 0))} picked, "
+            f"{q(skus.get(line_id, ''), packed.get(line_id, 0))} packed"
+            for line_id in sorted(picked.keys() | packed.keys())
+            if picked.get(line_id, 0) != packed.get(line_id, 0)
+        )
+        return InvalidTransition(f"packages must hold exactly what was picked: {lines}", amounts=q)
 
     def packed(self, data: PackInput) -> None:
         request = self.request(data.request_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Amounts, Conflict, InvalidInput
 
 
 class ReturnStatus(StrEnum):
@@ -34,6 +34,7 @@ class Returnable:
     """One order line as returns see it (base units)."""
 
     line_id: str
+    sku: str
     shipped: int
     claimed: int  # held by other returns: requested while open, received once received
 
@@ -57,10 +58,13 @@ def check_request(lines: dict[str, Returnable], requested: list[tuple[str, int]]
         if quantity <= 0:
             raise InvalidInput("quantity must be positive", field=f"lines.{n}.quantity")
         if quantity > line.left:
+            q = Amounts()
             raise InvalidInput(
-                f"line {line_id!r}: {quantity} asked, {line.left} returnable "
-                f"(shipped {line.shipped}, already returned or requested {line.claimed})",
+                f"line {line_id!r}: {q(line.sku, quantity)} asked, {q(line.sku, line.left)} "
+                f"returnable (shipped {q(line.sku, line.shipped)}, already returned or "
+                f"requested {q(line.sku, line.claimed)})",
                 field=f"lines.{n}.quantity",
+                amounts=q,
             )
 
 
@@ -73,8 +77,11 @@ class ReceivedLine:
     lot: str | None = None
 
 
-def check_receipt(requested: dict[str, int], lines: list[ReceivedLine]) -> None:
-    """A receipt names requested lines once each; accepted <= received <= requested."""
+def check_receipt(
+    requested: dict[str, int], lines: list[ReceivedLine], skus: dict[str, str]
+) -> None:
+    """A receipt names requested lines once each; accepted <= received <= requested.
+    (`skus`: each line's SKU, for the quantities a refusal names.)"""
     if not lines:
         raise InvalidInput("a receipt needs at least one line", field="lines")
     seen: set[str] = set()
@@ -87,16 +94,20 @@ def check_receipt(requested: dict[str, int], lines: list[ReceivedLine]) -> None:
             raise InvalidInput(f"the return has no line {line.line_id!r}", field=f"{field}.line_id")
         if line.received < 0 or line.accepted < 0:
             raise InvalidInput("quantities must not be negative", field=f"{field}.received")
+        q, sku = Amounts(), skus[line.line_id]
         if line.received > requested[line.line_id]:
             raise InvalidInput(
-                f"line {line.line_id!r}: {line.received} received, only "
-                f"{requested[line.line_id]} requested",
+                f"line {line.line_id!r}: {q(sku, line.received)} received, only "
+                f"{q(sku, requested[line.line_id])} requested",
                 field=f"{field}.received",
+                amounts=q,
             )
         if line.accepted > line.received:
             raise InvalidInput(
-                f"line {line.line_id!r}: {line.accepted} accepted of {line.received} received",
+                f"line {line.line_id!r}: {q(sku, line.accepted)} accepted of "
+                f"{q(sku, line.received)} received",
                 field=f"{field}.accepted",
+                amounts=q,
             )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from domain.errors import Conflict
+from domain.errors import Amounts, Conflict
 
 
 class MovementType(StrEnum):
@@ -59,7 +59,8 @@ class InsufficientStock(Conflict):
     code = "insufficient-stock"
 
     def __init__(self, shortages: list[Shortage]) -> None:
-        super().__init__(describe_shortages(shortages), field="lines")
+        q = Amounts()
+        super().__init__(describe_shortages(shortages, q), field="lines", amounts=q)
         self.shortages = shortages
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Amounts, Conflict, InvalidInput
 from domain.stock import InvalidTransition
 
 
@@ -182,9 +182,12 @@ class TransferBook:
             if stock.outstanding == 0:
                 raise InvalidTransition(f"{line.sku} is already fully received or written off")
             if line.received > stock.outstanding:
+                q = Amounts()
                 raise InvalidTransition(
-                    f"{line.sku}: {line.received} received, but only {stock.outstanding} "
-                    f"of {stock.shipped} shipped is outstanding"
+                    f"{line.sku}: {q(line.sku, line.received)} received, but only "
+                    f"{q(line.sku, stock.outstanding)} of {q(line.sku, stock.shipped)} shipped "
+                    "is outstanding",
+                    amounts=q,
                 )
             off = stock.outstanding - line.received if reason else 0
             settled.append(Settled(line.sku, line.lot, line.received, off, reason, line.serials))

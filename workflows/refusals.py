@@ -5,18 +5,29 @@ from __future__ import annotations
 
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from domain.errors import DomainError
+
 
 def refuse(message: str, type: str = "InvalidTransition") -> ApplicationError:
     """A step out of order or against the workflow's state (409)."""
     return ApplicationError(message, type=type, non_retryable=True)
 
 
+def refused(error: BaseException, type: str = "InvalidTransition") -> ApplicationError:
+    """A rule refused the step: `refuse` with its message, and the quantities it names
+    as details (the API says them in the item's display unit)."""
+    if not isinstance(error, DomainError):
+        return refuse(str(error), type)
+    return ApplicationError(error.detail, *error.details, type=type, non_retryable=True)
+
+
 def refusal(error: ActivityError) -> ApplicationError:
     """A stock step refused: the step fails with the refusal's own type (bad input,
-    an unknown place, not enough stock), which the API maps to its status."""
+    an unknown place, not enough stock) and details, which the API maps to its
+    status and message."""
     cause = error.cause
     if isinstance(cause, ApplicationError):
-        return ApplicationError(cause.message, type=cause.type, non_retryable=True)
+        return ApplicationError(cause.message, *cause.details, type=cause.type, non_retryable=True)
     return refuse(str(error))
 
 

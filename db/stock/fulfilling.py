@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Allocation
+from db.models import Allocation, Item
 from db.stock.change import BalanceKey, Label, StockChange
 from db.stock.on_hand import adjust, receive
 from db.stock.operation import Caller, OperationContext, run_operation
 from db.stock.promising import allocation_record, balance_key, locked_allocation, place_of
-from domain.errors import InvalidInput
+from domain.errors import Amounts, InvalidInput
 from domain.stock import (
     AdjustStock,
     AllocationResult,
@@ -49,8 +49,11 @@ async def pick(
     async def body(ctx: OperationContext) -> AllocationResult:
         a = await locked_allocation(ctx, command.allocation_id, "allocated")
         if not 0 < command.quantity <= a.quantity:
+            q, sku = Amounts(), (await ctx.session.get_one(Item, a.item_id)).sku
             raise InvalidInput(
-                f"quantity must be between 1 and the {a.quantity} allocated", field="quantity"
+                f"quantity must be positive and at most the {q(sku, a.quantity)} allocated",
+                field="quantity",
+                amounts=q,
             )
         source, target = await _source_and_target(ctx, a, command.to_location)
         before = await allocation_record(ctx, a, command.quantity)

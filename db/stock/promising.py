@@ -14,7 +14,7 @@ from db.stock.candidates import candidates, free_stock
 from db.stock.change import BalanceKey, Label, Place, StockChange, lock_levels
 from db.stock.operation import Caller, OperationContext, run_operation
 from domain.allocation import LotStatus, Strategy, choose_stock, lot_status_on
-from domain.errors import InvalidInput, NotFound
+from domain.errors import Amounts, InvalidInput, NotFound
 from domain.stock import (
     AllocateReservation,
     AllocationRecord,
@@ -101,15 +101,18 @@ async def _locked_reservation(ctx: OperationContext, reservation_id: int) -> Res
     return reservation
 
 
-def _portion(requested: int | None, open_quantity: int, what: str) -> int:
+def _portion(requested: int | None, open_quantity: int, what: str, sku: str) -> int:
     if open_quantity == 0:
         raise InvalidTransition(f"nothing is left to {what}")
     quantity = open_quantity if requested is None else requested
     if quantity <= 0:
         raise InvalidInput("quantity must be positive", field="quantity")
     if quantity > open_quantity:
+        q = Amounts()
         raise InvalidInput(
-            f"quantity {quantity} exceeds the {open_quantity} still open", field="quantity"
+            f"quantity {q(sku, quantity)} exceeds the {q(sku, open_quantity)} still open",
+            field="quantity",
+            amounts=q,
         )
     return quantity
 
@@ -133,11 +136,11 @@ async def release(
 ) -> ReservationsResult:
     async def body(ctx: OperationContext) -> ReservationsResult:
         r = await _locked_reservation(ctx, command.reservation_id)
-        quantity = _portion(command.quantity, r.quantity, "release")
+        item = await ctx.session.get_one(Item, r.item_id)
+        quantity = _portion(command.quantity, r.quantity, "release", item.sku)
         r.quantity -= quantity
         if r.quantity == 0:
             r.status = "expired" if command.expired else "released"
-        item = await ctx.session.get_one(Item, r.item_id)
         label = Label(0, item.sku, await ctx.catalogue.warehouse_code(r.warehouse_id))
         change = StockChange(ctx.tenant_id)
         change.reserve(r.warehouse_id, r.item_id, r.lot_id, -quantity, label)
@@ -188,8 +191,8 @@ async def allocate(
 
     async def body(ctx: OperationContext) -> AllocationResult:
         r = await _locked_reservation(ctx, command.reservation_id)
-        quantity = _portion(command.quantity, r.quantity, "allocate")
         item = await ctx.session.get_one(Item, r.item_id)
+        quantity = _portion(command.quantity, r.quantity, "allocate", item.sku)
         warehouse_code = await ctx.catalogue.warehouse_code(r.warehouse_id)
         # Balances of this item and warehouse change only under its level lock.
         await lock_levels(ctx.session, ctx.tenant_id, [(r.warehouse_id, r.item_id)])
@@ -348,7 +351,8 @@ async def deallocate(
 
     async def body(ctx: OperationContext) -> AllocationResult:
         a = await locked_allocation(ctx, command.allocation_id, "allocated")
-        quantity = _portion(command.quantity, a.quantity, "deallocate")
+        item = await ctx.session.get_one(Item, a.item_id)
+        quantity = _portion(command.quantity, a.quantity, "deallocate", item.sku)
         key = await balance_key(ctx, a)
         record = await allocation_record(ctx, a, quantity)
         label = Label(0, record.sku, record.warehouse, record.location, record.lot)

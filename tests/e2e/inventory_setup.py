@@ -37,8 +37,11 @@ async def build_catalogue(api: httpx.AsyncClient, tenant: TenantKeys) -> None:
     for item in ITEMS:
         response = await api.post("/v1/items", json=item, headers=wms)
         assert response.status_code == 201, response.text
-    locations = [{"code": "A1", "type": "bin"}, {"code": "A2", "type": "bin"},
-                 {"code": "STAGE", "type": "staging"}]  # fmt: skip
+    locations = [
+        {"code": "A1", "type": "bin"},
+        {"code": "A2", "type": "bin"},
+        {"code": "STAGE", "type": "staging"},
+    ]
     for code, priority in (("WH1", 1), ("WH2", 2)):
         body = {"code": code, "name": code, "priority": priority, "locations": locations}
         response = await api.post("/v1/warehouses", json=body, headers=wms)

@@ -78,10 +78,17 @@ async def shop(api: httpx.AsyncClient, tenant: TenantKeys, dev_worker: Worker) -
 
 async def _shipped_order(api: httpx.AsyncClient, tenant: TenantKeys) -> str:
     number = unique("SO")
-    lines = [{"line_id": "1", "sku": "WIDGET", "quantity": 2, "unit_price": 9.5},
-             {"line_id": "2", "sku": "FABRIC", "quantity": 1.5, "unit_price": 12}]  # fmt: skip
-    body = {"order_number": number, "customer_id": "C-1", "currency": "EUR", "lines": lines,
-            "ship_to": {"name": "A. Buyer", "city": "Berlin"}}  # fmt: skip
+    lines = [
+        {"line_id": "1", "sku": "WIDGET", "quantity": 2, "unit_price": 9.5},
+        {"line_id": "2", "sku": "FABRIC", "quantity": 1.5, "unit_price": 12},
+    ]
+    body = {
+        "order_number": number,
+        "customer_id": "C-1",
+        "currency": "EUR",
+        "lines": lines,
+        "ship_to": {"name": "A. Buyer", "city": "Berlin"},
+    }
     created = await api.post("/v1/orders", json=body, headers=tenant.auth(Role.OMS))
     assert created.status_code == 201, created.text
     await _until(api, tenant, number, "allocated")
@@ -91,9 +98,11 @@ async def _shipped_order(api: httpx.AsyncClient, tenant: TenantKeys) -> str:
 
 
 async def test_a_shipped_order_reads_the_same_after_its_run_is_deleted(
-    api: httpx.AsyncClient, shop: TenantKeys, dev_env: WorkflowEnvironment,
+    api: httpx.AsyncClient,
+    shop: TenantKeys,
+    dev_env: WorkflowEnvironment,
     sessions: async_sessionmaker[AsyncSession],
-) -> None:  # fmt: skip
+) -> None:
     viewer = shop.auth(Role.VIEWER)
     tenant_id = await _tenant_id(sessions, shop)
     number = await _shipped_order(api, shop)
@@ -113,9 +122,11 @@ async def test_a_shipped_order_reads_the_same_after_its_run_is_deleted(
 
 
 async def test_a_closed_return_reads_the_same_after_its_run_is_deleted(
-    api: httpx.AsyncClient, shop: TenantKeys, dev_env: WorkflowEnvironment,
+    api: httpx.AsyncClient,
+    shop: TenantKeys,
+    dev_env: WorkflowEnvironment,
     sessions: async_sessionmaker[AsyncSession],
-) -> None:  # fmt: skip
+) -> None:
     oms, wms, viewer = shop.auth(Role.OMS), shop.auth(Role.WMS), shop.auth(Role.VIEWER)
     tenant_id = await _tenant_id(sessions, shop)
     number = await _shipped_order(api, shop)
@@ -129,11 +140,20 @@ async def test_a_closed_return_reads_the_same_after_its_run_is_deleted(
     assert created.status_code == 201, created.text
     for step, role_body, headers in (
         ("approve", {"reason": "ok"}, oms),
-        ("receive", {"warehouse": "WH1", "location": "A2", "lines": [
-            {"line_id": "2", "received": 0.5, "accepted": 0.25, "disposition": "restock"},
-            {"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"}]}, wms),
+        (
+            "receive",
+            {
+                "warehouse": "WH1",
+                "location": "A2",
+                "lines": [
+                    {"line_id": "2", "received": 0.5, "accepted": 0.25, "disposition": "restock"},
+                    {"line_id": "1", "received": 1, "accepted": 1, "disposition": "restock"},
+                ],
+            },
+            wms,
+        ),
         ("close", None, oms),
-    ):  # fmt: skip
+    ):
         done = await api.post(f"/v1/returns/{rma}/{step}", json=role_body, headers=headers)
         assert done.status_code == 200, done.text
     workflow_id = return_workflow_id(tenant_id, rma)
@@ -151,14 +171,20 @@ async def test_a_closed_return_reads_the_same_after_its_run_is_deleted(
 
 
 async def test_a_completed_transfer_reads_the_same_after_its_run_is_deleted(
-    api: httpx.AsyncClient, shop: TenantKeys, dev_env: WorkflowEnvironment,
+    api: httpx.AsyncClient,
+    shop: TenantKeys,
+    dev_env: WorkflowEnvironment,
     sessions: async_sessionmaker[AsyncSession],
-) -> None:  # fmt: skip
+) -> None:
     wms, viewer = shop.auth(Role.WMS), shop.auth(Role.VIEWER)
     tenant_id = await _tenant_id(sessions, shop)
     number = unique("TR")
-    body = {"transfer_number": number, "from_warehouse": "WH1", "to_warehouse": "WH2",
-            "lines": [{"sku": "FABRIC", "quantity": 1.5}]}  # fmt: skip
+    body = {
+        "transfer_number": number,
+        "from_warehouse": "WH1",
+        "to_warehouse": "WH2",
+        "lines": [{"sku": "FABRIC", "quantity": 1.5}],
+    }
     created = await api.post("/v1/transfers", json=body, headers={**wms, **key()})
     assert created.status_code == 201, created.text
     path = f"/v1/transfers/{number}"

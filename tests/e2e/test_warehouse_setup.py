@@ -16,8 +16,11 @@ async def test_a_warehouse_created_with_no_locations_serves_an_order(
     api: httpx.AsyncClient, tenant: TenantKeys, dev_worker: Worker
 ) -> None:
     wms, viewer = tenant.auth(Role.WMS), tenant.auth(Role.VIEWER)
-    item = {"sku": "FABRIC", "name": "Fabric",
-            "uom": {"unit": "yd", "base_units_per_unit": 4, "min_increment": 0.25}}  # fmt: skip
+    item = {
+        "sku": "FABRIC",
+        "name": "Fabric",
+        "uom": {"unit": "yd", "base_units_per_unit": 4, "min_increment": 0.25},
+    }
     assert (await api.post("/v1/items", json=item, headers=wms)).status_code == 201
     created = await api.post("/v1/warehouses", json={"code": "NEW", "name": "bare"}, headers=wms)
     assert created.status_code == 201, created.text
@@ -25,8 +28,9 @@ async def test_a_warehouse_created_with_no_locations_serves_an_order(
     assert [(x["code"], x["type"], x["pickable"]) for x in locations] == [
         ("STAGE", "staging", False)
     ]
-    shelf = await api.post("/v1/warehouses/NEW/locations", headers={**wms, **key()},
-                           json={"code": "A1", "type": "bin"})  # fmt: skip
+    shelf = await api.post(
+        "/v1/warehouses/NEW/locations", headers={**wms, **key()}, json={"code": "A1", "type": "bin"}
+    )
     assert shelf.status_code == 201, shelf.text
     assert (await receive(api, tenant, "FABRIC", 3, warehouse="NEW")).status_code == 201
 
@@ -48,17 +52,28 @@ async def test_a_warehouse_created_with_its_own_staging_location_keeps_it(
     api: httpx.AsyncClient, tenant: TenantKeys
 ) -> None:
     wms, viewer = tenant.auth(Role.WMS), tenant.auth(Role.VIEWER)
-    body = {"code": "OWN", "name": "own", "locations": [
-        {"code": "Z", "type": "zone"}, {"code": "Z-1", "type": "bin", "parent_code": "Z"},
-        {"code": "OUT", "type": "staging"}]}  # fmt: skip
+    body = {
+        "code": "OWN",
+        "name": "own",
+        "locations": [
+            {"code": "Z", "type": "zone"},
+            {"code": "Z-1", "type": "bin", "parent_code": "Z"},
+            {"code": "OUT", "type": "staging"},
+        ],
+    }
     assert (await api.post("/v1/warehouses", json=body, headers=wms)).status_code == 201
     locations = (await api.get("/v1/warehouses/OWN/locations", headers=viewer)).json()["items"]
     assert [(x["code"], x["type"], x["parent_code"]) for x in locations] == [
-        ("OUT", "staging", None), ("Z", "zone", None), ("Z-1", "bin", "Z"),
-    ]  # fmt: skip
+        ("OUT", "staging", None),
+        ("Z", "zone", None),
+        ("Z-1", "bin", "Z"),
+    ]
     # A bad location refuses the whole warehouse, naming the field.
-    bad = {"code": "BAD", "name": "bad", "locations": [
-        {"code": "A", "type": "bin"}, {"code": "A", "type": "bin"}]}  # fmt: skip
+    bad = {
+        "code": "BAD",
+        "name": "bad",
+        "locations": [{"code": "A", "type": "bin"}, {"code": "A", "type": "bin"}],
+    }
     refused = await api.post("/v1/warehouses", json=bad, headers=wms)
     assert refused.status_code == 409 and refused.json()["field"] == "locations.1.code"
     assert (await api.get("/v1/warehouses/BAD", headers=viewer)).status_code == 404

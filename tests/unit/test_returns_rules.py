@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, Wording
 from domain.returns import (
     Disposition,
     ReceivedLine,
@@ -22,7 +22,7 @@ from domain.returns import (
 def test_a_request_fits_what_is_shipped_and_not_yet_claimed(
     shipped: int, claimed: int, asked: int
 ) -> None:
-    lines = {"1": Returnable("1", shipped, claimed)}
+    lines = {"1": Returnable("1", "SKU", shipped, claimed)}
     fits = 0 < asked <= shipped - claimed
     if fits:
         check_request(lines, [("1", asked)])
@@ -38,7 +38,7 @@ def test_claims_never_add_up_beyond_shipped(asks: list[int]) -> None:
     shipped, claimed = 10, 0
     for ask in asks:
         try:
-            check_request({"1": Returnable("1", shipped, claimed)}, [("1", ask)])
+            check_request({"1": Returnable("1", "SKU", shipped, claimed)}, [("1", ask)])
         except InvalidInput:
             continue
         claimed += ask
@@ -46,7 +46,7 @@ def test_claims_never_add_up_beyond_shipped(asks: list[int]) -> None:
 
 
 def test_unknown_and_repeated_lines_are_refused() -> None:
-    lines = {"1": Returnable("1", 3, 0)}
+    lines = {"1": Returnable("1", "SKU", 3, 0)}
     with pytest.raises(InvalidInput, match="no line"):
         check_request(lines, [("2", 1)])
     with pytest.raises(InvalidInput, match="twice"):
@@ -61,10 +61,10 @@ def test_a_receipt_accepts_at_most_what_arrived_and_was_requested(
 ) -> None:
     line = ReceivedLine("1", received, accepted, Disposition.RESTOCK)
     if accepted <= received <= requested:
-        check_receipt({"1": requested}, [line])
+        check_receipt({"1": requested}, [line], {"1": "SKU"})
     else:
         with pytest.raises(InvalidInput):
-            check_receipt({"1": requested}, [line])
+            check_receipt({"1": requested}, [line], {"1": "SKU"})
 
 
 @given(
@@ -89,3 +89,17 @@ def test_held_lots_are_named_after_the_return() -> None:
     assert held_lot_name("RMA-7", None, Disposition.RESTOCK) == "RMA-7-Q"
     assert held_lot_name("7", None, Disposition.REPAIR) == "RMA-7-R"
     assert held_lot_name("rma-7", "L1", Disposition.RESTOCK) == "L1/rma-7-Q"
+
+
+def test_a_refusal_keeps_its_quantities_apart_for_the_edge_to_say() -> None:
+    lines = {"1": Returnable("1", "FABRIC", 6, 0)}
+    with pytest.raises(InvalidInput) as refused:
+        check_request(lines, [("1", 8)])
+    error = refused.value
+    assert error.detail.startswith("line '1': 8 asked, 6 returnable (shipped 6,")
+    yards = error.wording.render(lambda sku, base: f"{base / 4:g} yd")
+    assert yards.startswith("line '1': 2 yd asked, 1.5 yd returnable (shipped 1.5 yd,")
+    # as it crosses Temporal (an ApplicationError's details) and comes back
+    [details] = error.details
+    assert Wording.from_details(details) == error.wording
+    assert Wording.from_details({"not": "a wording"}) is None

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.orders import OrderStatus
     from workflows import retry_policies, search_attributes
     from workflows.continuation import history_is_long
-    from workflows.refusals import not_yet, refuse, step_failed
+    from workflows.refusals import not_yet, refused, step_failed
 
 # Runs started before this patch upserted every search attribute at every publish.
 UPSERT_ON_CHANGE = "search-attributes-on-change"
@@ -122,9 +122,9 @@ class OrderPlumbing:
         except NotYet as error:
             raise not_yet(error.detail) from error
         except InvalidInput as error:
-            raise refuse(error.detail, "InvalidInput") from error
+            raise refused(error, "InvalidInput") from error
         except DomainError as error:
-            raise refuse(error.detail) from error
+            raise refused(error) from error
 
     def _still_open(self) -> None:
         """An update admitted before compensation began must not act after it."""

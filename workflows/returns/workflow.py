@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError
     from domain.returns import ReceivedLine, ReturnStatus, check_receipt, refund
     from workflows import retry_policies, search_attributes
-    from workflows.refusals import not_yet, refusal, refuse
+    from workflows.refusals import not_yet, refusal, refuse, refused
 
 
 @workflow.defn
@@ -171,9 +171,10 @@ class ReturnWorkflow:
                     ReceivedLine(x.line_id, x.received, x.accepted, x.disposition, x.lot)
                     for x in data.lines
                 ],
+                {x.line_id: x.sku for x in self.view.lines},
             )
         except DomainError as error:
-            raise refuse(error.detail) from error
+            raise refused(error) from error
 
     @workflow.update
     async def close(self, data: CloseInput) -> ReturnView:

@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
         check_step,
     )
     from workflows import retry_policies, search_attributes
-    from workflows.refusals import not_yet, refusal, refuse, step_failed
+    from workflows.refusals import not_yet, refusal, refuse, refused, step_failed
 
 
 # A canceled transfer always says why, even when the request gave no reason.
@@ -327,7 +327,7 @@ class TransferWorkflow:
         try:
             self.book.check_receipt(lines)
         except DomainError as error:
-            raise refuse(error.detail, type(error).__name__) from error
+            raise refused(error, type(error).__name__) from error
 
     def _check(self, step: TransferStep, shipping: bool | None = None) -> None:
         """Refuse `step` unless the transfer's rules allow it now: at once when it
@@ -344,7 +344,7 @@ class TransferWorkflow:
         except NotYet as error:
             raise not_yet(error.detail) from error
         except DomainError as error:
-            raise refuse(error.detail) from error
+            raise refused(error) from error
 
     @workflow.query
     def status(self) -> TransferView:
