@@ -27,7 +27,7 @@ from db.transfers import projected_transfer
 from domain.roles import Role
 from tests.conftest import TenantKeys, unique
 from tests.e2e.inventory_setup import build_catalogue, key, receive
-from tests.e2e.test_orders_api import _fulfil_all, _until
+from tests.e2e.test_orders_api import ADDRESS, _fulfil_all, _until
 from workflows.order.workflow import OrderWorkflow
 from workflows.returns.workflow import ReturnWorkflow
 from workflows.transfer.workflow import TransferWorkflow
@@ -87,7 +87,7 @@ async def _shipped_order(api: httpx.AsyncClient, tenant: TenantKeys) -> str:
         "customer_id": "C-1",
         "currency": "EUR",
         "lines": lines,
-        "ship_to": {"name": "A. Buyer", "city": "Berlin"},
+        "ship_to": ADDRESS,
     }
     created = await api.post("/v1/orders", json=body, headers=tenant.auth(Role.OMS))
     assert created.status_code == 201, created.text
