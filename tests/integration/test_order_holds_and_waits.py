@@ -145,8 +145,11 @@ async def test_a_warehouse_without_staging_makes_the_order_wait_with_its_stock_u
     world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     async with world.sessions() as session, session.begin():
-        await create_warehouse(session, world.tenant_id, WarehouseSpec("WH3", "no staging", 0))
-        await create_location(session, world.tenant_id, LocationSpec("WH3", "S1", LocationType.BIN))
+        # its only staging location is inactive (a new warehouse gets one otherwise)
+        inactive = LocationSpec("WH3", "STAGE", LocationType.STAGING, active=False)
+        bin_ = LocationSpec("WH3", "S1", LocationType.BIN)
+        spec = WarehouseSpec("WH3", "no staging", 0)
+        await create_warehouse(session, world.tenant_id, spec, [bin_, inactive])
     await world.receive("WIDGET", 5, warehouse="WH3", location="S1")
     handle = await start(time_skipping_env.client, task_queue, order_input(world, [("WIDGET", 2)]))
     view = await wait_for(handle, lambda v: v.lines[0].reserved == 2)
@@ -155,8 +158,8 @@ async def test_a_warehouse_without_staging_makes_the_order_wait_with_its_stock_u
     assert (view.status, view.fulfillment_requests) == (OrderStatus.RECEIVED, [])
     assert await world.level("WIDGET", "WH3") == {"on_hand": 5, **LEVEL_ZERO, "reserved": 2}
     async with world.sessions() as session, session.begin():
-        spec = LocationSpec("WH3", "STAGE", LocationType.STAGING)
-        await create_location(session, world.tenant_id, spec)
+        staging = LocationSpec("WH3", "PACK", LocationType.STAGING)
+        await create_location(session, world.tenant_id, staging)
     await time_skipping_env.sleep(RETRY_STAGING)
     view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
     await fulfil(handle, view)
