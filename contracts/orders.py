@@ -390,3 +390,7 @@ class OrderState:
     origins: dict[int, str]  # picked allocation: the location it was picked from
     staging: dict[str, str]  # warehouse: staging location
     restocked: bool  # stock arrived since the last reservation round
+    # The steps (update ids) earlier runs completed, and the hold each add_hold step
+    # made: a repeat of one (its Idempotency-Key) is answered, not done again.
+    steps_done: list[str] = field(default_factory=list)
+    holds_by_step: dict[str, str] = field(default_factory=dict)

@@ -323,9 +323,12 @@ class OrderBook(WarehouseBook):
         if not any(h.id == hold_id and h.active for h in self.holds):
             raise InvalidTransition(f"no active hold {hold_id!r}")
 
+    def find_hold(self, hold_id: str) -> HoldView:
+        return next(h for h in self.holds if h.id == hold_id)
+
     def release(self, hold_id: str) -> HoldView:
         """The hold ends; with none left the order goes on where it was."""
-        hold = next(h for h in self.holds if h.id == hold_id)
+        hold = self.find_hold(hold_id)
         hold.active = False
         self.settle_status()
         return hold

@@ -79,11 +79,13 @@ async def wait_for(
 
 
 async def fulfil(handle: WorkflowHandle[Any, Any], view: OrderView) -> OrderView:
-    """The warehouse accepts, picks everything, packs and ships each open request."""
+    """The warehouse accepts, picks everything, packs and ships each open request
+    (one already accepted from its pick on)."""
     for request in view.fulfillment_requests:
-        if request.status != "requested":
+        if request.status not in ("requested", "accepted"):
             continue
-        await handle.execute_update(OrderWorkflow.accept, RequestInput(request_id=request.id))
+        if request.status == "requested":
+            await handle.execute_update(OrderWorkflow.accept, RequestInput(request_id=request.id))
         picks = [
             PickLineInput(line_id=line.line_id, quantity=line.quantity) for line in request.lines
         ]

@@ -214,3 +214,43 @@ async def test_an_order_woken_ten_thousand_times_continues_as_new_and_keeps_its_
     result = await handle.result()
     assert result.status is OrderStatus.SHIPPED and len(result.shipments) == 1
     assert await world.level("GADGET") == {"on_hand": 0, **LEVEL_ZERO}
+
+
+async def test_a_step_repeated_after_the_run_continued_as_new_is_answered_not_done_again(
+    world: World,
+    time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Temporal answers a repeated update id (the API's Idempotency-Key) only within
+    # the run that took it; the order carries the ids of its steps to the next run.
+    client = time_skipping_env.client
+    await world.receive("WIDGET", 2)
+    handle = await start(client, task_queue, order_input(world, [("WIDGET", 2)]))
+    view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+    accept = RequestInput(request_id=view.fulfillment_requests[0].id)
+    await handle.execute_update(OrderWorkflow.accept, accept, id="accept/k1")
+    fraud = HoldInput(code="fraud", reason="check")
+    first = await handle.execute_update(OrderWorkflow.add_hold, fraud, id="add_hold/k2")
+    first_run = (await handle.describe()).run_id
+    # A bound this run has reached and a fresh one has not: it continues at its next
+    # wake-up, and only once.
+    events = len((await handle.fetch_history()).events)
+    monkeypatch.setattr("workflows.order.plumbing.MAX_HISTORY", events)
+    await handle.signal(OrderWorkflow.stock_arrived, StockArrivedInput(sku="OTHER"))
+    for _ in range(100):  # the worker takes up the signal, then the new run starts
+        if (await handle.describe()).run_id != first_run:
+            break
+        await asyncio.sleep(0.1)
+    assert (await handle.describe()).run_id != first_run
+    await wait_for(handle, lambda v: v.status is OrderStatus.ON_HOLD)
+
+    again = await handle.execute_update(OrderWorkflow.add_hold, fraud, id="add_hold/k2")
+    assert again == first  # the same hold, not a second one
+    view = await handle.execute_update(OrderWorkflow.accept, accept, id="accept/k1")
+    assert [h.id for h in view.holds] == ["H1"]
+    assert view.fulfillment_requests[0].status == "accepted"
+    await handle.execute_update(OrderWorkflow.release_hold, ReleaseHoldInput(hold_id="H1"))
+    await fulfil(handle, await handle.query(OrderWorkflow.status))
+    result = await handle.result()
+    assert result.status is OrderStatus.SHIPPED and len(result.shipments) == 1

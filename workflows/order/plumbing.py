@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.order_book import NotYet, OrderBook
     from domain.orders import OrderStatus
     from workflows import retry_policies, search_attributes
-    from workflows.continuation import history_is_long
+    from workflows.continuation import EarlierSteps, history_is_long
     from workflows.refusals import not_yet, refused, step_failed
 
 # Runs started before this patch upserted every search attribute at every publish.
@@ -40,6 +40,8 @@ T = TypeVar("T")
 
 class OrderPlumbing:
     book: OrderBook
+    steps: EarlierSteps  # the steps this and earlier runs completed (update ids)
+    holds_by_step: dict[str, str]  # add_hold's update id: the hold it made
     lock: asyncio.Lock  # stock steps of updates and of run() never interleave
     waits_cheaply: bool = False  # may wait for staging, continues as new
     rejects_unrecordable: bool = False
@@ -74,7 +76,10 @@ class OrderPlumbing:
         except TimeoutError:
             return
         if self._due():
-            carried = dataclasses.replace(self.book.order, carried=self.book.snapshot())
+            state = dataclasses.replace(
+                self.book.snapshot(), steps_done=self.steps.done, holds_by_step=self.holds_by_step
+            )
+            carried = dataclasses.replace(self.book.order, carried=state)
             workflow.continue_as_new(carried)
 
     def _due(self) -> bool:
@@ -114,9 +119,11 @@ class OrderPlumbing:
             self.book.compensated(status, reason)
         await self._publish()
 
-    @staticmethod
-    def _check(check: Callable[[T], None], arg: T) -> None:
-        """A validator: the aggregate's refusal as the update's (changes nothing)."""
+    def _check(self, check: Callable[[T], None], arg: T) -> None:
+        """A validator: the aggregate's refusal as the update's (changes nothing).
+        A step an earlier run completed is let through: its handler answers it."""
+        if self.steps.repeated():
+            return
         try:
             check(arg)
         except NotYet as error:
@@ -146,6 +153,7 @@ class OrderPlumbing:
         """After a warehouse step: the status the books say, published; the view."""
         self.book.settle_status()
         await self._publish()
+        self.steps.completed()
         return self.book.view()
 
     async def _publish(self) -> None:

@@ -35,8 +35,14 @@ class ShopUpdates(OrderPlumbing):
 
     @workflow.update
     async def add_hold(self, data: HoldInput) -> HoldView:
+        update = workflow.current_update_info()
+        if self.steps.repeated() and update is not None:
+            return self.book.find_hold(self.holds_by_step[update.id])
         hold = self.book.hold(data)
+        if update is not None:
+            self.holds_by_step[update.id] = hold.id
         await self._publish()
+        self.steps.completed()
         return hold
 
     @add_hold.validator
@@ -45,8 +51,11 @@ class ShopUpdates(OrderPlumbing):
 
     @workflow.update
     async def release_hold(self, data: ReleaseHoldInput) -> HoldView:
+        if self.steps.repeated():
+            return self.book.find_hold(data.hold_id)
         hold = self.book.release(data.hold_id)
         await self._publish()
+        self.steps.completed()
         return hold
 
     @release_hold.validator
@@ -55,8 +64,11 @@ class ShopUpdates(OrderPlumbing):
 
     @workflow.update
     async def authorize_payment(self, data: AuthorizePaymentInput) -> OrderView:
+        if self.steps.repeated():
+            return self.book.view()
         self.book.authorized()
         await self._publish()
+        self.steps.completed()
         return self.book.view()
 
     @authorize_payment.validator
@@ -65,8 +77,11 @@ class ShopUpdates(OrderPlumbing):
 
     @workflow.update
     async def extend_reservation(self, data: ExtendReservationInput) -> ExtendReservationResult:
+        if self.steps.repeated():
+            return ExtendReservationResult(expires_at=self.book.view().reservation_expires_at or "")
         expires_at = self.book.extend(data.seconds, workflow.now())
         await self._publish()
+        self.steps.completed()
         return ExtendReservationResult(expires_at=expires_at)
 
     @extend_reservation.validator

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.order_book import PAYMENT_EXPIRED, OrderBook, Step
     from domain.orders import Bucket, OrderStatus, PaymentStatus
+    from workflows.continuation import EarlierSteps
     from workflows.order.plumbing import LOCAL_PROJECTION, UPSERT_ON_CHANGE
     from workflows.order.shop_updates import ShopUpdates
     from workflows.refusals import step_failed
@@ -61,6 +62,9 @@ class OrderWorkflow(ShopUpdates):
         wid = workflow.info().workflow_id
         carried = order.carried
         self.book = OrderBook.resume(order, wid, carried) if carried else OrderBook.open(order, wid)
+        # Temporal answers a repeated update id only within the run that took it.
+        self.steps = EarlierSteps(carried.steps_done if carried else None)
+        self.holds_by_step = dict(carried.holds_by_step) if carried else {}
         self.lock = asyncio.Lock()  # stock steps of updates and of run() never interleave
         self.waits_cheaply = False
 
@@ -234,6 +238,8 @@ class OrderWorkflow(ShopUpdates):
 
     @workflow.update
     async def accept(self, data: RequestInput) -> OrderView:
+        if self.steps.repeated():
+            return self.book.view()
         self.book.accepted(data.request_id)
         return await self._published()
 
@@ -243,6 +249,8 @@ class OrderWorkflow(ShopUpdates):
 
     @workflow.update
     async def pick(self, data: PickInput) -> OrderView:
+        if self.steps.repeated():
+            return self.book.view()
         with self.book.step_underway(data.request_id, Step.PICK):
             async with self.lock:
                 self._still_open()
@@ -260,6 +268,8 @@ class OrderWorkflow(ShopUpdates):
 
     @workflow.update
     async def pack(self, data: PackInput) -> OrderView:
+        if self.steps.repeated():
+            return self.book.view()
         self.book.packed(data)
         return await self._published()
 
@@ -269,6 +279,8 @@ class OrderWorkflow(ShopUpdates):
 
     @workflow.update
     async def ship(self, data: ShipInput) -> OrderView:
+        if self.steps.repeated():
+            return self.book.view()
         with self.book.step_underway(data.request_id, Step.SHIP):
             async with self.lock:
                 self._still_open()
