@@ -83,12 +83,12 @@ class _Inbound(ActivityInboundInterceptor):
             log.error("%s (%s): %s", info.workflow_id, info.activity_type, message)
             return
         alert = NewAlert(
-            tenant_id,
-            _fit(f"{ALERT_KIND}:{info.workflow_id}:{info.activity_type}", 200),
-            ALERT_KIND,
-            "workflow",
-            _fit(info.workflow_id or "", 128),
-            _fit(f"{info.workflow_id}: {message}", 500),
+            tenant_id=tenant_id,
+            key=_fit(f"{ALERT_KIND}:{info.workflow_id}:{info.activity_type}", 200),
+            kind=ALERT_KIND,
+            reference_type="workflow",
+            reference_id=_fit(info.workflow_id or "", 128),
+            message=_fit(f"{info.workflow_id}: {message}", 500),
         )
         try:
             async with asyncio.timeout(ALERT_WRITE_TIMEOUT):

@@ -65,10 +65,10 @@ def _alert(tenant_id: int, run_id: str | None, stuck: StuckRun) -> NewAlert:
         "code is fixed"
     )
     return NewAlert(
-        tenant_id,
-        f"{ALERT_KIND}:{stuck.workflow_id}:{run_id}"[:200],
-        ALERT_KIND,
-        "workflow",
-        stuck.workflow_id[:128],
-        message[:500],
+        tenant_id=tenant_id,
+        key=f"{ALERT_KIND}:{stuck.workflow_id}:{run_id}"[:200],
+        kind=ALERT_KIND,
+        reference_type="workflow",
+        reference_id=stuck.workflow_id[:128],
+        message=message[:500],
     )

@@ -154,11 +154,11 @@ class TransferActivities:
         return await raise_alert(
             self._sessions,
             NewAlert(
-                data.tenant_id,
-                f"{ALERT_KIND}:{data.transfer_number}",
-                ALERT_KIND,
-                "transfer",
-                data.transfer_number,
-                data.message,
+                tenant_id=data.tenant_id,
+                key=f"{ALERT_KIND}:{data.transfer_number}",
+                kind=ALERT_KIND,
+                reference_type="transfer",
+                reference_id=data.transfer_number,
+                message=data.message,
             ),
         )

@@ -218,6 +218,7 @@ class _Step:
                 left = give_up - loop.time()
                 if not _comes_early(error):
                     raise
+                self.accepted = False  # refused as early: the workflow took nothing up
                 if left <= 0:
                     raise Problem(
                         409,

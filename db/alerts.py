@@ -14,7 +14,7 @@ from domain.errors import NotFound
 from domain.stock import InvalidTransition
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewAlert:
     tenant_id: int
     key: str  # one alert per key, however often it is raised
@@ -133,7 +133,12 @@ async def staging_alerts(
             "fulfilled there until it has one (create a location of type staging)"
         )
         alert = NewAlert(
-            tenant_id, staging_alert_key(warehouse), SETUP_KIND, "warehouse", warehouse, message
+            tenant_id=tenant_id,
+            key=staging_alert_key(warehouse),
+            kind=SETUP_KIND,
+            reference_type="warehouse",
+            reference_id=warehouse,
+            message=message,
         )
         await raise_alert(sessions, alert, reopen=True)
     if staging:

@@ -308,6 +308,10 @@ class OrderBook(WarehouseBook):
 
     def check_hold(self, data: HoldInput) -> None:
         self.check_open()
+        if Step.SHIP in self.underway.values():  # it could not stop what is leaving
+            raise InvalidTransition(
+                f"order {self.order.order_number} is being shipped; place the hold after it"
+            )
         if not data.code.strip():
             raise InvalidTransition("a hold needs a code")
 

@@ -139,10 +139,12 @@ class WarehouseBook:
         if self.cancel_asked is not None or self.closing or self.status.is_final:
             raise InvalidTransition(f"order {self.order.order_number} is {self.status}")
 
-    def check_still_open(self) -> None:
-        """A step admitted before compensation began must not act after it."""
+    def check_still_open(self, step: Step) -> None:
+        """A stock step admitted before compensation began, or before a hold was
+        placed while it waited for the order's lock, must not act after it."""
         if self.closing:
             raise InvalidTransition(f"order {self.order.order_number} is {self.status}")
+        self.check_not_held(step)
 
     def check_not_held(self, step: Step) -> None:
         """Refuses `step` while an active hold stops it, naming the hold."""

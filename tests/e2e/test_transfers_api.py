@@ -318,7 +318,12 @@ async def test_alerts_are_listed_and_resolved(
 ) -> None:
     tenant_id = await _tenant_id(sessions, tenant)
     alert = NewAlert(
-        tenant_id, "transfer_in_transit:TR-1", "transfer_in_transit", "transfer", "TR-1", "late"
+        tenant_id=tenant_id,
+        key="transfer_in_transit:TR-1",
+        kind="transfer_in_transit",
+        reference_type="transfer",
+        reference_id="TR-1",
+        message="late",
     )
     alert_id = await raise_alert(sessions, alert)
     assert await raise_alert(sessions, alert) == alert_id  # once per key

@@ -302,7 +302,7 @@ def test_compensation_gives_back_picked_and_allocated_stock_and_cancels_the_rest
     assert len(book.to_deallocate()) == 1  # L1 still allocated
     book.begin_closing()
     with pytest.raises(InvalidTransition):
-        book.check_still_open()
+        book.check_still_open(Step.PICK)
     book.compensated(OrderStatus.CANCELED, "customer asked")
     assert buckets(book, "L0") == {"canceled": 2} and buckets(book, "L1") == {"canceled": 3}
     assert book.requests[rid].status is RequestStatus.CANCELED
@@ -340,3 +340,28 @@ def test_the_carried_state_resumes_an_identical_order() -> None:
     assert again.snapshot() == state
     assert again.order.carried is None  # no state nested in the next state
     assert again.reservations == book.reservations and again.origins == book.origins
+
+
+def test_a_stock_step_admitted_before_a_hold_does_not_act_after_it() -> None:
+    # A pick or ship passes its validator, then waits for the order's lock (another
+    # request's step holds it); a hold placed meanwhile stops it once it has the lock.
+    book, rid = allocated_book(2)
+    book.accepted(rid)
+    book.check_pick(PickInput(request_id=rid, lines=[PickLineInput(line_id="L0", quantity=2)]))
+    book.check_still_open(Step.PICK)
+    hold = book.hold(HoldInput(code="fraud", reason="card flagged"))
+    for step in (Step.PICK, Step.SHIP):
+        with pytest.raises(OnHold, match="fraud, hold H1"):
+            book.check_still_open(step)
+    book.release(hold.id)
+    book.check_still_open(Step.PICK)
+
+
+def test_a_hold_is_refused_while_a_shipment_is_leaving() -> None:
+    book, rid = allocated_book(2)
+    book.accepted(rid)
+    pick(book, rid)
+    book.packed(pack_input(book, rid))
+    with book.step_underway(rid, Step.SHIP), pytest.raises(InvalidTransition, match="shipped"):
+        book.check_hold(HoldInput(code="fraud", reason="late"))
+    book.check_hold(HoldInput(code="fraud", reason="before the ship"))

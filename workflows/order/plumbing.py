@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.orders import KeyedIds, OrderView, PutBackInput, RecordOrderInput
     from domain.errors import DomainError, InvalidInput
     from domain.order_book import NotYet, OrderBook
+    from domain.order_requests import Step
     from domain.orders import OrderStatus
     from workflows import retry_policies, search_attributes
     from workflows.continuation import EarlierSteps, history_is_long
@@ -133,9 +134,9 @@ class OrderPlumbing:
         except DomainError as error:
             raise refused(error) from error
 
-    def _still_open(self) -> None:
+    def _still_open(self, step: Step) -> None:
         """An update admitted before compensation began must not act after it."""
-        self._check(lambda _: self.book.check_still_open(), None)
+        self._check(self.book.check_still_open, step)
 
     def _key(self, step: str) -> str:
         """An idempotency key per step of this run; versioned so a retry replays."""

@@ -113,7 +113,7 @@ class OrderWorkflow(ShopUpdates):
             await self._allocate()
             if book.closing:
                 return  # rejected: no staging (a run from before WAITS_CHEAPLY)
-            if book.unstaged:  # nothing allocated: ask again later, or when stock arrives
+            if book.unstaged:  # some warehouse cannot stage: ask again later, or on stock
                 book.watch_stock()
                 await self._wait(lambda: book.cancel_requested or book.restocked, RETRY_STAGING)
                 continue
@@ -253,7 +253,7 @@ class OrderWorkflow(ShopUpdates):
             return self.book.view()
         with self.book.step_underway(data.request_id, Step.PICK):
             async with self.lock:
-                self._still_open()
+                self._still_open(Step.PICK)
                 plan = self.book.plan_pick(data)
                 self.book.picked(plan, await self._act(OrderActivities.pick_stock, plan.stock))
                 for short in plan.shorts:
@@ -283,7 +283,7 @@ class OrderWorkflow(ShopUpdates):
             return self.book.view()
         with self.book.step_underway(data.request_id, Step.SHIP):
             async with self.lock:
-                self._still_open()
+                self._still_open(Step.SHIP)
                 await self._act(OrderActivities.ship_stock, self.book.to_ship(data))
                 self.book.shipped(data, workflow.now().isoformat())
         return await self._published()
