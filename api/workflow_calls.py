@@ -203,7 +203,6 @@ class _Step:
         give_up = loop.time() + self.patience
         pause = FIRST_PAUSE
         while True:
-            self.accepted = False
             update = await self.handle.start_update(
                 self.update,
                 self.arg,
