@@ -81,6 +81,15 @@ class Settings(BaseSettings):
         description="an activity still failing at this attempt raises an activity_failing alert",
     )
 
+    webhooks_allow_private_urls: bool = Field(
+        False,
+        description="webhook endpoints may point to loopback and private addresses (SSRF "
+        "guard off); `oms dev` turns it on so a receiver on localhost works",
+    )
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        15.0, description="a webhook attempt without an answer this long has failed"
+    )
+
     api_key_cache_seconds: Annotated[float, Field(ge=0, le=300)] = Field(
         10.0,
         description="how long an API process trusts a key it checked; a revoke reaches "

@@ -2,6 +2,13 @@
 
 from db.models.base import Base
 from db.models.catalogue import Item, Location, Lot, Serial, Warehouse
+from db.models.events import (
+    Event,
+    EventSubject,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from db.models.orders import FulfillmentRequestRow, Order, OrderLine
 from db.models.returns_transfers import (
     Alert,
@@ -28,6 +35,8 @@ __all__ = [
     "ApiKey",
     "Balance",
     "Base",
+    "Event",
+    "EventSubject",
     "FulfillmentRequestRow",
     "IdempotencyRecord",
     "Item",
@@ -47,4 +56,7 @@ __all__ = [
     "TransferSerial",
     "TransferStock",
     "Warehouse",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
