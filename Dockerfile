@@ -11,6 +11,7 @@ COPY workflows workflows
 COPY api api
 COPY cli cli
 COPY observability observability
+COPY webhooks webhooks
 COPY worker.py settings.py ./
 RUN pip install . && useradd --system oms
 USER oms
