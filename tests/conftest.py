@@ -112,6 +112,8 @@ def settings(database_url: str, dev_env: WorkflowEnvironment) -> Settings:
         temporal_address=dev_env.client.service_client.config.target_host,
         temporal_namespace=dev_env.client.namespace,
         temporal_task_queue=unique("oms-e2e"),
+        # webhook receivers in tests listen on 127.0.0.1
+        webhooks_allow_private_urls=True,
     )
 
 
