@@ -51,6 +51,8 @@ class DevStack:
             update={
                 "database_url": self.postgres.url(DATABASE),
                 "temporal_address": f"127.0.0.1:{self.temporal_port}",
+                # a webhook receiver you try on this machine listens on localhost
+                "webhooks_allow_private_urls": True,
             }
         )
         self.registry = ProcessRegistry(self.data / "processes.json")
@@ -247,6 +249,10 @@ class DevStack:
             *(f"    {role.value:<7} {key}" for role, key in keys.items()),
             "",
             f"  try: curl -H 'Authorization: Bearer {keys[Role.VIEWER]}' {api}/v1/me",
+            "  events: the feed at GET /v1/events; webhook endpoints (admin key) at",
+            "  /v1/webhook-endpoints, their deliveries at GET /v1/webhook-deliveries;",
+            "  each endpoint's delivery runs in the Temporal UI: search WebhookEndpoint=<id>",
+            "  (localhost receivers are allowed here; README, 'Events and webhooks')",
             "",
         ]
         self.say("\n".join(lines))
