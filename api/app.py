@@ -26,6 +26,7 @@ from api.routes import (
 )
 from api.routes.alerts import router as alerts_router
 from api.routes.transfers import router as transfers_router
+from api.routes.webhooks import router as webhooks_router
 from api.units import quantities_of
 from observability.tracing import Tracing
 from settings import Settings
@@ -91,5 +92,6 @@ def create_app(
     app.include_router(returns.router)
     app.include_router(transfers_router)
     app.include_router(alerts_router)
+    app.include_router(webhooks_router)
     tracing.instrument_app(app)
     return app

@@ -237,6 +237,19 @@ async def load_events(session: AsyncSession, ids: Sequence[int]) -> dict[int, St
     return {r.row_id: _stored(r) for r in rows}
 
 
+def type_filter(patterns: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """SQL (on events `e`) and its parameters keeping the events whose type
+    `patterns` subscribe to, as `domain.events.matches` says (`order.*`, `*`)."""
+    if WILDCARD in patterns:
+        return "true", {}
+    exact = [p for p in patterns if not p.endswith("*")]
+    subjects = [p[:-2] for p in patterns if p.endswith(".*")]
+    return (
+        "(e.type = ANY(:exact) OR e.subject_type = ANY(:subjects))",
+        {"exact": exact, "subjects": subjects},
+    )
+
+
 async def read_feed(
     session: AsyncSession,
     tenant_id: int,
@@ -250,11 +263,9 @@ async def read_feed(
     where = "e.tenant_id = :t AND e.position IS NOT NULL AND e.position > :after"
     params: dict[str, Any] = {"t": tenant_id, "after": after or 0, "limit": limit}
     if types:
-        exact = [p for p in types if not p.endswith("*")]
-        subjects = [p[:-2] for p in types if p.endswith(".*")]
-        if WILDCARD not in types:
-            where += " AND (e.type = ANY(:exact) OR e.subject_type = ANY(:subjects))"
-            params |= {"exact": exact, "subjects": subjects}
+        condition, type_params = type_filter(types)
+        where += f" AND {condition}"
+        params |= type_params
     rows = await session.execute(
         text(f"{_STORED} WHERE {where} ORDER BY e.position LIMIT :limit"), params
     )
