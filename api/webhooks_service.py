@@ -118,7 +118,7 @@ def delivery_public(view: DeliveryView) -> DeliveryPublic:
         event_type=view.event_type,
         subject={"type": view.subject_type, "id": view.subject_id},
         sequence=view.sequence,
-        status=view.status,  # type: ignore[arg-type]  # the table's check constraint
+        status=view.status,
         attempt_count=view.attempt_count,
         attempts=[
             AttemptPublic(

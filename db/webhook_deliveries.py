@@ -22,8 +22,8 @@ from db.models import WebhookEndpoint
 from db.webhooks import get_endpoint, notify_relay
 from domain.errors import Conflict, InvalidInput, NotFound
 
-# A replay covers at most this long a range, and queues at most this many events
-# (the answer says where to go on from when there were more).
+# A replay covers at most this long a range, and queues about this many events
+# (events written together are never split; the answer says where to go on from).
 MAX_REPLAY_RANGE = timedelta(days=31)
 MAX_REPLAY_EVENTS = 10_000
 # The attempts shown with a delivery: the latest ones.
@@ -182,12 +182,15 @@ async def replay(
     *,
     since: datetime,
     until: datetime | None,
+    limit: int = MAX_REPLAY_EVENTS,
 ) -> Replayed:
-    """Send the tenant's published events that occurred in [since, until) and that
-    the endpoint subscribes to again, oldest first, at most MAX_REPLAY_EVENTS."""
+    """Send again the tenant's published events that occurred in [since, until) and
+    that the endpoint subscribes to, oldest first: about `limit` of them, the cut
+    made between two instants (events written together share theirs), so that
+    `next_since` always moves on."""
     endpoint = await _enabled_endpoint(session, tenant_id, endpoint_id)
-    now: datetime = await session.scalar(text("SELECT now()"))
-    until = until or now
+    until = until or await session.scalar(text("SELECT now()"))
+    assert until is not None
     if until <= since:
         raise InvalidInput("until must be after since", field="until")
     if until - since > MAX_REPLAY_RANGE:
@@ -196,48 +199,53 @@ async def replay(
             field="until",
         )
     condition, params = type_filter(endpoint.event_types)
-    result = (
-        await session.execute(
-            text(_REPLAY.format(condition=condition)),
-            params
-            | {
-                "t": tenant_id,
-                "e": endpoint_id,
-                "since": since,
-                "until": until,
-                "limit": MAX_REPLAY_EVENTS,
-            },
+    params |= {"t": tenant_id, "e": endpoint_id, "since": since, "until": until, "n": limit}
+    in_range = (
+        "FROM events e WHERE e.tenant_id = :t AND e.position IS NOT NULL"
+        f" AND e.occurred_at >= :since AND e.occurred_at < :until AND {condition}"
+    )
+    # the instant of the limit-th event: the replay takes every event up to it
+    params["edge"] = await session.scalar(
+        text(f"SELECT e.occurred_at {in_range} ORDER BY e.occurred_at, e.id OFFSET :n - 1 LIMIT 1"),
+        params,
+    )
+    if params["edge"] is not None:
+        in_range += " AND e.occurred_at <= :edge"
+    result = (await session.execute(text(_REPLAY.format(in_range=in_range)), params)).one()
+    next_since = None
+    if params["edge"] is not None:
+        next_since = await session.scalar(
+            text(
+                "SELECT min(e.occurred_at) FROM events e WHERE e.tenant_id = :t"
+                " AND e.position IS NOT NULL AND e.occurred_at > :edge AND e.occurred_at < :until"
+                f" AND {condition}"
+            ),
+            params,
         )
-    ).one()
     if result.created or result.requeued:
         await notify_relay(session)
-    return Replayed(created=result.created, requeued=result.requeued, next_since=result.next_since)
+    return Replayed(created=result.created, requeued=result.requeued, next_since=next_since)
 
 
-# Events in the range, oldest first, one more than the bound (to tell whether there
-# are more); a delivery for each within the bound, or the existing one sent again.
-_REPLAY = """
-    WITH chosen AS (
-        SELECT e.id, e.subject_type, e.subject_id, e.sequence, e.occurred_at,
-               row_number() OVER (ORDER BY e.occurred_at, e.id) AS n
-        FROM events e
-        WHERE e.tenant_id = :t AND e.position IS NOT NULL
-          AND e.occurred_at >= :since AND e.occurred_at < :until AND {condition}
-        ORDER BY e.occurred_at, e.id LIMIT :limit + 1
-    ), queued AS (
+# A delivery for each chosen event, or the existing one sent again.
+_REPLAY = (
+    """
+    WITH queued AS (
         INSERT INTO webhook_deliveries AS d (tenant_id, endpoint_id, event_id, subject_key,
                                              sequence, next_attempt_at)
-        SELECT :t, :e, c.id, c.subject_type || ':' || c.subject_id, c.sequence, now()
-        FROM chosen c WHERE c.n <= :limit
-        ORDER BY c.n
-        ON CONFLICT (endpoint_id, event_id) DO UPDATE SET """ + _AGAIN + """
+        SELECT :t, :e, e.id, e.subject_type || ':' || e.subject_id, e.sequence, now()
+        {in_range}
+        ORDER BY e.occurred_at, e.id
+        ON CONFLICT (endpoint_id, event_id) DO UPDATE SET """
+    + _AGAIN
+    + """
         RETURNING (xmax = 0) AS inserted
     )
     SELECT count(*) FILTER (WHERE inserted) AS created,
-           count(*) FILTER (WHERE NOT inserted) AS requeued,
-           (SELECT occurred_at FROM chosen WHERE n > :limit) AS next_since
+           count(*) FILTER (WHERE NOT inserted) AS requeued
     FROM queued
 """
+)
 
 
 async def _enabled_endpoint(

@@ -167,6 +167,6 @@ async def notify_relay(session: AsyncSession) -> None:
 
 
 async def _now(session: AsyncSession) -> datetime:
-    now = await session.scalar(select(func.now()))
+    now: datetime | None = await session.scalar(select(func.now()))
     assert now is not None
     return now

@@ -118,8 +118,8 @@ async def rotate_secret(
     description="Published events that occurred in [`since`, `until`) and match the "
     "endpoint's event types, oldest first: a delivery is made for each it has none "
     "of, existing ones are sent again with a fresh retry schedule. At most 31 days "
-    "and 10,000 events per call (`next_since` says where to go on). 409 while the "
-    "endpoint is disabled.",
+    "and about 10,000 events per call (events written together are never split; "
+    "`next_since` says where to go on). 409 while the endpoint is disabled.",
 )
 async def replay(
     endpoint_id: RowId, body: ReplayBody, principal: AdminDep, session: SessionDep
@@ -177,8 +177,6 @@ async def get_delivery(
     description="Whatever its status: it becomes `pending`, due now; the attempts made "
     "so far stay listed. 409 while its endpoint is disabled.",
 )
-async def redeliver(
-    delivery_id: RowId, principal: AdminDep, session: SessionDep
-) -> DeliveryPublic:
+async def redeliver(delivery_id: RowId, principal: AdminDep, session: SessionDep) -> DeliveryPublic:
     view = await deliveries.redeliver(session, principal.tenant_id, delivery_id)
     return service.delivery_public(view)

@@ -46,9 +46,7 @@ async def test_endpoints_are_listed_newest_first_a_page_at_a_time(
     api: httpx.AsyncClient, tenant: TenantKeys
 ) -> None:
     ids = [(await h.create_endpoint(api, tenant))["id"] for _ in range(3)]
-    first = (
-        await api.get("/v1/webhook-endpoints?limit=2", headers=tenant.auth(ADMIN))
-    ).json()
+    first = (await api.get("/v1/webhook-endpoints?limit=2", headers=tenant.auth(ADMIN))).json()
     assert [e["id"] for e in first["items"]] == ids[:0:-1]
     assert all("secret" not in e for e in first["items"])
     rest = (
@@ -81,9 +79,12 @@ async def test_enabling_a_disabled_endpoint_clears_the_reason_and_requeues_its_p
     api: httpx.AsyncClient, tenant: TenantKeys, sessions: h.Sessions, engine: AsyncEngine
 ) -> None:
     endpoint = await h.create_endpoint(api, tenant)
-    await h.publish(sessions, await h.tenant_id(sessions, tenant), (EventType.ORDER_CREATED, "SO-1"))
+    await h.publish(
+        sessions, await h.tenant_id(sessions, tenant), (EventType.ORDER_CREATED, "SO-1")
+    )
     await h.execute(
-        sessions, "UPDATE webhook_deliveries SET dispatched = true WHERE endpoint_id = :e",
+        sessions,
+        "UPDATE webhook_deliveries SET dispatched = true WHERE endpoint_id = :e",
         e=endpoint["id"],
     )
     url = f"/v1/webhook-endpoints/{endpoint['id']}"
@@ -127,7 +128,9 @@ async def test_a_deleted_endpoint_is_gone_with_its_deliveries(
     api: httpx.AsyncClient, tenant: TenantKeys, sessions: h.Sessions
 ) -> None:
     endpoint = await h.create_endpoint(api, tenant)
-    await h.publish(sessions, await h.tenant_id(sessions, tenant), (EventType.ORDER_CREATED, "SO-2"))
+    await h.publish(
+        sessions, await h.tenant_id(sessions, tenant), (EventType.ORDER_CREATED, "SO-2")
+    )
     url = f"/v1/webhook-endpoints/{endpoint['id']}"
     assert (await api.delete(url, headers=tenant.auth(ADMIN))).status_code == 204
     assert (await api.get(url, headers=tenant.auth(ADMIN))).status_code == 404
