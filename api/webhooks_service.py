@@ -4,10 +4,12 @@ as the API shows them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 from api.problems import Problem
 from api.resources import Resources
+from api.schemas.common import Page, encode_cursor
 from api.schemas.webhooks import (
     AttemptPublic,
     DeliveryPublic,
@@ -85,6 +87,21 @@ async def update_endpoint(
             session, principal.tenant_id, endpoint_id, changes, actor=principal.actor
         )
         return endpoint_public(endpoint)
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Row)
+P = TypeVar("P")
+
+
+def page(rows: Sequence[R], limit: int, public: Callable[[R], P]) -> Page[P]:
+    """A page of a newest-first list: a cursor after its last row when it is full."""
+    next_cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
+    return Page(items=[public(row) for row in rows], next_cursor=next_cursor)
 
 
 def endpoint_public(endpoint: WebhookEndpoint) -> EndpointPublic:

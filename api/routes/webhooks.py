@@ -10,7 +10,7 @@ from fastapi import Query, Response
 from api import webhooks_service as service
 from api.deps import AdminDep, ResourcesDep, SessionDep
 from api.routing import api_router
-from api.schemas.common import Cursor, CursorId, Limit, Page, RowId, decode_cursor, encode_cursor
+from api.schemas.common import Cursor, CursorId, Limit, Page, RowId, decode_cursor
 from api.schemas.webhooks import (
     DeliveryPublic,
     DeliveryStatus,
@@ -58,8 +58,7 @@ async def list_endpoints(
     rows = await endpoints.list_endpoints(
         session, principal.tenant_id, before=decode_cursor(cursor, CursorId), limit=limit
     )
-    next_cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
-    return Page(items=[service.endpoint_public(e) for e in rows], next_cursor=next_cursor)
+    return service.page(rows, limit, service.endpoint_public)
 
 
 @router.get(
@@ -153,8 +152,7 @@ async def list_deliveries(
         before=decode_cursor(cursor, CursorId),
         limit=limit,
     )
-    next_cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
-    return Page(items=[service.delivery_public(d) for d in rows], next_cursor=next_cursor)
+    return service.page(rows, limit, service.delivery_public)
 
 
 @router.get(
