@@ -289,7 +289,8 @@ PROBLEM_DOCS: dict[int, dict[str, Any]] = {
     413: _documented("`content-too-large`: the body is over the limit (OMS_MAX_BODY_BYTES)"),
     422: _documented(
         "`validation`: invalid input, every field named in `errors`; `invalid-input`, "
-        "`invalid-quantity`, `value-out-of-range`: a value the item or the state refuses"
+        "`invalid-quantity`, `value-out-of-range`: a value the item or the state refuses; "
+        "`unsafe-url`: a webhook URL that may not receive deliveries"
     ),
     503: _documented(
         "`unavailable`: Postgres or Temporal cannot answer now (down, no free connection, "

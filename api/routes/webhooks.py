@@ -10,7 +10,7 @@ from fastapi import Query, Response
 from api import webhooks_service as service
 from api.deps import AdminDep, ResourcesDep, SessionDep
 from api.routing import api_router
-from api.schemas.common import Cursor, CursorId, Limit, Page, RowId, decode_cursor
+from api.schemas.common import Cursor, CursorId, Keyword, Limit, Page, RowId, decode_cursor
 from api.schemas.webhooks import (
     DeliveryPublic,
     DeliveryStatus,
@@ -141,7 +141,7 @@ async def list_deliveries(
     session: SessionDep,
     endpoint: RowId | None = None,
     status: DeliveryStatus | None = None,
-    event: Annotated[str | None, Query(max_length=40, description="an event id, evt_…")] = None,
+    event: Annotated[Keyword | None, Query(description="an event id, evt_…")] = None,
     cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[DeliveryPublic]:
