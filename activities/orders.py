@@ -27,8 +27,8 @@ from contracts.orders import (
     ShortPickInput,
 )
 from db.alerts import staging_alerts
+from db.order_projection import OrderProjection
 from db.orders import (
-    OrderProjection,
     reservable,
     reservation_warehouses,
     staging_locations,

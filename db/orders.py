@@ -1,141 +1,27 @@
-"""Order queries: the projection the order workflows keep (lists, wake-ups, the
-WMS's queue) and the stock figures their reservations are planned on."""
+"""Order queries: lists, wake-ups and the WMS's queue from the projection the order
+workflows keep (db/order_projection.py), and the stock figures their reservations are
+planned on."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import Row, Select, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from contracts.orders import OrderInput, OrderView, RequestView
+from contracts.orders import OrderView, RequestView
 from contracts.shipping import Shipping
-from db.models import FulfillmentRequestRow, Item, Order, OrderLine
+from db.models import FulfillmentRequestRow, Item, Order
 from db.stock.availability import LevelStock, expired_unmarked_stock
 from db.stock.candidates import candidates, free_stock
-from db.stock.lookups import Catalogue
 from domain.allocation import BackorderPolicy, WarehouseStock, can_wake_backorders
 from domain.errors import NotFound
 
 _VIEW = TypeAdapter(OrderView)
-
-
-class OrderProjection:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-
-    async def record(self, order: OrderInput, workflow_id: str) -> None:
-        """The order and its lines as received (a repeat changes nothing)."""
-        async with self._sessions() as session, session.begin():
-            catalogue = Catalogue(session, order.tenant_id)
-            items = {
-                line.sku: await catalogue.item(line.sku, f"lines.{n}.sku")
-                for n, line in enumerate(order.lines)
-            }
-            order_id = await session.scalar(
-                insert(Order)
-                .values(
-                    tenant_id=order.tenant_id,
-                    order_number=order.order_number,
-                    workflow_id=workflow_id,
-                    customer_id=order.customer_id,
-                    currency=order.currency,
-                    status="received",
-                    fulfillment_policy=order.fulfillment_policy.value,
-                    priority=order.priority,
-                    allow_split=order.allow_split,
-                    preferred_warehouse=order.preferred_warehouse,
-                    payment_status=order.payment.status.value,
-                    version=0,
-                    view={},
-                )
-                .on_conflict_do_nothing(index_elements=[Order.tenant_id, Order.order_number])
-                .returning(Order.id)
-            )
-            if order_id is None:
-                return
-            for line in order.lines:
-                session.add(
-                    OrderLine(
-                        order_id=order_id,
-                        line_id=line.line_id,
-                        tenant_id=order.tenant_id,
-                        item_id=items[line.sku].id,
-                        ordered=line.quantity,
-                        unit_price=Decimal(line.unit_price),
-                        backordered=0,
-                        shipped=0,
-                        canceled=0,
-                    )
-                )
-
-    async def update(self, view: OrderView) -> None:
-        """Follow the workflow: a newer version replaces the rows, an older one is
-        ignored. One statement: the order row decides, lines and requests follow it."""
-        lines = view.lines
-        requests = [
-            {"id": r.id, "warehouse": r.warehouse, "status": r.status, "view": asdict(r)}
-            for r in view.fulfillment_requests
-        ]
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                _PROJECT,
-                {
-                    "status": view.status.value,
-                    "payment": view.payment_status.value,
-                    "version": view.version,
-                    "ship_at": view.shipping.requested_ship_at if view.shipping else None,
-                    "view": _VIEW.dump_json(view).decode(),
-                    "t": view.tenant_id,
-                    "n": view.order_number,
-                    "wf": view.workflow_id,
-                    "line_ids": [x.line_id for x in lines],
-                    "b": [x.backordered for x in lines],
-                    "s": [x.shipped for x in lines],
-                    "c": [x.canceled for x in lines],
-                    "requests": json.dumps(requests),
-                },
-            )
-
-
-# The order row moves only forward (version); its lines and fulfillment requests are
-# written only with it. Lines are always written: a filter on their old values would
-# read them from the statement's snapshot, taken before this statement waited for a
-# concurrent older write's row lock, and could keep that older write's values.
-# Requests are compared under ON CONFLICT, which sees the locked current row.
-_PROJECT = text(
-    """
-    WITH o AS (
-        UPDATE orders SET status = :status, payment_status = :payment, version = :version,
-                          view = CAST(:view AS jsonb), updated_at = now(),
-                          requested_ship_at = CAST(:ship_at AS timestamptz)
-        WHERE tenant_id = :t AND order_number = :n AND version < :version
-        RETURNING id
-    ), lines AS (
-        UPDATE order_lines l SET backordered = v.b, shipped = v.s, canceled = v.c
-        FROM o, unnest(CAST(:line_ids AS text[]), CAST(:b AS bigint[]), CAST(:s AS bigint[]),
-                       CAST(:c AS bigint[])) AS v(line_id, b, s, c)
-        WHERE l.order_id = o.id AND l.line_id = v.line_id
-    ), requests AS (
-        INSERT INTO fulfillment_requests (id, tenant_id, order_id, workflow_id, warehouse,
-                                          status, view)
-        SELECT r.id, CAST(:t AS bigint), o.id, :wf, r.warehouse, r.status, r.view
-        FROM o, jsonb_to_recordset(CAST(:requests AS jsonb))
-                AS r(id text, warehouse text, status text, view jsonb)
-        ON CONFLICT (tenant_id, id) DO UPDATE SET status = excluded.status, view = excluded.view
-        WHERE (fulfillment_requests.status, fulfillment_requests.view)
-              IS DISTINCT FROM (excluded.status, excluded.view)
-    )
-    SELECT id FROM o
-    """
-)
 
 
 async def reservable(

@@ -17,7 +17,7 @@ from contracts.orders import (
     RequestLineView,
     RequestView,
 )
-from db.orders import OrderProjection
+from db.order_projection import OrderProjection
 from domain.orders import FulfillmentPolicy, OrderStatus, PaymentStatus, RequestStatus
 from tests.integration.stock_world import World
 
