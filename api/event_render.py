@@ -9,11 +9,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.order_events import ORDER_RENDERERS
 from contracts.events import StoredEvent
 
 # subject type -> how the API shows that subject, from its stored contract view
 SubjectRenderer = Callable[[async_sessionmaker[AsyncSession], StoredEvent], Awaitable[Any]]
-RENDERERS: dict[str, SubjectRenderer] = {}
+RENDERERS: dict[str, SubjectRenderer] = {
+    **ORDER_RENDERERS,
+}
 
 
 def envelope(event: StoredEvent, data: Any) -> dict[str, Any]:

@@ -25,12 +25,14 @@ from api.schemas.orders import (
 )
 from api.units import Units
 from api.workflow_calls import read_state, request_hash, start_once, update_workflow
+from contracts.order_events import shipping_of
 from contracts.orders import (
     OrderInput,
     OrderLineInput,
     OrderView,
     PaymentInput,
     RequestView,
+    ShipmentView,
     StockArrivedInput,
     order_workflow_id,
 )
@@ -184,7 +186,7 @@ def order_public(
         status = OrderStatus.RETURNED if back else OrderStatus.PARTIALLY_RETURNED
 
     skus = {line.line_id: line.sku for line in view.lines}
-    ships = view.shipping or Shipping(customer_id=view.customer_id, priority=view.priority)
+    ships = shipping_of(view)
     return OrderPublic(
         **shipping.public(ships),
         order_number=view.order_number,
@@ -213,18 +215,22 @@ def order_public(
             request_public(r, view.order_number, ships, units, skus)
             for r in view.fulfillment_requests
         ],
-        shipments=[
-            ShipmentPublic(
-                request_id=s.request_id,
-                carrier=s.carrier,
-                service_level=s.service_level,
-                tracking_numbers=s.tracking_numbers,
-                packages=[package_public(p, units, skus) for p in s.packages],
-                shipped_at=s.shipped_at,
-            )
-            for s in view.shipments
-        ],
+        shipments=[shipment_public(s, view.order_number, units, skus) for s in view.shipments],
         cancel_reason=view.cancel_reason,
+    )
+
+
+def shipment_public(
+    s: ShipmentView, order_number: str, units: Units, skus: dict[str, str]
+) -> ShipmentPublic:
+    return ShipmentPublic(
+        order_number=order_number,
+        request_id=s.request_id,
+        carrier=s.carrier,
+        service_level=s.service_level,
+        tracking_numbers=s.tracking_numbers,
+        packages=[package_public(p, units, skus) for p in s.packages],
+        shipped_at=s.shipped_at,
     )
 
 

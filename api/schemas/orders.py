@@ -198,7 +198,8 @@ class RequestPublic(ShippingPublic):
 
 
 class ShipmentPublic(BaseModel):
-    request_id: str
+    order_number: str
+    request_id: str = Field(description="the request it shipped, also the shipment's id")
     carrier: str
     service_level: str | None
     tracking_numbers: list[str]
