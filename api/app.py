@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api.body_limit import BodyLimitMiddleware
+from api.event_docs import install_event_docs
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
@@ -25,6 +26,7 @@ from api.routes import (
     stock_reads,
 )
 from api.routes.alerts import router as alerts_router
+from api.routes.events import router as events_router
 from api.routes.transfers import router as transfers_router
 from api.routes.webhooks import router as webhooks_router
 from api.units import quantities_of
@@ -93,5 +95,7 @@ def create_app(
     app.include_router(transfers_router)
     app.include_router(alerts_router)
     app.include_router(webhooks_router)
+    app.include_router(events_router)
+    install_event_docs(app)
     tracing.instrument_app(app)
     return app

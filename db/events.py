@@ -256,12 +256,17 @@ async def read_feed(
     *,
     after: int | None,
     types: Sequence[str] = (),
+    subject: tuple[str, str] | None = None,
     limit: int,
 ) -> list[StoredEvent]:
     """A tenant's published events after feed position `after`, oldest first;
-    `types`: patterns as endpoints subscribe with (`order.*`), all when empty."""
+    `types`: patterns as endpoints subscribe with (`order.*`), all when empty;
+    `subject`: (type, id) of the one subject to read, all when None."""
     where = "e.tenant_id = :t AND e.position IS NOT NULL AND e.position > :after"
     params: dict[str, Any] = {"t": tenant_id, "after": after or 0, "limit": limit}
+    if subject is not None:
+        where += " AND e.subject_type = :st AND e.subject_id = :sid"
+        params |= {"st": subject[0], "sid": subject[1]}
     if types:
         condition, type_params = type_filter(types)
         where += f" AND {condition}"

@@ -132,15 +132,16 @@ def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, shape: Any) -> Any:
+def decode_cursor(cursor: str | None, shape: Any, field: str = "cursor") -> Any:
     """The value inside a cursor this API gave out, checked against `shape` (a type
-    pydantic can validate, e.g. str, int or tuple[str, str])."""
+    pydantic can validate, e.g. str, int or tuple[str, str]); `field` names the
+    parameter it came in."""
     if cursor is None:
         return None
     try:
         return _adapter(shape).validate_python(json.loads(base64.urlsafe_b64decode(cursor)))
     except (ValueError, TypeError) as error:  # includes pydantic's ValidationError
-        raise InvalidInput("cursor is not one this API gave out", field="cursor") from error
+        raise InvalidInput(f"{field}: not a cursor this API gave out", field=field) from error
 
 
 @functools.cache
