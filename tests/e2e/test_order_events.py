@@ -12,36 +12,18 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from db.events import publish_pending
 from db.order_projection import OrderProjection
 from db.orders import projected_order
 from domain.roles import Role
 from tests.conftest import TenantKeys
-from tests.e2e.inventory_setup import build_catalogue, receive
 from tests.e2e.test_orders_api import ADDRESS, _order, _until
+from tests.e2e.test_orders_api import shop as shop  # the fixture: WIDGET 10, FABRIC 5
+from tests.integration.test_outbox import _publish_all as _publish
 
 PROBLEM = "application/problem+json"
 WIDGETS = {"line_id": "1", "sku": "WIDGET", "quantity": 2, "unit_price": 9.5}
 FABRIC = {"line_id": "2", "sku": "FABRIC", "quantity": 1.1, "unit_price": 12}  # 1.25 yd
-
-
-@pytest.fixture
-async def shop(api: httpx.AsyncClient, tenant: TenantKeys, dev_worker: Worker) -> TenantKeys:
-    await build_catalogue(api, tenant)
-    assert (await receive(api, tenant, "WIDGET", 10)).status_code == 201
-    assert (await receive(api, tenant, "FABRIC", 5)).status_code == 201
-    return tenant
-
-
-async def _publish(sessions: async_sessionmaker[AsyncSession]) -> None:
-    """The relay's step until nothing is left to publish."""
-    while True:
-        async with sessions() as session, session.begin():
-            published = await publish_pending(session)
-        if published is not None and published.events == 0:
-            return
 
 
 async def _feed(api: httpx.AsyncClient, tenant: TenantKeys, **params: Any) -> list[dict[str, Any]]:
