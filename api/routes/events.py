@@ -10,7 +10,15 @@ from fastapi import Query
 from api.deps import PrincipalDep, ResourcesDep
 from api.event_render import EventRenderer
 from api.routing import api_router
-from api.schemas.common import Cursor, CursorId, Keyword, Limit, decode_cursor, encode_cursor
+from api.schemas.common import (
+    Cursor,
+    CursorId,
+    Keyword,
+    Limit,
+    Printable,
+    decode_cursor,
+    encode_cursor,
+)
 from api.schemas.events import EventPage, EventPublic
 from db.events import read_feed
 from domain.errors import InvalidInput
@@ -26,9 +34,8 @@ TypeFilter = Annotated[
     ),
 ]
 SubjectFilter = Annotated[
-    str | None,
+    Annotated[str, Printable(max_length=240)] | None,
     Query(
-        max_length=240,
         description="one subject's events: `<type>:<id>`, e.g. `order:SO-1001`",
         examples=["order:SO-1001"],
     ),
