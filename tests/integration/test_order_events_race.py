@@ -4,16 +4,15 @@ the writes land in; the order's status changes a chain from `received`."""
 
 import asyncio
 import random
-import uuid
 from dataclasses import replace
 
 from sqlalchemy import text
 
-from contracts.orders import OrderInput, OrderLineInput, ShipmentView
+from contracts.orders import ShipmentView
 from db.order_projection import OrderProjection
 from domain.orders import OrderStatus, RequestStatus
 from tests.integration.stock_world import World
-from tests.integration.test_order_projection import _view
+from tests.integration.test_order_projection import _view, recorded_order
 
 LIFE = [  # each version's (order status, request status)
     (OrderStatus.RECEIVED, RequestStatus.REQUESTED),
@@ -29,18 +28,8 @@ async def test_racing_writes_tell_each_step_once_in_order(world: World) -> None:
     projection = OrderProjection(world.sessions)
     rng = random.Random(12)
     for _ in range(8):
-        number = f"SO-{uuid.uuid4().hex[:8]}"
-        order = OrderInput(
-            tenant_id=world.tenant_id,
-            order_number=number,
-            customer_id="C",
-            currency="EUR",
-            lines=[
-                OrderLineInput(line_id="1", sku="WIDGET", quantity=5, unit_price="1"),
-                OrderLineInput(line_id="2", sku="GADGET", quantity=5, unit_price="1"),
-            ],
-        )
-        await projection.record(order, f"order:{number}")
+        order = await recorded_order(projection, world)
+        number = order.order_number
         views = []
         for version, (status, request_status) in enumerate(LIFE, start=1):
             view = replace(_view(order, version, 0, request_status.value), status=status)

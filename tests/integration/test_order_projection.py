@@ -87,22 +87,29 @@ async def _rows(sessions: async_sessionmaker[AsyncSession], number: str) -> tupl
     return version, [tuple(x) for x in lines], [tuple(x) for x in requests]
 
 
+async def recorded_order(projection: OrderProjection, world: World) -> OrderInput:
+    """A new order of 5 WIDGET and 5 GADGET, recorded (nothing projected yet)."""
+    number = f"SO-{uuid.uuid4().hex[:8]}"
+    order = OrderInput(
+        tenant_id=world.tenant_id,
+        order_number=number,
+        customer_id="C",
+        currency="EUR",
+        lines=[
+            OrderLineInput(line_id="1", sku="WIDGET", quantity=5, unit_price="1"),
+            OrderLineInput(line_id="2", sku="GADGET", quantity=5, unit_price="1"),
+        ],
+    )
+    await projection.record(order, f"order:{number}")
+    return order
+
+
 async def test_racing_and_late_writes_leave_the_newest_view(world: World) -> None:
     projection = OrderProjection(world.sessions)
     rng = random.Random(7)
     for _ in range(10):
-        number = f"SO-{uuid.uuid4().hex[:8]}"
-        order = OrderInput(
-            tenant_id=world.tenant_id,
-            order_number=number,
-            customer_id="C",
-            currency="EUR",
-            lines=[
-                OrderLineInput(line_id="1", sku="WIDGET", quantity=5, unit_price="1"),
-                OrderLineInput(line_id="2", sku="GADGET", quantity=5, unit_price="1"),
-            ],
-        )
-        await projection.record(order, f"order:{number}")
+        order = await recorded_order(projection, world)
+        number = order.order_number
         # Line values flip back and forth between versions: a newer write may carry
         # exactly the values an older, overlapping write replaced.
         views = [
