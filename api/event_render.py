@@ -10,12 +10,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.order_events import ORDER_RENDERERS
+from api.subject_renderers import warehouse_renderers
 from contracts.events import StoredEvent
 
 # subject type -> how the API shows that subject, from its stored contract view
 SubjectRenderer = Callable[[async_sessionmaker[AsyncSession], StoredEvent], Awaitable[Any]]
 RENDERERS: dict[str, SubjectRenderer] = {
     **ORDER_RENDERERS,
+    **warehouse_renderers(),  # return, transfer, inventory, alert
 }
 
 

@@ -37,7 +37,7 @@ from domain.stock import MovementType
 router = api_router(prefix="/v1/inventory", tags=["inventory"])
 
 
-def _totals(display: Callable[[int], Decimal], row: queries.LevelRow) -> dict[str, Decimal]:
+def level_totals(display: Callable[[int], Decimal], row: queries.LevelRow) -> dict[str, Decimal]:
     """A stock level's quantities in display units."""
     return {
         "on_hand": display(row.on_hand),
@@ -84,7 +84,7 @@ async def get_balances(
                 sku=row.sku,
                 warehouse=row.warehouse,
                 unit=units.of(row.sku).unit,
-                **_totals(d, row),
+                **level_totals(d, row),
                 locations=[
                     PlacePublic(
                         location=p.location,
@@ -129,7 +129,7 @@ async def get_availability(
         sku=sku,
         unit=uom.unit,
         available=d(sum(r.available for r in rows)),
-        items=[WarehouseAvailability(warehouse=r.warehouse, **_totals(d, r)) for r in rows],
+        items=[WarehouseAvailability(warehouse=r.warehouse, **level_totals(d, r)) for r in rows],
     )
 
 

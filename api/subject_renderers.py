@@ -1,0 +1,77 @@
+"""How return, transfer, inventory and alert events show their subject: with the
+functions and schemas the API shows those resources with, from the state the event
+stored (the subject when it changed), in display units."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.returns_service import RETURN_VIEW, return_public
+from api.routes.stock_reads import level_totals
+from api.schemas.inventory import AvailabilityPublic, WarehouseAvailability
+from api.schemas.transfers import AlertPublic
+from api.transfers_service import transfer_public
+from api.units import Units
+from contracts.events import StoredEvent
+from db.stock.queries import LevelRow
+from db.transfers import TRANSFER_VIEW
+from domain.events import Subject
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def _return(sessions: Sessions, event: StoredEvent) -> Any:
+    """As GET /v1/returns/{rma} shows it (the refund once closed)."""
+    view = RETURN_VIEW.validate_python(event.data)
+    units = await Units.load(sessions, event.tenant_id, (x.sku for x in view.lines))
+    return return_public(view, units).model_dump(mode="json")
+
+
+async def _transfer(sessions: Sessions, event: StoredEvent) -> Any:
+    """As GET /v1/transfers/{number} shows it."""
+    view = TRANSFER_VIEW.validate_python(event.data)
+    units = await Units.load(sessions, event.tenant_id, (x.sku for x in view.lines))
+    return transfer_public(view, units).model_dump(mode="json")
+
+
+async def _inventory(sessions: Sessions, event: StoredEvent) -> Any:
+    """As GET /v1/inventory/availability?sku= shows the SKU, at the one warehouse the
+    event is about (`available` is that warehouse's), when it crossed."""
+    level = event.data
+    uom = (await Units.load(sessions, event.tenant_id, [level["sku"]])).of(level["sku"])
+    row = LevelRow(
+        sku=level["sku"],
+        warehouse=level["warehouse"],
+        on_hand=level["on_hand"],
+        reserved=level["reserved"],
+        allocated=level["allocated"],
+        in_transit=level["in_transit"],
+        incoming=level["incoming"],
+        held=level["held"],
+        places=(),
+    )
+    totals = level_totals(uom.to_display, row)
+    return AvailabilityPublic(
+        sku=row.sku,
+        unit=uom.unit,
+        available=totals["available"],
+        items=[WarehouseAvailability(warehouse=row.warehouse, **totals)],
+    ).model_dump(mode="json")
+
+
+async def _alert(sessions: Sessions, event: StoredEvent) -> Any:
+    """As GET /v1/alerts shows it."""
+    return AlertPublic.model_validate(event.data).model_dump(mode="json")
+
+
+def warehouse_renderers() -> dict[str, Callable[[Sessions, StoredEvent], Awaitable[Any]]]:
+    """The renderers of the return, transfer, inventory and alert subjects."""
+    return {
+        Subject.RETURN.value: _return,
+        Subject.TRANSFER.value: _transfer,
+        Subject.INVENTORY.value: _inventory,
+        Subject.ALERT.value: _alert,
+    }
