@@ -12,8 +12,11 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.events import record_events
 from db.models import Item, Order, OrderLine, Return, ReturnLine
+from domain.change_events import return_events
 from domain.errors import Conflict, NotFound
+from domain.events import NewEvent
 from domain.orders import OrderStatus
 from domain.returns import Returnable, ReturnStatus, check_request
 
@@ -149,26 +152,43 @@ async def project_return(
     follows its status: requested while open, received once received, nothing once
     rejected or expired. A received return also moves the order's returned figures."""
     async with sessions() as session, session.begin():
-        return_id = await session.scalar(
+        before = (
+            await session.execute(
+                text(
+                    "SELECT id, status, version FROM returns"
+                    " WHERE tenant_id = :t AND rma_number = :n FOR UPDATE"
+                ),
+                {"t": tenant_id, "n": rma_number},
+            )
+        ).first()
+        if before is None or before.version >= version:
+            return  # an older version (a retried or late write): no change, no event
+        return_id = before.id
+        await session.execute(
             text(
                 "UPDATE returns SET status = :s, version = :v, view = CAST(:view AS jsonb),"
                 " updated_at = now(),"
                 " refund_amount = coalesce(:amount, refund_amount),"
                 " refund_reason = coalesce(:why, refund_reason)"
-                " WHERE tenant_id = :t AND rma_number = :n AND version < :v RETURNING id"
+                " WHERE id = :r"
             ),
             {
                 "s": status.value,
                 "v": version,
                 "view": _json(view),
-                "t": tenant_id,
-                "n": rma_number,
+                "r": return_id,
                 "amount": refund[0] if refund else None,
                 "why": refund[1] if refund else None,
             },
         )
-        if return_id is None:
-            return
+        was = ReturnStatus(before.status) if before.version > 0 else None
+        await record_events(
+            session,
+            [
+                NewEvent(tenant_id=tenant_id, type=t, subject_id=rma_number, data=view)
+                for t in return_events(was, status)
+            ],
+        )
         claim = {
             ReturnStatus.REQUESTED: "requested",
             ReturnStatus.APPROVED: "requested",

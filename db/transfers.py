@@ -3,17 +3,23 @@ view of what is on its way), and the figures a transfer's activities read."""
 
 from __future__ import annotations
 
+import json
+
 from pydantic import TypeAdapter
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.transfers import TransferInput, TransferView
+from db.events import record_events
 from db.models import Transfer, Warehouse
 from db.stock.lookups import Catalogue
+from domain.change_events import TransferState, transfer_events
 from domain.errors import InvalidInput
+from domain.events import NewEvent
+from domain.transfers import TransferStatus
 
-_VIEW = TypeAdapter(TransferView)
+TRANSFER_VIEW = TypeAdapter(TransferView)  # a projected transfer's view
 
 
 async def check_transfer(
@@ -59,21 +65,49 @@ class TransferProjection:
             )
 
     async def update(self, view: TransferView) -> None:
-        """Follow the workflow: a newer version replaces the row, an older is ignored."""
+        """Follow the workflow: a newer version replaces the row (with the events the
+        change makes), an older is ignored."""
         async with self._sessions() as session, session.begin():
+            before = (
+                await session.execute(
+                    text(
+                        "SELECT id, status, version, jsonb_array_length(coalesce(view->'receipts',"
+                        " '[]')) AS receipts FROM transfers"
+                        " WHERE tenant_id = :t AND transfer_number = :n FOR UPDATE"
+                    ),
+                    {"t": view.tenant_id, "n": view.transfer_number},
+                )
+            ).first()
+            if before is None or before.version >= view.version:
+                return  # an older version (a retried or late write): no change, no event
+            data = TRANSFER_VIEW.dump_python(view, mode="json")
             await session.execute(
                 text(
                     "UPDATE transfers SET status = :status, version = :version,"
-                    " view = CAST(:view AS jsonb), updated_at = now()"
-                    " WHERE tenant_id = :t AND transfer_number = :n AND version < :version"
+                    " view = CAST(:view AS jsonb), updated_at = now() WHERE id = :id"
                 ),
                 {
                     "status": view.status.value,
                     "version": view.version,
-                    "view": _VIEW.dump_json(view).decode(),
-                    "t": view.tenant_id,
-                    "n": view.transfer_number,
+                    "view": json.dumps(data),
+                    "id": before.id,
                 },
+            )
+            was = None
+            if before.version > 0:
+                was = TransferState(status=TransferStatus(before.status), receipts=before.receipts)
+            now = TransferState(status=view.status, receipts=len(view.receipts))
+            await record_events(
+                session,
+                [
+                    NewEvent(
+                        tenant_id=view.tenant_id,
+                        type=t,
+                        subject_id=view.transfer_number,
+                        data=data,
+                    )
+                    for t in transfer_events(was, now)
+                ],
             )
 
 
@@ -88,7 +122,7 @@ async def projected_transfer(
             Transfer.version > 0,
         )
     )
-    return None if view is None else _VIEW.validate_python(view)
+    return None if view is None else TRANSFER_VIEW.validate_python(view)
 
 
 async def list_transfers(
@@ -122,7 +156,7 @@ async def list_transfers(
     if before is not None:
         query = query.where(Transfer.id < before)
     rows = await session.execute(query.order_by(Transfer.id.desc()).limit(limit))
-    return [(transfer_id, _VIEW.validate_python(view)) for transfer_id, view in rows]
+    return [(transfer_id, TRANSFER_VIEW.validate_python(view)) for transfer_id, view in rows]
 
 
 async def open_allocations(
