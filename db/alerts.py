@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.events import record_events
 from db.models import Alert
 from domain.errors import NotFound
+from domain.events import EventType, NewEvent
 from domain.stock import InvalidTransition
 
 
@@ -47,12 +49,30 @@ async def raise_alert(
     else:
         statement = statement.on_conflict_do_nothing(index_elements=unique)
     async with sessions() as session, session.begin():
-        await session.execute(statement)
+        raised = (await session.scalars(statement.returning(Alert))).first()
+        if raised is not None:  # a new alert, or a resolved one open again
+            await record_events(session, [alert_event(EventType.ALERT_RAISED, raised)])
+            return int(raised.id)
         alert_id = await session.scalar(
             select(Alert.id).where(Alert.tenant_id == alert.tenant_id, Alert.key == alert.key)
         )
     assert alert_id is not None
     return int(alert_id)
+
+
+def alert_event(type: EventType, alert: Alert) -> NewEvent:
+    """An alert's event, carrying the alert as it is now."""
+    data = {
+        "id": alert.id,
+        "kind": alert.kind,
+        "reference_type": alert.reference_type,
+        "reference_id": alert.reference_id,
+        "message": alert.message,
+        "created_at": alert.created_at.isoformat(),
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+        "resolution": alert.resolution,
+    }
+    return NewEvent(tenant_id=alert.tenant_id, type=type, subject_id=str(alert.id), data=data)
 
 
 async def resolve_alerts(
@@ -62,14 +82,27 @@ async def resolve_alerts(
     if not keys:
         return 0
     async with sessions() as session, session.begin():
-        resolved = await session.scalars(
-            text(
-                "UPDATE alerts SET resolved_at = now(), resolution = :r"
-                " WHERE tenant_id = :t AND key = ANY(:keys) AND resolved_at IS NULL RETURNING id"
-            ),
-            {"r": resolution, "t": tenant_id, "keys": keys},
+        resolved = (
+            await session.scalars(
+                update(Alert)
+                .where(
+                    Alert.tenant_id == tenant_id,
+                    Alert.key.in_(keys),
+                    Alert.resolved_at.is_(None),
+                )
+                .values(resolved_at=func.now(), resolution=resolution)
+                .returning(Alert)
+                .execution_options(synchronize_session=False)
+            )
+        ).all()
+        await record_events(
+            session,
+            [
+                alert_event(EventType.ALERT_RESOLVED, a)
+                for a in sorted(resolved, key=lambda a: a.id)
+            ],
         )
-        return len(resolved.all())
+        return len(resolved)
 
 
 async def list_alerts(
@@ -106,6 +139,7 @@ async def resolve_alert(
     alert.resolved_at = now
     alert.resolution = resolution
     await session.flush()
+    await record_events(session, [alert_event(EventType.ALERT_RESOLVED, alert)])
     return alert
 
 

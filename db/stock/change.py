@@ -13,10 +13,14 @@ whole transaction rolls back."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.events import record_events
+from db.stock.crossings import LEVEL_RETURNING, level_events
+from domain.events import NewEvent
 from domain.stock import InsufficientStock, Shortage
 
 
@@ -41,6 +45,12 @@ class LevelDelta:
     held: int = 0  # on_hand change in lots that are not available (set by `apply`)
     requested: int = 0  # what the caller asked for, for the shortage report
     label: Label | None = None
+
+    @property
+    def changes_totals(self) -> bool:
+        return any(
+            (self.on_hand, self.reserved, self.allocated, self.in_transit, self.incoming, self.held)
+        )
 
 
 @dataclass
@@ -162,11 +172,21 @@ class StockChange:
         """Apply every delta in lock order; balance ids by key. Raises
         InsufficientStock naming every row that could not take its change."""
         shortages: list[Shortage] = []
+        events: list[NewEvent] = []  # the thresholds `available` crossed
         await self._count_held(session)
         for (warehouse_id, item_id), d in sorted(self.levels.items()):
-            if not await _apply_level(session, self.tenant_id, warehouse_id, item_id, d):
+            if not d.changes_totals:
+                # A move within the warehouse: no total changes, but the level row is
+                # the one lock every operation on this item and warehouse takes first.
+                await lock_levels(session, self.tenant_id, [(warehouse_id, item_id)])
+                continue
+            after = await _apply_level(session, self.tenant_id, warehouse_id, item_id, d)
+            if after is None:
                 available = await _level_available(session, warehouse_id, item_id)
                 shortages.append(shortage(d.label, d.requested or _demand(d.on_hand), available))
+            else:
+                assert d.label is not None
+                events += level_events(self.tenant_id, d.label.warehouse, d.label.sku, after, d)
         for (warehouse_id, lot_id), lot in sorted(self.lots.items()):
             if not await _apply_lot(session, self.tenant_id, warehouse_id, lot_id, lot):
                 available = await _lot_available(session, warehouse_id, lot_id)
@@ -183,6 +203,7 @@ class StockChange:
                 ids[key] = balance_id
         if shortages:
             raise InsufficientStock(_dedupe(shortages))
+        await record_events(session, events)
         return ids
 
 
@@ -254,7 +275,7 @@ _LEVEL_UPSERT = text(
         held = s.held + EXCLUDED.held
     WHERE """
     + _LEVEL_GUARD.format(t="s", d="EXCLUDED.")
-    + " RETURNING 1"
+    + LEVEL_RETURNING
 )
 
 _LEVEL_UPDATE = text(
@@ -265,7 +286,7 @@ _LEVEL_UPDATE = text(
         incoming = incoming + :incoming, held = held + :held
     WHERE warehouse_id = :warehouse_id AND item_id = :item_id AND """
     + _LEVEL_GUARD.format(t="s", d=":")
-    + " RETURNING 1"
+    + LEVEL_RETURNING
 )
 
 
@@ -276,13 +297,8 @@ def _insertable(on_hand: int, *promised: int, others: tuple[int, ...] = ()) -> b
 
 async def _apply_level(
     session: AsyncSession, tenant_id: int, warehouse_id: int, item_id: int, d: LevelDelta
-) -> bool:
-    values = (d.on_hand, d.reserved, d.allocated, d.in_transit, d.incoming, d.held)
-    if not any(values):
-        # A move within the warehouse: no total changes, but the level row is the
-        # one lock every operation on this item and warehouse takes first.
-        await lock_levels(session, tenant_id, [(warehouse_id, item_id)])
-        return True
+) -> Row[Any] | None:
+    """The level row after the change (with the item's threshold); None: refused."""
     params = {
         "tenant_id": tenant_id,
         "warehouse_id": warehouse_id,
@@ -298,7 +314,7 @@ async def _apply_level(
         d.on_hand, d.reserved, d.allocated, d.held, others=(d.in_transit, d.incoming)
     )
     statement = _LEVEL_UPSERT if insertable else _LEVEL_UPDATE
-    return (await session.execute(statement, params)).first() is not None
+    return (await session.execute(statement, params)).first()
 
 
 async def _level_available(session: AsyncSession, warehouse_id: int, item_id: int) -> int:
