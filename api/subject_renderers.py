@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.returns_service import RETURN_VIEW, return_public
 from api.routes.stock_reads import level_totals
-from api.schemas.inventory import AvailabilityPublic, WarehouseAvailability
+from api.schemas.inventory import BalancePublic
 from api.schemas.transfers import AlertPublic
 from api.transfers_service import transfer_public
 from api.units import Units
@@ -38,8 +38,8 @@ async def _transfer(sessions: Sessions, event: StoredEvent) -> Any:
 
 
 async def _inventory(sessions: Sessions, event: StoredEvent) -> Any:
-    """As GET /v1/inventory/availability?sku= shows the SKU, at the one warehouse the
-    event is about (`available` is that warehouse's), when it crossed."""
+    """As GET /v1/inventory/balances?sku=&warehouse= shows the SKU at the warehouse,
+    when it crossed: its totals (an event carries no locations)."""
     level = event.data
     uom = (await Units.load(sessions, event.tenant_id, [level["sku"]])).of(level["sku"])
     row = LevelRow(
@@ -53,12 +53,12 @@ async def _inventory(sessions: Sessions, event: StoredEvent) -> Any:
         held=level["held"],
         places=(),
     )
-    totals = level_totals(uom.to_display, row)
-    return AvailabilityPublic(
+    return BalancePublic(
         sku=row.sku,
+        warehouse=row.warehouse,
         unit=uom.unit,
-        available=totals["available"],
-        items=[WarehouseAvailability(warehouse=row.warehouse, **totals)],
+        **level_totals(uom.to_display, row),
+        locations=[],
     ).model_dump(mode="json")
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.events import StoredEvent
-from db.events import publish_pending, read_feed
+from db.events import read_feed
+from tests.integration.test_outbox import _publish_all
 
 
 async def feed(
@@ -13,11 +14,7 @@ async def feed(
 ) -> list[StoredEvent]:
     """The tenant's events of these types (patterns; all when none), in feed order,
     once everything committed so far is published."""
-    while True:
-        async with sessions() as session, session.begin():
-            published = await publish_pending(session)
-        if published is not None and published.events == 0:
-            break
+    await _publish_all(sessions)
     async with sessions() as session:
         return await read_feed(session, tenant_id, after=None, types=types, limit=1000)
 

@@ -59,9 +59,9 @@ async def test_each_crossing_under_concurrent_reservations_is_written_once_in_or
     ]
     assert [e.data["available"] for e in events] == [20, 5, 0, 1]
     rendered = await EventRenderer(world.sessions).envelopes(events[1:2])
-    assert rendered[0]["data"]["sku"] == "WIDGET"
-    assert rendered[0]["data"]["items"][0]["warehouse"] == "WH1"
-    assert rendered[0]["data"]["items"][0]["reserved"] == 15
+    shown = rendered[0]["data"]
+    assert (shown["sku"], shown["warehouse"], shown["unit"]) == ("WIDGET", "WH1", "ea")
+    assert (shown["on_hand"], shown["reserved"], shown["available"]) == (20, 15, 5)
 
 
 async def test_a_change_refused_on_another_line_writes_no_event(world: World) -> None:
