@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
@@ -28,6 +29,8 @@ from activities.returns import ReturnActivities
 from activities.stack_check import StackCheckActivities
 from activities.stuck_runs import StuckRunActivities
 from activities.transfers import TransferActivities
+from activities.webhooks import WebhookActivities
+from api.event_render import EventRenderer
 from db.engine import create_engine, create_session_factory
 from observability.interceptors import ObservabilityInterceptor
 from observability.logs import configure_logging
@@ -35,6 +38,7 @@ from observability.metrics import WorkerMetrics
 from observability.serving import serve_worker_metrics, temporal_runtime
 from observability.tracing import Tracing
 from settings import ALERT_AFTER_ATTEMPTS, Settings
+from webhooks.relay import Relay
 from workflows.backorder_wakeup import BackorderWakeupWorkflow
 from workflows.client import connect
 from workflows.lot_expiry import LotExpiryWorkflow
@@ -45,6 +49,7 @@ from workflows.schedules import scheduled_workflow_types
 from workflows.stack_check import StackCheckWorkflow
 from workflows.stuck_runs import StuckRunsWorkflow
 from workflows.transfer.workflow import TransferWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 log = logging.getLogger("oms.worker")
 
@@ -57,6 +62,7 @@ WORKFLOWS = [
     TransferWorkflow,
     StuckRunsWorkflow,
     LotExpiryWorkflow,
+    WebhookDeliveryWorkflow,
 ]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
@@ -68,8 +74,10 @@ def build_worker(
     *,
     alert_after_attempts: int = ALERT_AFTER_ATTEMPTS,
     interceptors: Sequence[Interceptor] = (),
+    webhooks: WebhookActivities | None = None,
 ) -> Worker:
-    """The worker with every workflow and activity (tests build it the same way)."""
+    """The worker with every workflow and activity (tests build it the same way;
+    without `webhooks` it sends no webhook: `webhook_activities` builds them)."""
     stack_check = StackCheckActivities(sessions)
     reservations = ReservationActivities(sessions)
     orders = OrderActivities(sessions)
@@ -100,6 +108,7 @@ def build_worker(
             backorders.find_waiting_orders,
             StuckRunActivities(sessions, client).alert_stuck_runs,
             *_transfer_activities(transfers),
+            *([webhooks.deliver_due] if webhooks is not None else []),
         ],
         # `interceptors` (traces, log context, metrics) outside: they see what the
         # failure interceptor made of an error
@@ -123,6 +132,22 @@ def _transfer_activities(transfers: TransferActivities) -> list[Any]:
     ]
 
 
+def webhook_activities(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    http: httpx.AsyncClient,
+    metrics: WorkerMetrics | None = None,
+) -> WebhookActivities:
+    """The delivery activity, rendering events as the API shows them."""
+    return WebhookActivities(
+        sessions,
+        settings,
+        EventRenderer(sessions),
+        http,
+        metrics=None if metrics is None else metrics.webhooks,
+    )
+
+
 def observed_interceptors(tracing: Tracing, metrics: WorkerMetrics) -> list[Interceptor]:
     """Traces (when on), then log context and business metrics."""
     return [
@@ -141,22 +166,33 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     counting = asyncio.create_task(metrics.keep_open_orders_fresh(sessions))
     try:
         client = await connect(settings, runtime=temporal_runtime(settings))
-        worker = build_worker(
-            client,
-            sessions,
-            settings.temporal_task_queue,
-            alert_after_attempts=settings.activity_alert_attempts,
-            interceptors=observed_interceptors(tracing, metrics),
-        )
-        async with worker:
-            log.info(
-                "worker polling task queue %r on %s (namespace %s)",
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            worker = build_worker(
+                client,
+                sessions,
                 settings.temporal_task_queue,
-                settings.temporal_address,
-                settings.temporal_namespace,
+                alert_after_attempts=settings.activity_alert_attempts,
+                interceptors=observed_interceptors(tracing, metrics),
+                webhooks=webhook_activities(sessions, settings, http, metrics),
             )
-            await stop.wait()
-            log.info("stopping: draining running tasks")
+            relay = Relay(
+                sessions,
+                client,
+                database_url=settings.database_url,
+                task_queue=settings.temporal_task_queue,
+                metrics=metrics.webhooks,
+            )
+            async with worker:
+                log.info(
+                    "worker polling task queue %r on %s (namespace %s)",
+                    settings.temporal_task_queue,
+                    settings.temporal_address,
+                    settings.temporal_namespace,
+                )
+                relay.start()
+                await stop.wait()
+                log.info("stopping: draining running tasks")
+                await relay.stop()
     finally:
         counting.cancel()
         await engine.dispose()

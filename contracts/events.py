@@ -29,3 +29,35 @@ class RenderEvents(Protocol):
     API shows the subject), in the order given."""
 
     async def __call__(self, events: Sequence[StoredEvent]) -> list[bytes]: ...
+
+
+# -- delivery: the relay wakes one workflow per endpoint (db.webhooks.endpoint_workflow_id),
+# which sends what is due
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointDeliveryInput:
+    tenant_id: int
+    endpoint_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointDeliveryResult:
+    delivered: int = 0  # by this run (continued runs count their own)
+    failed: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliverDueInput:
+    tenant_id: int
+    endpoint_id: int
+    now: datetime  # the workflow's clock: what is due, and when retries fall due
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliverDueResult:
+    delivered: int = 0
+    retrying: int = 0  # attempts that failed with a retry ahead
+    failed: int = 0  # deliveries whose retry schedule ran out
+    next_due: datetime | None = None  # None: nothing pending, or the endpoint stopped
+    stopped: str | None = None  # why nothing more is sent: the endpoint is gone or disabled

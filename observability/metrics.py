@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,6 +67,41 @@ def stock_operation(operation: str) -> Iterator[None]:
         metrics.operations.labels(operation, "ok").inc()
 
 
+class WebhookMetrics:
+    """Events out: what the relay published and what the delivery activity sent."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.events_published = Counter(
+            "oms_events_published_total",
+            "Committed events the relay published to the feed and the endpoints",
+            registry=registry,
+        )
+        self.deliveries = Counter(
+            "oms_webhook_deliveries_total",
+            "Webhook attempts by outcome: delivered (2xx), retrying (failed, a retry "
+            "ahead), failed (the retry schedule ran out), gone (410: endpoint disabled)",
+            ["outcome"],
+            registry=registry,
+        )
+        self.retry_backlog = Gauge(
+            "oms_webhook_retry_backlog",
+            "Pending deliveries that failed at least once, all tenants (the relay counts)",
+            registry=registry,
+        )
+        self.delivery_latency = Histogram(
+            "oms_webhook_delivery_latency_seconds",
+            "From the event's commit to the receiver's 2xx",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86400),
+            registry=registry,
+        )
+        self.attempt_latency = Histogram(
+            "oms_webhook_attempt_seconds",
+            "One HTTP attempt, from sending to the answer (or the error)",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15),
+            registry=registry,
+        )
+
+
 OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_final)
 
 
@@ -74,6 +109,7 @@ class WorkerMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry = registry or CollectorRegistry()
         self.stock = StockMetrics(registry)
+        self.webhooks = WebhookMetrics(registry)
         self.workflows_closed = Counter(
             "oms_workflows_closed_total",
             "Workflow runs that ended, by workflow type and outcome (an order's, return's "

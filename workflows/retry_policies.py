@@ -34,3 +34,8 @@ LOCAL_RETRY_THRESHOLD = timedelta(seconds=5)
 
 # Transfer steps: the same, for the transfer workflow.
 TRANSFER_STEP_TIMEOUT = timedelta(seconds=60)
+
+# A webhook delivery call: rounds of HTTP attempts (each bounded by the webhook
+# timeout) within a budget, then the records. Its retries are for the database only:
+# a receiver's failure is recorded and retried on the workflow's durable timers.
+DELIVERY_TIMEOUT = timedelta(minutes=2)

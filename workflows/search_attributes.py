@@ -25,6 +25,7 @@ RETURN_NUMBER = SearchAttributeKey.for_keyword("ReturnNumber")
 RETURN_STATUS = SearchAttributeKey.for_keyword("ReturnStatus")
 TRANSFER_NUMBER = SearchAttributeKey.for_keyword("TransferNumber")
 TRANSFER_STATUS = SearchAttributeKey.for_keyword("TransferStatus")
+WEBHOOK_ENDPOINT = SearchAttributeKey.for_keyword("WebhookEndpoint")
 
 ALL = (
     TENANT_ID,
@@ -35,6 +36,7 @@ ALL = (
     RETURN_STATUS,
     TRANSFER_NUMBER,
     TRANSFER_STATUS,
+    WEBHOOK_ENDPOINT,
 )
 
 
@@ -79,4 +81,12 @@ def for_return(
         RETURN_NUMBER.value_set(rma_number),
         RETURN_STATUS.value_set(status),
         ORDER_NUMBER.value_set(order_number),
+    ]
+
+
+def for_webhook_endpoint(tenant_id: int, endpoint_id: int) -> list[SearchAttributeUpdate[Any]]:
+    """An endpoint's delivery runs: set at start by the relay."""
+    return [
+        TENANT_ID.value_set(str(tenant_id)),
+        WEBHOOK_ENDPOINT.value_set(str(endpoint_id)),
     ]

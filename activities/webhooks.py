@@ -1,0 +1,202 @@
+"""The delivery activity: sends an endpoint's due lane heads, signed, and records
+every attempt. It never sleeps or retries inside itself: a failed attempt is
+recorded with its next attempt time, and the endpoint's workflow waits for it on a
+durable timer. The activity's own retry policy covers database errors only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from contracts.events import DeliverDueInput, DeliverDueResult, RenderEvents, StoredEvent
+from db import webhook_sending as store
+from db.alerts import NewAlert, raise_alert
+from db.events import load_events
+from domain.deliveries import AfterAttempt, Answer, DeliveryStatus, after_attempt
+from observability.metrics import WebhookMetrics
+from settings import Settings
+from webhooks.guard import UnsafeUrl, check_host
+from webhooks.signing import signed_headers
+
+log = logging.getLogger(__name__)
+
+BATCH = 64  # lane heads sent at once (one round; one transaction records it)
+CONCURRENCY = 32  # HTTP requests in flight per activity
+CALL_BUDGET_SECONDS = 20.0  # no new round starts after this; the workflow calls again
+ALERT_KIND = "webhook_failing"
+
+
+class WebhookActivities:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        render: RenderEvents,
+        http: httpx.AsyncClient,
+        *,
+        metrics: WebhookMetrics | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._render = render
+        self._http = http
+        self._metrics = metrics
+        self._in_flight = asyncio.Semaphore(CONCURRENCY)
+
+    @activity.defn
+    async def deliver_due(self, data: DeliverDueInput) -> DeliverDueResult:
+        """Rounds of due lane heads until none is due (a success lets the lane's next
+        event go in the next round) or the call's budget is spent; then when the next
+        one falls due."""
+        started = time.monotonic()
+        delivered = retrying = failed = 0
+        while True:
+            async with self._sessions() as session:
+                target = await store.load_target(session, data.endpoint_id, _wall_clock())
+                due = (
+                    []
+                    if target is None
+                    else await store.due_heads(session, data.endpoint_id, data.now, BATCH)
+                )
+            if target is None:
+                return DeliverDueResult(
+                    delivered=delivered, retrying=retrying, failed=failed, stopped="disabled"
+                )
+            if not due:
+                break
+            outcomes = await self._send_round(data, target, due)
+            delivered += sum(a.after.status is DeliveryStatus.DELIVERED for a in outcomes)
+            failed += sum(a.after.status is DeliveryStatus.FAILED for a in outcomes)
+            retrying += sum(a.after.status is DeliveryStatus.PENDING for a in outcomes)
+            if time.monotonic() - started > CALL_BUDGET_SECONDS:
+                break
+        async with self._sessions() as session:
+            upcoming = await store.next_due(session, data.endpoint_id)
+        return DeliverDueResult(
+            delivered=delivered, retrying=retrying, failed=failed, next_due=upcoming
+        )
+
+    async def _send_round(
+        self, data: DeliverDueInput, target: store.Target, due: Sequence[store.Due]
+    ) -> list[store.Attempt]:
+        async with self._sessions() as session:
+            events = await load_events(session, [d.event_row for d in due])
+        bodies = await self._render([events[d.event_row] for d in due])
+        try:
+            await check_host(target.url, allow_private=self._settings.webhooks_allow_private_urls)
+            refused = None
+        except UnsafeUrl as error:
+            refused = Answer(status_code=None, error=f"refused by the SSRF guard: {error}")
+        attempts = await asyncio.gather(
+            *(
+                self._attempt(data, target, d, events[d.event_row], body, refused)
+                for d, body in zip(due, bodies, strict=True)
+            )
+        )
+        await self._record(data, attempts)
+        return attempts
+
+    async def _attempt(
+        self,
+        data: DeliverDueInput,
+        target: store.Target,
+        due: store.Due,
+        event: StoredEvent,
+        body: bytes,
+        refused: Answer | None,
+    ) -> store.Attempt:
+        at = _wall_clock()
+        began = time.perf_counter()
+        answer = refused or await self._post(target, event.event_id, body, at)
+        seconds = time.perf_counter() - began
+        # retries are scheduled on the workflow's clock (time-skipping tests move it)
+        after = after_attempt(answer, attempts_before=due.attempts, now=max(data.now, at))
+        if self._metrics is not None:
+            self._metrics.attempt_latency.observe(seconds)
+            if answer.ok:
+                self._metrics.delivery_latency.observe(
+                    max((_wall_clock() - event.occurred_at).total_seconds(), 0.0)
+                )
+        return store.Attempt(
+            delivery_id=due.delivery_id,
+            at=at,
+            answer=answer,
+            latency_ms=round(seconds * 1000),
+            after=after,
+        )
+
+    async def _post(self, target: store.Target, event_id: str, body: bytes, at: datetime) -> Answer:
+        # the timestamp is the real time of sending: receivers check it against theirs
+        headers = signed_headers(event_id, body, target.secrets, at)
+        async with self._in_flight:
+            try:
+                response = await self._http.post(
+                    target.url,
+                    content=body,
+                    headers=headers,
+                    timeout=self._settings.webhook_timeout_seconds,
+                )
+            except httpx.HTTPError as error:
+                return Answer(status_code=None, error=f"{type(error).__name__}: {error}")
+        code = response.status_code
+        return Answer(
+            status_code=code,
+            error=None if 200 <= code < 300 else f"HTTP {code}: {response.text[:200]}",
+            retry_after=response.headers.get("retry-after"),
+        )
+
+    async def _record(self, data: DeliverDueInput, attempts: Sequence[store.Attempt]) -> None:
+        """One transaction: every attempt, and the endpoint disabled when an answer
+        says so. A schedule that ran out raises the endpoint's alert first (raised
+        once per endpoint; a retry of this activity raises nothing new)."""
+        disable = next((a.after for a in attempts if a.after.disable_endpoint), None)
+        if any(a.after.status is DeliveryStatus.FAILED for a in attempts):
+            await self._alert(data)
+        async with self._sessions() as session, session.begin():
+            await store.record_attempts(session, attempts)
+            if disable is not None and disable.disable_endpoint:
+                await store.disable_endpoint(session, data.endpoint_id, disable.disable_endpoint)
+        self._count(attempts)
+
+    async def _alert(self, data: DeliverDueInput) -> None:
+        await raise_alert(
+            self._sessions,
+            NewAlert(
+                tenant_id=data.tenant_id,
+                key=f"webhook-endpoint-{data.endpoint_id}",
+                kind=ALERT_KIND,
+                reference_type="webhook_endpoint",
+                reference_id=str(data.endpoint_id),
+                message=(
+                    f"Webhook endpoint {data.endpoint_id} failed every attempt of a delivery "
+                    "for days and is disabled. Fix the receiver, then enable it again "
+                    f"(PATCH /v1/webhook-endpoints/{data.endpoint_id} with enabled=true: its "
+                    "pending deliveries resume) and replay what failed "
+                    f"(POST /v1/webhook-endpoints/{data.endpoint_id}/replay?since=…)."
+                ),
+            ),
+            reopen=True,
+        )
+
+    def _count(self, attempts: Sequence[store.Attempt]) -> None:
+        if self._metrics is None:
+            return
+        for a in attempts:
+            self._metrics.deliveries.labels(_outcome(a.after)).inc()
+
+
+def _outcome(after: AfterAttempt) -> str:
+    if after.status is DeliveryStatus.PENDING:
+        return "gone" if after.disable_endpoint else "retrying"
+    return after.status.value
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
