@@ -1,0 +1,166 @@
+"""The relay: carries committed events from the outbox to the endpoints' delivery
+workflows. It LISTENs for the NOTIFY sent at each commit (and polls, in case a
+notice is missed or the connection is down), then:
+
+1. publishes pending events (feed positions, one delivery per subscribed endpoint),
+   a transaction per batch, until none is left;
+2. in one transaction, takes the undispatched deliveries (locked, SKIP LOCKED), wakes
+   each endpoint's workflow (signal-with-start) and marks them dispatched.
+
+A relay that dies anywhere leaves the same rows for the next one (a wake twice is
+harmless: the workflow sends what is due, by the event's id); several relays (one
+per worker process) share the work: one publishes at a time (an advisory lock),
+each wakes the endpoints of the deliveries it locked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import psycopg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import TypedSearchAttributes
+
+from contracts.events import EndpointDeliveryInput, EndpointDeliveryResult, delivery_workflow_id
+from db.events import NOTIFY_CHANNEL, deliveries_to_wake, mark_woken, publish_pending
+from db.webhook_deliveries import retry_backlog
+from observability.metrics import WebhookMetrics
+from workflows import search_attributes
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 5.0  # a pass without a notice: what a lost notice or a down link missed
+RETRY_SECONDS = 1.0  # after the connection or a pass failed
+CONNECT_TIMEOUT_SECONDS = 5
+BUSY_RETRIES = 20  # another relay is publishing: look again this often, 50 ms apart
+WAKE_BATCH = 1000
+
+
+class Relay:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: Client,
+        *,
+        database_url: str,
+        task_queue: str,
+        metrics: WebhookMetrics | None = None,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._conninfo = (
+            make_url(database_url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
+        self._task_queue = task_queue
+        self._metrics = metrics
+        self._poll = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="events-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        """Listen and relay until cancelled; reconnect after a failure."""
+        while True:
+            try:
+                await self._listen()
+            except (psycopg.Error, OSError) as error:
+                log.warning("events relay: connection lost (%s); retrying", error)
+            except Exception:  # never end silently: events would wait for a restart
+                log.exception("events relay: a pass failed; retrying")
+            self.listening.clear()
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def _listen(self) -> None:
+        conn = await psycopg.AsyncConnection.connect(
+            self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+        )
+        async with conn:
+            await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self.listening.set()
+            while True:
+                # first what committed while nobody listened, then at each notice
+                await self.relay_pending()
+                await self._refresh_backlog()
+                async for _ in conn.notifies(timeout=self._poll, stop_after=1):
+                    pass
+                # notices that came meanwhile are covered by the pass that follows
+                async for _ in conn.notifies(timeout=0):
+                    pass
+
+    async def relay_pending(self) -> None:
+        """One pass: publish everything pending, then wake every endpoint with
+        undispatched deliveries."""
+        await self._publish()
+        while await self._wake() >= WAKE_BATCH:
+            pass
+
+    async def _publish(self) -> None:
+        busy = 0
+        while True:
+            async with self._sessions() as session, session.begin():
+                published = await publish_pending(session)
+            if published is None:  # another relay is publishing: it may miss the newest
+                busy += 1
+                if busy > BUSY_RETRIES:
+                    return
+                await asyncio.sleep(0.05)
+                continue
+            if self._metrics is not None:
+                self._metrics.events_published.inc(published.events)
+            if published.events == 0:
+                return
+
+    async def _wake(self) -> int:
+        """Wake the endpoints of one batch of undispatched deliveries; how many."""
+        async with self._sessions() as session, session.begin():
+            by_endpoint = await deliveries_to_wake(session, limit=WAKE_BATCH)
+            await asyncio.gather(
+                *(self._wake_endpoint(tenant, endpoint) for tenant, endpoint in by_endpoint)
+            )
+            woken = [i for ids in by_endpoint.values() for i in ids]
+            if woken:
+                await mark_woken(session, woken)
+        return len(woken)
+
+    async def _wake_endpoint(self, tenant_id: int, endpoint_id: int) -> None:
+        await wake_endpoint(self._client, self._task_queue, tenant_id, endpoint_id)
+
+    async def _refresh_backlog(self) -> None:
+        if self._metrics is None:
+            return
+        async with self._sessions() as session:
+            self._metrics.retry_backlog.set(await retry_backlog(session))
+
+
+async def wake_endpoint(
+    client: Client, task_queue: str, tenant_id: int, endpoint_id: int
+) -> WorkflowHandle[WebhookDeliveryWorkflow, EndpointDeliveryResult]:
+    """Signal the endpoint's delivery workflow to send what is due, starting it when
+    no run is open; its handle."""
+    return await client.start_workflow(
+        WebhookDeliveryWorkflow.run,
+        EndpointDeliveryInput(tenant_id=tenant_id, endpoint_id=endpoint_id),
+        id=delivery_workflow_id(endpoint_id),
+        task_queue=task_queue,
+        start_signal="wake",
+        search_attributes=TypedSearchAttributes(
+            search_attributes.pairs(search_attributes.for_webhook_endpoint(tenant_id, endpoint_id))
+        ),
+    )
