@@ -39,6 +39,7 @@ class RenderEvents(Protocol):
 class EndpointDeliveryInput:
     tenant_id: int
     endpoint_id: int
+    history_limit: int | None = None  # events before continuing as new (None: the default)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,25 +30,10 @@ class Target:
 async def load_target(session: AsyncSession, endpoint_id: int, at: datetime) -> Target | None:
     """The endpoint's target, None when it is gone or disabled. `at`: the wall
     clock; a previous secret signs alongside the current one until it expires."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT url, secret, previous_secret, previous_secret_expires_at"
-                " FROM webhook_endpoints WHERE id = :e AND enabled"
-            ),
-            {"e": endpoint_id},
-        )
-    ).first()
-    if row is None:
+    endpoint = await session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or not endpoint.enabled:
         return None
-    secrets = [row.secret]
-    if (
-        row.previous_secret
-        and row.previous_secret_expires_at
-        and row.previous_secret_expires_at > at
-    ):
-        secrets.append(row.previous_secret)
-    return Target(url=row.url, secrets=secrets)
+    return Target(url=endpoint.url, secrets=live_secrets(endpoint, at))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,7 +25,7 @@ from db.tenants import create_api_key, ensure_tenant
 from domain.roles import Role
 from settings import Settings
 from tests.integration.stock_world import World, make_world
-from worker import build_worker
+from worker import build_worker, webhook_activities
 from workflows.client import register_search_attributes
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
@@ -123,10 +123,17 @@ async def dev_worker(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
 ) -> AsyncIterator[Worker]:
-    """The project's worker on the dev server, as worker.py builds it."""
-    worker = build_worker(dev_env.client, sessions, settings.temporal_task_queue)
-    async with worker:
-        yield worker
+    """The project's worker on the dev server, as worker.py builds it (it delivers
+    webhooks when a test runs a relay on its task queue)."""
+    async with httpx.AsyncClient() as http:
+        worker = build_worker(
+            dev_env.client,
+            sessions,
+            settings.temporal_task_queue,
+            webhooks=webhook_activities(sessions, settings, http),
+        )
+        async with worker:
+            yield worker
 
 
 # -- API ---------------------------------------------------------------------------

@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import TypedSearchAttributes
 
-from contracts.events import EndpointDeliveryInput, EndpointDeliveryResult, delivery_workflow_id
+from contracts.events import EndpointDeliveryInput, EndpointDeliveryResult
 from db.events import NOTIFY_CHANNEL, deliveries_to_wake, mark_woken, publish_pending
-from db.webhook_deliveries import retry_backlog
+from db.webhook_sending import retry_backlog
+from db.webhooks import endpoint_workflow_id
 from observability.metrics import WebhookMetrics
 from workflows import search_attributes
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
@@ -157,7 +158,7 @@ async def wake_endpoint(
     return await client.start_workflow(
         WebhookDeliveryWorkflow.run,
         EndpointDeliveryInput(tenant_id=tenant_id, endpoint_id=endpoint_id),
-        id=delivery_workflow_id(endpoint_id),
+        id=endpoint_workflow_id(endpoint_id),
         task_queue=task_queue,
         start_signal="wake",
         search_attributes=TypedSearchAttributes(

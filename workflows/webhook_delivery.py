@@ -46,7 +46,7 @@ class WebhookDeliveryWorkflow:
                 return EndpointDeliveryResult(delivered=delivered, failed=failed)
             if sent.next_due is not None:
                 await self._wait(sent.next_due - workflow.now())
-            if history_is_long(None) and workflow.all_handlers_finished():
+            if history_is_long(data.history_limit) and workflow.all_handlers_finished():
                 # the next run starts by sending what is due: no wake is lost
                 workflow.continue_as_new(data)
 

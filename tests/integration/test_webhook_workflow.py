@@ -11,10 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.events import EndpointDeliveryResult
+from contracts.events import EndpointDeliveryInput, EndpointDeliveryResult
 from db.webhooks import endpoint_workflow_id
 from domain.events import RETRY_WAITS, EventType
 from settings import Settings
@@ -123,3 +123,33 @@ async def test_the_retry_schedule_runs_out_then_the_endpoint_is_disabled_with_on
         ).all()
     assert [a.kind for a in alerts] == ["webhook_failing"]
     assert "enabled=true" in alerts[0].message
+
+
+async def test_a_long_retrying_run_continues_as_new_and_still_delivers_once(
+    time_skipping_env: WorkflowEnvironment,
+    queue: str,
+    sessions: async_sessionmaker[AsyncSession],
+    endpoints: Endpoints,
+) -> None:
+    secret = new_secret()
+    tenant = await new_tenant(sessions)
+    async with running(Receiver([secret])) as receiver:
+        endpoint = await endpoints.add(tenant, receiver.url, secret)
+        (event_id,) = await write_events(sessions, tenant, [(CHANGED, "SO-L")])
+        await publish_all(sessions)
+        receiver.answer(*[Reply(status=500)] * 4)
+        handle = await time_skipping_env.client.start_workflow(
+            WebhookDeliveryWorkflow.run,
+            EndpointDeliveryInput(tenant_id=tenant, endpoint_id=endpoint, history_limit=12),
+            id=endpoint_workflow_id(endpoint),
+            task_queue=queue,
+        )
+        result = await handle.result()
+        assert result.delivered == 1  # by the last run
+    first = await time_skipping_env.client.get_workflow_handle(
+        handle.id, run_id=handle.result_run_id
+    ).describe()
+    assert first.status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+    assert receiver.ids() == [event_id] * 5
+    (row,) = await deliveries(sessions, endpoint)
+    assert (row["status"], row["attempts"]) == ("delivered", 5)
