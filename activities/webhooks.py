@@ -179,7 +179,7 @@ class WebhookActivities:
                     "for days and is disabled. Fix the receiver, then enable it again "
                     f"(PATCH /v1/webhook-endpoints/{data.endpoint_id} with enabled=true: its "
                     "pending deliveries resume) and replay what failed "
-                    f"(POST /v1/webhook-endpoints/{data.endpoint_id}/replay?since=…)."
+                    f'(POST /v1/webhook-endpoints/{data.endpoint_id}/replay {{"since": …}}).'
                 ),
             ),
             reopen=True,
