@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -88,7 +89,7 @@ class WebhookActivities:
     ) -> list[store.Attempt]:
         async with self._sessions() as session:
             events = await load_events(session, [d.event_row for d in due])
-        bodies = await self._render([events[d.event_row] for d in due])
+        bodies = await self._bodies([events[d.event_row] for d in due])
         try:
             await check_host(target.url, allow_private=self._settings.webhooks_allow_private_urls)
             refused = None
@@ -103,18 +104,41 @@ class WebhookActivities:
         await self._record(data, attempts)
         return attempts
 
+    async def _bodies(self, events: Sequence[StoredEvent]) -> list[bytes | Answer]:
+        """Each event's body, or the failed answer of one that cannot be rendered
+        (its lane retries on the schedule; other lanes go on). A database error
+        fails the call: the activity is retried."""
+        try:
+            return list(await self._render(events))
+        except (SQLAlchemyError, OSError):
+            raise
+        except Exception:
+            log.exception("webhooks: rendering %d events failed; rendering each", len(events))
+        bodies: list[bytes | Answer] = []
+        for event in events:
+            try:
+                bodies += await self._render([event])
+            except (SQLAlchemyError, OSError):
+                raise
+            except Exception as error:
+                bodies.append(Answer(status_code=None, error=f"could not render: {error!r}"))
+        return bodies
+
     async def _attempt(
         self,
         data: DeliverDueInput,
         target: store.Target,
         due: store.Due,
         event: StoredEvent,
-        body: bytes,
+        body: bytes | Answer,
         refused: Answer | None,
     ) -> store.Attempt:
         at = _wall_clock()
         began = time.perf_counter()
-        answer = refused or await self._post(target, event.event_id, body, at)
+        if isinstance(body, Answer):
+            answer = body
+        else:
+            answer = refused or await self._post(target, event.event_id, body, at)
         seconds = time.perf_counter() - began
         # retries are scheduled on the workflow's clock (time-skipping tests move it)
         after = after_attempt(answer, attempts_before=due.attempts, now=max(data.now, at))

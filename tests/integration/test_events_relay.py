@@ -18,11 +18,17 @@ from temporalio.testing import WorkflowEnvironment
 from domain.events import EventType
 from observability.metrics import WorkerMetrics
 from settings import Settings
-from tests.integration.webhook_helpers import Endpoints, new_tenant, settled, write_events
+from tests.integration.webhook_helpers import (
+    Endpoints,
+    new_tenant,
+    settled,
+    stored_data_webhooks,
+    write_events,
+)
 from tests.integration.webhook_receiver import Receiver, running
 from webhooks.relay import Relay
 from webhooks.signing import new_secret
-from worker import build_worker, webhook_activities
+from worker import build_worker
 
 CHANGED = EventType.ORDER_STATUS_CHANGED
 
@@ -34,7 +40,7 @@ async def queue(
     queue = f"relay-{uuid.uuid4().hex[:8]}"
     settings = Settings(database_url=database_url, webhooks_allow_private_urls=True)
     async with httpx.AsyncClient() as http:
-        webhooks = webhook_activities(sessions, settings, http)
+        webhooks = stored_data_webhooks(sessions, settings, http)
         async with build_worker(dev_env.client, sessions, queue, webhooks=webhooks):
             yield queue
 

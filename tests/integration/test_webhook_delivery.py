@@ -5,7 +5,7 @@ the workflow's clock passed in."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from activities.webhooks import WebhookActivities
-from contracts.events import DeliverDueInput, DeliverDueResult
+from contracts.events import DeliverDueInput, DeliverDueResult, StoredEvent
 from domain.events import EventType
 from settings import Settings
 from tests.integration.webhook_helpers import (
@@ -24,11 +24,12 @@ from tests.integration.webhook_helpers import (
     endpoint_row,
     new_tenant,
     publish_all,
+    render_stored,
+    stored_data_webhooks,
     write_events,
 )
 from tests.integration.webhook_receiver import Receiver, Reply, running
 from webhooks.signing import new_secret
-from worker import webhook_activities
 
 SHIPPED = EventType.ORDER_SHIPPED
 CHANGED = EventType.ORDER_STATUS_CHANGED
@@ -42,7 +43,7 @@ async def webhooks(
         database_url=database_url, webhooks_allow_private_urls=True, webhook_timeout_seconds=5
     )
     async with httpx.AsyncClient() as http:
-        yield webhook_activities(sessions, settings, http)
+        yield stored_data_webhooks(sessions, settings, http)
 
 
 @pytest.fixture
@@ -176,3 +177,27 @@ async def test_during_a_secret_rotation_both_secrets_sign_and_then_only_the_new_
     assert len(after.headers["webhook-signature"].split(" ")) == 1
     with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(after.body, after.headers)
+
+
+async def test_an_event_that_cannot_be_rendered_retries_on_its_lane_and_others_go_on(
+    sessions: async_sessionmaker[AsyncSession], database_url: str, endpoints: Endpoints
+) -> None:
+    async def render(events: Sequence[StoredEvent]) -> list[bytes]:
+        if any(e.subject_id == "SO-BAD" for e in events):
+            raise ValueError("this subject's data no longer fits its contract")
+        return await render_stored(events)
+
+    secret = new_secret()
+    tenant = await new_tenant(sessions)
+    settings = Settings(database_url=database_url, webhooks_allow_private_urls=True)
+    async with httpx.AsyncClient() as http, running(Receiver([secret])) as receiver:
+        webhooks = WebhookActivities(sessions, settings, render, http)
+        endpoint = await endpoints.add(tenant, receiver.url, secret)
+        _, good = await write_events(sessions, tenant, [(CHANGED, "SO-BAD"), (CHANGED, "SO-OK")])
+        await publish_all(sessions)
+        result = await _deliver(webhooks, tenant, endpoint, datetime.now(UTC))
+    assert (result.delivered, result.retrying) == (1, 1)
+    assert receiver.ids() == [good]
+    bad, ok = await deliveries(sessions, endpoint)
+    assert (bad["status"], bad["attempts"], ok["status"]) == ("pending", 1, "delivered")
+    assert "could not render" in bad["last_error"]

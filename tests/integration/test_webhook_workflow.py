@@ -24,12 +24,13 @@ from tests.integration.webhook_helpers import (
     endpoint_row,
     new_tenant,
     publish_all,
+    stored_data_webhooks,
     write_events,
 )
 from tests.integration.webhook_receiver import Receiver, Reply, running
 from webhooks.relay import wake_endpoint
 from webhooks.signing import new_secret
-from worker import build_worker, webhook_activities
+from worker import build_worker
 from workflows.search_attributes import WEBHOOK_ENDPOINT
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
@@ -45,7 +46,7 @@ async def queue(
     queue = f"webhooks-{uuid.uuid4().hex[:8]}"
     settings = Settings(database_url=database_url, webhooks_allow_private_urls=True)
     async with httpx.AsyncClient() as http:
-        webhooks = webhook_activities(sessions, settings, http)
+        webhooks = stored_data_webhooks(sessions, settings, http)
         async with build_worker(time_skipping_env.client, sessions, queue, webhooks=webhooks):
             yield queue
 

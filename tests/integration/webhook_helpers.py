@@ -5,18 +5,36 @@ publishing step."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.webhooks import WebhookActivities
+from api.event_render import envelope
+from contracts.events import StoredEvent
 from db.events import publish_pending, record_events
 from db.tenants import ensure_tenant
 from domain.events import EventType, NewEvent
+from settings import Settings
+
+
+async def render_stored(events: Sequence[StoredEvent]) -> list[bytes]:
+    """Bodies with `data` as stored (these tests' events carry made-up data that
+    the API's renderers of real subjects would refuse)."""
+    return [json.dumps(envelope(e, e.data), default=str).encode() for e in events]
+
+
+def stored_data_webhooks(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, http: httpx.AsyncClient
+) -> WebhookActivities:
+    return WebhookActivities(sessions, settings, render_stored, http)
 
 
 async def new_tenant(sessions: async_sessionmaker[AsyncSession]) -> int:
