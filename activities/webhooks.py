@@ -18,7 +18,7 @@ from temporalio import activity
 
 from contracts.events import DeliverDueInput, DeliverDueResult, RenderEvents, StoredEvent
 from db import webhook_sending as store
-from db.alerts import NewAlert, raise_alert
+from db.alerts import NewAlert, raise_alert_in
 from db.events import load_events
 from domain.deliveries import AfterAttempt, Answer, DeliveryStatus, after_attempt
 from observability.metrics import WebhookMetrics
@@ -138,7 +138,7 @@ class WebhookActivities:
         if isinstance(body, Answer):
             answer = body
         else:
-            answer = refused or await self._post(target, event.event_id, body, at)
+            answer = refused or await self._post(target, event.event_id, body)
         seconds = time.perf_counter() - began
         # retries are scheduled on the workflow's clock (time-skipping tests move it)
         after = after_attempt(answer, attempts_before=due.attempts, now=max(data.now, at))
@@ -150,48 +150,54 @@ class WebhookActivities:
                 )
         return store.Attempt(
             delivery_id=due.delivery_id,
+            due=due,
             at=at,
             answer=answer,
             latency_ms=round(seconds * 1000),
             after=after,
         )
 
-    async def _post(self, target: store.Target, event_id: str, body: bytes, at: datetime) -> Answer:
-        # the timestamp is the real time of sending: receivers check it against theirs
-        headers = signed_headers(event_id, body, target.secrets, at)
+    async def _post(self, target: store.Target, event_id: str, body: bytes) -> Answer:
+        limit = self._settings.webhook_timeout_seconds
         async with self._in_flight:
+            # signed once a slot is free: the timestamp is the real time of sending,
+            # which receivers check against their clock
+            headers = signed_headers(event_id, body, target.secrets, _wall_clock())
             try:
-                response = await self._http.post(
-                    target.url,
-                    content=body,
-                    headers=headers,
-                    timeout=self._settings.webhook_timeout_seconds,
-                )
-            except httpx.HTTPError as error:
+                # the whole attempt, not each read: a receiver trickling bytes is cut off
+                async with (
+                    asyncio.timeout(limit),
+                    self._http.stream(
+                        "POST", target.url, content=body, headers=headers, timeout=limit
+                    ) as response,
+                ):
+                    code = response.status_code
+                    excerpt = "" if 200 <= code < 300 else await _excerpt(response)
+            except (httpx.HTTPError, TimeoutError) as error:
                 return Answer(status_code=None, error=f"{type(error).__name__}: {error}")
-        code = response.status_code
         return Answer(
             status_code=code,
-            error=None if 200 <= code < 300 else f"HTTP {code}: {response.text[:200]}",
+            error=None if 200 <= code < 300 else f"HTTP {code}: {excerpt}",
             retry_after=response.headers.get("retry-after"),
         )
 
     async def _record(self, data: DeliverDueInput, attempts: Sequence[store.Attempt]) -> None:
-        """One transaction: every attempt, and the endpoint disabled when an answer
-        says so. A schedule that ran out raises the endpoint's alert first (raised
-        once per endpoint; a retry of this activity raises nothing new)."""
-        disable = next((a.after for a in attempts if a.after.disable_endpoint), None)
-        if any(a.after.status is DeliveryStatus.FAILED for a in attempts):
-            await self._alert(data)
+        """One transaction: every attempt; for each delivery still as it was taken,
+        its new state, the endpoint disabled when its answer says so, and the
+        endpoint's alert when its schedule ran out (raised once per endpoint)."""
         async with self._sessions() as session, session.begin():
-            await store.record_attempts(session, attempts)
+            changed = await store.record_attempts(session, attempts)
+            applied = [a for a in attempts if a.delivery_id in changed]
+            disable = next((a.after for a in applied if a.after.disable_endpoint), None)
             if disable is not None and disable.disable_endpoint:
                 await store.disable_endpoint(session, data.endpoint_id, disable.disable_endpoint)
-        self._count(attempts)
+            if any(a.after.status is DeliveryStatus.FAILED for a in applied):
+                await self._alert(session, data)
+        self._count(applied)
 
-    async def _alert(self, data: DeliverDueInput) -> None:
-        await raise_alert(
-            self._sessions,
+    async def _alert(self, session: AsyncSession, data: DeliverDueInput) -> None:
+        await raise_alert_in(
+            session,
             NewAlert(
                 tenant_id=data.tenant_id,
                 key=f"webhook-endpoint-{data.endpoint_id}",
@@ -220,6 +226,19 @@ def _outcome(after: AfterAttempt) -> str:
     if after.status is DeliveryStatus.PENDING:
         return "gone" if after.disable_endpoint else "retrying"
     return after.status.value
+
+
+EXCERPT_BYTES = 200  # of a failed answer's body, kept with the attempt
+
+
+async def _excerpt(response: httpx.Response) -> str:
+    """The start of a response's body, read no further than needed."""
+    read = b""
+    async for chunk in response.aiter_bytes():
+        read += chunk
+        if len(read) >= EXCERPT_BYTES:
+            break
+    return read[:EXCERPT_BYTES].decode(errors="replace")
 
 
 def _wall_clock() -> datetime:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio.common import WorkflowIDReusePolicy
 
 from settings import Settings
-from workflows.client import connect
+from workflows.client import connect, register_search_attributes
 from workflows.schedules import apply_schedules
 from workflows.stack_check import StackCheckInput, StackCheckResult, StackCheckWorkflow
 
@@ -15,9 +15,12 @@ CHECK_WORKFLOW_ID = "stack-check"
 
 
 async def start_checks_and_schedules(settings: Settings, requested_by: str) -> StackCheckResult:
-    """What `oms dev` does once the worker runs: the stack check, then the schedules."""
+    """What `oms dev` does once the worker runs: the search attributes a data dir of
+    an older version lacks, the stack check, then the schedules."""
+    client = await connect(settings)
+    await register_search_attributes(client, settings.temporal_namespace)
     result = await run_stack_check(settings, requested_by)
-    await apply_schedules(await connect(settings), settings.temporal_task_queue)
+    await apply_schedules(client, settings.temporal_task_queue)
     return result
 
 

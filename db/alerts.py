@@ -31,6 +31,12 @@ async def raise_alert(
 ) -> int:
     """The alert's id; a second raise of the same key changes nothing, except that
     with `reopen` a resolved alert opens again (the condition came back)."""
+    async with sessions() as session, session.begin():
+        return await raise_alert_in(session, alert, reopen=reopen)
+
+
+async def raise_alert_in(session: AsyncSession, alert: NewAlert, *, reopen: bool = False) -> int:
+    """`raise_alert` in the caller's transaction (with the change that raises it)."""
     statement = insert(Alert).values(
         tenant_id=alert.tenant_id,
         key=alert.key,
@@ -48,14 +54,13 @@ async def raise_alert(
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=unique)
-    async with sessions() as session, session.begin():
-        raised = (await session.scalars(statement.returning(Alert))).first()
-        if raised is not None:  # a new alert, or a resolved one open again
-            await record_events(session, [alert_event(EventType.ALERT_RAISED, raised)])
-            return int(raised.id)
-        alert_id = await session.scalar(
-            select(Alert.id).where(Alert.tenant_id == alert.tenant_id, Alert.key == alert.key)
-        )
+    raised = (await session.scalars(statement.returning(Alert))).first()
+    if raised is not None:  # a new alert, or a resolved one open again
+        await record_events(session, [alert_event(EventType.ALERT_RAISED, raised)])
+        return int(raised.id)
+    alert_id = await session.scalar(
+        select(Alert.id).where(Alert.tenant_id == alert.tenant_id, Alert.key == alert.key)
+    )
     assert alert_id is not None
     return int(alert_id)
 

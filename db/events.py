@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -275,3 +275,19 @@ async def read_feed(
         text(f"{_STORED} WHERE {where} ORDER BY e.position LIMIT :limit"), params
     )
     return [_stored(r) for r in rows]
+
+
+async def requeue_overdue(session: AsyncSession, grace: timedelta) -> int:
+    """Deliveries due longer than `grace` ago and still pending, though their
+    endpoint's workflow was woken (its run was terminated, reset or lost): to be
+    woken again; how many."""
+    requeued = await session.scalars(
+        text(
+            "UPDATE webhook_deliveries d SET dispatched = false FROM webhook_endpoints w"
+            " WHERE w.id = d.endpoint_id AND w.enabled AND d.status = 'pending'"
+            " AND d.dispatched AND d.next_attempt_at < now() - CAST(:grace AS interval)"
+            " RETURNING d.id"
+        ),
+        {"grace": grace},
+    )
+    return len(requeued.all())

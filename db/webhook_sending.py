@@ -41,6 +41,7 @@ class Due:
     delivery_id: int
     event_row: int  # events.id
     attempts: int
+    next_attempt_at: datetime | None
 
 
 # The head of each lane: its lowest pending sequence.
@@ -58,13 +59,21 @@ async def due_heads(
     longest waiting first."""
     rows = await session.execute(
         text(
-            f"SELECT id, event_id, attempts FROM ({_HEADS}) heads"
+            f"SELECT id, event_id, attempts, next_attempt_at FROM ({_HEADS}) heads"
             " WHERE next_attempt_at <= greatest(CAST(:now AS timestamptz), now())"
             " ORDER BY next_attempt_at, id LIMIT :limit"
         ),
         {"e": endpoint_id, "now": now, "limit": limit},
     )
-    return [Due(delivery_id=r.id, event_row=r.event_id, attempts=r.attempts) for r in rows]
+    return [
+        Due(
+            delivery_id=r.id,
+            event_row=r.event_id,
+            attempts=r.attempts,
+            next_attempt_at=r.next_attempt_at,
+        )
+        for r in rows
+    ]
 
 
 async def next_due(session: AsyncSession, endpoint_id: int) -> datetime | None:
@@ -78,18 +87,20 @@ async def next_due(session: AsyncSession, endpoint_id: int) -> datetime | None:
 @dataclass(frozen=True, kw_only=True)
 class Attempt:
     delivery_id: int
+    due: Due  # the delivery as it was when taken
     at: datetime  # wall clock
     answer: Answer
     latency_ms: int
     after: AfterAttempt
 
 
-async def record_attempts(session: AsyncSession, attempts: Sequence[Attempt]) -> None:
+async def record_attempts(session: AsyncSession, attempts: Sequence[Attempt]) -> set[int]:
     """In the caller's transaction: one webhook_attempts row per attempt, and each
-    pending delivery's state after it (a delivery that is no longer pending, e.g.
-    sent meanwhile by a run that timed out, keeps its state)."""
+    delivery's state after it, only if the delivery is still as it was taken (a
+    redelivery or replay meanwhile gave it a fresh schedule; a run that timed out
+    sent it already): the ids of the deliveries this changed."""
     if not attempts:
-        return
+        return set()
     params = {
         "id": [a.delivery_id for a in attempts],
         "at": [a.at for a in attempts],
@@ -99,6 +110,8 @@ async def record_attempts(session: AsyncSession, attempts: Sequence[Attempt]) ->
         "status": [a.after.status.value for a in attempts],
         "n": [a.after.attempts for a in attempts],
         "next": [a.after.next_attempt_at for a in attempts],
+        "before": [a.due.attempts for a in attempts],
+        "due": [a.due.next_attempt_at for a in attempts],
     }
     values = (
         "unnest(CAST(:id AS bigint[]), CAST(:at AS timestamptz[]), CAST(:code AS int[]),"
@@ -113,17 +126,22 @@ async def record_attempts(session: AsyncSession, attempts: Sequence[Attempt]) ->
         ),
         params,
     )
-    await session.execute(
+    changed = await session.scalars(
         text(
             "UPDATE webhook_deliveries d SET status = v.status, attempts = v.n,"
             " next_attempt_at = v.next, last_attempt_at = v.at, last_status_code = v.code,"
             " last_error = v.error, last_latency_ms = v.ms,"
             f" delivered_at = CASE WHEN v.status = '{DeliveryStatus.DELIVERED.value}'"
             " THEN v.at END"
-            f" FROM {values} WHERE d.id = v.id AND d.status = 'pending'"
+            f" FROM {values}, unnest(CAST(:id AS bigint[]), CAST(:before AS int[]),"
+            " CAST(:due AS timestamptz[])) AS taken(id, before, due)"
+            " WHERE d.id = v.id AND taken.id = v.id AND d.status = 'pending'"
+            " AND d.attempts = taken.before AND d.next_attempt_at IS NOT DISTINCT FROM taken.due"
+            " RETURNING d.id"
         ),
         params,
     )
+    return set(changed)
 
 
 async def disable_endpoint(session: AsyncSession, endpoint_id: int, reason: str) -> bool:

@@ -33,7 +33,8 @@ FIELDS = (
 # only a terminal can show (uvicorn's colours).
 _NOT_SHOWN = ("temporal_workflow", "temporal_activity", "color_message")
 # INFO lines nobody needs: alembic announcing its plugins when the API starts.
-_QUIET = ("alembic.runtime.plugins",)
+# httpx logs each webhook request's whole URL (a receiver's token in its query too)
+_QUIET = ("alembic.runtime.plugins", "httpx", "httpcore")
 
 
 class ContextFilter(logging.Filter):

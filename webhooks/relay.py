@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from datetime import timedelta
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -25,7 +27,13 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import TypedSearchAttributes
 
 from contracts.events import EndpointDeliveryInput, EndpointDeliveryResult
-from db.events import NOTIFY_CHANNEL, deliveries_to_wake, mark_woken, publish_pending
+from db.events import (
+    NOTIFY_CHANNEL,
+    deliveries_to_wake,
+    mark_woken,
+    publish_pending,
+    requeue_overdue,
+)
 from db.webhook_sending import retry_backlog
 from db.webhooks import endpoint_workflow_id
 from observability.metrics import WebhookMetrics
@@ -39,6 +47,10 @@ RETRY_SECONDS = 1.0  # after the connection or a pass failed
 CONNECT_TIMEOUT_SECONDS = 5
 BUSY_RETRIES = 20  # another relay is publishing: look again this often, 50 ms apart
 WAKE_BATCH = 1000
+# a delivery due this long and still pending, its endpoint's run woken, is woken again
+# (the run was terminated, reset or lost); looked for at most once per OVERDUE_CHECK
+OVERDUE_GRACE = timedelta(minutes=5)
+OVERDUE_CHECK_SECONDS = 60.0
 
 
 class Relay:
@@ -64,6 +76,7 @@ class Relay:
         self._poll = poll_seconds
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
+        self._overdue_checked = -OVERDUE_CHECK_SECONDS
 
     def start(self) -> None:
         if self._task is None:
@@ -109,8 +122,18 @@ class Relay:
         """One pass: publish everything pending, then wake every endpoint with
         undispatched deliveries."""
         await self._publish()
+        await self._requeue_overdue()
         while await self._wake() >= WAKE_BATCH:
             pass
+
+    async def _requeue_overdue(self) -> None:
+        if time.monotonic() - self._overdue_checked < OVERDUE_CHECK_SECONDS:
+            return
+        async with self._sessions() as session, session.begin():
+            requeued = await requeue_overdue(session, OVERDUE_GRACE)
+        self._overdue_checked = time.monotonic()
+        if requeued:
+            log.warning("events relay: %d overdue deliveries woken again", requeued)
 
     async def _publish(self) -> None:
         busy = 0

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
-from temporalio.service import RetryConfig, TLSConfig
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode, TLSConfig
 
 from settings import Settings
 from workflows.search_attributes import ALL
@@ -44,13 +47,27 @@ async def connect(
     )
 
 
-async def register_search_attributes(client: Client, namespace: str) -> None:
-    """Add the project's search attributes (needed on the time-skipping test server)."""
-    await client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=namespace,
-            search_attributes={
-                key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in ALL
-            },
+async def register_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Add the project's search attributes the namespace lacks; their names. Needed on
+    the time-skipping test server, and on a dev server whose database file an older
+    version made (`--search-attribute` does not add new ones to an existing file)."""
+    known: set[str] = set()
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
         )
-    )
+        known = set(listed.custom_attributes)
+    except RPCError as error:  # the time-skipping test server lists none: add them all
+        if error.status is not RPCStatusCode.UNIMPLEMENTED:
+            raise
+    missing = [key.name for key in ALL if key.name not in known]
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=namespace,
+                search_attributes={
+                    name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in missing
+                },
+            )
+        )
+    return missing

@@ -6,12 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.events import deliveries_to_wake, mark_woken, publish_pending, read_feed, record_events
+from db.events import (
+    deliveries_to_wake,
+    mark_woken,
+    publish_pending,
+    read_feed,
+    record_events,
+    requeue_overdue,
+)
+from db.webhook_sending import Attempt, due_heads, record_attempts
+from domain.deliveries import Answer, after_attempt
 from domain.events import EventType, NewEvent
 from tests.integration.stock_world import World
 
@@ -159,3 +169,88 @@ async def test_the_feed_reads_published_events_after_a_cursor_filtered_by_type(
             session, world.tenant_id, after=None, types=["alert.raised"], limit=10
         )
         assert [e.subject_id for e in alerts] == ["1"]
+
+
+async def _one_delivery(world: World) -> tuple[int, int]:
+    """(endpoint, delivery) of one published event to a new endpoint."""
+    async with world.sessions() as session, session.begin():
+        endpoint = await session.scalar(
+            text(
+                "INSERT INTO webhook_endpoints (tenant_id, url, event_types, secret)"
+                " VALUES (:t, 'http://127.0.0.1:9/x', '{*}', 'whsec_AAAA') RETURNING id"
+            ),
+            {"t": world.tenant_id},
+        )
+        await record_events(session, [_order_event(world, f"SO-{uuid.uuid4().hex[:6]}")])
+    await _publish_all(world.sessions)
+    async with world.sessions() as session:
+        delivery = await session.scalar(
+            text("SELECT id FROM webhook_deliveries WHERE endpoint_id = :e"), {"e": endpoint}
+        )
+    assert endpoint is not None and delivery is not None
+    return endpoint, delivery
+
+
+async def test_a_delivery_overdue_after_its_wake_is_woken_again(world: World) -> None:
+    endpoint, delivery = await _one_delivery(world)
+    async with world.sessions() as session, session.begin():
+        await mark_woken(session, [delivery])
+        # its run woke and went away (terminated): due 10 minutes ago, still pending
+        await session.execute(
+            text(
+                "UPDATE webhook_deliveries SET next_attempt_at = now() - interval '10 minutes'"
+                " WHERE id = :d"
+            ),
+            {"d": delivery},
+        )
+    async with world.sessions() as session, session.begin():
+        assert await requeue_overdue(session, timedelta(minutes=15)) == 0
+        assert await requeue_overdue(session, timedelta(minutes=5)) >= 1
+        assert delivery in (await deliveries_to_wake(session))[(world.tenant_id, endpoint)]
+
+
+async def test_an_attempt_does_not_overwrite_a_redelivery_made_while_it_was_sent(
+    world: World,
+) -> None:
+    _, delivery = await _one_delivery(world)
+    async with world.sessions() as session:
+        (taken,) = await due_heads(
+            session,
+            (
+                await session.scalar(
+                    text("SELECT endpoint_id FROM webhook_deliveries WHERE id = :d"),
+                    {"d": delivery},
+                )
+            ),
+            datetime.now(UTC),
+            10,
+        )
+    failed = Attempt(
+        delivery_id=delivery,
+        due=taken,
+        at=datetime.now(UTC),
+        answer=Answer(status_code=500, error="HTTP 500"),
+        latency_ms=3,
+        after=after_attempt(
+            Answer(status_code=500, error="HTTP 500"), attempts_before=0, now=datetime.now(UTC)
+        ),
+    )
+    async with world.sessions() as session, session.begin():
+        # an admin redelivers while the attempt is in flight: a fresh schedule, due now
+        await session.execute(
+            text("UPDATE webhook_deliveries SET next_attempt_at = clock_timestamp() WHERE id = :d"),
+            {"d": delivery},
+        )
+    async with world.sessions() as session, session.begin():
+        assert await record_attempts(session, [failed]) == set()
+    async with world.sessions() as session:
+        attempts, recorded = (
+            await session.execute(
+                text(
+                    "SELECT d.attempts, (SELECT count(*) FROM webhook_attempts a"
+                    " WHERE a.delivery_id = d.id) FROM webhook_deliveries d WHERE d.id = :d"
+                ),
+                {"d": delivery},
+            )
+        ).one()
+    assert (attempts, recorded) == (0, 1)  # the schedule is the redelivery's; history kept

@@ -94,6 +94,9 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
         ("http://169.254.169.254/latest/meta-data", "non-public"),
         ("http://[::1]/hook", "non-public"),
         ("http://[::ffff:192.168.0.1]/hook", "non-public"),
+        ("http://[2002:7f00:1::]/hook", "non-public"),  # 6to4 of 127.0.0.1
+        ("http://[64:ff9b::7f00:1]/hook", "non-public"),  # NAT64 of 127.0.0.1
+        ("http://[::127.0.0.1]/hook", "non-public"),  # IPv4-compatible
         ("http://localhost:9000/hook", "localhost"),
         ("https://example.com:99999/hook", "valid URL"),
     ],
