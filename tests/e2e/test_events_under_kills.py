@@ -28,9 +28,9 @@ from webhooks.signing import new_secret
 ORDERS = 200
 KILLS = 4
 STARTING_AT_ONCE = 20
-# each order tells three events (created, its request created, allocated) and the
-# stock a few: kills land at these shares of them, while the orders run
-KILL_AT = [(k + 1) * 3 * ORDERS // (KILLS + 1) for k in range(KILLS)]
+# a kill lands once this many more events committed (the orders run meanwhile): the
+# kills come close together, so the steps they leave in flight wait out one timeout
+KILL_EVERY_EVENTS = 25
 # A step in flight on a killed worker is retried when its start-to-close timeout
 # expires (60 s for an order step, 2 min for a delivery call): a wait fails when
 # what it waits for made no progress for longer than that, or after the cap.
@@ -176,9 +176,10 @@ async def test_worker_kills_during_200_orders_lose_invent_and_rename_no_event(
             await world.receive("WIDGET", ORDERS)  # exactly enough: the last one runs out
             await asyncio.to_thread(workers.start)
             starting = asyncio.create_task(_start_orders(dev_env, task_queue, world))
-            for threshold in KILL_AT:
+            for _ in range(KILLS):
+                at = await _committed(world) + KILL_EVERY_EVENTS
 
-                async def reached(at: int = threshold) -> str | None:
+                async def reached(at: int = at) -> str | None:
                     done = await _committed(world)
                     return None if done >= at else f"{done} of {at} events committed"
 
