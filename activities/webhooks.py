@@ -6,9 +6,10 @@ durable timer. The activity's own retry policy covers database errors only."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import httpx
@@ -55,7 +56,12 @@ class WebhookActivities:
     async def deliver_due(self, data: DeliverDueInput) -> DeliverDueResult:
         """Rounds of due lane heads until none is due (a success lets the lane's next
         event go in the next round) or the call's budget is spent; then when the next
-        one falls due."""
+        one falls due. Heartbeats throughout: a call on a worker that died is retried
+        after the heartbeat timeout, not the whole call's."""
+        async with _heartbeating():
+            return await self._deliver_due(data)
+
+    async def _deliver_due(self, data: DeliverDueInput) -> DeliverDueResult:
         started = time.monotonic()
         delivered = retrying = failed = 0
         while True:
@@ -226,6 +232,25 @@ def _outcome(after: AfterAttempt) -> str:
     if after.status is DeliveryStatus.PENDING:
         return "gone" if after.disable_endpoint else "retrying"
     return after.status.value
+
+
+HEARTBEAT_EVERY_SECONDS = 2.0
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY_SECONDS)
+
+    beating = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
 
 
 EXCERPT_BYTES = 200  # of a failed answer's body, kept with the attempt

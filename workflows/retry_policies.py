@@ -39,3 +39,5 @@ TRANSFER_STEP_TIMEOUT = timedelta(seconds=60)
 # timeout) within a budget, then the records. Its retries are for the database only:
 # a receiver's failure is recorded and retried on the workflow's durable timers.
 DELIVERY_TIMEOUT = timedelta(minutes=2)
+# It heartbeats every 2 s: a call on a worker that died is retried after this.
+DELIVERY_HEARTBEAT_TIMEOUT = timedelta(seconds=10)

@@ -57,6 +57,7 @@ class WebhookDeliveryWorkflow:
                 tenant_id=data.tenant_id, endpoint_id=data.endpoint_id, now=workflow.now()
             ),
             start_to_close_timeout=retry_policies.DELIVERY_TIMEOUT,
+            heartbeat_timeout=retry_policies.DELIVERY_HEARTBEAT_TIMEOUT,
             retry_policy=retry_policies.DATABASE,
         )
 

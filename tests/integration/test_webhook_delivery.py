@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from temporalio.testing import ActivityEnvironment
 
 from activities.webhooks import WebhookActivities
 from contracts.events import DeliverDueInput, DeliverDueResult, StoredEvent
@@ -56,8 +57,10 @@ async def endpoints(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator
 async def _deliver(
     webhooks: WebhookActivities, tenant_id: int, endpoint_id: int, now: datetime
 ) -> DeliverDueResult:
-    return await webhooks.deliver_due(
-        DeliverDueInput(tenant_id=tenant_id, endpoint_id=endpoint_id, now=now)
+    # as the worker runs it: in an activity's context (it heartbeats)
+    return await ActivityEnvironment().run(
+        webhooks.deliver_due,
+        DeliverDueInput(tenant_id=tenant_id, endpoint_id=endpoint_id, now=now),
     )
 
 
