@@ -14,20 +14,16 @@ request). A revoke must win over that:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 import time
 
-import psycopg
 from sqlalchemy.engine import URL
 
+from db.listener import Listener
 from db.tenants import REVOCATIONS_CHANNEL, Principal
 
 log = logging.getLogger(__name__)
-
-CONNECT_TIMEOUT_SECONDS = 5
 
 
 class PrincipalCache:
@@ -74,44 +70,16 @@ class PrincipalCache:
         self._entries.clear()
 
 
-class RevocationListener:
+class RevocationListener(Listener):
     """LISTENs for revoked key ids on its own connection and revokes them in `cache`;
     reconnects after `retry_seconds` when the connection is lost."""
 
     def __init__(self, url: URL, cache: PrincipalCache, retry_seconds: float = 1.0) -> None:
-        self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        super().__init__(url, name="API key revocations", retry_seconds=retry_seconds)
         self._cache = cache
-        self._retry = retry_seconds
-        self._task: asyncio.Task[None] | None = None
-        self.listening = asyncio.Event()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="api-key-revocations")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._listen()
-            except (psycopg.Error, OSError) as error:
-                log.warning("API key revocations: connection lost (%s); retrying", error)
-            except Exception:  # never end silently: the cache would stop hearing revokes
-                log.exception("API key revocations: listener failed; retrying")
-            self.listening.clear()
-            await asyncio.sleep(self._retry)
 
     async def _listen(self) -> None:
-        conn = await psycopg.AsyncConnection.connect(
-            self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
-        )
-        async with conn:
+        async with await self._connect() as conn:
             await conn.execute(f"LISTEN {REVOCATIONS_CHANNEL}")
             # Revokes sent while this process was not listening are unknown: start over.
             self._cache.clear()

@@ -15,12 +15,10 @@ each wakes the endpoints of the deliveries it locked."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import timedelta
 
-import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
@@ -34,6 +32,7 @@ from db.events import (
     publish_pending,
     requeue_overdue,
 )
+from db.listener import Listener
 from db.webhook_sending import retry_backlog
 from db.webhooks import endpoint_workflow_id
 from observability.metrics import WebhookMetrics
@@ -44,7 +43,6 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0  # a pass without a notice: what a lost notice or a down link missed
 RETRY_SECONDS = 1.0  # after the connection or a pass failed
-CONNECT_TIMEOUT_SECONDS = 5
 BUSY_RETRIES = 20  # another relay is publishing: look again this often, 50 ms apart
 WAKE_BATCH = 1000
 # a delivery due this long and still pending, its endpoint's run woken, is woken again
@@ -53,7 +51,7 @@ OVERDUE_GRACE = timedelta(minutes=5)
 OVERDUE_CHECK_SECONDS = 60.0
 
 
-class Relay:
+class Relay(Listener):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -64,48 +62,16 @@ class Relay:
         metrics: WebhookMetrics | None = None,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
+        super().__init__(make_url(database_url), name="events relay", retry_seconds=RETRY_SECONDS)
         self._sessions = sessions
         self._client = client
-        self._conninfo = (
-            make_url(database_url)
-            .set(drivername="postgresql")
-            .render_as_string(hide_password=False)
-        )
         self._task_queue = task_queue
         self._metrics = metrics
         self._poll = poll_seconds
-        self._task: asyncio.Task[None] | None = None
-        self.listening = asyncio.Event()
         self._overdue_checked = -OVERDUE_CHECK_SECONDS
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="events-relay")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def run(self) -> None:
-        """Listen and relay until cancelled; reconnect after a failure."""
-        while True:
-            try:
-                await self._listen()
-            except (psycopg.Error, OSError) as error:
-                log.warning("events relay: connection lost (%s); retrying", error)
-            except Exception:  # never end silently: events would wait for a restart
-                log.exception("events relay: a pass failed; retrying")
-            self.listening.clear()
-            await asyncio.sleep(RETRY_SECONDS)
-
     async def _listen(self) -> None:
-        conn = await psycopg.AsyncConnection.connect(
-            self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
-        )
-        async with conn:
+        async with await self._connect() as conn:
             await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
             self.listening.set()
             while True:
