@@ -6,29 +6,25 @@ deliver each event once."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from domain.events import EventType
 from observability.metrics import WorkerMetrics
-from settings import Settings
 from tests.integration.webhook_helpers import (
     Endpoints,
+    delivering_worker,
     new_tenant,
     settled,
-    stored_data_webhooks,
     write_events,
 )
 from tests.integration.webhook_receiver import Receiver, running
 from webhooks.relay import Relay
 from webhooks.signing import new_secret
-from worker import build_worker
 
 CHANGED = EventType.ORDER_STATUS_CHANGED
 
@@ -37,19 +33,8 @@ CHANGED = EventType.ORDER_STATUS_CHANGED
 async def queue(
     dev_env: WorkflowEnvironment, database_url: str, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[str]:
-    queue = f"relay-{uuid.uuid4().hex[:8]}"
-    settings = Settings(database_url=database_url, webhooks_allow_private_urls=True)
-    async with httpx.AsyncClient() as http:
-        webhooks = stored_data_webhooks(sessions, settings, http)
-        async with build_worker(dev_env.client, sessions, queue, webhooks=webhooks):
-            yield queue
-
-
-@pytest.fixture
-async def endpoints(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Endpoints]:
-    made = Endpoints(sessions, [])
-    yield made
-    await made.disable_all()
+    async with delivering_worker(dev_env, database_url, sessions, "relay") as queue:
+        yield queue
 
 
 def _relay(

@@ -47,13 +47,6 @@ async def webhooks(
         yield stored_data_webhooks(sessions, settings, http)
 
 
-@pytest.fixture
-async def endpoints(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Endpoints]:
-    made = Endpoints(sessions, [])
-    yield made
-    await made.disable_all()
-
-
 async def _deliver(
     webhooks: WebhookActivities, tenant_id: int, endpoint_id: int, now: datetime
 ) -> DeliverDueResult:

@@ -4,10 +4,8 @@ schedule run to exhaustion (the endpoint disabled, one alert)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,20 +15,18 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.events import EndpointDeliveryInput, EndpointDeliveryResult
 from db.webhooks import endpoint_workflow_id
 from domain.events import RETRY_WAITS, EventType
-from settings import Settings
 from tests.integration.webhook_helpers import (
     Endpoints,
     deliveries,
+    delivering_worker,
     endpoint_row,
     new_tenant,
     publish_all,
-    stored_data_webhooks,
     write_events,
 )
 from tests.integration.webhook_receiver import Receiver, Reply, running
 from webhooks.relay import wake_endpoint
 from webhooks.signing import new_secret
-from worker import build_worker
 from workflows.search_attributes import WEBHOOK_ENDPOINT
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
@@ -43,19 +39,8 @@ async def queue(
     database_url: str,
     sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[str]:
-    queue = f"webhooks-{uuid.uuid4().hex[:8]}"
-    settings = Settings(database_url=database_url, webhooks_allow_private_urls=True)
-    async with httpx.AsyncClient() as http:
-        webhooks = stored_data_webhooks(sessions, settings, http)
-        async with build_worker(time_skipping_env.client, sessions, queue, webhooks=webhooks):
-            yield queue
-
-
-@pytest.fixture
-async def endpoints(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Endpoints]:
-    made = Endpoints(sessions, [])
-    yield made
-    await made.disable_all()
+    async with delivering_worker(time_skipping_env, database_url, sessions, "webhooks") as queue:
+        yield queue
 
 
 async def _run(

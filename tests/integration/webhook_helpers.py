@@ -5,9 +5,10 @@ publishing step."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
 
 from activities.webhooks import WebhookActivities
 from api.event_render import envelope
@@ -23,6 +25,7 @@ from db.events import publish_pending, record_events
 from db.tenants import ensure_tenant
 from domain.events import EventType, NewEvent
 from settings import Settings
+from worker import build_worker
 
 
 async def render_stored(events: Sequence[StoredEvent]) -> list[bytes]:
@@ -35,6 +38,23 @@ def stored_data_webhooks(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, http: httpx.AsyncClient
 ) -> WebhookActivities:
     return WebhookActivities(sessions, settings, render_stored, http)
+
+
+@contextlib.asynccontextmanager
+async def delivering_worker(
+    env: WorkflowEnvironment,
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    prefix: str,
+) -> AsyncIterator[str]:
+    """A worker on a queue of its own that delivers to 127.0.0.1 (data as stored);
+    its task queue."""
+    queue = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    settings = Settings(database_url=database_url, webhooks_allow_private_urls=True)
+    async with httpx.AsyncClient() as http:
+        webhooks = stored_data_webhooks(sessions, settings, http)
+        async with build_worker(env.client, sessions, queue, webhooks=webhooks):
+            yield queue
 
 
 async def new_tenant(sessions: async_sessionmaker[AsyncSession]) -> int:
