@@ -10,6 +10,13 @@ from db.models.events import (
     WebhookEndpoint,
 )
 from db.models.orders import FulfillmentRequestRow, Order, OrderLine
+from db.models.replenishment import (
+    ItemBarcode,
+    ItemSupplier,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Recall,
+)
 from db.models.returns_transfers import (
     Alert,
     Return,
@@ -40,12 +47,17 @@ __all__ = [
     "FulfillmentRequestRow",
     "IdempotencyRecord",
     "Item",
+    "ItemBarcode",
+    "ItemSupplier",
     "Location",
     "Lot",
     "LotLevel",
     "Movement",
     "Order",
     "OrderLine",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
+    "Recall",
     "Reservation",
     "Return",
     "ReturnLine",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -17,7 +18,9 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, created_column, id_column, tenant_column
@@ -34,6 +37,8 @@ class Warehouse(Base):
     priority: Mapped[int] = mapped_column(Integer, default=100)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # where goods are shipped from and POs delivered to (the order's ship_to shape)
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_column()
 
 
@@ -77,6 +82,12 @@ class Item(Base):
             "backorder_policy <> 'allow_until' OR backorder_limit IS NOT NULL",
             name="backorder_limit",
         ),
+        CheckConstraint("purchase_multiple >= 1", name="purchase_multiple"),
+        CheckConstraint("lead_time_days IS NULL OR lead_time_days >= 0", name="lead_time"),
+        CheckConstraint("max_stock IS NULL OR max_stock >= 0", name="max_stock"),
+        CheckConstraint(
+            "expiry_warning_days IS NULL OR expiry_warning_days >= 0", name="expiry_warning"
+        ),
     )
 
     id: Mapped[int] = id_column()
@@ -101,6 +112,15 @@ class Item(Base):
     low_stock_threshold: Mapped[int] = mapped_column(BigInteger, default=0)
     backorder_policy: Mapped[str] = mapped_column(String(16))
     backorder_limit: Mapped[int | None] = mapped_column(BigInteger)
+    # replenishment: days from ordering to arrival (None: settings' default), the
+    # multiple a purchase is rounded up to and the max of a min/max rule (base units),
+    # days before a lot's expiry it is reported `expiring` (None: settings' default)
+    lead_time_days: Mapped[int | None] = mapped_column(Integer)
+    purchase_multiple: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
+    max_stock: Mapped[int | None] = mapped_column(BigInteger)
+    expiry_warning_days: Mapped[int | None] = mapped_column(Integer)
+    default_supplier: Mapped[str | None] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = created_column()
 
 
@@ -127,6 +147,7 @@ class Lot(Base):
     status: Mapped[str] = mapped_column(String(16), default="available")
     status_changed_by: Mapped[str | None] = mapped_column(String(128))  # an actor
     status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status_reason: Mapped[str | None] = mapped_column(String(500))  # why held / quarantined
 
 
 class Serial(Base):
