@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         3 * 24 * 3600, description="a transfer in transit longer than this raises an alert"
     )
 
+    # The inventory scan (README, "Inventory scan"): stock and lot alerts, reconciliation.
+    inventory_scan_minutes: Annotated[int, Field(ge=1, le=1440)] = Field(
+        5, description="every tenant's stock is scanned this often (schedule inventory-scan)"
+    )
+    expiry_warning_days: Annotated[int, Field(ge=0, le=3650)] = Field(
+        30, description="a lot expiring within this many days is `expiring` (items may override)"
+    )
+
     activity_alert_attempts: Annotated[int, Field(ge=1, le=1000)] = Field(
         ALERT_AFTER_ATTEMPTS,
         description="an activity still failing at this attempt raises an activity_failing alert",

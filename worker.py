@@ -22,6 +22,7 @@ from temporalio.worker import Interceptor, Worker
 
 from activities.backorders import BackorderActivities
 from activities.failures import FailureInterceptor
+from activities.inventory_scan import InventoryScanActivities
 from activities.lots import LotActivities
 from activities.orders import OrderActivities
 from activities.reservations import ReservationActivities
@@ -41,6 +42,7 @@ from settings import ALERT_AFTER_ATTEMPTS, Settings
 from webhooks.relay import Relay
 from workflows.backorder_wakeup import BackorderWakeupWorkflow
 from workflows.client import connect
+from workflows.inventory_scan import InventoryScansWorkflow, InventoryScanWorkflow
 from workflows.lot_expiry import LotExpiryWorkflow
 from workflows.order.workflow import OrderWorkflow
 from workflows.reservation_expiry import ReservationExpiryWorkflow
@@ -63,6 +65,8 @@ WORKFLOWS = [
     StuckRunsWorkflow,
     LotExpiryWorkflow,
     WebhookDeliveryWorkflow,
+    InventoryScanWorkflow,
+    InventoryScansWorkflow,
 ]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
@@ -108,6 +112,7 @@ def build_worker(
             backorders.find_waiting_orders,
             StuckRunActivities(sessions, client).alert_stuck_runs,
             *_transfer_activities(transfers),
+            *_scan_activities(InventoryScanActivities(sessions)),
             *([webhooks.deliver_due] if webhooks is not None else []),
         ],
         # `interceptors` (traces, log context, metrics) outside: they see what the
@@ -118,6 +123,15 @@ def build_worker(
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
+
+
+def _scan_activities(scan: InventoryScanActivities) -> list[Any]:
+    return [
+        scan.scan_stock_levels,
+        scan.scan_lot_levels,
+        scan.reconcile_stock,
+        scan.tenants_to_scan,
+    ]
 
 
 def _transfer_activities(transfers: TransferActivities) -> list[Any]:

@@ -21,7 +21,9 @@ class LotActivities:
         idempotent operation (one transaction), so a retried activity repeats nothing;
         a lot still promised is left for a later run."""
         today = datetime.now(UTC).date()
-        due = await due_lots(self._sessions, today, after=data.after, limit=data.batch)
+        due = await due_lots(
+            self._sessions, today, after=data.after, limit=data.batch, tenant_id=data.tenant_id
+        )
         expired = []
         for lot in due:
             activity.heartbeat(lot.lot_id)

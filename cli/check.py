@@ -8,7 +8,7 @@ from temporalio.common import WorkflowIDReusePolicy
 
 from settings import Settings
 from workflows.client import connect, register_search_attributes
-from workflows.schedules import apply_schedules
+from workflows.schedules import ScanPlan, apply_schedules
 from workflows.stack_check import StackCheckInput, StackCheckResult, StackCheckWorkflow
 
 CHECK_WORKFLOW_ID = "stack-check"
@@ -20,7 +20,7 @@ async def start_checks_and_schedules(settings: Settings, requested_by: str) -> S
     client = await connect(settings)
     await register_search_attributes(client, settings.temporal_namespace)
     result = await run_stack_check(settings, requested_by)
-    await apply_schedules(client, settings.temporal_task_queue)
+    await apply_schedules(client, settings.temporal_task_queue, ScanPlan.of(settings))
     return result
 
 

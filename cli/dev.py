@@ -143,7 +143,7 @@ class DevStack:
         from workflows.schedules import schedules
 
         every = ", ".join(schedules(s.temporal_task_queue))
-        self.say(f"scheduled  {every}: every minute")
+        self.say(f"scheduled  {every}: every few minutes")
         self._banner(keys)
 
     async def _seed(self) -> dict[Role, str]:

@@ -131,15 +131,15 @@ def check() -> None:
 
 @app.command()
 def schedules() -> None:
-    """Create or update the Temporal Schedules (reservation expiry); safe to repeat."""
+    """Create or update the Temporal Schedules (sweeps, inventory scan); safe to repeat."""
     from workflows.client import connect
-    from workflows.schedules import apply_schedules
+    from workflows.schedules import ScanPlan, apply_schedules
 
     settings = _settings()
 
     async def run() -> list[str]:
         client = await connect(settings)
-        return await apply_schedules(client, settings.temporal_task_queue)
+        return await apply_schedules(client, settings.temporal_task_queue, ScanPlan.of(settings))
 
     for schedule_id in asyncio.run(run()):
         typer.echo(f"schedule {schedule_id} is up to date")

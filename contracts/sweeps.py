@@ -57,6 +57,7 @@ class ExpireLotsInput:
     actor: str  # who marks them: the schedule that started the sweep
     after: int = 0  # lot ids up to this one were looked at by an earlier batch
     batch: int = 500
+    tenant_id: int | None = None  # only this tenant's lots (the inventory scan)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,6 +4,7 @@ and by `oms dev` at start."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,8 +21,11 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from contracts.inventory_scan import ScanAllInput
 from contracts.sweeps import StuckRunsInput
+from settings import Settings
 from workflows.backorder_wakeup import BackorderWakeupInput, BackorderWakeupWorkflow
+from workflows.inventory_scan import InventoryScansWorkflow
 from workflows.lot_expiry import LotExpiryInput, LotExpiryWorkflow
 from workflows.reservation_expiry import ReservationExpiryInput, ReservationExpiryWorkflow
 from workflows.stuck_runs import StuckRunsWorkflow
@@ -30,6 +34,22 @@ RESERVATION_EXPIRY = "reservation-expiry"
 BACKORDER_WAKEUP = "backorder-wakeup"
 STUCK_RUNS = "stuck-runs"
 LOT_EXPIRY = "lot-expiry"
+INVENTORY_SCAN = "inventory-scan"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanPlan:
+    """The inventory scan's settings (OMS_INVENTORY_SCAN_MINUTES, OMS_EXPIRY_WARNING_DAYS)."""
+
+    minutes: int = 5
+    expiry_warning_days: int = 30
+
+    @classmethod
+    def of(cls, settings: Settings) -> ScanPlan:
+        return cls(
+            minutes=settings.inventory_scan_minutes,
+            expiry_warning_days=settings.expiry_warning_days,
+        )
 
 
 def _every(
@@ -48,7 +68,8 @@ def _every(
     )
 
 
-def schedules(task_queue: str) -> dict[str, Schedule]:
+def schedules(task_queue: str, scan: ScanPlan | None = None) -> dict[str, Schedule]:
+    scan = scan or ScanPlan()
     return {
         RESERVATION_EXPIRY: _every(
             1,
@@ -70,6 +91,14 @@ def schedules(task_queue: str) -> dict[str, Schedule]:
             LOT_EXPIRY,
             task_queue,
         ),
+        # one run per tenant (`inventory-scan-<tenant id>`), started by this one
+        INVENTORY_SCAN: _every(
+            scan.minutes,
+            InventoryScansWorkflow.run,
+            ScanAllInput(expiry_warning_days=scan.expiry_warning_days),
+            INVENTORY_SCAN,
+            task_queue,
+        ),
     }
 
 
@@ -82,9 +111,11 @@ def scheduled_workflow_types() -> set[str]:
     }
 
 
-async def apply_schedules(client: Client, task_queue: str) -> list[str]:
+async def apply_schedules(
+    client: Client, task_queue: str, scan: ScanPlan | None = None
+) -> list[str]:
     """Create the schedules, or bring existing ones up to date; their ids."""
-    for schedule_id, schedule in schedules(task_queue).items():
+    for schedule_id, schedule in schedules(task_queue, scan).items():
         try:
             await client.create_schedule(schedule_id, schedule)
         except ScheduleAlreadyRunningError:

@@ -95,6 +95,8 @@ class LotLevel(Base):
         PrimaryKeyConstraint("warehouse_id", "lot_id"),
         CheckConstraint("on_hand >= 0 AND reserved >= 0 AND allocated >= 0", name="not_negative"),
         CheckConstraint("reserved + allocated <= on_hand", name="no_oversell"),
+        # the inventory scan pages a tenant's lot levels by this key
+        Index("ix_lot_levels_tenant_lot", "tenant_id", "lot_id", "warehouse_id"),
     )
 
     tenant_id: Mapped[int] = tenant_column()

@@ -104,18 +104,24 @@ class LotStillPromised(Conflict):
 
 
 async def due_lots(
-    sessions: async_sessionmaker[AsyncSession], today: date, *, after: int, limit: int
+    sessions: async_sessionmaker[AsyncSession],
+    today: date,
+    *,
+    after: int,
+    limit: int,
+    tenant_id: int | None = None,
 ) -> list[ExpireLot]:
-    """Lots still marked available whose expiry date has come, by id after `after`.
-    (A first cut: `expire_lot` decides by `lot_status_on`.)"""
+    """Lots still marked available whose expiry date has come, by id after `after`
+    (of one tenant, or of all). (A first cut: `expire_lot` decides by `lot_status_on`.)"""
     async with sessions() as session:
         rows = await session.execute(
             text(
                 "SELECT tenant_id, id FROM lots WHERE status = 'available'"
                 " AND expires_on IS NOT NULL AND expires_on <= :today AND id > :after"
+                " AND (CAST(:t AS bigint) IS NULL OR tenant_id = :t)"
                 " ORDER BY id LIMIT :limit"
             ),
-            {"today": today, "after": after, "limit": limit},
+            {"today": today, "after": after, "limit": limit, "t": tenant_id},
         )
         return [ExpireLot(tenant_id=tenant_id, lot_id=lot_id) for tenant_id, lot_id in rows]
 

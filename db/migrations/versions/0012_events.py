@@ -18,9 +18,7 @@ depends_on = None
 
 
 def _tenant() -> sa.Column[object]:
-    return sa.Column(
-        "tenant_id", sa.BigInteger, sa.ForeignKey("tenants.id"), nullable=False
-    )
+    return sa.Column("tenant_id", sa.BigInteger, sa.ForeignKey("tenants.id"), nullable=False)
 
 
 def _id() -> sa.Column[object]:

@@ -1,0 +1,330 @@
+"""The inventory scan's reads and writes: one bounded page of a tenant's stock levels
+(or lot levels) at a time, by key; one set-based query per page returns only the
+rows where a condition may hold and the rows with an open alert of the scan (to
+resolve), never the healthy rest. The conditions and messages are
+domain/stock_alerts.py's; alerts are written by db/alerts.py (with their events).
+
+An alert's key is `kind:sku:warehouse` (`kind:sku:warehouse:lot` for lots), built
+here in SQL only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.alerts import NewAlert, raise_alert, resolve_alerts
+from db.stock.availability import expired_unmarked_stock
+from db.stock.reconcile import find_violations
+from domain.allocation import LotStatus, available_to_promise
+from domain.quantities import UnitOfMeasure
+from domain.stock_alerts import (
+    LEVEL_ALERTS,
+    LOT_ALERTS,
+    Drift,
+    LevelFigures,
+    LotFigures,
+    ScanAlert,
+    drift_message,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageCounts:
+    raised: int = 0
+    resolved: int = 0
+    last: tuple[int, int] = (0, 0)  # the page's last key: the next page starts after it
+    more: bool = False  # the page was full: look after `last`
+    drifts: int = 0  # reconciliation: kinds of drift found
+
+
+_LEVEL_PAGE_END = text(
+    """
+    SELECT item_id, warehouse_id, count(*) OVER () AS n FROM (
+        SELECT item_id, warehouse_id FROM stock_levels
+        WHERE tenant_id = :t AND (item_id, warehouse_id) > (:a1, :a2)
+        ORDER BY item_id, warehouse_id LIMIT :limit) page
+    ORDER BY item_id DESC, warehouse_id DESC LIMIT 1
+    """
+)
+
+# A pre-filter on the stored figures (the conditions themselves are
+# LevelFigures.holds): a level whose item has a lot past expiry not yet marked
+# expired is always looked at, its availability counts that lot out.
+_LEVELS = text(
+    """
+    WITH rows AS (
+        SELECT s.item_id, s.warehouse_id, s.on_hand, s.reserved, s.allocated, s.held,
+               s.incoming, s.on_hand - s.reserved - s.allocated - s.held AS free,
+               i.sku, w.code AS warehouse, i.uom_unit, i.base_units_per_unit,
+               i.low_stock_threshold, i.reorder_point, i.active AND w.active AS watched,
+               EXISTS (SELECT 1 FROM lots l WHERE l.item_id = s.item_id
+                       AND l.status = 'available' AND l.expires_on <= :today) AS due_lot
+        FROM stock_levels s
+        JOIN items i ON i.id = s.item_id
+        JOIN warehouses w ON w.id = s.warehouse_id
+        WHERE s.tenant_id = :t AND (s.item_id, s.warehouse_id) > (:a1, :a2)
+          AND (s.item_id, s.warehouse_id) <= (:z1, :z2)
+    ), kinds AS (
+        SELECT r.*, k.kind, k.kind || ':' || r.sku || ':' || r.warehouse AS key
+        FROM rows r CROSS JOIN unnest(CAST(:kinds AS text[])) AS k(kind)
+    )
+    SELECT k.*, a.id IS NOT NULL AS open
+    FROM kinds k
+    LEFT JOIN alerts a ON a.tenant_id = :t AND a.key = k.key AND a.resolved_at IS NULL
+    WHERE a.id IS NOT NULL OR (k.watched AND (k.due_lot OR CASE k.kind
+          WHEN 'low_stock' THEN k.free <= k.low_stock_threshold
+          WHEN 'out_of_stock' THEN k.free <= 0
+          ELSE k.free + k.incoming <= k.reorder_point END))
+    ORDER BY k.item_id, k.warehouse_id, k.kind
+    """
+)
+
+
+async def scan_levels(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: int,
+    *,
+    after: tuple[int, int],
+    limit: int,
+    today: date,
+    beat: Callable[[], None],
+) -> PageCounts:
+    """Raise and resolve the level alerts (low_stock, out_of_stock,
+    below_reorder_point) of one page of stock levels, after `after`."""
+    async with sessions() as session:
+        end = (await session.execute(_LEVEL_PAGE_END, _page(tenant_id, after, limit))).first()
+        if end is None:
+            return PageCounts(last=after)
+        last = (int(end.item_id), int(end.warehouse_id))
+        rows = (
+            await session.execute(
+                _LEVELS,
+                {
+                    **_page(tenant_id, after, limit),
+                    "z1": last[0],
+                    "z2": last[1],
+                    "kinds": [k.value for k in LEVEL_ALERTS],
+                    "today": today,
+                },
+            )
+        ).all()
+        due = {(r.warehouse_id, r.item_id) for r in rows if r.due_lot}
+        unmarked = await expired_unmarked_stock(session, due, today) if due else {}
+    raised = resolved = 0
+    for row in rows:
+        beat()
+        held = row.held + unmarked.get((row.warehouse_id, row.item_id), 0)
+        figures = LevelFigures(
+            sku=row.sku,
+            warehouse=row.warehouse,
+            uom=_uom(row),
+            available=available_to_promise(
+                on_hand=row.on_hand, reserved=row.reserved, allocated=row.allocated, held=held
+            ),
+            incoming=row.incoming,
+            low_stock_threshold=row.low_stock_threshold,
+            reorder_point=row.reorder_point,
+            watched=row.watched,
+        )
+        kind = ScanAlert(row.kind)
+        reference = f"{row.sku}@{row.warehouse}"
+        done = await _settle(
+            sessions,
+            tenant_id,
+            row,
+            "stock_level",
+            reference,
+            holds=figures.holds(kind),
+            message=figures.message(kind),
+            resolution=figures.resolution(kind),
+        )
+        raised, resolved = raised + done[0], resolved + done[1]
+    return PageCounts(raised=raised, resolved=resolved, last=last, more=int(end.n) == limit)
+
+
+_LOT_PAGE_END = text(
+    """
+    SELECT lot_id, warehouse_id, count(*) OVER () AS n FROM (
+        SELECT lot_id, warehouse_id FROM lot_levels
+        WHERE tenant_id = :t AND (lot_id, warehouse_id) > (:a1, :a2)
+        ORDER BY lot_id, warehouse_id LIMIT :limit) page
+    ORDER BY lot_id DESC, warehouse_id DESC LIMIT 1
+    """
+)
+
+# Pre-filter: lots with stock that expired or expire within the item's warning
+# days (LotFigures.holds decides), and the rows with an open alert.
+_LOTS = text(
+    """
+    WITH rows AS (
+        SELECT l.lot_id, l.warehouse_id, l.on_hand, lot.lot_number, lot.status,
+               lot.expires_on, i.sku, w.code AS warehouse, i.uom_unit,
+               i.base_units_per_unit, coalesce(i.expiry_warning_days, :days) AS warning_days,
+               i.active AND w.active AS watched
+        FROM lot_levels l
+        JOIN lots lot ON lot.id = l.lot_id
+        JOIN items i ON i.id = l.item_id
+        JOIN warehouses w ON w.id = l.warehouse_id
+        WHERE l.tenant_id = :t AND (l.lot_id, l.warehouse_id) > (:a1, :a2)
+          AND (l.lot_id, l.warehouse_id) <= (:z1, :z2)
+    ), kinds AS (
+        SELECT r.*, k.kind,
+               k.kind || ':' || r.sku || ':' || r.warehouse || ':' || r.lot_number AS key
+        FROM rows r CROSS JOIN unnest(CAST(:kinds AS text[])) AS k(kind)
+    )
+    SELECT k.*, a.id IS NOT NULL AS open
+    FROM kinds k
+    LEFT JOIN alerts a ON a.tenant_id = :t AND a.key = k.key AND a.resolved_at IS NULL
+    WHERE a.id IS NOT NULL OR (k.watched AND k.on_hand > 0 AND (k.status = 'expired'
+          OR k.expires_on <= CAST(:today AS date) + k.warning_days))
+    ORDER BY k.lot_id, k.warehouse_id, k.kind
+    """
+)
+
+
+async def scan_lots(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: int,
+    *,
+    after: tuple[int, int],
+    limit: int,
+    today: date,
+    warning_days: int,
+    beat: Callable[[], None],
+) -> PageCounts:
+    """Raise and resolve the lot alerts (expiring, expired) of one page of lot
+    levels, after `after`; `warning_days` for items that set none."""
+    async with sessions() as session:
+        end = (await session.execute(_LOT_PAGE_END, _page(tenant_id, after, limit))).first()
+        if end is None:
+            return PageCounts(last=after)
+        last = (int(end.lot_id), int(end.warehouse_id))
+        rows = (
+            await session.execute(
+                _LOTS,
+                {
+                    **_page(tenant_id, after, limit),
+                    "z1": last[0],
+                    "z2": last[1],
+                    "kinds": [k.value for k in LOT_ALERTS],
+                    "today": today,
+                    "days": warning_days,
+                },
+            )
+        ).all()
+    raised = resolved = 0
+    for row in rows:
+        beat()
+        figures = LotFigures(
+            sku=row.sku,
+            warehouse=row.warehouse,
+            lot=row.lot_number,
+            uom=_uom(row),
+            on_hand=row.on_hand,
+            status=LotStatus(row.status),
+            expires_on=row.expires_on,
+            warning_days=row.warning_days,
+            watched=row.watched,
+        )
+        kind = ScanAlert(row.kind)
+        reference = f"{row.sku}/{row.lot_number}@{row.warehouse}"
+        done = await _settle(
+            sessions,
+            tenant_id,
+            row,
+            "lot",
+            reference,
+            holds=figures.holds(kind, today),
+            message=figures.message(kind),
+            resolution=figures.resolution(kind, today),
+        )
+        raised, resolved = raised + done[0], resolved + done[1]
+    return PageCounts(raised=raised, resolved=resolved, last=last, more=int(end.n) == limit)
+
+
+def _page(tenant_id: int, after: tuple[int, int], limit: int) -> dict[str, Any]:
+    return {"t": tenant_id, "a1": after[0], "a2": after[1], "limit": limit}
+
+
+def _uom(row: Any) -> UnitOfMeasure:
+    return UnitOfMeasure(unit=row.uom_unit, base_units_per_unit=row.base_units_per_unit)
+
+
+async def _settle(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: int,
+    row: Any,
+    reference_type: str,
+    reference_id: str,
+    *,
+    holds: bool,
+    message: str,
+    resolution: str,
+) -> tuple[int, int]:
+    """Raise the row's alert when its condition holds and none is open (a resolved
+    one opens again); resolve the open one when it no longer holds. (raised, resolved)."""
+    if holds and not row.open:
+        alert = NewAlert(
+            tenant_id=tenant_id,
+            key=row.key,
+            kind=row.kind,
+            reference_type=reference_type,
+            reference_id=reference_id,
+            message=message,
+        )
+        await raise_alert(sessions, alert, reopen=True)
+        return 1, 0
+    if row.open and not holds:
+        return 0, await resolve_alerts(sessions, tenant_id, [row.key], resolution)
+    return 0, 0
+
+
+# -- reconciliation ------------------------------------------------------------------
+
+_OPEN_DRIFTS = text(
+    "SELECT key FROM alerts WHERE tenant_id = :t AND kind = :kind AND resolved_at IS NULL"
+)
+
+
+async def reconcile_tenant(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: int
+) -> PageCounts:
+    """Check the tenant's stock invariants (db/stock/reconcile.py) in one consistent
+    picture: a `reconciliation` alert per kind of drift naming each place; the open
+    ones whose drift is gone are resolved."""
+    kind = ScanAlert.RECONCILIATION
+    async with sessions() as session, session.begin():
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        violations = await find_violations(session, tenant_id)
+        slug = str(
+            await session.scalar(text("SELECT slug FROM tenants WHERE id = :t"), {"t": tenant_id})
+        )
+        open_keys = set(await session.scalars(_OPEN_DRIFTS, {"t": tenant_id, "kind": kind}))
+    by_what: dict[str, list[Drift]] = {}
+    for v in violations:
+        by_what.setdefault(v.what, []).append(
+            Drift(what=v.what, where=v.where, expected=v.expected, actual=v.actual)
+        )
+    raised = 0
+    for what, drifts in sorted(by_what.items()):
+        key = f"{kind}:{what}"[:200]
+        if key in open_keys:
+            continue
+        alert = NewAlert(
+            tenant_id=tenant_id,
+            key=key,
+            kind=kind,
+            reference_type="tenant",
+            reference_id=slug,
+            message=drift_message(what, drifts, slug),
+        )
+        await raise_alert(sessions, alert, reopen=True)
+        raised += 1
+    agree = sorted(open_keys - {f"{kind}:{what}"[:200] for what in by_what})
+    resolved = await resolve_alerts(sessions, tenant_id, agree, "the books agree again")
+    return PageCounts(raised=raised, resolved=resolved, drifts=len(by_what))
