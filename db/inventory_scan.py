@@ -42,15 +42,50 @@ class PageCounts:
     drifts: int = 0  # reconciliation: kinds of drift found
 
 
-_LEVEL_PAGE_END = text(
-    """
-    SELECT item_id, warehouse_id, count(*) OVER () AS n FROM (
-        SELECT item_id, warehouse_id FROM stock_levels
-        WHERE tenant_id = :t AND (item_id, warehouse_id) > (:a1, :a2)
-        ORDER BY item_id, warehouse_id LIMIT :limit) page
-    ORDER BY item_id DESC, warehouse_id DESC LIMIT 1
-    """
-)
+def _page_end(table: str, first: str) -> Any:
+    """The last key of the page of `table` after (:a1, :a2) by (`first`, warehouse_id),
+    and how many rows the page holds."""
+    return text(
+        f"""
+        SELECT {first} AS k1, warehouse_id AS k2, count(*) OVER () AS n FROM (
+            SELECT {first}, warehouse_id FROM {table}
+            WHERE tenant_id = :t AND ({first}, warehouse_id) > (:a1, :a2)
+            ORDER BY {first}, warehouse_id LIMIT :limit) page
+        ORDER BY {first} DESC, warehouse_id DESC LIMIT 1
+        """
+    )
+
+
+_LEVEL_PAGE_END = _page_end("stock_levels", "item_id")
+_LOT_PAGE_END = _page_end("lot_levels", "lot_id")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Page:
+    rows: list[Any]
+    last: tuple[int, int]
+    full: bool
+
+
+async def _read_page(
+    session: AsyncSession,
+    end_query: Any,
+    rows_query: Any,
+    tenant_id: int,
+    after: tuple[int, int],
+    limit: int,
+    **params: Any,
+) -> _Page | None:
+    """One page after `after`: the rows `rows_query` keeps of it; None past the end."""
+    page = {"t": tenant_id, "a1": after[0], "a2": after[1], "limit": limit}
+    end = (await session.execute(end_query, page)).first()
+    if end is None:
+        return None
+    last = (int(end.k1), int(end.k2))
+    bounds = {**page, "z1": last[0], "z2": last[1], **params}
+    rows = list((await session.execute(rows_query, bounds)).all())
+    return _Page(rows=rows, last=last, full=int(end.n) == limit)
+
 
 # A pre-filter on the stored figures (the conditions themselves are
 # LevelFigures.holds): a level whose item has a lot past expiry not yet marked
@@ -97,26 +132,16 @@ async def scan_levels(
     """Raise and resolve the level alerts (low_stock, out_of_stock,
     below_reorder_point) of one page of stock levels, after `after`."""
     async with sessions() as session:
-        end = (await session.execute(_LEVEL_PAGE_END, _page(tenant_id, after, limit))).first()
-        if end is None:
+        page = await _read_page(
+            session, _LEVEL_PAGE_END, _LEVELS, tenant_id, after, limit,
+            kinds=[k.value for k in LEVEL_ALERTS], today=today,
+        )  # fmt: skip
+        if page is None:
             return PageCounts(last=after)
-        last = (int(end.item_id), int(end.warehouse_id))
-        rows = (
-            await session.execute(
-                _LEVELS,
-                {
-                    **_page(tenant_id, after, limit),
-                    "z1": last[0],
-                    "z2": last[1],
-                    "kinds": [k.value for k in LEVEL_ALERTS],
-                    "today": today,
-                },
-            )
-        ).all()
-        due = {(r.warehouse_id, r.item_id) for r in rows if r.due_lot}
+        due = {(r.warehouse_id, r.item_id) for r in page.rows if r.due_lot}
         unmarked = await expired_unmarked_stock(session, due, today) if due else {}
     raised = resolved = 0
-    for row in rows:
+    for row in page.rows:
         beat()
         held = row.held + unmarked.get((row.warehouse_id, row.item_id), 0)
         figures = LevelFigures(
@@ -144,18 +169,8 @@ async def scan_levels(
             resolution=figures.resolution(kind),
         )
         raised, resolved = raised + done[0], resolved + done[1]
-    return PageCounts(raised=raised, resolved=resolved, last=last, more=int(end.n) == limit)
+    return PageCounts(raised=raised, resolved=resolved, last=page.last, more=page.full)
 
-
-_LOT_PAGE_END = text(
-    """
-    SELECT lot_id, warehouse_id, count(*) OVER () AS n FROM (
-        SELECT lot_id, warehouse_id FROM lot_levels
-        WHERE tenant_id = :t AND (lot_id, warehouse_id) > (:a1, :a2)
-        ORDER BY lot_id, warehouse_id LIMIT :limit) page
-    ORDER BY lot_id DESC, warehouse_id DESC LIMIT 1
-    """
-)
 
 # Pre-filter: lots with stock that expired or expire within the item's warning
 # days (LotFigures.holds decides), and the rows with an open alert.
@@ -200,25 +215,14 @@ async def scan_lots(
     """Raise and resolve the lot alerts (expiring, expired) of one page of lot
     levels, after `after`; `warning_days` for items that set none."""
     async with sessions() as session:
-        end = (await session.execute(_LOT_PAGE_END, _page(tenant_id, after, limit))).first()
-        if end is None:
+        page = await _read_page(
+            session, _LOT_PAGE_END, _LOTS, tenant_id, after, limit,
+            kinds=[k.value for k in LOT_ALERTS], today=today, days=warning_days,
+        )  # fmt: skip
+        if page is None:
             return PageCounts(last=after)
-        last = (int(end.lot_id), int(end.warehouse_id))
-        rows = (
-            await session.execute(
-                _LOTS,
-                {
-                    **_page(tenant_id, after, limit),
-                    "z1": last[0],
-                    "z2": last[1],
-                    "kinds": [k.value for k in LOT_ALERTS],
-                    "today": today,
-                    "days": warning_days,
-                },
-            )
-        ).all()
     raised = resolved = 0
-    for row in rows:
+    for row in page.rows:
         beat()
         figures = LotFigures(
             sku=row.sku,
@@ -244,11 +248,7 @@ async def scan_lots(
             resolution=figures.resolution(kind, today),
         )
         raised, resolved = raised + done[0], resolved + done[1]
-    return PageCounts(raised=raised, resolved=resolved, last=last, more=int(end.n) == limit)
-
-
-def _page(tenant_id: int, after: tuple[int, int], limit: int) -> dict[str, Any]:
-    return {"t": tenant_id, "a1": after[0], "a2": after[1], "limit": limit}
+    return PageCounts(raised=raised, resolved=resolved, last=page.last, more=page.full)
 
 
 def _uom(row: Any) -> UnitOfMeasure:

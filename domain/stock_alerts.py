@@ -160,7 +160,7 @@ class LotFigures:
         if kind is ScanAlert.EXPIRING and status is LotStatus.EXPIRED:
             return "the lot has expired: see the expired alert"
         if status is not LotStatus.AVAILABLE and status is not LotStatus.EXPIRED:
-            return f"the lot is {status} now"
+            return f"the lot's status is {status} now: not for sale"
         return f"the lot expires on {self.expires_on}, beyond the warning window"
 
 

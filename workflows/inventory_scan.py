@@ -21,7 +21,6 @@ from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedErro
 
 with workflow.unsafe.imports_passed_through():
     from activities.inventory_scan import InventoryScanActivities
-    from activities.lots import LotActivities
     from contracts.inventory_scan import (
         InventoryScanInput,
         InventoryScanResult,
@@ -36,8 +35,9 @@ with workflow.unsafe.imports_passed_through():
         TenantPageInput,
         TenantPageResult,
     )
-    from contracts.sweeps import ExpireLotsInput, ExpireLotsResult
+    from contracts.sweeps import ExpireLotsInput
     from workflows import retry_policies, search_attributes
+    from workflows.lot_expiry import expire_lots
 
 MAX_PAGES = 1000  # per family of levels and run: 500,000 rows at the default batch
 PAGES_PER_RUN = 20  # of tenants, before the all-tenants run continues as new
@@ -78,26 +78,10 @@ class InventoryScanWorkflow:
 
     async def _expire_lots(self, data: InventoryScanInput) -> list[int]:
         self._step = ScanStep.EXPIRING_LOTS
-        expired: list[int] = []
-        after = 0
-        for _ in range(MAX_PAGES):
-            result: ExpireLotsResult = await workflow.execute_activity_method(
-                LotActivities.expire_due_lots,
-                ExpireLotsInput(
-                    actor="schedule:inventory-scan",
-                    after=after,
-                    batch=data.batch,
-                    tenant_id=data.tenant_id,
-                ),
-                start_to_close_timeout=retry_policies.SWEEP_TIMEOUT,
-                heartbeat_timeout=retry_policies.SWEEP_HEARTBEAT,
-                retry_policy=retry_policies.DATABASE,
-            )
-            expired += result.expired
-            after = result.last
-            if not result.more:
-                break
-        return expired
+        first = ExpireLotsInput(
+            actor="schedule:inventory-scan", batch=data.batch, tenant_id=data.tenant_id
+        )
+        return await expire_lots(first, MAX_PAGES)
 
     async def _pages(self, step: ScanStep, scan: object, data: InventoryScanInput) -> None:
         self._step = step

@@ -8,13 +8,13 @@ makes the stored status and the levels say so too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.lots import LotActivities
-    from contracts.sweeps import ExpireLotsInput
+    from contracts.sweeps import ExpireLotsInput, ExpireLotsResult
     from workflows import retry_policies
 
 MAX_BATCHES = 20  # per run; the next scheduled run takes the rest
@@ -35,18 +35,25 @@ class LotExpiryResult:
 class LotExpiryWorkflow:
     @workflow.run
     async def run(self, data: LotExpiryInput) -> LotExpiryResult:
-        expired: list[int] = []
-        after = 0
-        for _ in range(MAX_BATCHES):
-            result = await workflow.execute_activity_method(
-                LotActivities.expire_due_lots,
-                ExpireLotsInput(actor=data.actor, after=after, batch=data.batch),
-                start_to_close_timeout=retry_policies.SWEEP_TIMEOUT,
-                heartbeat_timeout=retry_policies.SWEEP_HEARTBEAT,
-                retry_policy=retry_policies.DATABASE,
-            )
-            expired += result.expired
-            after = result.last
-            if not result.more:
-                break
+        expired = await expire_lots(ExpireLotsInput(actor=data.actor, batch=data.batch))
         return LotExpiryResult(expired=expired)
+
+
+async def expire_lots(first: ExpireLotsInput, max_batches: int = MAX_BATCHES) -> list[int]:
+    """Workflow code: the lot ids marked expired, a batch after another from `first`
+    (the inventory scan runs it for one tenant)."""
+    expired: list[int] = []
+    data = first
+    for _ in range(max_batches):
+        result: ExpireLotsResult = await workflow.execute_activity_method(
+            LotActivities.expire_due_lots,
+            data,
+            start_to_close_timeout=retry_policies.SWEEP_TIMEOUT,
+            heartbeat_timeout=retry_policies.SWEEP_HEARTBEAT,
+            retry_policy=retry_policies.DATABASE,
+        )
+        expired += result.expired
+        if not result.more:
+            break
+        data = replace(data, after=result.last)
+    return expired

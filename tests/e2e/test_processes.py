@@ -214,14 +214,16 @@ async def test_schedules_are_created_once_and_updated_in_place(
 
     from workflows.schedules import (
         BACKORDER_WAKEUP,
+        INVENTORY_SCAN,
         LOT_EXPIRY,
         RESERVATION_EXPIRY,
         STUCK_RUNS,
+        ScanPlan,
         apply_schedules,
     )
 
     task_queue = unique("sched")
-    every = [RESERVATION_EXPIRY, BACKORDER_WAKEUP, STUCK_RUNS, LOT_EXPIRY]
+    every = [RESERVATION_EXPIRY, BACKORDER_WAKEUP, STUCK_RUNS, LOT_EXPIRY, INVENTORY_SCAN]
     assert await apply_schedules(dev_env.client, task_queue) == every
     assert await apply_schedules(dev_env.client, task_queue) == every
     wakeup = await dev_env.client.get_schedule_handle(BACKORDER_WAKEUP).describe()
@@ -237,6 +239,12 @@ async def test_schedules_are_created_once_and_updated_in_place(
     assert isinstance(lots.action, ScheduleActionStartWorkflow)
     assert lots.action.workflow == "LotExpiryWorkflow"
     assert lots.action.args and "schedule:lot-expiry" in str(lots.action.args[0])
+    # the inventory scan runs as often as configured (OMS_INVENTORY_SCAN_MINUTES)
+    await apply_schedules(dev_env.client, task_queue, ScanPlan(minutes=7))
+    scan = (await dev_env.client.get_schedule_handle(INVENTORY_SCAN).describe()).schedule
+    assert isinstance(scan.action, ScheduleActionStartWorkflow)
+    assert scan.action.workflow == "InventoryScansWorkflow"
+    assert [i.every for i in scan.spec.intervals] == [timedelta(minutes=7)]
 
 
 async def test_a_worker_killed_mid_saga_is_replaced_and_the_order_has_one_effect(
