@@ -37,13 +37,33 @@ async def raise_alert(
 
 async def raise_alert_in(session: AsyncSession, alert: NewAlert, *, reopen: bool = False) -> int:
     """`raise_alert` in the caller's transaction (with the change that raises it)."""
+    await raise_alerts_in(session, [alert], reopen=reopen)
+    alert_id = await session.scalar(
+        select(Alert.id).where(Alert.tenant_id == alert.tenant_id, Alert.key == alert.key)
+    )
+    assert alert_id is not None
+    return int(alert_id)
+
+
+async def raise_alerts_in(
+    session: AsyncSession, alerts: list[NewAlert], *, reopen: bool = False
+) -> int:
+    """Raise many alerts in one statement (keys distinct), with their events; how many
+    were new or opened again."""
+    if not alerts:
+        return 0
     statement = insert(Alert).values(
-        tenant_id=alert.tenant_id,
-        key=alert.key,
-        kind=alert.kind,
-        reference_type=alert.reference_type,
-        reference_id=alert.reference_id,
-        message=alert.message,
+        [
+            {
+                "tenant_id": alert.tenant_id,
+                "key": alert.key,
+                "kind": alert.kind,
+                "reference_type": alert.reference_type,
+                "reference_id": alert.reference_id,
+                "message": alert.message,
+            }
+            for alert in alerts
+        ]
     )
     unique = [Alert.tenant_id, Alert.key]
     if reopen:
@@ -54,15 +74,11 @@ async def raise_alert_in(session: AsyncSession, alert: NewAlert, *, reopen: bool
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=unique)
-    raised = (await session.scalars(statement.returning(Alert))).first()
-    if raised is not None:  # a new alert, or a resolved one open again
-        await record_events(session, [alert_event(EventType.ALERT_RAISED, raised)])
-        return int(raised.id)
-    alert_id = await session.scalar(
-        select(Alert.id).where(Alert.tenant_id == alert.tenant_id, Alert.key == alert.key)
-    )
-    assert alert_id is not None
-    return int(alert_id)
+    raised = (await session.scalars(statement.returning(Alert))).all()
+    # new alerts, or resolved ones open again
+    events = [alert_event(EventType.ALERT_RAISED, a) for a in sorted(raised, key=lambda a: a.id)]
+    await record_events(session, events)
+    return len(raised)
 
 
 def alert_event(type: EventType, alert: Alert) -> NewEvent:
@@ -87,27 +103,31 @@ async def resolve_alerts(
     if not keys:
         return 0
     async with sessions() as session, session.begin():
-        resolved = (
-            await session.scalars(
-                update(Alert)
-                .where(
-                    Alert.tenant_id == tenant_id,
-                    Alert.key.in_(keys),
-                    Alert.resolved_at.is_(None),
-                )
-                .values(resolved_at=func.now(), resolution=resolution)
-                .returning(Alert)
-                .execution_options(synchronize_session=False)
+        return await resolve_alerts_in(session, tenant_id, keys, resolution)
+
+
+async def resolve_alerts_in(
+    session: AsyncSession, tenant_id: int, keys: list[str], resolution: str
+) -> int:
+    """`resolve_alerts` in the caller's transaction."""
+    resolved = (
+        await session.scalars(
+            update(Alert)
+            .where(
+                Alert.tenant_id == tenant_id,
+                Alert.key.in_(keys),
+                Alert.resolved_at.is_(None),
             )
-        ).all()
-        await record_events(
-            session,
-            [
-                alert_event(EventType.ALERT_RESOLVED, a)
-                for a in sorted(resolved, key=lambda a: a.id)
-            ],
+            .values(resolved_at=func.now(), resolution=resolution)
+            .returning(Alert)
+            .execution_options(synchronize_session=False)
         )
-        return len(resolved)
+    ).all()
+    await record_events(
+        session,
+        [alert_event(EventType.ALERT_RESOLVED, a) for a in sorted(resolved, key=lambda a: a.id)],
+    )
+    return len(resolved)
 
 
 async def list_alerts(

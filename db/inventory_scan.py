@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.alerts import NewAlert, raise_alert, resolve_alerts
+from db.alerts import NewAlert, raise_alert, raise_alerts_in, resolve_alerts, resolve_alerts_in
 from db.stock.availability import expired_unmarked_stock
 from db.stock.reconcile import find_violations
 from domain.allocation import LotStatus, available_to_promise
@@ -140,9 +140,8 @@ async def scan_levels(
             return PageCounts(last=after)
         due = {(r.warehouse_id, r.item_id) for r in page.rows if r.due_lot}
         unmarked = await expired_unmarked_stock(session, due, today) if due else {}
-    raised = resolved = 0
+    changes = []
     for row in page.rows:
-        beat()
         held = row.held + unmarked.get((row.warehouse_id, row.item_id), 0)
         figures = LevelFigures(
             sku=row.sku,
@@ -158,8 +157,7 @@ async def scan_levels(
         )
         kind = ScanAlert(row.kind)
         reference = f"{row.sku}@{row.warehouse}"
-        done = await _settle(
-            sessions,
+        change = _decide(
             tenant_id,
             row,
             "stock_level",
@@ -168,7 +166,9 @@ async def scan_levels(
             message=figures.message(kind),
             resolution=figures.resolution(kind),
         )
-        raised, resolved = raised + done[0], resolved + done[1]
+        if change is not None:
+            changes.append(change)
+    raised, resolved = await _apply(sessions, tenant_id, changes, beat)
     return PageCounts(raised=raised, resolved=resolved, last=page.last, more=page.full)
 
 
@@ -221,9 +221,8 @@ async def scan_lots(
         )  # fmt: skip
         if page is None:
             return PageCounts(last=after)
-    raised = resolved = 0
+    changes = []
     for row in page.rows:
-        beat()
         figures = LotFigures(
             sku=row.sku,
             warehouse=row.warehouse,
@@ -237,8 +236,7 @@ async def scan_lots(
         )
         kind = ScanAlert(row.kind)
         reference = f"{row.sku}/{row.lot_number}@{row.warehouse}"
-        done = await _settle(
-            sessions,
+        change = _decide(
             tenant_id,
             row,
             "lot",
@@ -247,7 +245,9 @@ async def scan_lots(
             message=figures.message(kind),
             resolution=figures.resolution(kind, today),
         )
-        raised, resolved = raised + done[0], resolved + done[1]
+        if change is not None:
+            changes.append(change)
+    raised, resolved = await _apply(sessions, tenant_id, changes, beat)
     return PageCounts(raised=raised, resolved=resolved, last=page.last, more=page.full)
 
 
@@ -255,8 +255,13 @@ def _uom(row: Any) -> UnitOfMeasure:
     return UnitOfMeasure(unit=row.uom_unit, base_units_per_unit=row.base_units_per_unit)
 
 
-async def _settle(
-    sessions: async_sessionmaker[AsyncSession],
+@dataclass(frozen=True, kw_only=True)
+class _Change:
+    raise_: NewAlert | None = None  # raise it (a resolved one opens again)
+    resolve: tuple[str, str] | None = None  # (key, resolution)
+
+
+def _decide(
     tenant_id: int,
     row: Any,
     reference_type: str,
@@ -265,9 +270,9 @@ async def _settle(
     holds: bool,
     message: str,
     resolution: str,
-) -> tuple[int, int]:
-    """Raise the row's alert when its condition holds and none is open (a resolved
-    one opens again); resolve the open one when it no longer holds. (raised, resolved)."""
+) -> _Change | None:
+    """Raise the row's alert when its condition holds and none is open; resolve the
+    open one when it no longer holds; else nothing."""
     if holds and not row.open:
         alert = NewAlert(
             tenant_id=tenant_id,
@@ -277,11 +282,31 @@ async def _settle(
             reference_id=reference_id,
             message=message,
         )
-        await raise_alert(sessions, alert, reopen=True)
-        return 1, 0
+        return _Change(raise_=alert)
     if row.open and not holds:
-        return 0, await resolve_alerts(sessions, tenant_id, [row.key], resolution)
-    return 0, 0
+        return _Change(resolve=(row.key, resolution))
+    return None
+
+
+async def _apply(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: int,
+    changes: list[_Change],
+    beat: Callable[[], None],
+) -> tuple[int, int]:
+    """A page's alert changes with their events, in one transaction. (raised, resolved)"""
+    if not changes:
+        return 0, 0
+    resolved = 0
+    async with sessions() as session, session.begin():
+        alerts = [change.raise_ for change in changes if change.raise_ is not None]
+        raised = await raise_alerts_in(session, alerts, reopen=True)
+        for change in changes:
+            if change.resolve is not None:
+                beat()
+                key, note = change.resolve
+                resolved += await resolve_alerts_in(session, tenant_id, [key], note)
+    return raised, resolved
 
 
 # -- reconciliation ------------------------------------------------------------------
