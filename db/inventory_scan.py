@@ -316,6 +316,10 @@ _OPEN_DRIFTS = text(
 )
 
 
+def _drift_key(what: str) -> str:
+    return f"{ScanAlert.RECONCILIATION}:{what}"[:200]  # the alerts' key column
+
+
 async def reconcile_tenant(
     sessions: async_sessionmaker[AsyncSession], tenant_id: int
 ) -> PageCounts:
@@ -337,7 +341,7 @@ async def reconcile_tenant(
         )
     raised = 0
     for what, drifts in sorted(by_what.items()):
-        key = f"{kind}:{what}"[:200]
+        key = _drift_key(what)
         if key in open_keys:
             continue
         alert = NewAlert(
@@ -350,6 +354,6 @@ async def reconcile_tenant(
         )
         await raise_alert(sessions, alert, reopen=True)
         raised += 1
-    agree = sorted(open_keys - {f"{kind}:{what}"[:200] for what in by_what})
+    agree = sorted(open_keys - {_drift_key(what) for what in by_what})
     resolved = await resolve_alerts(sessions, tenant_id, agree, "the books agree again")
     return PageCounts(raised=raised, resolved=resolved, drifts=len(by_what))

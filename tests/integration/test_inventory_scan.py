@@ -10,7 +10,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.inventory_scan import InventoryScanInput, InventoryScanResult, ScanAllInput
+from contracts.inventory_scan import (
+    InventoryScanInput,
+    InventoryScanResult,
+    ScanAllInput,
+    ScanStep,
+)
 from db.stock import queries
 from db.stock.on_hand import adjust
 from db.stock.promising import release
@@ -37,6 +42,10 @@ async def _scan(
             task_queue=task_queue,
         )
         result: InventoryScanResult = await handle.result()
+        status = await handle.query(InventoryScanWorkflow.status)
+        assert (status.step, status.raised, status.resolved) == (
+            ScanStep.DONE, result.raised, result.resolved,
+        )  # fmt: skip
         if keep:
             await keep_history(handle, keep)
     return result
