@@ -17,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 
 from sqlalchemy.engine import URL
 
+from db.items import UNITS_CHANNEL
 from db.listener import Listener
 from db.tenants import REVOCATIONS_CHANNEL, Principal
 
@@ -74,15 +76,27 @@ class RevocationListener(Listener):
     """LISTENs for revoked key ids on its own connection and revokes them in `cache`;
     reconnects after `retry_seconds` when the connection is lost."""
 
-    def __init__(self, url: URL, cache: PrincipalCache, retry_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        url: URL,
+        cache: PrincipalCache,
+        retry_seconds: float = 1.0,
+        units_changed: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(url, name="API key revocations", retry_seconds=retry_seconds)
         self._cache = cache
+        self._units_changed = units_changed  # also hears of items whose unit changed
 
     async def _listen(self) -> None:
         async with await self._connect() as conn:
             await conn.execute(f"LISTEN {REVOCATIONS_CHANNEL}")
+            if self._units_changed is not None:
+                await conn.execute(f"LISTEN {UNITS_CHANNEL}")
             # Revokes sent while this process was not listening are unknown: start over.
             self._cache.clear()
             self.listening.set()
             async for notice in conn.notifies():
-                self._cache.revoke(notice.payload)
+                if notice.channel == UNITS_CHANNEL and self._units_changed is not None:
+                    self._units_changed(notice.payload)
+                else:
+                    self._cache.revoke(notice.payload)

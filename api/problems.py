@@ -63,6 +63,9 @@ class ProblemDetails(BaseModel):
     last_known_status: str | None = Field(
         None, description="a step that timed out: the status last recorded, if known"
     )
+    rows: list[dict[str, Any]] | None = Field(
+        None, description="a file's bad rows, every one: `row` (line number), `field`, `message`"
+    )
     waited_seconds: float | None = Field(
         None,
         description="a step refused because it came early: how long it waited for what "
@@ -287,10 +290,12 @@ PROBLEM_DOCS: dict[int, dict[str, Any]] = {
         "`…-exists`: the current state does not allow it; nothing was changed"
     ),
     413: _documented("`content-too-large`: the body is over the limit (OMS_MAX_BODY_BYTES)"),
+    415: _documented("`unsupported-media-type`: the body is not of the type the route reads"),
     422: _documented(
         "`validation`: invalid input, every field named in `errors`; `invalid-input`, "
         "`invalid-quantity`, `value-out-of-range`: a value the item or the state refuses; "
-        "`unsafe-url`: a webhook URL that may not receive deliveries"
+        "`unsafe-url`: a webhook URL that may not receive deliveries; `invalid-header`, "
+        "`invalid-rows`: a CSV file's header or rows (every bad row in `rows`)"
     ),
     503: _documented(
         "`unavailable`: Postgres or Temporal cannot answer now (down, no free connection, "

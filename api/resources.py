@@ -14,6 +14,7 @@ from temporalio.service import RetryConfig
 from api.key_cache import PrincipalCache, RevocationListener
 from api.metrics import ApiMetrics, api_interceptors
 from api.problems import TemporalUnreachable
+from api.units import forget_units
 from db.engine import create_engine, create_session_factory
 from observability.tracing import Tracing
 from settings import Settings
@@ -82,7 +83,7 @@ class Resources:
             temporal=TemporalConnection(settings, interceptors=api_interceptors(tracing, metrics)),
             owns_engine=True,
             principals=principals,
-            revocations=RevocationListener(engine.url, principals),
+            revocations=RevocationListener(engine.url, principals, units_changed=forget_units),
         )
 
     def start(self) -> None:

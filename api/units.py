@@ -37,9 +37,10 @@ log = logging.getLogger(__name__)
 
 
 class _KnownUnits:
-    """Units of measure already read, per (tenant, SKU). An item's unit never changes
-    once created (there is no route to change or delete an item), so an entry never
-    goes stale; unknown SKUs are not remembered. Bounded: oldest entries go first."""
+    """Units of measure already read, per (tenant, SKU); unknown SKUs are not
+    remembered. Bounded: oldest entries go first. An item's unit changes only while it
+    has no stock and no open demand (PATCH /v1/items): that change forgets the entry
+    here at once and, by its NOTIFY at commit, in every other API process."""
 
     def __init__(self, size: int = 50_000) -> None:
         self._size = size
@@ -49,6 +50,9 @@ class _KnownUnits:
         found = {s: self._known[(tenant_id, s)] for s in skus if (tenant_id, s) in self._known}
         return found, skus - found.keys()
 
+    def forget(self, tenant_id: int, sku: str) -> None:
+        self._known.pop((tenant_id, sku), None)
+
     def remember(self, tenant_id: int, uoms: dict[str, UnitOfMeasure]) -> None:
         for sku, uom in uoms.items():
             self._known[(tenant_id, sku)] = uom
@@ -57,6 +61,14 @@ class _KnownUnits:
 
 
 _KNOWN = _KnownUnits()
+
+
+def forget_units(notice: str) -> None:
+    """Forget the unit of an item whose unit changed (`<tenant id>:<sku>`, the
+    payload of db.items.UNITS_CHANNEL)."""
+    tenant, _, sku = notice.partition(":")
+    if tenant.isdigit():
+        _KNOWN.forget(int(tenant), sku)
 
 
 class Units:

@@ -177,6 +177,19 @@ def staging_alert_key(warehouse: str) -> str:
     return f"{SETUP_KIND}:staging:{warehouse}"
 
 
+def staging_alert(tenant_id: int, warehouse: str) -> NewAlert:
+    """The `setup` alert of a warehouse that has no active staging location."""
+    return NewAlert(
+        tenant_id=tenant_id,
+        key=staging_alert_key(warehouse),
+        kind=SETUP_KIND,
+        reference_type="warehouse",
+        reference_id=warehouse,
+        message=f"warehouse {warehouse} has no active staging location: orders cannot be "
+        "fulfilled there until it has one (create a location of type staging)",
+    )
+
+
 async def staging_alerts(
     sessions: async_sessionmaker[AsyncSession],
     tenant_id: int,
@@ -187,19 +200,7 @@ async def staging_alerts(
     again if it was resolved and the lack came back); resolved for each warehouse
     that can (`staging`: warehouse code -> its staging location)."""
     for warehouse in unstaged:
-        message = (
-            f"warehouse {warehouse} has no active staging location: orders cannot be "
-            "fulfilled there until it has one (create a location of type staging)"
-        )
-        alert = NewAlert(
-            tenant_id=tenant_id,
-            key=staging_alert_key(warehouse),
-            kind=SETUP_KIND,
-            reference_type="warehouse",
-            reference_id=warehouse,
-            message=message,
-        )
-        await raise_alert(sessions, alert, reopen=True)
+        await raise_alert(sessions, staging_alert(tenant_id, warehouse), reopen=True)
     if staging:
         await resolve_alerts(
             sessions,

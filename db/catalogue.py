@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from db.items import item_values, save_links
 from db.models import Base, Item, Location, Warehouse
 from db.stock.lookups import Catalogue
 from domain.catalogue import ItemSpec, LocationSpec, WarehouseSpec, with_staging
@@ -53,6 +54,7 @@ async def create_warehouse(
         "priority": spec.priority,
         "timezone": spec.timezone,
         "active": spec.active,
+        "address": spec.address,
     }
     unique = [Warehouse.tenant_id, Warehouse.code]
     created = await _insert_new(session, Warehouse, values, unique, f"warehouse {spec.code!r}")
@@ -91,30 +93,12 @@ async def _insert_location(
 async def create_item(session: AsyncSession, tenant_id: int, spec: ItemSpec) -> Item:
     if not spec.sku.strip():
         raise InvalidInput("sku must not be blank", field="sku")
-    uom = spec.uom
-    values = {
-        "tenant_id": tenant_id,
-        "sku": spec.sku,
-        "name": spec.name,
-        "uom_unit": uom.unit,
-        "base_units_per_unit": uom.base_units_per_unit,
-        "min_increment_base": uom.increment_base,
-        "min_cut_base": uom.min_cut_base,
-        "rounding": uom.rounding.value,
-        "track_lot": spec.track_lot,
-        "track_serial": spec.track_serial,
-        "track_expiry": spec.track_expiry,
-        "requires_inspection": spec.requires_inspection,
-        "default_strategy": spec.default_strategy.value,
-        "reorder_point": spec.reorder_point,
-        "safety_stock": spec.safety_stock,
-        "low_stock_threshold": spec.low_stock_threshold,
-        "backorder_policy": spec.backorder_policy.value,
-        "backorder_limit": spec.backorder_limit,
-    }
-    return await _insert_new(
+    values = {"tenant_id": tenant_id, **item_values(spec)}
+    created = await _insert_new(
         session, Item, values, [Item.tenant_id, Item.sku], f"item {spec.sku!r}"
     )
+    await save_links(session, tenant_id, created.id, spec, replace=False)
+    return created
 
 
 async def list_warehouses(session: AsyncSession, tenant_id: int) -> list[Warehouse]:

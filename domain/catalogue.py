@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import chain, count
+from typing import Any
 
 from domain.allocation import BackorderPolicy, Strategy
+from domain.barcodes import check_barcodes
 from domain.errors import InvalidInput
 from domain.quantities import UnitOfMeasure
 
@@ -29,6 +31,7 @@ class WarehouseSpec:
     priority: int = 100
     timezone: str = "UTC"
     active: bool = True
+    address: dict[str, Any] | None = None  # the order's ship_to shape
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,16 @@ def with_staging(warehouse: str, locations: Sequence[LocationSpec]) -> list[Loca
     return [*locations, LocationSpec(warehouse, code, LocationType.STAGING)]
 
 
+@dataclass(frozen=True, kw_only=True)
+class SupplierSpec:
+    """Who an item can be bought from: that supplier's lead time, and its purchase
+    multiple in base units when it differs from the item's."""
+
+    supplier: str
+    lead_time_days: int
+    purchase_multiple: int | None = None
+
+
 @dataclass(frozen=True)
 class ItemSpec:
     sku: str
@@ -78,6 +91,15 @@ class ItemSpec:
     low_stock_threshold: int = 0
     backorder_policy: BackorderPolicy = BackorderPolicy.DENY
     backorder_limit: int | None = None
+    # replenishment (None: the settings' default; quantities in base units)
+    lead_time_days: int | None = None
+    purchase_multiple: int = 1
+    max_stock: int | None = None
+    expiry_warning_days: int | None = None
+    default_supplier: str | None = None
+    active: bool = True
+    suppliers: tuple[SupplierSpec, ...] = ()
+    barcodes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.track_serial and (
@@ -101,7 +123,51 @@ class ItemSpec:
                 "backorder_limit goes with backorder_policy allow_until (and only with it)",
                 field="backorder_limit",
             )
-        for name in ("reorder_point", "safety_stock", "low_stock_threshold", "backorder_limit"):
+        for name in (
+            "reorder_point",
+            "safety_stock",
+            "low_stock_threshold",
+            "backorder_limit",
+            "lead_time_days",
+            "max_stock",
+            "expiry_warning_days",
+        ):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise InvalidInput(f"{name} must not be negative", field=name)
+        self._check_replenishment()
+
+    def _check_replenishment(self) -> None:
+        if self.purchase_multiple < 1:
+            raise InvalidInput("purchase_multiple must be positive", field="purchase_multiple")
+        if self.max_stock is not None and self.max_stock < self.reorder_point:
+            raise InvalidInput(
+                "max_stock (what a min/max rule orders up to) must not be below reorder_point",
+                field="max_stock",
+            )
+        names = [s.supplier for s in self.suppliers]
+        for n, supplier in enumerate(self.suppliers):
+            if names.index(supplier.supplier) != n:
+                raise InvalidInput(
+                    f"supplier {supplier.supplier!r} is listed twice", field=f"suppliers.{n}"
+                )
+            if supplier.lead_time_days < 0:
+                raise InvalidInput(
+                    "lead_time_days must not be negative", field=f"suppliers.{n}.lead_time_days"
+                )
+            if supplier.purchase_multiple is not None and supplier.purchase_multiple < 1:
+                raise InvalidInput(
+                    "purchase_multiple must be positive",
+                    field=f"suppliers.{n}.purchase_multiple",
+                )
+        check_barcodes(self.barcodes)
+
+
+# What may change only while an item has no stock and no open demand: quantities
+# stored in base units, lots and serials would be read another way.
+STOCK_BOUND_FIELDS = ("uom", "track_lot", "track_serial", "track_expiry")
+
+
+def stock_bound_changes(old: ItemSpec, new: ItemSpec) -> list[str]:
+    """The fields of `STOCK_BOUND_FIELDS` that differ between the two definitions."""
+    return [name for name in STOCK_BOUND_FIELDS if getattr(old, name) != getattr(new, name)]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Query
 
+from api import items_service
 from api.deps import (
     IdempotencyKeyHeader,
     PrincipalDep,
@@ -32,7 +33,7 @@ from api.schemas.common import (
     decode_cursor,
     encode_cursor,
 )
-from db import catalogue
+from db import catalogue, items
 from db.stock.lookups import Catalogue
 from db.stock.operation import OperationContext, run_operation
 
@@ -49,7 +50,8 @@ async def create_item(
     spec = body.to_domain()
 
     async def create(ctx: OperationContext) -> ItemPublic:
-        result = ItemPublic.of(await catalogue.create_item(ctx.session, ctx.tenant_id, spec))
+        row = await catalogue.create_item(ctx.session, ctx.tenant_id, spec)
+        result = ItemPublic.of(row, spec.suppliers, spec.barcodes)
         await ctx.record(result, ItemPublic)
         return result
 
@@ -59,21 +61,31 @@ async def create_item(
 
 @router.get("/items/{sku}", response_model=ItemPublic, summary="One item")
 async def get_item(sku: Code, principal: PrincipalDep, session: SessionDep) -> ItemPublic:
-    return ItemPublic.of(await Catalogue(session, principal.tenant_id).item(sku))
+    item = await Catalogue(session, principal.tenant_id).item(sku)
+    (result,) = await items_service.public(session, [item])
+    return result
 
 
-@router.get("/items", response_model=Page[ItemPublic], summary="Items by SKU")
+@router.get(
+    "/items", response_model=Page[ItemPublic], summary="Items by SKU, or the one with a barcode"
+)
 async def list_items(
     principal: PrincipalDep,
     session: SessionDep,
     cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
+    barcode: Annotated[
+        Code | None, Query(description="only the item with this barcode (none: an empty page)")
+    ] = None,
 ) -> Page[ItemPublic]:
+    if barcode is not None:
+        found = await items.item_by_barcode(session, principal.tenant_id, barcode)
+        return Page(items=await items_service.public(session, [found] if found else []))
     rows = await catalogue.list_items(
         session, principal.tenant_id, decode_cursor(cursor, Code), limit
     )
     next_cursor = encode_cursor(rows[-1].sku) if len(rows) == limit else None
-    return Page(items=[ItemPublic.of(row) for row in rows], next_cursor=next_cursor)
+    return Page(items=await items_service.public(session, rows), next_cursor=next_cursor)
 
 
 @router.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
@@ -11,17 +12,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas.common import (
     Bounded,
     Code,
+    Identifier,
     Keyword,
     Name,
     NonNegativeQuantity,
+    PositiveQuantity,
     Printable,
     Quantity,
     WarehouseCode,
 )
+from api.schemas.shipping import AddressBody, AddressPublic
 from db.models import Item, Location, Warehouse
 from db.stock.lookups import uom_of
 from domain.allocation import BackorderPolicy, Strategy
-from domain.catalogue import ItemSpec, LocationSpec, LocationType, WarehouseSpec
+from domain.catalogue import ItemSpec, LocationSpec, LocationType, SupplierSpec, WarehouseSpec
 from domain.quantities import Rounding, UnitOfMeasure
 
 
@@ -40,7 +44,52 @@ class UnitOfMeasureBody(BaseModel):
         )
 
 
-class ItemCreate(BaseModel):
+Days = Annotated[int, Field(ge=0, le=3650)]
+Barcode = Annotated[
+    str,
+    Field(
+        pattern="^[0-9]{8,14}$",
+        examples=["4006381333931"],
+        description="a GTIN/EAN/UPC (8, 12, 13 or 14 digits with its check digit), "
+        "unique within the tenant",
+    ),
+]
+
+
+class SupplierBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    supplier: Identifier = Field(examples=["ACME"])
+    lead_time_days: Days = Field(examples=[7])
+    purchase_multiple: PositiveQuantity | None = Field(
+        None, description="this supplier's multiple, when it differs from the item's"
+    )
+
+
+class ReplenishmentFields(BaseModel):
+    """What replenishment reads: the same fields on create, update and read."""
+
+    lead_time_days: Days | None = Field(
+        None, description="days from ordering to arrival; null: the configured default"
+    )
+    purchase_multiple: PositiveQuantity | None = Field(
+        None,
+        description="purchases are rounded up to a multiple of this; null on create: one "
+        "minimum increment",
+    )
+    max_stock: NonNegativeQuantity | None = Field(
+        None, description="what a min/max rule orders up to; above it the item is `overstock`"
+    )
+    expiry_warning_days: Days | None = Field(
+        None, description="lots expiring within this many days are `expiring`; null: default"
+    )
+    default_supplier: Identifier | None = None
+    active: bool = True
+    suppliers: list[SupplierBody] = Field(default_factory=list, max_length=50)
+    barcodes: list[Barcode] = Field(default_factory=list, max_length=50)
+
+
+class ItemCreate(ReplenishmentFields):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -57,6 +106,13 @@ class ItemCreate(BaseModel):
                     },
                     "default_strategy": "fifo",
                     "backorder_policy": "allow",
+                    "reorder_point": 40,
+                    "max_stock": 200,
+                    "lead_time_days": 10,
+                    "purchase_multiple": 50,
+                    "default_supplier": "ACME",
+                    "suppliers": [{"supplier": "ACME", "lead_time_days": 10}],
+                    "barcodes": ["4006381333931"],
                 }
             ]
         },
@@ -83,6 +139,7 @@ class ItemCreate(BaseModel):
     def to_domain(self) -> ItemSpec:
         uom = self.uom.to_domain()
         limit = self.backorder_limit
+        multiple = self.purchase_multiple
         return ItemSpec(
             sku=self.sku,
             name=self.name,
@@ -97,10 +154,33 @@ class ItemCreate(BaseModel):
             low_stock_threshold=uom.to_base(self.low_stock_threshold, field="low_stock_threshold"),
             backorder_policy=self.backorder_policy,
             backorder_limit=None if limit is None else uom.to_base(limit, field="backorder_limit"),
+            lead_time_days=self.lead_time_days,
+            purchase_multiple=(
+                uom.increment_base
+                if multiple is None
+                else uom.to_base(multiple, field="purchase_multiple")
+            ),
+            max_stock=None
+            if self.max_stock is None
+            else uom.to_base(self.max_stock, field="max_stock"),
+            expiry_warning_days=self.expiry_warning_days,
+            default_supplier=self.default_supplier,
+            active=self.active,
+            suppliers=tuple(
+                SupplierSpec(
+                    supplier=s.supplier,
+                    lead_time_days=s.lead_time_days,
+                    purchase_multiple=None
+                    if s.purchase_multiple is None
+                    else uom.to_base(s.purchase_multiple, field=f"suppliers.{n}.purchase_multiple"),
+                )
+                for n, s in enumerate(self.suppliers)
+            ),
+            barcodes=tuple(self.barcodes),
         )
 
 
-class ItemPublic(BaseModel):
+class ItemPublic(ReplenishmentFields):
     sku: str
     name: str
     uom: UnitOfMeasureBody
@@ -117,9 +197,19 @@ class ItemPublic(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, item: Item) -> ItemPublic:
+    def of(
+        cls,
+        item: Item,
+        suppliers: Sequence[SupplierSpec] = (),
+        barcodes: Sequence[str] = (),
+    ) -> ItemPublic:
+        """The item as the API shows it, with its suppliers and barcodes."""
         uom = uom_of(item)
         display = uom.to_display
+
+        def maybe(base: int | None) -> Decimal | None:
+            return None if base is None else display(base)
+
         return cls(
             sku=item.sku,
             name=item.name,
@@ -139,7 +229,22 @@ class ItemPublic(BaseModel):
             safety_stock=display(item.safety_stock),
             low_stock_threshold=display(item.low_stock_threshold),
             backorder_policy=BackorderPolicy(item.backorder_policy),
-            backorder_limit=None if item.backorder_limit is None else display(item.backorder_limit),
+            backorder_limit=maybe(item.backorder_limit),
+            lead_time_days=item.lead_time_days,
+            purchase_multiple=display(item.purchase_multiple),
+            max_stock=maybe(item.max_stock),
+            expiry_warning_days=item.expiry_warning_days,
+            default_supplier=item.default_supplier,
+            active=item.active,
+            suppliers=[
+                SupplierBody(
+                    supplier=s.supplier,
+                    lead_time_days=s.lead_time_days,
+                    purchase_multiple=maybe(s.purchase_multiple),
+                )
+                for s in suppliers
+            ],
+            barcodes=list(barcodes),
             created_at=item.created_at,
         )
 
@@ -152,6 +257,9 @@ class WarehousePublic(BaseModel):
     priority: int
     timezone: str
     active: bool
+    address: AddressPublic | None = Field(
+        None, description="where goods ship from and purchase orders are delivered to"
+    )
     created_at: datetime
 
     @classmethod
@@ -182,6 +290,9 @@ class WarehouseCreate(BaseModel):
     priority: int = Field(100, ge=0, le=1_000_000, description="lower is chosen first")
     timezone: Keyword = Field("UTC", examples=["Europe/Berlin"])
     active: bool = True
+    address: AddressBody | None = Field(
+        None, description="where goods ship from and purchase orders are delivered to"
+    )
     locations: list[LocationCreate] = Field(
         default_factory=list,
         max_length=1000,
@@ -190,7 +301,10 @@ class WarehouseCreate(BaseModel):
     )
 
     def to_domain(self) -> WarehouseSpec:
-        return WarehouseSpec(self.code, self.name, self.priority, self.timezone, self.active)
+        address = None if self.address is None else self.address.model_dump(mode="json")
+        return WarehouseSpec(
+            self.code, self.name, self.priority, self.timezone, self.active, address
+        )
 
     def location_specs(self) -> list[LocationSpec]:
         return [location.to_domain(self.code) for location in self.locations]
