@@ -4,6 +4,7 @@ and created in bulk from an import."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,8 @@ async def update_item(
         raise NotFound(f"item {sku!r} does not exist", field="sku")
     (current,) = await public(session, [item])
     new = patch.applied_to(current).to_domain()
+    if patch.keeps_purchase_multiple():
+        new = replace(new, purchase_multiple=item.purchase_multiple)
     bound = stock_bound_changes(stock_bound(current), new)
     if bound:
         uses = await items.uses_of(session, item.id)

@@ -47,8 +47,8 @@ class UnitOfMeasureBody(BaseModel):
 Days = Annotated[int, Field(ge=0, le=3650)]
 Barcode = Annotated[
     str,
+    Printable(max_length=14),
     Field(
-        pattern="^[0-9]{8,14}$",
         examples=["4006381333931"],
         description="a GTIN/EAN/UPC (8, 12, 13 or 14 digits with its check digit), "
         "unique within the tenant",

@@ -128,6 +128,8 @@ class ItemUpdate(_Changes):
         changes = self.changes()
         if "uom" in changes:
             changes["uom"] = {**whole["uom"], **changes["uom"]}
+        else:  # kept as stored (`keeps_purchase_multiple`), even one set in base units
+            whole["purchase_multiple"] = None
         try:
             return ItemCreate.model_validate({**whole, **changes})
         except ValidationError as error:  # a stored value the rules refuse now
@@ -135,10 +137,22 @@ class ItemUpdate(_Changes):
             where = ".".join(str(part) for part in first["loc"])
             raise InvalidInput(f"{where}: {first['msg']}", field=where) from error
 
+    def keeps_purchase_multiple(self) -> bool:
+        """The stored purchase multiple stays as it is (base units)."""
+        changes = self.changes()
+        return "purchase_multiple" not in changes and "uom" not in changes
+
 
 def stock_bound(current: ItemPublic) -> ItemSpec:
-    """The item's definition as it stands (to tell what a change touches)."""
-    return ItemCreate.model_validate(current.model_dump(exclude={"created_at"})).to_domain()
+    """The parts of the item's definition that only change without stock."""
+    return ItemSpec(
+        current.sku,
+        current.name,
+        uom=current.uom.to_domain(),
+        track_lot=current.track_lot,
+        track_serial=current.track_serial,
+        track_expiry=current.track_expiry,
+    )
 
 
 class WarehouseUpdate(_Changes):

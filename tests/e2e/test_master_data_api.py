@@ -4,7 +4,7 @@ barcodes; what stock and open work forbid."""
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Item, Tenant
@@ -117,22 +117,26 @@ async def test_bad_changes_are_422_naming_the_field_and_change_nothing(
     await build_catalogue(api, tenant)
     viewer = tenant.auth(Role.VIEWER)
     before = (await api.get("/v1/items/WIDGET", headers=viewer)).json()
-    cases: dict[str, dict[str, Any]] = {
-        "body.name": {"name": None},
-        "body.sku": {"sku": "OTHER"},
-        "default_strategy": {"default_strategy": "fefo"},
-        "max_stock": {"reorder_point": 10, "max_stock": 5},
-        "body.lead_time_days": {"lead_time_days": -1},
-        "barcodes.0": {"barcodes": ["4006381333932"]},
-        "body.barcodes.0": {"barcodes": ["12AB"]},
-        "suppliers.1": {
-            "suppliers": [
-                {"supplier": "A", "lead_time_days": 1},
-                {"supplier": "A", "lead_time_days": 2},
-            ]
-        },
-    }
-    for field, body in cases.items():
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("body.name", {"name": None}),
+        ("body.sku", {"sku": "OTHER"}),
+        ("default_strategy", {"default_strategy": "fefo"}),
+        ("max_stock", {"reorder_point": 10, "max_stock": 5}),
+        ("body.lead_time_days", {"lead_time_days": -1}),
+        ("barcodes.0", {"barcodes": ["4006381333932"]}),
+        ("barcodes.1", {"barcodes": ["96385074", "12AB"]}),
+        ("barcodes.1", {"barcodes": ["96385074", "96385074"]}),
+        (
+            "suppliers.1",
+            {
+                "suppliers": [
+                    {"supplier": "A", "lead_time_days": 1},
+                    {"supplier": "A", "lead_time_days": 2},
+                ]
+            },
+        ),
+    ]
+    for field, body in cases:
         response = await _patch(api, tenant, "/v1/items/WIDGET", body)
         assert response.status_code == 422, (field, response.text)
         problem = response.json()
@@ -262,3 +266,19 @@ async def test_master_data_changes_are_for_admins_of_the_same_tenant(
         assert (await api.post("/v1/items/import", content=csv, headers=headers)).status_code == 403
     widget = (await api.get("/v1/items/WIDGET", headers=tenant.auth(Role.VIEWER))).json()
     assert widget["name"] == "Widget"
+
+
+async def test_a_purchase_multiple_stored_in_base_units_survives_other_changes(
+    api: httpx.AsyncClient, tenant: TenantKeys, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = tenant.auth(Role.ADMIN)
+    uom = {"unit": "box", "base_units_per_unit": 4, "min_increment": 1}
+    body = {"sku": "BOXED", "name": "Boxed", "uom": uom}
+    assert (await api.post("/v1/items", json=body, headers=admin)).status_code == 201
+    row = await _item_row(sessions, tenant, "BOXED")
+    assert row.purchase_multiple == 4  # one box
+    async with sessions() as session, session.begin():  # as items made before the field
+        await session.execute(update(Item).where(Item.id == row.id).values(purchase_multiple=1))
+    renamed = await _patch(api, tenant, "/v1/items/BOXED", {"name": "Boxed goods"})
+    assert renamed.status_code == 200, renamed.text
+    assert (await _item_row(sessions, tenant, "BOXED")).purchase_multiple == 1
