@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from db.alerts import raise_alert_in, staging_alert
 from db.models import Location, Warehouse
@@ -65,14 +64,9 @@ async def update_warehouse(
                 "finish, cancel or move them first",
                 field="active",
             )
-    if values:
-        await session.execute(
-            update(Warehouse)
-            .where(Warehouse.id == warehouse.id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        await session.refresh(warehouse)
+    for name, value in values.items():
+        setattr(warehouse, name, value)
+    await session.flush()
     return warehouse
 
 
@@ -152,16 +146,8 @@ async def update_location(
             session, location
         ):
             await raise_alert_in(session, staging_alert(tenant_id, warehouse.code), reopen=True)
-    if columns:
-        await session.execute(
-            update(Location)
-            .where(Location.id == location.id)
-            .values(**columns)
-            .execution_options(synchronize_session=False)
-        )
-        await session.refresh(location)
-    parent_row = aliased(Location)
-    parent_of = await session.scalar(
-        select(parent_row.code).where(parent_row.id == location.parent_id)
-    )
+    for name, value in columns.items():
+        setattr(location, name, value)
+    await session.flush()
+    parent_of = await session.scalar(select(Location.code).where(Location.id == location.parent_id))
     return location, parent_of

@@ -3,7 +3,12 @@ finding an item by barcode, and importing items from a CSV file. Admins only."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
 from fastapi import Request
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import items_service
 from api.deps import (
@@ -16,6 +21,7 @@ from api.deps import (
 )
 from api.item_import import COLUMNS, parse_items, refuse
 from api.problems import PROBLEM_DOCS, Problem
+from api.resources import Resources
 from api.routing import api_router
 from api.schemas.catalogue import ItemPublic, LocationPublic, WarehousePublic
 from api.schemas.common import Code, WarehouseCode
@@ -23,9 +29,34 @@ from api.schemas.master_data import ImportResult, ItemUpdate, LocationUpdate, Wa
 from api.units import forget_units
 from db import items, master_data
 from db.stock.operation import OperationContext, run_operation
+from db.tenants import Principal
 from domain.errors import NotFound
 
 router = api_router(prefix="/v1", tags=["catalogue"])
+
+T = TypeVar("T", bound=BaseModel)
+
+
+async def _changed(
+    resources: Resources,
+    principal: Principal,
+    key: str | None,
+    operation: str,
+    command: Any,
+    result_type: type[T],
+    work: Callable[[AsyncSession], Awaitable[T]],
+) -> T:
+    """Run `work` in one transaction under the caller's Idempotency-Key (a fresh one
+    when none is sent): the same key again replays the first answer."""
+
+    async def body(ctx: OperationContext) -> T:
+        result = await work(ctx.session)
+        await ctx.record(result, result_type)
+        return result
+
+    caller = caller_for(principal, key, required=False)
+    return await run_operation(resources.sessions, caller, operation, command, result_type, body)
+
 
 _CSV_EXAMPLE = (
     "sku,name,unit,base_units_per_unit,min_increment,reorder_point,max_stock,"
@@ -48,14 +79,11 @@ async def update_item(
     resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
 ) -> ItemPublic:
-    async def change(ctx: OperationContext) -> ItemPublic:
-        result = await items_service.update_item(ctx.session, ctx.tenant_id, sku, body)
-        await ctx.record(result, ItemPublic)
-        return result
+    async def change(session: AsyncSession) -> ItemPublic:
+        return await items_service.update_item(session, principal.tenant_id, sku, body)
 
-    caller = caller_for(principal, key, required=False)
-    result = await run_operation(
-        resources.sessions, caller, "update_item", (sku, body), ItemPublic, change
+    result = await _changed(
+        resources, principal, key, "update_item", (sku, body), ItemPublic, change
     )
     if "uom" in body.changes():
         forget_units(f"{principal.tenant_id}:{sku}")  # other processes hear the NOTIFY
@@ -108,14 +136,11 @@ async def import_items(
             await items_service.find_clashes(session, principal.tenant_id, parsed)
         raise refuse(parsed.errors)
 
-    async def create(ctx: OperationContext) -> ImportResult:
-        result = await items_service.import_items(ctx.session, ctx.tenant_id, parsed)
-        await ctx.record(result, ImportResult)
-        return result
+    async def create(session: AsyncSession) -> ImportResult:
+        return await items_service.import_items(session, principal.tenant_id, parsed)
 
-    caller = caller_for(principal, key, required=False)
-    return await run_operation(
-        resources.sessions, caller, "import_items", parsed.digest, ImportResult, create
+    return await _changed(
+        resources, principal, key, "import_items", parsed.digest, ImportResult, create
     )
 
 
@@ -134,15 +159,14 @@ async def update_warehouse(
     resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
 ) -> WarehousePublic:
-    async def change(ctx: OperationContext) -> WarehousePublic:
-        row = await master_data.update_warehouse(ctx.session, ctx.tenant_id, code, body.values())
-        result = WarehousePublic.of(row)
-        await ctx.record(result, WarehousePublic)
-        return result
+    async def change(session: AsyncSession) -> WarehousePublic:
+        values = body.values()
+        return WarehousePublic.of(
+            await master_data.update_warehouse(session, principal.tenant_id, code, values)
+        )
 
-    caller = caller_for(principal, key, required=False)
-    return await run_operation(
-        resources.sessions, caller, "update_warehouse", (code, body), WarehousePublic, change
+    return await _changed(
+        resources, principal, key, "update_warehouse", (code, body), WarehousePublic, change
     )
 
 
@@ -160,20 +184,13 @@ async def update_location(
     resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
 ) -> LocationPublic:
-    async def change(ctx: OperationContext) -> LocationPublic:
+    async def change(session: AsyncSession) -> LocationPublic:
         row, parent = await master_data.update_location(
-            ctx.session, ctx.tenant_id, code, location, body.changes()
+            session, principal.tenant_id, code, location, body.changes()
         )
-        result = LocationPublic.of(row, parent)
-        await ctx.record(result, LocationPublic)
-        return result
+        return LocationPublic.of(row, parent)
 
-    caller = caller_for(principal, key, required=False)
-    return await run_operation(
-        resources.sessions,
-        caller,
-        "update_location",
-        (code, location, body),
-        LocationPublic,
-        change,
+    command = (code, location, body)
+    return await _changed(
+        resources, principal, key, "update_location", command, LocationPublic, change
     )

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from api.schemas.catalogue import (
     Barcode,
@@ -60,6 +67,19 @@ class UnitOfMeasureChanges(_Changes):
         return _not_null(value)
 
 
+# What an item may have none of (null clears it).
+_CLEARABLE = frozenset(
+    {
+        "backorder_limit",
+        "lead_time_days",
+        "purchase_multiple",
+        "max_stock",
+        "expiry_warning_days",
+        "default_supplier",
+    }
+)
+
+
 class ItemUpdate(_Changes):
     model_config = ConfigDict(
         extra="forbid",
@@ -100,26 +120,10 @@ class ItemUpdate(_Changes):
         None, max_length=50, description="replaces the item's barcodes"
     )
 
-    @field_validator(
-        "name",
-        "uom",
-        "track_lot",
-        "track_serial",
-        "track_expiry",
-        "requires_inspection",
-        "default_strategy",
-        "reorder_point",
-        "safety_stock",
-        "low_stock_threshold",
-        "backorder_policy",
-        "active",
-        "suppliers",
-        "barcodes",
-        mode="before",
-    )
+    @field_validator("*", mode="before")
     @classmethod
-    def _present(cls, value: Any) -> Any:
-        return _not_null(value)
+    def _present(cls, value: Any, info: ValidationInfo) -> Any:
+        return value if info.field_name in _CLEARABLE else _not_null(value)
 
     def applied_to(self, current: ItemPublic) -> ItemCreate:
         """The item's whole definition with these changes, checked by the rules an
