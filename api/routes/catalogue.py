@@ -51,7 +51,8 @@ async def create_item(
 
     async def create(ctx: OperationContext) -> ItemPublic:
         row = await catalogue.create_item(ctx.session, ctx.tenant_id, spec)
-        result = ItemPublic.of(row, spec.suppliers, spec.barcodes)
+        suppliers = sorted(spec.suppliers, key=lambda s: s.supplier)
+        result = ItemPublic.of(row, suppliers, sorted(spec.barcodes))  # as a read shows them
         await ctx.record(result, ItemPublic)
         return result
 

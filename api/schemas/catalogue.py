@@ -85,8 +85,12 @@ class ReplenishmentFields(BaseModel):
     )
     default_supplier: Identifier | None = None
     active: bool = True
-    suppliers: list[SupplierBody] = Field(default_factory=list, max_length=50)
-    barcodes: list[Barcode] = Field(default_factory=list, max_length=50)
+    suppliers: list[SupplierBody] = Field(
+        default_factory=list, max_length=50, description="shown by supplier name"
+    )
+    barcodes: list[Barcode] = Field(
+        default_factory=list, max_length=50, description="shown in order of their digits"
+    )
 
 
 class ItemCreate(ReplenishmentFields):
