@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         30, description="a lot expiring within this many days is `expiring` (items may override)"
     )
 
+    # Replenishment (README, "Reorder suggestions and inventory health").
+    demand_history_days: Annotated[int, Field(ge=7, le=730)] = Field(
+        90, description="days of shipped-minus-returned demand a forecast and days of cover read"
+    )
+    default_lead_time_days: Annotated[int, Field(ge=0, le=365)] = Field(
+        7, description="lead time of an item with none of its own nor of its default supplier"
+    )
+
     activity_alert_attempts: Annotated[int, Field(ge=1, le=1000)] = Field(
         ALERT_AFTER_ATTEMPTS,
         description="an activity still failing at this attempt raises an activity_failing alert",
