@@ -27,6 +27,7 @@ from api.routes import (
 )
 from api.routes.alerts import router as alerts_router
 from api.routes.events import router as events_router
+from api.routes.inventory_health import router as inventory_health_router
 from api.routes.inventory_scan import router as inventory_scan_router
 from api.routes.master_data import router as master_data_router
 from api.routes.replenishment import router as replenishment_router
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(catalogue.router)
     app.include_router(master_data_router)
     app.include_router(inventory.router)
+    app.include_router(inventory_health_router)
     app.include_router(inventory_scan_router)
     app.include_router(replenishment_router)
     app.include_router(stock_reads.router)
