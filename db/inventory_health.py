@@ -6,7 +6,10 @@ Days of cover here is `available / (net demand of the history window / its days)
 the window's average, computed in the same statement, so a page or a 100,000-row
 export costs one aggregate over the ledger instead of a forecast per row (the
 suggestions show the forecast's rate). The status rule is domain/replenishment.py
-`StockStatus`, written once, here, in SQL so it can be filtered and paged on."""
+`StockStatus`, written once, here, in SQL so it can be filtered and paged on.
+`available` is the level's (on hand - reserved - allocated - held): free stock of a
+lot past its expiry counts as held once the lot-expiry schedule marks it, not before
+(the balances view and the suggestions count it at once)."""
 
 from __future__ import annotations
 
