@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -90,6 +91,13 @@ class Settings(BaseSettings):
     )
     default_lead_time_days: Annotated[int, Field(ge=0, le=365)] = Field(
         7, description="lead time of an item with none of its own nor of its default supplier"
+    )
+
+    # Purchase orders: a receipt may take a line to ordered * (1 + this); more is refused.
+    po_over_receipt_tolerance: Annotated[Decimal, Field(ge=0, le=1)] = Field(
+        Decimal("0"),
+        description="purchase orders: the fraction a line may be over-received (0.05: 5%), "
+        "fixed on each PO when it is created",
     )
 
     activity_alert_attempts: Annotated[int, Field(ge=1, le=1000)] = Field(

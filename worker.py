@@ -25,6 +25,7 @@ from activities.failures import FailureInterceptor
 from activities.inventory_scan import InventoryScanActivities
 from activities.lots import LotActivities
 from activities.orders import OrderActivities
+from activities.purchasing import PurchaseOrderActivities
 from activities.reservations import ReservationActivities
 from activities.returns import ReturnActivities
 from activities.stack_check import StackCheckActivities
@@ -45,6 +46,7 @@ from workflows.client import connect
 from workflows.inventory_scan import InventoryScansWorkflow, InventoryScanWorkflow
 from workflows.lot_expiry import LotExpiryWorkflow
 from workflows.order.workflow import OrderWorkflow
+from workflows.purchase_order import PurchaseOrderWorkflow
 from workflows.reservation_expiry import ReservationExpiryWorkflow
 from workflows.returns.workflow import ReturnWorkflow
 from workflows.schedules import scheduled_workflow_types
@@ -67,6 +69,7 @@ WORKFLOWS = [
     WebhookDeliveryWorkflow,
     InventoryScanWorkflow,
     InventoryScansWorkflow,
+    PurchaseOrderWorkflow,
 ]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
@@ -113,6 +116,7 @@ def build_worker(
             StuckRunActivities(sessions, client).alert_stuck_runs,
             *_transfer_activities(transfers),
             *_scan_activities(InventoryScanActivities(sessions)),
+            *_purchase_order_activities(PurchaseOrderActivities(sessions)),
             *([webhooks.deliver_due] if webhooks is not None else []),
         ],
         # `interceptors` (traces, log context, metrics) outside: they see what the
@@ -143,6 +147,16 @@ def _transfer_activities(transfers: TransferActivities) -> list[Any]:
         transfers.ship_transfer,
         transfers.receive_transfer,
         transfers.raise_transfer_alert,
+    ]
+
+
+def _purchase_order_activities(purchasing: PurchaseOrderActivities) -> list[Any]:
+    return [
+        purchasing.record_purchase_order,
+        purchasing.receive_purchase_order,
+        purchasing.close_purchase_order,
+        purchasing.reschedule_purchase_order,
+        purchasing.late_po_alert,
     ]
 
 

@@ -31,6 +31,7 @@ from api.routes.inventory_health import router as inventory_health_router
 from api.routes.inventory_scan import router as inventory_scan_router
 from api.routes.master_data import router as master_data_router
 from api.routes.replenishment import router as replenishment_router
+from api.routes.purchasing import router as purchasing_router
 from api.routes.transfers import router as transfers_router
 from api.routes.webhooks import router as webhooks_router
 from api.units import quantities_of
@@ -101,6 +102,7 @@ def create_app(
     app.include_router(fulfillment.router)
     app.include_router(returns.router)
     app.include_router(transfers_router)
+    app.include_router(purchasing_router)
     app.include_router(alerts_router)
     app.include_router(webhooks_router)
     app.include_router(events_router)

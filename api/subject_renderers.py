@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.purchasing_service import purchase_order_public
 from api.returns_service import RETURN_VIEW, return_public
 from api.routes.stock_reads import level_totals
 from api.schemas.inventory import BalancePublic
@@ -16,6 +17,7 @@ from api.schemas.transfers import AlertPublic
 from api.transfers_service import transfer_public
 from api.units import Units
 from contracts.events import StoredEvent
+from contracts.purchasing import PURCHASE_ORDER_VIEW
 from db.stock.queries import LevelRow
 from db.transfers import TRANSFER_VIEW
 from domain.events import Subject
@@ -35,6 +37,13 @@ async def _transfer(sessions: Sessions, event: StoredEvent) -> Any:
     view = TRANSFER_VIEW.validate_python(event.data)
     units = await Units.load(sessions, event.tenant_id, (x.sku for x in view.lines))
     return transfer_public(view, units).model_dump(mode="json")
+
+
+async def _purchase_order(sessions: Sessions, event: StoredEvent) -> Any:
+    """As GET /v1/purchase-orders/{number} showed it when the event occurred."""
+    view = PURCHASE_ORDER_VIEW.validate_python(event.data)
+    units = await Units.load(sessions, event.tenant_id, (x.sku for x in view.lines))
+    return purchase_order_public(view, units, event.occurred_at).model_dump(mode="json")
 
 
 async def _inventory(sessions: Sessions, event: StoredEvent) -> Any:
@@ -74,4 +83,5 @@ def warehouse_renderers() -> dict[str, Callable[[Sessions, StoredEvent], Awaitab
         Subject.TRANSFER.value: _transfer,
         Subject.INVENTORY.value: _inventory,
         Subject.ALERT.value: _alert,
+        Subject.PURCHASE_ORDER.value: _purchase_order,
     }

@@ -254,6 +254,7 @@ _STATUS_ATTRIBUTES = (
     search_attributes.ORDER_STATUS,
     search_attributes.RETURN_STATUS,
     search_attributes.TRANSFER_STATUS,
+    search_attributes.PURCHASE_ORDER_STATUS,
 )
 _DESCRIBE_BOUND = 1.0  # seconds, after the update's bound
 

@@ -23,6 +23,7 @@ class Subject(StrEnum):
     TRANSFER = "transfer"
     INVENTORY = "inventory"  # one SKU in one warehouse: subject id "<warehouse>/<sku>"
     ALERT = "alert"
+    PURCHASE_ORDER = "purchase_order"
 
 
 class EventType(StrEnum):
@@ -51,6 +52,9 @@ class EventType(StrEnum):
     INVENTORY_BACK_IN_STOCK = "inventory.back_in_stock"
     ALERT_RAISED = "alert.raised"
     ALERT_RESOLVED = "alert.resolved"
+    PURCHASE_ORDER_CREATED = "purchase_order.created"
+    PURCHASE_ORDER_RECEIVED = "purchase_order.received"  # a receipt (partial or last)
+    PURCHASE_ORDER_CLOSED = "purchase_order.closed"  # received in full, closed short, canceled
 
     @property
     def subject(self) -> Subject:

@@ -13,8 +13,10 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAtt
 
 if TYPE_CHECKING:
     from contracts.orders import OrderInput
+    from contracts.purchasing import PurchaseOrderInput
     from contracts.transfers import TransferInput
     from domain.orders import OrderStatus
+    from domain.purchasing import PurchaseOrderStatus
     from domain.transfers import TransferStatus
 
 TENANT_ID = SearchAttributeKey.for_keyword("TenantId")
@@ -26,6 +28,8 @@ RETURN_STATUS = SearchAttributeKey.for_keyword("ReturnStatus")
 TRANSFER_NUMBER = SearchAttributeKey.for_keyword("TransferNumber")
 TRANSFER_STATUS = SearchAttributeKey.for_keyword("TransferStatus")
 WEBHOOK_ENDPOINT = SearchAttributeKey.for_keyword("WebhookEndpoint")
+PURCHASE_ORDER_NUMBER = SearchAttributeKey.for_keyword("PurchaseOrderNumber")
+PURCHASE_ORDER_STATUS = SearchAttributeKey.for_keyword("PurchaseOrderStatus")
 
 ALL = (
     TENANT_ID,
@@ -37,6 +41,8 @@ ALL = (
     TRANSFER_NUMBER,
     TRANSFER_STATUS,
     WEBHOOK_ENDPOINT,
+    PURCHASE_ORDER_NUMBER,
+    PURCHASE_ORDER_STATUS,
 )
 
 
@@ -89,4 +95,15 @@ def for_webhook_endpoint(tenant_id: int, endpoint_id: int) -> list[SearchAttribu
     return [
         TENANT_ID.value_set(str(tenant_id)),
         WEBHOOK_ENDPOINT.value_set(str(endpoint_id)),
+    ]
+
+
+def for_purchase_order(
+    order: PurchaseOrderInput, status: PurchaseOrderStatus
+) -> list[SearchAttributeUpdate[Any]]:
+    """A purchase order's attributes: set at start by the API, upserted as it moves."""
+    return [
+        TENANT_ID.value_set(str(order.tenant_id)),
+        PURCHASE_ORDER_NUMBER.value_set(order.po_number),
+        PURCHASE_ORDER_STATUS.value_set(status.value),
     ]

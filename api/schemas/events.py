@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, create_model
 
 from api.schemas.inventory import BalancePublic
 from api.schemas.orders import OrderPublic, RequestPublic, ShipmentPublic
+from api.schemas.purchasing import PurchaseOrderPublic
 from api.schemas.returns import ReturnPublic
 from api.schemas.transfers import AlertPublic, TransferPublic
 from domain.events import VERSIONS, EventType, Subject
@@ -21,7 +22,7 @@ class EventSubject(BaseModel):
     id: str = Field(
         description="order: its number; fulfillment_request: its id; shipment: the id of"
         " the request it shipped (a request ships once); return: its RMA; transfer: its"
-        " number; inventory: `<warehouse>/<sku>`; alert: its id"
+        " number; inventory: `<warehouse>/<sku>`; alert: its id; purchase_order: its number"
     )
 
 
@@ -57,6 +58,7 @@ DATA: Mapping[Subject, type[BaseModel]] = {
     Subject.TRANSFER: TransferPublic,
     Subject.INVENTORY: BalancePublic,
     Subject.ALERT: AlertPublic,
+    Subject.PURCHASE_ORDER: PurchaseOrderPublic,
 }
 _DATA_OF_TYPE: Mapping[EventType, type[BaseModel]] = {
     EventType.ORDER_STATUS_CHANGED: OrderStatusChanged,

@@ -35,58 +35,66 @@ async def receive(
     """Stock arrives at a location (a receipt, or a return restocked)."""
 
     async def body(ctx: OperationContext) -> MovementsResult:
-        if not command.lines:
-            raise InvalidInput("a receipt needs at least one line", field="lines")
-        cat = ctx.catalogue
-        warehouse = await cat.warehouse(command.warehouse)
-        location = await cat.location(warehouse, command.location)
         change = StockChange(ctx.tenant_id)
-        records: list[MovementRecord] = []
-        received_serials: set[tuple[str, str]] = set()
-        for n, line in enumerate(command.lines):
-            field = f"lines.{n}"
-            positive(line.quantity, f"{field}.quantity")
-            repeated = received_serials & {(line.sku, number) for number in line.serials}
-            if repeated:
-                raise InvalidInput(
-                    f"serials received twice: {sorted(n for _, n in repeated)}",
-                    field=f"{field}.serials",
-                )
-            received_serials |= {(line.sku, number) for number in line.serials}
-            item = await cat.item(line.sku, f"{field}.sku")
-            lot = await cat.receive_lot(
-                item,
-                line.lot,
-                expires_on=line.expires_on,
-                manufactured_on=line.manufactured_on,
-                field=f"{field}.lot",
-                expiry_field=f"{field}.expires_at",
-            )
-            serials = await cat.serials(
-                item, line.serials, line.quantity, f"{field}.serials", create=True
-            )
-            await refuse_serials_in_stock(ctx.session, serials, f"{field}.serials")
-            label = Label(n, item.sku, warehouse.code, location.code, line.lot)
-            for serial, quantity in _units(serials, line.quantity):
-                change.on_hand(_key(warehouse, item, location, lot, serial), quantity, label)
-                record = await ctx.book(
-                    command.movement_type,
-                    item,
-                    quantity,
-                    warehouse=warehouse,
-                    target=location,
-                    lot=lot,
-                    serial=serial,
-                    reference_type=command.reference_type,
-                    reference_id=command.reference,
-                )
-                records.append(record)
-        result = MovementsResult(records)
+        result = MovementsResult(await receive_lines(ctx, command, change))
         await ctx.record(result, MovementsResult)
         await change.apply(ctx.session)
         return result
 
     return await run_operation(sessions, caller, "receive", command, MovementsResult, body)
+
+
+async def receive_lines(
+    ctx: OperationContext, command: ReceiveStock, change: StockChange
+) -> list[MovementRecord]:
+    """The receipt's ledger rows, its stock arriving in `change` (the caller applies
+    it): the receive operation, and a purchase order's receipt in its transaction."""
+    if not command.lines:
+        raise InvalidInput("a receipt needs at least one line", field="lines")
+    cat = ctx.catalogue
+    warehouse = await cat.warehouse(command.warehouse)
+    location = await cat.location(warehouse, command.location)
+    records: list[MovementRecord] = []
+    received_serials: set[tuple[str, str]] = set()
+    for n, line in enumerate(command.lines):
+        field = f"lines.{n}"
+        positive(line.quantity, f"{field}.quantity")
+        repeated = received_serials & {(line.sku, number) for number in line.serials}
+        if repeated:
+            raise InvalidInput(
+                f"serials received twice: {sorted(n for _, n in repeated)}",
+                field=f"{field}.serials",
+            )
+        received_serials |= {(line.sku, number) for number in line.serials}
+        item = await cat.item(line.sku, f"{field}.sku")
+        lot = await cat.receive_lot(
+            item,
+            line.lot,
+            expires_on=line.expires_on,
+            manufactured_on=line.manufactured_on,
+            field=f"{field}.lot",
+            expiry_field=f"{field}.expires_at",
+        )
+        serials = await cat.serials(
+            item, line.serials, line.quantity, f"{field}.serials", create=True
+        )
+        await refuse_serials_in_stock(ctx.session, serials, f"{field}.serials")
+        label = Label(n, item.sku, warehouse.code, location.code, line.lot)
+        for serial, quantity in _units(serials, line.quantity):
+            change.on_hand(_key(warehouse, item, location, lot, serial), quantity, label)
+            record = await ctx.book(
+                command.movement_type,
+                item,
+                quantity,
+                warehouse=warehouse,
+                target=location,
+                lot=lot,
+                serial=serial,
+                reference_type=command.reference_type,
+                reference_id=command.reference,
+            )
+            records.append(record)
+    return records
 
 
 def _units(serials: list[Serial], quantity: int) -> list[tuple[Serial | None, int]]:

@@ -1,6 +1,7 @@
 """Checks of DESIGN §5 invariants 1-3 over the stored stock, for one tenant or all
-(3 includes: each level's in_transit and incoming equal what its transfers have
-outstanding).
+(3 includes: each level's in_transit equals what its transfers have outstanding
+from it, and its incoming what its transfers and open purchase orders have
+outstanding to it).
 `oms reconcile`, the tests and (later) a scheduled workflow use it."""
 
 from __future__ import annotations
@@ -203,10 +204,16 @@ _CHECKS: list[tuple[int, str]] = [
             FROM transfer_stock ts JOIN transfers t ON t.id = ts.transfer_id
             WHERE {_TENANT.format(alias="ts")} GROUP BY 1, 2
         ), inbound AS (
-            SELECT t.to_warehouse_id AS warehouse_id, ts.item_id,
-                   sum(ts.shipped - ts.received - ts.written_off) AS quantity
-            FROM transfer_stock ts JOIN transfers t ON t.id = ts.transfer_id
-            WHERE {_TENANT.format(alias="ts")} GROUP BY 1, 2
+            SELECT warehouse_id, item_id, sum(quantity) AS quantity FROM (
+                SELECT t.to_warehouse_id AS warehouse_id, ts.item_id,
+                       ts.shipped - ts.received - ts.written_off AS quantity
+                FROM transfer_stock ts JOIN transfers t ON t.id = ts.transfer_id
+                WHERE {_TENANT.format(alias="ts")}
+                UNION ALL
+                SELECT po.warehouse_id, l.item_id, greatest(l.ordered - l.received, 0)
+                FROM purchase_order_lines l JOIN purchase_orders po ON po.id = l.purchase_order_id
+                WHERE po.status = 'open' AND {_TENANT.format(alias="po")}
+            ) outstanding GROUP BY 1, 2
         ), levels AS (
             SELECT * FROM stock_levels s WHERE {_TENANT.format(alias="s")}
         )
@@ -217,7 +224,7 @@ _CHECKS: list[tuple[int, str]] = [
         FROM levels s FULL JOIN outbound o USING (warehouse_id, item_id)
         WHERE coalesce(s.in_transit, 0) <> coalesce(o.quantity, 0)
         UNION ALL
-        SELECT 'incoming differs from transfers outstanding to it',
+        SELECT 'incoming differs from transfers and open purchase orders outstanding to it',
                'warehouse ' || coalesce(s.warehouse_id, i.warehouse_id) || ' item '
                || coalesce(s.item_id, i.item_id),
                coalesce(i.quantity, 0), coalesce(s.incoming, 0)
