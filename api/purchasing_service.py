@@ -195,7 +195,9 @@ def purchase_order_public(
                 sku=x.sku,
                 ordered=d(x.sku, x.ordered),
                 received=d(x.sku, x.received),
-                outstanding=d(x.sku, x.outstanding),
+                outstanding=d(
+                    x.sku, x.outstanding if view.status is PurchaseOrderStatus.OPEN else 0
+                ),
                 expected_at=x.expected_at,
                 late=x.line_no in late,
             )

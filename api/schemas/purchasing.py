@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -11,6 +10,7 @@ from api.schemas.common import (
     Code,
     Identifier,
     PositiveQuantity,
+    Quantity,
     Serial,
     Text,
     WarehouseCode,
@@ -127,9 +127,9 @@ class PurchaseOrderPatch(_Body):
 class PoLinePublic(BaseModel):
     line_no: int
     sku: str
-    ordered: Decimal
-    received: Decimal
-    outstanding: Decimal = Field(description="still to come: counted in `incoming`")
+    ordered: Quantity
+    received: Quantity
+    outstanding: Quantity = Field(description="still to come: counted in `incoming`")
     expected_at: datetime
     late: bool = Field(description="past its expected date with something outstanding")
 
