@@ -153,5 +153,5 @@ async def test_reconcile_reports_in_transit_drift(sessions: object) -> None:
     found = {v.what for v in await world.violations()}
     assert found == {
         "in_transit differs from transfers outstanding from it",
-        "incoming differs from transfers outstanding to it",
+        "incoming differs from transfers and open purchase orders outstanding to it",
     }
