@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.purchasing import PoLineView, PurchaseOrderView
 from domain.purchasing import PurchaseOrderStatus
 
-_VIEW = text(
-    """
+_PURCHASE_ORDERS = """
     SELECT po.id, po.po_number, po.workflow_id, po.supplier, w.code AS warehouse, po.status,
            po.reason, po.created_at, po.closed_at
     FROM purchase_orders po JOIN warehouses w ON w.id = po.warehouse_id
-    WHERE po.tenant_id = :t AND po.po_number = :n
-    """
-)
+    WHERE po.tenant_id = :t
+"""
+
+_VIEW = text(_PURCHASE_ORDERS + " AND po.po_number = :n")
 
 _LINES = text(
     """
@@ -73,11 +73,9 @@ async def views_of(
     ]
 
 
-_LIST = """
-    SELECT po.id, po.po_number, po.workflow_id, po.supplier, w.code AS warehouse, po.status,
-           po.reason, po.created_at, po.closed_at
-    FROM purchase_orders po JOIN warehouses w ON w.id = po.warehouse_id
-    WHERE po.tenant_id = :t
+_LIST = (
+    _PURCHASE_ORDERS
+    + """
       AND (CAST(:status AS text) IS NULL OR po.status = :status)
       AND (CAST(:supplier AS text) IS NULL OR po.supplier = :supplier)
       AND (CAST(:warehouse AS text) IS NULL OR w.code = :warehouse)
@@ -87,6 +85,7 @@ _LIST = """
       AND (CAST(:before AS bigint) IS NULL OR po.id < :before)
     ORDER BY po.id DESC LIMIT :limit
 """
+)
 
 
 async def list_purchase_orders(
