@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.errors import DomainError
     from domain.purchasing import (
+        PoLine,
         PoReceiptLine,
         PurchaseOrderStatus,
         check_receipt,
@@ -101,7 +102,6 @@ class PurchaseOrderWorkflow:
         """Until a step changes something: wait for the earliest outstanding date (if
         no alert is open) and alert when it passes; resolve an open alert that no
         line justifies any more."""
-        self.changed = False
         due = None if self.view.alerted else next_due(self.view.books())
         if due is None:
             await workflow.wait_condition(lambda: self.changed)
@@ -112,10 +112,11 @@ class PurchaseOrderWorkflow:
             except TimeoutError:
                 await self._alert_if_late()
                 return
+        self.changed = False  # (a step during the alert's activity is seen here at once)
         if self.view.alerted and not self.view.status.is_final and not self._late():
             await self._late_alert(resolution="no line is past its expected date any more")
 
-    def _late(self) -> list[Any]:
+    def _late(self) -> list[PoLine]:
         return late_lines(self.view.books(), workflow.now())
 
     async def _alert_if_late(self) -> None:
