@@ -30,8 +30,8 @@ from api.routes.events import router as events_router
 from api.routes.inventory_health import router as inventory_health_router
 from api.routes.inventory_scan import router as inventory_scan_router
 from api.routes.master_data import router as master_data_router
-from api.routes.replenishment import router as replenishment_router
 from api.routes.purchasing import router as purchasing_router
+from api.routes.replenishment import router as replenishment_router
 from api.routes.transfers import router as transfers_router
 from api.routes.webhooks import router as webhooks_router
 from api.units import quantities_of
