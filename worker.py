@@ -26,6 +26,7 @@ from activities.inventory_scan import InventoryScanActivities
 from activities.lots import LotActivities
 from activities.orders import OrderActivities
 from activities.purchasing import PurchaseOrderActivities
+from activities.recalls import RecallActivities
 from activities.reservations import ReservationActivities
 from activities.returns import ReturnActivities
 from activities.stack_check import StackCheckActivities
@@ -47,6 +48,7 @@ from workflows.inventory_scan import InventoryScansWorkflow, InventoryScanWorkfl
 from workflows.lot_expiry import LotExpiryWorkflow
 from workflows.order.workflow import OrderWorkflow
 from workflows.purchase_order import PurchaseOrderWorkflow
+from workflows.recall import RecallWorkflow
 from workflows.reservation_expiry import ReservationExpiryWorkflow
 from workflows.returns.workflow import ReturnWorkflow
 from workflows.schedules import scheduled_workflow_types
@@ -70,6 +72,7 @@ WORKFLOWS = [
     InventoryScanWorkflow,
     InventoryScansWorkflow,
     PurchaseOrderWorkflow,
+    RecallWorkflow,
 ]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
@@ -117,6 +120,8 @@ def build_worker(
             *_transfer_activities(transfers),
             *_scan_activities(InventoryScanActivities(sessions)),
             *_purchase_order_activities(PurchaseOrderActivities(sessions)),
+            RecallActivities(sessions).hold_recalled_lot,
+            RecallActivities(sessions).complete_recall,
             *([webhooks.deliver_due] if webhooks is not None else []),
         ],
         # `interceptors` (traces, log context, metrics) outside: they see what the

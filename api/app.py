@@ -29,6 +29,7 @@ from api.routes.alerts import router as alerts_router
 from api.routes.events import router as events_router
 from api.routes.inventory_health import router as inventory_health_router
 from api.routes.inventory_scan import router as inventory_scan_router
+from api.routes.lots import router as lots_router
 from api.routes.master_data import router as master_data_router
 from api.routes.purchasing import router as purchasing_router
 from api.routes.replenishment import router as replenishment_router
@@ -103,6 +104,7 @@ def create_app(
     app.include_router(returns.router)
     app.include_router(transfers_router)
     app.include_router(purchasing_router)
+    app.include_router(lots_router)
     app.include_router(alerts_router)
     app.include_router(webhooks_router)
     app.include_router(events_router)

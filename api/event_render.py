@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.lots_service import render_recall
 from api.order_events import ORDER_RENDERERS
 from api.subject_renderers import warehouse_renderers
 from contracts.events import StoredEvent
@@ -18,6 +19,7 @@ SubjectRenderer = Callable[[async_sessionmaker[AsyncSession], StoredEvent], Awai
 RENDERERS: dict[str, SubjectRenderer] = {
     **ORDER_RENDERERS,
     **warehouse_renderers(),  # return, transfer, inventory, alert
+    "recall": render_recall,
 }
 
 

@@ -153,6 +153,14 @@ class StockArrivedInput:
     sku: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class StockPulledInput:
+    """Allocations of a lot put on hold were released: the order asks again."""
+
+    allocation_ids: list[int]
+    lot: str = ""
+
+
 # -- the view ------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ class Subject(StrEnum):
     INVENTORY = "inventory"  # one SKU in one warehouse: subject id "<warehouse>/<sku>"
     ALERT = "alert"
     PURCHASE_ORDER = "purchase_order"
+    RECALL = "recall"
 
 
 class EventType(StrEnum):
@@ -55,6 +56,8 @@ class EventType(StrEnum):
     PURCHASE_ORDER_CREATED = "purchase_order.created"
     PURCHASE_ORDER_RECEIVED = "purchase_order.received"  # a receipt (partial or last)
     PURCHASE_ORDER_CLOSED = "purchase_order.closed"  # received in full, closed short, canceled
+    RECALL_STARTED = "recall.started"
+    RECALL_COMPLETED = "recall.completed"
 
     @property
     def subject(self) -> Subject:

@@ -63,6 +63,7 @@ class OrderBook(WarehouseBook):
     deadline: datetime | None = None  # an unpaid order's stock is held until then
     restocked: bool = False  # stock arrived for one of its items since it last reserved
     unstaged: list[str] = field(default_factory=list)  # warehouses that cannot stage
+    pulled: set[int] = field(default_factory=set)  # allocations a lot hold released
 
     @classmethod
     def open(cls, order: OrderInput, workflow_id: str) -> OrderBook:
@@ -247,6 +248,7 @@ class OrderBook(WarehouseBook):
                 ),
             )
         self.staging.update(result.staging)
+        self._apply_pulls()  # a hold may have pulled them before this result came
 
     def gave_back(self, shortfall: dict[int, int]) -> None:
         """Reserved stock no pickable place holds was released: it waits for stock."""
@@ -254,6 +256,31 @@ class OrderBook(WarehouseBook):
             reservation = self.reservations[reservation_id]
             reservation.open -= quantity
             self.books[reservation.line_id].move(Bucket.RESERVED, Bucket.BACKORDERED, quantity)
+
+    def stock_pulled(self, allocation_ids: list[int]) -> None:
+        """A lot hold released these allocations (not yet picked): their quantity is
+        asked for again, as after a short pick; a request left with nothing is
+        canceled."""
+        self.pulled.update(allocation_ids)
+        self._apply_pulls()
+
+    def _apply_pulls(self) -> None:
+        for request in self.requests.values():
+            pulled = [
+                a
+                for a in self.allocations(request, AllocationStatus.ALLOCATED)
+                if a.allocation_id in self.pulled
+            ]
+            for a in pulled:
+                self.books[a.line_id].move(Bucket.ALLOCATED, Bucket.PENDING, a.quantity)
+                self._line(request, a.line_id).quantity -= a.quantity
+                a.quantity, a.status = 0, AllocationStatus.RELEASED
+                self.restocked = True  # wakes a wait for stock too
+            left = self.allocations(request, AllocationStatus.ALLOCATED) + self.allocations(
+                request, AllocationStatus.PICKED
+            )
+            if pulled and not left and not request.status.is_final:
+                request.status = RequestStatus.CANCELED
 
     def stock_arrived(self, sku: str) -> None:
         if any(line.sku == sku for line in self.order.lines):

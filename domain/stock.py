@@ -296,6 +296,53 @@ class LotReleased:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HoldLot:
+    """A bad batch stopped: the lot's stock leaves `available` everywhere it is, and
+    what was allocated from it (not yet picked) is pulled from its orders."""
+
+    sku: str
+    lot: str
+    reason: str
+    status: str = "hold"  # hold | quarantine
+
+
+@dataclass(frozen=True, kw_only=True)
+class PulledStock:
+    """An allocation of a held lot: pulled (released; its order asks again), or
+    picked already (still promised: the goods wait at staging for a decision)."""
+
+    allocation_id: int
+    warehouse: str
+    quantity: int  # base units
+    reference_type: str
+    reference_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LotHeld:
+    sku: str
+    lot: str
+    status: str
+    previous_status: str
+    held: dict[str, int]  # warehouse code: base units that left `available` for `held`
+    pulled: list[PulledStock]
+    picked: list[PulledStock]  # picked goods of the lot at staging: not pulled
+    released_reservations: list[int]  # reservations pinned to the lot, released
+    replayed: bool = False
+
+
+def pulled_orders(pulled: list[PulledStock]) -> dict[str, list[int]]:
+    """Order number: the ids of its pulled allocations (an order's allocations carry
+    the reference `<order number>/<line id>`)."""
+    orders: dict[str, list[int]] = {}
+    for one in pulled:
+        if one.reference_type == "order" and one.reference_id:
+            number = one.reference_id.rpartition("/")[0] or one.reference_id
+            orders.setdefault(number, []).append(one.allocation_id)
+    return orders
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExpireLot:
     """A lot past its expiry date, to be marked expired (the lot-expiry schedule)."""
 

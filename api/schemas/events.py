@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model
 
 from api.schemas.inventory import BalancePublic
+from api.schemas.lots import RecallPublic
 from api.schemas.orders import OrderPublic, RequestPublic, ShipmentPublic
 from api.schemas.purchasing import PurchaseOrderPublic
 from api.schemas.returns import ReturnPublic
@@ -23,6 +24,7 @@ class EventSubject(BaseModel):
         description="order: its number; fulfillment_request: its id; shipment: the id of"
         " the request it shipped (a request ships once); return: its RMA; transfer: its"
         " number; inventory: `<warehouse>/<sku>`; alert: its id; purchase_order: its number"
+        " number; inventory: `<warehouse>/<sku>`; alert: its id; recall: its id"
     )
 
 
@@ -59,6 +61,7 @@ DATA: Mapping[Subject, type[BaseModel]] = {
     Subject.INVENTORY: BalancePublic,
     Subject.ALERT: AlertPublic,
     Subject.PURCHASE_ORDER: PurchaseOrderPublic,
+    Subject.RECALL: RecallPublic,
 }
 _DATA_OF_TYPE: Mapping[EventType, type[BaseModel]] = {
     EventType.ORDER_STATUS_CHANGED: OrderStatusChanged,

@@ -31,7 +31,7 @@ async def release_lot(
         if not command.reason.strip():
             raise InvalidInput("a reason is required", field="reason")
         item = await ctx.catalogue.item(command.sku)
-        lot = await _locked_lot(ctx, Lot.item_id == item.id, Lot.lot_number == command.lot)
+        lot = await locked_lot(ctx, Lot.item_id == item.id, Lot.lot_number == command.lot)
         if lot is None:
             raise NotFound(f"lot {command.lot!r} of {item.sku!r} does not exist", field="lot")
         previous = LotStatus(lot.status)
@@ -43,9 +43,9 @@ async def release_lot(
         change = StockChange(ctx.tenant_id)
         released = {
             level.warehouse: level.on_hand
-            for level in await _lot_levels(ctx, lot, item.sku, change, held=-1)
+            for level in await lot_levels(ctx, lot, item.sku, change, held=-1)
         }
-        _set_status(ctx, lot, LotStatus.AVAILABLE)
+        set_status(ctx, lot, LotStatus.AVAILABLE)
         result = LotReleased(item.sku, lot.lot_number, previous.value, released)
         await ctx.record(result, LotReleased)
         await change.apply(ctx.session)
@@ -54,7 +54,7 @@ async def release_lot(
     return await run_operation(sessions, caller, "release_lot", command, LotReleased, body)
 
 
-async def _locked_lot(ctx: OperationContext, *where: Any) -> Lot | None:
+async def locked_lot(ctx: OperationContext, *where: Any) -> Lot | None:
     """The lot row, locked first (the order every stock change touching it takes)."""
     lot: Lot | None = await ctx.session.scalar(
         select(Lot)
@@ -65,15 +65,15 @@ async def _locked_lot(ctx: OperationContext, *where: Any) -> Lot | None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _LotLevel:
+class LotLevel:
     warehouse: str
     on_hand: int
     promised: int  # reserved for this lot or allocated from it
 
 
-async def _lot_levels(
+async def lot_levels(
     ctx: OperationContext, lot: Lot, sku: str, change: StockChange, *, held: int
-) -> list[_LotLevel]:
+) -> list[LotLevel]:
     """The lot's stock per warehouse; its on hand moves into (held=1) or out of
     (held=-1) each warehouse's `held`."""
     rows = await ctx.session.execute(
@@ -89,11 +89,11 @@ async def _lot_levels(
     for warehouse_id, code, on_hand, promised in rows:
         label = Label(0, sku, code, None, lot.lot_number)
         change.level(warehouse_id, lot.item_id, label).held += held * on_hand
-        levels.append(_LotLevel(warehouse=code, on_hand=int(on_hand), promised=int(promised)))
+        levels.append(LotLevel(warehouse=code, on_hand=int(on_hand), promised=int(promised)))
     return levels
 
 
-def _set_status(ctx: OperationContext, lot: Lot, status: LotStatus) -> None:
+def set_status(ctx: OperationContext, lot: Lot, status: LotStatus) -> None:
     lot.status = status.value
     lot.status_changed_by = ctx.caller.actor
     lot.status_changed_at = datetime.now(UTC)
@@ -139,7 +139,7 @@ async def expire_lot(
     caller = Caller(due.tenant_id, f"expire-lot-{due.lot_id}", actor)
 
     async def body(ctx: OperationContext) -> LotExpired:
-        lot = await _locked_lot(ctx, Lot.id == due.lot_id)
+        lot = await locked_lot(ctx, Lot.id == due.lot_id)
         if lot is None:
             raise NotFound(f"lot {due.lot_id} does not exist", field="lot")
         status = LotStatus(lot.status)
@@ -152,10 +152,10 @@ async def expire_lot(
             text("SELECT sku FROM items WHERE id = :i"), {"i": lot.item_id}
         )
         change = StockChange(ctx.tenant_id)
-        levels = await _lot_levels(ctx, lot, str(sku), change, held=1)
+        levels = await lot_levels(ctx, lot, str(sku), change, held=1)
         if any(level.promised for level in levels):
             raise LotStillPromised(f"lot {lot.lot_number!r} is still promised", field="lot")
-        _set_status(ctx, lot, LotStatus.EXPIRED)
+        set_status(ctx, lot, LotStatus.EXPIRED)
         result = LotExpired(
             sku=str(sku), lot=lot.lot_number, held={lv.warehouse: lv.on_hand for lv in levels}
         )

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         OrderView,
         ReleaseHoldInput,
         StockArrivedInput,
+        StockPulledInput,
     )
     from workflows.order.plumbing import OrderPlumbing
 
@@ -91,6 +92,13 @@ class ShopUpdates(OrderPlumbing):
     @workflow.signal
     def stock_arrived(self, data: StockArrivedInput) -> None:
         self.book.stock_arrived(data.sku)
+
+    @workflow.signal
+    def stock_pulled(self, data: StockPulledInput) -> None:
+        """A lot hold released some of its allocations: the waits that follow see
+        the quantity pending again and reserve it anew (no patch: a new signal, and
+        the loop already re-reserves what a short pick gave back)."""
+        self.book.stock_pulled(data.allocation_ids)
 
     @workflow.query
     def status(self) -> OrderView:
