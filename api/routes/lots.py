@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Header, Query, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from api import lots_service as service
@@ -119,12 +119,12 @@ async def get_recall(
     recall_id: RowId,
     principal: PrincipalDep,
     resources: ResourcesDep,
+    request: Request,
     format: Literal["json", "csv"] | None = None,
-    accept: Annotated[str | None, Header()] = None,
 ) -> RecallPublic | StreamingResponse:
     data = await db.get_recall(resources.sessions, principal.tenant_id, recall_id)
     recall = await service.recall_public(resources, principal.tenant_id, data)
-    if format == "csv" or (format is None and accept is not None and CSV in accept):
+    if format == "csv" or (format is None and CSV in request.headers.get("accept", "")):
         name = f"recall-{recall_id}-shipments.csv"
         return StreamingResponse(
             service.shipments_csv(recall),
