@@ -168,3 +168,28 @@ async def test_bad_lot_holds_and_recalls_are_problems_that_change_nothing(
         headers={**viewer, "Idempotency-Key": uuid.uuid4().hex},
     )
     assert forbidden.status_code == 403
+
+
+async def test_a_hold_through_the_api_tells_the_order_which_reallocates_from_another_lot(
+    api: httpx.AsyncClient, shop: TenantKeys
+) -> None:
+    oms, wms, viewer = shop.auth(Role.OMS), shop.auth(Role.WMS), shop.auth(Role.VIEWER)
+    assert (await receive(api, shop, "MILK", 3, lot="A", expires_at=SOON)).status_code == 201
+    assert (await receive(api, shop, "MILK", 3, lot="B", expires_at=LATER)).status_code == 201
+    order = _order([{"line_id": "1", "sku": "MILK", "quantity": 2, "unit_price": 1.5}])
+    assert (await api.post("/v1/orders", json=order, headers=oms)).status_code == 201
+    assert _lots(await _until(api, shop, order["order_number"], "allocated")) == ["A"]
+
+    body = {"sku": "MILK", "lot": "A", "reason": "cracked caps"}
+    held = await api.post("/v1/lots/hold", json=body, headers={**wms, **key()})
+    assert held.status_code == 201, held.text
+    [pulled] = held.json()["pulled"]
+    assert (pulled["order_number"], pulled["quantity"]) == (order["order_number"], 2)
+    for _ in range(100):
+        now = (await api.get(f"/v1/orders/{order['order_number']}", headers=viewer)).json()
+        if now["status"] == "allocated" and _lots(now) == ["B"]:
+            break
+        await asyncio.sleep(0.1)
+    assert _lots(now) == ["B"]
+    level = (await api.get("/v1/inventory/availability?sku=MILK", headers=viewer)).json()
+    assert (level["items"][0]["allocated"], level["items"][0]["held"]) == (2, 3)
