@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+from workflows.search_attributes import type_name
 
 
 class EmbeddedError(RuntimeError):
@@ -229,5 +230,5 @@ def temporal_dev_server_command(
     else:
         command += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
     for key in SEARCH_ATTRIBUTES:
-        command += ["--search-attribute", f"{key.name}=Keyword"]
+        command += ["--search-attribute", f"{key.name}={type_name(key)}"]
     return command

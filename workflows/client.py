@@ -60,14 +60,15 @@ async def register_search_attributes(client: Client, namespace: str) -> list[str
     except RPCError as error:  # the time-skipping test server lists none: add them all
         if error.status is not RPCStatusCode.UNIMPLEMENTED:
             raise
-    missing = [key.name for key in ALL if key.name not in known]
+    missing = [key for key in ALL if key.name not in known]
     if missing:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
                 namespace=namespace,
                 search_attributes={
-                    name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in missing
+                    key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
+                    for key in missing
                 },
             )
         )
-    return missing
+    return [key.name for key in missing]

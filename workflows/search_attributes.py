@@ -31,7 +31,8 @@ WEBHOOK_ENDPOINT = SearchAttributeKey.for_keyword("WebhookEndpoint")
 # The dev server's SQL visibility holds at most 10 Keyword attributes: a PO is found
 # by its workflow id (`po-<tenant>-<number>`), its status by this one.
 PURCHASE_ORDER_STATUS = SearchAttributeKey.for_keyword("PurchaseOrderStatus")
-RECALL_ID = SearchAttributeKey.for_keyword("RecallId")
+# ... so a recall's id, a number, is an Int attribute (`RecallId = 7` in the UI).
+RECALL_ID = SearchAttributeKey.for_int("RecallId")
 
 ALL = (
     TENANT_ID,
@@ -108,6 +109,13 @@ def for_purchase_order(
         TENANT_ID.value_set(str(order.tenant_id)),
         PURCHASE_ORDER_STATUS.value_set(status.value),
     ]
+
+
 def for_recall(tenant_id: int, recall_id: int) -> list[SearchAttributeUpdate[Any]]:
     """A recall's attributes: set at start by the API (and by the run itself)."""
-    return [TENANT_ID.value_set(str(tenant_id)), RECALL_ID.value_set(str(recall_id))]
+    return [TENANT_ID.value_set(str(tenant_id)), RECALL_ID.value_set(recall_id)]
+
+
+def type_name(key: SearchAttributeKey[Any]) -> str:
+    """The attribute's type as the Temporal CLI names it (`Keyword`, `Int`)."""
+    return key.indexed_value_type.name.title()
