@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     transfer_alert_after_seconds: Annotated[int, Field(ge=1)] = Field(
         3 * 24 * 3600, description="a transfer in transit longer than this raises an alert"
     )
+    # Promise dates of backordered lines (README, "Backorders and promise dates").
+    late_supply_grace_hours: Annotated[int, Field(ge=0, le=24 * 365)] = Field(
+        24,
+        description="a PO or transfer past its expected date counts as arriving this long "
+        "from now when backordered lines are promised",
+    )
 
     # The inventory scan (README, "Inventory scan"): stock and lot alerts, reconciliation.
     inventory_scan_minutes: Annotated[int, Field(ge=1, le=1440)] = Field(

@@ -26,6 +26,7 @@ from api.routes import (
     stock_reads,
 )
 from api.routes.alerts import router as alerts_router
+from api.routes.backorders import router as backorders_router
 from api.routes.events import router as events_router
 from api.routes.inventory_health import router as inventory_health_router
 from api.routes.inventory_scan import router as inventory_scan_router
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(replenishment_router)
     app.include_router(stock_reads.router)
     app.include_router(orders.router)
+    app.include_router(backorders_router)
     app.include_router(fulfillment.router)
     app.include_router(returns.router)
     app.include_router(transfers_router)

@@ -4,13 +4,17 @@ answers to problems; convert base units to display units."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.service import RPCError
 
 from api import shipping
 from api.resources import Resources
+from api.schemas.backorders import covered_by
 from api.schemas.orders import (
     AllocationRef,
     LinePublic,
@@ -38,8 +42,10 @@ from contracts.orders import (
 )
 from contracts.shipping import PackageView, Shipping
 from db.orders import projected_order, waiting_orders
+from db.promise_dates import promise_rules, promises_by_line
 from db.stock.lookups import Catalogue
 from domain.orders import OrderStatus
+from domain.promise_dates import NOT_COVERED, Promise
 from workflows import search_attributes
 from workflows.order.workflow import OrderWorkflow
 
@@ -163,6 +169,20 @@ async def wake_backorders(resources: Resources, tenant_id: int, skus: set[str]) 
                 log.warning("could not wake %s for %s", workflow_id, sku)
 
 
+async def line_promises(
+    session: AsyncSession, resources: Resources, tenant_id: int, views: Iterable[OrderView]
+) -> dict[tuple[str, str], Promise]:
+    """The promise date of each backordered line of these orders, computed now."""
+    skus = {line.sku for view in views for line in view.lines if line.backordered > 0}
+    return await promises_by_line(
+        session,
+        tenant_id,
+        skus,
+        now=datetime.now(UTC),
+        rules=promise_rules(resources.settings),
+    )
+
+
 # -- display units ---------------------------------------------------------------------
 
 
@@ -171,10 +191,14 @@ async def units_for_view(resources: Resources, tenant_id: int, view: OrderView) 
 
 
 def order_public(
-    view: OrderView, units: Units, returned: dict[str, int] | None = None
+    view: OrderView,
+    units: Units,
+    returned: dict[str, int] | None = None,
+    promises: Mapping[tuple[str, str], Promise] | None = None,
 ) -> OrderPublic:
     """The order's state; `returned` (base units per line, from its returns) adds what
-    came back after shipment, and a shipped order then reads (partially) returned."""
+    came back after shipment, and a shipped order then reads (partially) returned;
+    `promises` (by order number and line id) date its backordered lines."""
 
     def d(sku: str, base: int) -> Any:
         return units.display(sku, base)
@@ -187,6 +211,13 @@ def order_public(
 
     skus = {line.line_id: line.sku for line in view.lines}
     ships = shipping_of(view)
+    promises = promises or {}
+
+    def promise(line_id: str, backordered: int) -> Promise:
+        if backordered == 0:
+            return NOT_COVERED
+        return promises.get((view.order_number, line_id), NOT_COVERED)
+
     return OrderPublic(
         **shipping.public(ships),
         order_number=view.order_number,
@@ -202,6 +233,8 @@ def order_public(
                 sku=x.sku,
                 unit_price=x.unit_price,
                 returned=d(x.sku, returned.get(x.line_id, 0)),
+                expected_at=promise(x.line_id, x.backordered).expected_at,
+                covered_by=covered_by(promise(x.line_id, x.backordered).covered_by),
                 **{
                     k: d(x.sku, v)
                     for k, v in asdict(x).items()

@@ -67,8 +67,12 @@ async def _public(resources: ResourcesDep, tenant_id: int, order_number: str) ->
     view = await orders.order_view(resources, tenant_id, order_number)
     async with resources.sessions() as session:
         returned = await returned_by_line(session, tenant_id, [order_number])
+        promises = await orders.line_promises(session, resources, tenant_id, [view])
     return orders.order_public(
-        view, await orders.units_for_view(resources, tenant_id, view), returned.get(order_number)
+        view,
+        await orders.units_for_view(resources, tenant_id, view),
+        returned.get(order_number),
+        promises,
     )
 
 
@@ -83,6 +87,7 @@ async def get_order(
 async def get_orders(
     principal: PrincipalDep,
     session: SessionDep,
+    resources: ResourcesDep,
     status: OrderStatus | None = None,
     customer_id: Identifier | None = None,
     cursor: Cursor | None = None,
@@ -101,7 +106,10 @@ async def get_orders(
     returned = await returned_by_line(
         session, principal.tenant_id, [view.order_number for _, view in rows]
     )
-    items = [orders.order_public(v, units, returned.get(v.order_number)) for _, v in rows]
+    promises = await orders.line_promises(
+        session, resources, principal.tenant_id, (v for _, v in rows)
+    )
+    items = [orders.order_public(v, units, returned.get(v.order_number), promises) for _, v in rows]
     next_cursor = encode_cursor(rows[-1][0]) if len(rows) == limit else None
     return Page(items=items, next_cursor=next_cursor)
 

@@ -9,8 +9,9 @@ from typing import Annotated
 
 from fastapi import Query
 
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, ResourcesDep, SessionDep
 from api.routing import api_router
+from api.schemas.backorders import CoveredBy, IncomingPublic
 from api.schemas.common import (
     Code,
     Cursor,
@@ -30,6 +31,7 @@ from api.schemas.inventory import (
     WarehouseAvailability,
 )
 from api.units import Units
+from db.promise_dates import incoming_by_warehouse, promise_rules
 from db.stock import queries
 from db.stock.lookups import units_of
 from domain.stock import MovementType
@@ -110,7 +112,7 @@ async def get_balances(
     summary="What can be promised of a SKU, per warehouse",
 )
 async def get_availability(
-    sku: Code, principal: PrincipalDep, session: SessionDep
+    sku: Code, principal: PrincipalDep, session: SessionDep, resources: ResourcesDep
 ) -> AvailabilityPublic:
     units = Units(await units_of(session, principal.tenant_id, {sku}))
     uom = units.of(sku)
@@ -125,11 +127,30 @@ async def get_availability(
         today=datetime.now(UTC).date(),
     )
     d = uom.to_display
+    now = datetime.now(UTC)
+    coming = await incoming_by_warehouse(
+        session, principal.tenant_id, sku, promise_rules(resources.settings)
+    )
     return AvailabilityPublic(
         sku=sku,
         unit=uom.unit,
         available=d(sum(r.available for r in rows)),
-        items=[WarehouseAvailability(warehouse=r.warehouse, **level_totals(d, r)) for r in rows],
+        items=[
+            WarehouseAvailability(
+                warehouse=r.warehouse,
+                **level_totals(d, r),
+                incoming_by_date=[
+                    IncomingPublic(
+                        expected_at=s.expected_at,
+                        quantity=d(s.quantity),
+                        source=CoveredBy.of(s.source),
+                        late=s.expected_at < now,
+                    )
+                    for s in coming.get(r.warehouse, [])
+                ],
+            )
+            for r in rows
+        ],
     )
 
 

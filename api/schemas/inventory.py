@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.backorders import IncomingPublic
 from api.schemas.common import (
     Code,
     Identifier,
@@ -225,6 +226,11 @@ class WarehouseAvailability(BaseModel):
     )
     in_transit: Quantity
     incoming: Quantity
+    incoming_by_date: list[IncomingPublic] = Field(
+        default_factory=list,
+        description="what `incoming` is made of: each open PO line and transfer in "
+        "transit, earliest first",
+    )
 
 
 class AvailabilityPublic(BaseModel):

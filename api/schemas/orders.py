@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from api.schemas.backorders import PROMISE, CoveredBy
 from api.schemas.common import (
     Code,
     Identifier,
@@ -131,6 +132,12 @@ class LinePublic(BaseModel):
     shipped: Quantity
     canceled: Quantity
     returned: Quantity = Decimal(0)
+    expected_at: datetime | None = Field(
+        None, description="backordered lines (null otherwise): " + PROMISE
+    )
+    covered_by: CoveredBy | None = Field(
+        None, description="the stock or supply that completes the promise"
+    )
 
 
 HOLD_BLOCKS = (
