@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 
 from domain.roles import Role
 from tests.conftest import TenantKeys, unique
-from tests.e2e.inventory_setup import build_catalogue, receive
+from tests.e2e.inventory_setup import build_catalogue, key, receive
 
 PROBLEM = "application/problem+json"
 
@@ -292,6 +292,47 @@ async def test_a_promise_moves_when_its_po_is_rescheduled_or_late_and_goes_when_
         await asyncio.sleep(0.1)
     assert order["status"] == "allocated"
     assert order["lines"][0]["expected_at"] is None  # nothing waits any more
+
+
+async def test_a_transfer_in_transit_promises_its_destination_stock_when_its_alert_is_due(
+    api: httpx.AsyncClient, shop: TenantKeys
+) -> None:
+    wms = {**shop.auth(Role.WMS)}
+    assert (await receive(api, shop, "BACK", 6)).status_code == 201
+    number = unique("TR")
+    transfer = {
+        "transfer_number": number,
+        "from_warehouse": "WH1",
+        "to_warehouse": "WH2",
+        "lines": [{"sku": "BACK", "quantity": 6}],
+    }
+    created = await api.post("/v1/transfers", json=transfer, headers={**wms, **key()})
+    assert created.status_code == 201, created.text
+    shipped: httpx.Response | None = None
+    for _ in range(100):  # the transfer reserves first; shipping waits for that
+        shipped = await api.post(
+            f"/v1/transfers/{number}/ship", json={"carrier": "DHL"}, headers={**wms, **key()}
+        )
+        if shipped.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert shipped is not None and shipped.status_code == 200, shipped and shipped.text
+    due = datetime.fromisoformat(shipped.json()["alert_at"])
+
+    number_1 = await _place(api, shop, [("BACK", 4)])
+    number_2 = await _place(api, shop, [("BACK", 4)])
+    listed = await _waiting(api, shop, "/v1/backorders", 2)
+    assert [(x["order_number"], _at(x), x["covered_by"]) for x in listed] == [
+        (number_1, due, {"type": "transfer", "id": number, "warehouse": "WH2"}),
+        (number_2, None, None),  # 8 > the 6 on their way
+    ]
+    availability = (
+        await api.get("/v1/inventory/availability?sku=BACK", headers=shop.auth(Role.VIEWER))
+    ).json()
+    [to_wh2] = [w for w in availability["items"] if w["warehouse"] == "WH2"]
+    assert [
+        (x["quantity"], x["source"]["type"], x["late"]) for x in to_wh2["incoming_by_date"]
+    ] == [(6, "transfer", False)]
 
 
 @pytest.mark.parametrize(

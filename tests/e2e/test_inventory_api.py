@@ -47,6 +47,7 @@ async def test_a_receipt_shows_in_balances_availability_and_the_ledger(
         "held": 0,
         "in_transit": 0,
         "incoming": 0,
+        "incoming_by_date": [],
     }
 
     ledger = (await api.get("/v1/inventory/movements?sku=FABRIC", headers=viewer)).json()
