@@ -135,6 +135,18 @@ async def _waiting(
     raise AssertionError(f"{path}: {items}")
 
 
+async def _order_once(
+    api: httpx.AsyncClient, shop: TenantKeys, number: str, status: str
+) -> dict[str, Any]:
+    order: dict[str, Any] = {}
+    for _ in range(200):
+        order = (await api.get(f"/v1/orders/{number}", headers=shop.auth(Role.VIEWER))).json()
+        if order["status"] == status:
+            return order
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{number} never became {status}: {order}")
+
+
 def _at(body: dict[str, Any]) -> datetime | None:
     value = body["expected_at"]
     return None if value is None else datetime.fromisoformat(value)
@@ -179,8 +191,8 @@ async def test_backordered_lines_are_listed_in_serving_order_with_the_po_that_co
     order = (await api.get(f"/v1/orders/{urgent}", headers=shop.auth(Role.VIEWER))).json()
     assert _at(order["lines"][0]) == soon
     assert order["lines"][0]["covered_by"] == _po(po1, "WH1")
-    mixed_order = (await api.get(f"/v1/orders/{mixed}", headers=shop.auth(Role.VIEWER))).json()
-    assert mixed_order["status"] != "backordered"
+    # allocated (its WIDGET line), yet its BACK line waits
+    mixed_order = await _order_once(api, shop, mixed, "allocated")
     assert [_at(line) for line in mixed_order["lines"]] == [None, later]
 
     viewer = shop.auth(Role.VIEWER)
@@ -263,7 +275,13 @@ async def test_a_promise_moves_when_its_po_is_rescheduled_or_late_and_goes_when_
     ).json()["items"][0]["incoming_by_date"]
     assert [(x["source"]["id"], x["late"]) for x in incoming] == [(po2, True), (po1, False)]
 
-    # PO 1 is received (3 yd): the first order takes it, the second still waits.
+    # The second order is canceled; PO 1 is received (3 yd): the first order takes
+    # it, and nothing waits any more.
+    canceled = await api.post(
+        f"/v1/orders/{second}/cancel", json={"reason": "no"}, headers=shop.auth(Role.OMS)
+    )
+    assert canceled.status_code == 200, canceled.text
+    await _waiting(api, shop, path, 1)
     await _change_po(
         sessions,
         po1,
@@ -283,15 +301,9 @@ async def test_a_promise_moves_when_its_po_is_rescheduled_or_late_and_goes_when_
             {"slug": shop.slug},
         )
     assert (await receive(api, shop, "CLOTH", 3)).status_code == 201
-    listed = await _waiting(api, shop, path, 1)
-    assert listed[0]["order_number"] == second
-    for _ in range(200):
-        order = (await api.get(f"/v1/orders/{first}", headers=shop.auth(Role.VIEWER))).json()
-        if order["status"] == "allocated":
-            break
-        await asyncio.sleep(0.1)
-    assert order["status"] == "allocated"
-    assert order["lines"][0]["expected_at"] is None  # nothing waits any more
+    assert await _waiting(api, shop, path, 0) == []
+    order = await _order_once(api, shop, first, "allocated")
+    assert order["lines"][0]["expected_at"] is None
 
 
 async def test_a_transfer_in_transit_promises_its_destination_stock_when_its_alert_is_due(
