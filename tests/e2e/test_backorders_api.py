@@ -165,6 +165,7 @@ async def test_backordered_lines_are_listed_in_serving_order_with_the_po_that_co
     await seed_purchase_order(sessions, shop, po2, "WH2", [("BACK", 10, later)])
     first = await _place(api, shop, [("BACK", 3)], priority=5)
     urgent = await _place(api, shop, [("BACK", 3)], priority=1)
+    await _waiting(api, shop, "/v1/backorders", 2)  # older than the next, same priority
     # An order whose overall status is not `backordered`: one line ships from stock.
     assert (await receive(api, shop, "WIDGET", 5)).status_code == 201
     mixed = await _place(
@@ -331,7 +332,9 @@ async def test_a_transfer_in_transit_promises_its_destination_stock_when_its_ale
     assert shipped is not None and shipped.status_code == 200, shipped and shipped.text
     due = datetime.fromisoformat(shipped.json()["alert_at"])
 
+    # An order's age is when its run first recorded it: the second waits its turn.
     number_1 = await _place(api, shop, [("BACK", 4)])
+    await _waiting(api, shop, "/v1/backorders", 1)
     number_2 = await _place(api, shop, [("BACK", 4)])
     listed = await _waiting(api, shop, "/v1/backorders", 2)
     assert [(x["order_number"], _at(x), x["covered_by"]) for x in listed] == [
