@@ -6,6 +6,7 @@ here (seed_purchase_order), as the PO workflow's activities write them."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.worker import Worker
 
+from db.stock.reconcile import find_violations
 from domain.roles import Role
 from tests.conftest import TenantKeys, unique
 from tests.e2e.inventory_setup import build_catalogue, key, receive
@@ -23,7 +25,14 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-async def shop(api: httpx.AsyncClient, tenant: TenantKeys, dev_worker: Worker) -> TenantKeys:
+async def shop(
+    api: httpx.AsyncClient,
+    tenant: TenantKeys,
+    dev_worker: Worker,
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[TenantKeys]:
+    """The tenant's catalogue; after the test, its books reconcile (the seeded POs'
+    lines are part of `incoming`)."""
     await build_catalogue(api, tenant)
     for item in (
         {"sku": "BACK", "name": "backorderable", "backorder_policy": "allow"},
@@ -36,7 +45,12 @@ async def shop(api: httpx.AsyncClient, tenant: TenantKeys, dev_worker: Worker) -
     ):
         created = await api.post("/v1/items", json=item, headers=tenant.auth(Role.WMS))
         assert created.status_code == 201, created.text
-    return tenant
+    yield tenant
+    async with sessions() as session:
+        tenant_id = await session.scalar(
+            text("SELECT id FROM tenants WHERE slug = :s"), {"s": tenant.slug}
+        )
+        assert await find_violations(session, int(tenant_id)) == []
 
 
 async def seed_purchase_order(
