@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
+from api.problems import unavailable as unavailable_problem
 from api.resources import Resources
 from api.schemas.lots import (
     LotHoldPublic,
@@ -59,12 +60,16 @@ async def hold(resources: Resources, caller: Caller, command: HoldLot) -> LotHel
 async def tell_orders(
     resources: Resources, tenant_id: int, pulled: list[PulledStock], lot: str
 ) -> None:
-    """Best effort (the hold has committed): an order not told keeps a request whose
-    pick of the pulled stock is refused; repeat the hold's request to tell it again."""
+    """Tell every order (the hold has committed). An order not told would keep a
+    request whose pick of the pulled stock is refused, so a signal that fails is a
+    503 asking for the request again with the same Idempotency-Key: the hold replays
+    and the orders are told again (an order ignores allocations it gave back). An
+    order whose run has ended needs no telling."""
     orders = pulled_orders(pulled)
     if not orders:
         return
     client = await resources.temporal.get()
+    untold = []
     for number, ids in sorted(orders.items()):
         handle = client.get_workflow_handle(order_workflow_id(tenant_id, number))
         try:
@@ -73,8 +78,16 @@ async def tell_orders(
                 StockPulledInput(allocation_ids=ids, lot=lot),
                 rpc_timeout=resources.temporal.rpc_timeout,
             )
-        except RPCError:
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                continue
             log.warning("could not tell order %s that lot %s was pulled", number, lot)
+            untold.append(number)
+    if untold:
+        raise unavailable_problem(
+            f"lot {lot} is held, but orders {', '.join(untold)} could not be told: repeat the"
+            " request with the same Idempotency-Key to tell them"
+        )
 
 
 def hold_public(held: LotHeld, units: Units) -> LotHoldPublic:
@@ -94,7 +107,6 @@ def hold_public(held: LotHeld, units: Units) -> LotHoldPublic:
         previous_status=held.previous_status,
         held={code: units.display(held.sku, q) for code, q in held.held.items()},
         pulled=[one(p) for p in held.pulled],
-        picked=[one(p) for p in held.picked],
     )
 
 
@@ -167,7 +179,6 @@ def recall_shown(
             )
             for number, quantity in sorted(pulled.items())
         ],
-        picked={n: units.display(sku, q) for n, q in report.get("picked", {}).items()},
         not_held=report.get("not_held", {}),
         shipments=[
             RecallShipment(**{**s, "quantity": units.display(sku, s["quantity"])})

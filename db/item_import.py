@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.items import barcode_owners, barcode_rows, item_values, supplier_rows
 from domain.catalogue import ItemSpec
+from domain.errors import Conflict, InvalidInput
 
 
 async def existing_skus(session: AsyncSession, tenant_id: int, skus: Sequence[str]) -> set[str]:
@@ -65,6 +66,19 @@ async def _copy(session: AsyncSession, table: str, rows: list[dict[str, Any]]) -
     raw = await connection.get_raw_connection()
     driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            await copy.write_row([row[c] for c in columns])
+    try:
+        async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                await copy.write_row([row[c] for c in columns])
+    except psycopg.errors.UniqueViolation as error:  # created meanwhile by another call
+        raise Conflict(
+            f"an item or barcode of the file was created meanwhile ({error.diag.message_detail});"
+            " nothing was imported: send the file again",
+            field="body",
+        ) from error
+    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as error:
+        raise InvalidInput(
+            f"a row does not fit the {table} table ({error.diag.message_primary}); nothing was"
+            " imported",
+            field="body",
+        ) from error

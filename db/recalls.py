@@ -60,7 +60,7 @@ async def create_recall(
             select(Item).where(Item.tenant_id == new.tenant_id, Item.sku == new.sku)
         )
         if item is None:
-            raise NotFound(f"item {new.sku!r} does not exist", field="sku")
+            raise InvalidInput(f"item {new.sku!r} does not exist", field="sku")
         earlier = await _by_key(session, new.tenant_id, new.idempotency_key)
         if earlier is not None:
             return _repeat(earlier, item, new), False

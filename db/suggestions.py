@@ -69,6 +69,7 @@ class Arrival:
 class SuggestionRow:
     sku: str
     warehouse: str
+    supplier: str | None  # the item's default supplier
     position: Position
     policy: Policy
     incoming_by_date: tuple[Arrival, ...]
@@ -156,6 +157,7 @@ async def suggestion_rows(
             SuggestionRow(
                 sku=row.sku,
                 warehouse=row.warehouse,
+                supplier=row.default_supplier,
                 position=position,
                 policy=policy,
                 incoming_by_date=tuple(arrivals[pair]),

@@ -11,7 +11,12 @@ from api.routing import api_router
 from api.schemas.inventory_scan import InventoryScanStarted
 from api.workflow_calls import unavailable
 from contracts.inventory_scan import InventoryScanInput
-from workflows.inventory_scan import InventoryScanWorkflow, scan_attributes, scan_workflow_id
+from workflows.inventory_scan import (
+    SCAN_TIMEOUT,
+    InventoryScanWorkflow,
+    scan_attributes,
+    scan_workflow_id,
+)
 
 router = api_router(prefix="/v1/inventory", tags=["inventory"])
 
@@ -38,6 +43,7 @@ async def scan_inventory(principal: AdminDep, resources: ResourcesDep) -> Invent
             id=workflow_id,
             task_queue=settings.temporal_task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            execution_timeout=SCAN_TIMEOUT,  # as the schedule's runs
             search_attributes=TypedSearchAttributes(scan_attributes(principal.tenant_id)),
             rpc_timeout=resources.temporal.rpc_timeout,
         )

@@ -9,8 +9,17 @@ from typing import Annotated
 from fastapi import Query, Response
 
 from api import purchasing_service as purchasing
-from api.deps import IdempotencyKeyHeader, PrincipalDep, ResourcesDep, SessionDep, WmsWriterDep
+from api.deps import (
+    IdempotencyKeyHeader,
+    PrincipalDep,
+    ResourcesDep,
+    SessionDep,
+    StockIdempotencyKeyHeader,
+    WmsWriterDep,
+    caller_for,
+)
 from api.problems import repeated
+from api.reorder_service import purchase_order_from_suggestions
 from api.resources import Resources
 from api.routing import api_router
 from api.schemas.common import (
@@ -28,6 +37,7 @@ from api.schemas.purchasing import (
     PurchaseOrderCloseBody,
     PurchaseOrderCreate,
     PurchaseOrderCreated,
+    PurchaseOrderFromSuggestions,
     PurchaseOrderPatch,
     PurchaseOrderPublic,
     PurchaseOrderReceiveBody,
@@ -69,6 +79,32 @@ async def create_purchase_order(
     if not new:
         response.status_code = 200
     return created
+
+
+@router.post(
+    "/from-suggestions",
+    response_model=PurchaseOrderPublic,
+    status_code=201,
+    summary="Order what the reorder suggestions say, in one call: a line per suggested SKU "
+    "(its suggested quantity, expected after its lead time) at the warehouse",
+    description="The SKUs are `skus`, or every item whose default supplier is `supplier` "
+    "with a suggestion above zero (GET /v1/replenishment/suggestions). A PO of that number "
+    "that exists already is answered as it is (200): a retry does not order twice. 422 "
+    "when there is nothing to order, naming `supplier` or the SKU in `skus`.",
+    responses=repeated(PurchaseOrderPublic, "purchase order as it is"),
+)
+async def create_from_suggestions(
+    body: PurchaseOrderFromSuggestions,
+    principal: WmsWriterDep,
+    resources: ResourcesDep,
+    response: Response,
+) -> PurchaseOrderPublic:
+    view, new = await purchase_order_from_suggestions(
+        resources, principal.tenant_id, body, principal.actor
+    )
+    if not new:
+        response.status_code = 200
+    return await _public(resources, view)
 
 
 @router.get("/{po_number}", response_model=PurchaseOrderPublic, summary="A purchase order")
@@ -118,8 +154,9 @@ async def receive_purchase_order(
     body: PurchaseOrderReceiveBody,
     principal: WmsWriterDep,
     resources: ResourcesDep,
-    key: IdempotencyKeyHeader = None,
+    key: StockIdempotencyKeyHeader = None,
 ) -> PurchaseOrderPublic:
+    caller_for(principal, key, required=True)  # a receipt retried without one counts twice
     view = await purchasing.purchase_order_state(resources, principal.tenant_id, po_number)
     receipt = ReceivePurchaseOrderInput(
         location=body.location,

@@ -42,10 +42,6 @@ class LotHoldPublic(BaseModel):
         description="allocations released from open fulfillment requests; their orders"
         " re-allocate from other lots or wait as backorders"
     )
-    picked: list[PulledPublic] = Field(
-        description="goods of the lot already picked (at staging): not pulled, still"
-        " promised; stop them by holding or canceling the order"
-    )
 
 
 class RecallCreate(BaseModel):
@@ -130,10 +126,6 @@ class RecallPublic(BaseModel):
     )
     orders: list[RecallOrder] = Field(
         default_factory=list, description="open orders the recalled lots were pulled from"
-    )
-    picked: dict[str, Quantity] = Field(
-        default_factory=dict,
-        description="order number: units of the lots already picked (not pulled)",
     )
     not_held: dict[str, str] = Field(
         default_factory=dict, description="lot: why it could not be held (already held...)"

@@ -58,6 +58,29 @@ class PurchaseOrderCreate(_Body):
     lines: list[PoLineCreate] = Field(min_length=1, max_length=500)
 
 
+class PurchaseOrderFromSuggestions(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"po_number": "PO-1002", "supplier": "ACME", "warehouse": "BER"},
+                {"po_number": "PO-1003", "supplier": "ACME", "warehouse": "BER", "skus": ["MUG"]},
+            ]
+        },
+    )
+
+    po_number: Code
+    supplier: Identifier
+    warehouse: WarehouseCode
+    skus: list[Code] | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="the items to order (default: every item whose default supplier is "
+        "`supplier` with a suggestion above zero at the warehouse)",
+    )
+
+
 class PurchaseOrderCreated(BaseModel):
     po_number: str
     status: PurchaseOrderStatus

@@ -2,8 +2,9 @@
 stock moves into `held` at every warehouse, and the stock promised from it is pulled
 in the same transaction: allocations not yet picked are released (their orders are
 told, and ask for the quantity again, from other lots or as a backorder), and
-reservations pinned to the lot are released. Picked goods at staging stay promised:
-the result names them, for the warehouse to stop (hold or cancel the order)."""
+reservations pinned to the lot are released. Refused while units of the lot are
+picked (at staging) or allocated to a transfer: held stock is the lot's whole on
+hand, so they would count twice; ship them or cancel and put them back first."""
 
 from __future__ import annotations
 
@@ -109,10 +110,24 @@ async def _pull_allocations(
             .with_for_update()
         )
     ).all()
-    pulled, picked = [], []
-    for a in allocations:
-        if a.quantity == 0 or a.status not in ("allocated", "picked"):
-            continue  # moved on while we waited for its lock
+    live = [a for a in allocations if a.quantity > 0 and a.status in ("allocated", "picked")]
+    # A lot's held stock is its whole on hand (the books' rule): units picked for an
+    # order or allocated to a transfer would then count twice, so the hold waits.
+    stuck = [a for a in live if a.status == "picked" or a.reference_type == "transfer"]
+    if stuck:
+        what = ", ".join(
+            f"{a.quantity} {'picked for' if a.status == 'picked' else 'allocated to'}"
+            f" {a.reference_type} {a.reference_id}"
+            for a in stuck
+        )
+        raise LotStillPromised(
+            f"lot {lot.lot_number!r} cannot be held yet: {what} (units in base units); ship"
+            " them, or cancel and put them back, then hold it",
+            field="lot",
+        )
+    pulled: list[PulledStock] = []
+    picked: list[PulledStock] = []
+    for a in live:
         place = await place_of(ctx, a.balance_id)
         one = PulledStock(
             allocation_id=a.id,
@@ -121,9 +136,6 @@ async def _pull_allocations(
             reference_type=a.reference_type,
             reference_id=a.reference_id,
         )
-        if a.status == "picked":
-            picked.append(one)
-            continue
         label = Label(0, place.sku, place.warehouse, place.location, place.lot)
         change.allocate(await balance_key(ctx, a), -a.quantity, label)
         a.quantity, a.status = 0, "released"

@@ -146,6 +146,10 @@ async def test_bad_lot_holds_and_recalls_are_problems_that_change_nothing(
         "/v1/recalls", json={"sku": "MILK", "lots": ["OK", "NOPE"], "reason": "x"}, headers=wms
     )
     assert missing.status_code == 422 and "lots.1" in missing.text
+    no_item = await api.post(
+        "/v1/recalls", json={"sku": "NOSUCH", "lots": ["OK"], "reason": "x"}, headers=wms
+    )
+    assert (no_item.status_code, no_item.json()["field"]) == (422, "sku")
     assert (await api.get("/v1/recalls", headers=viewer)).json()["items"] == []
     after = (await api.get("/v1/inventory/availability?sku=MILK", headers=viewer)).json()
     assert after == before

@@ -146,6 +146,13 @@ async def test_a_po_brings_incoming_and_its_partial_receipts_wake_a_backorder(
     )
     assert over.status_code == 409 and over.headers["content-type"] == PROBLEM
     assert "lines.0 (PO line 1, BACK)" in over.json()["detail"]
+    # A receipt without an Idempotency-Key (a retry of it would receive twice): 400.
+    keyless = await api.post(
+        receipt,
+        json={"location": "A1", "lines": [{"line_no": 2, "quantity": 1}]},
+        headers=depot.auth(Role.WMS),
+    )
+    assert keyless.status_code == 400 and keyless.json()["field"] == "Idempotency-Key"
     foreign = await _post(
         api, other_tenant, receipt, {"location": "A1", "lines": [{"line_no": 1, "quantity": 1}]}
     )

@@ -92,26 +92,34 @@ async def fulfil(handle: WorkflowHandle[Any, Any], view: OrderView) -> OrderView
         view = await handle.execute_update(
             OrderWorkflow.pick, PickInput(request_id=request.id, lines=picks)
         )
-        picked = next(r for r in view.fulfillment_requests if r.id == request.id)
-        package = PackageInput(
-            package_number="P1",
-            weight="1.2",
-            dimensions="30x20x10",
-            lines=[PackageLineInput(line_id=x.line_id, quantity=x.picked) for x in picked.lines],
-        )
-        await handle.execute_update(
-            OrderWorkflow.pack, PackInput(request_id=request.id, packages=[package])
-        )
-        view = await handle.execute_update(
-            OrderWorkflow.ship,
-            ShipInput(
-                request_id=request.id,
-                carrier="DHL",
-                service_level="express",
-                tracking_numbers=["TRK-1"],
-            ),
-        )
+        view = await pack_and_ship(handle, view, request.id)
     return view
+
+
+async def pack_and_ship(
+    handle: WorkflowHandle[Any, Any], view: OrderView, request_id: str
+) -> OrderView:
+    """Pack what a picked request holds in one package and ship it."""
+    picked = next(r for r in view.fulfillment_requests if r.id == request_id)
+    package = PackageInput(
+        package_number="P1",
+        weight="1.2",
+        dimensions="30x20x10",
+        lines=[PackageLineInput(line_id=x.line_id, quantity=x.picked) for x in picked.lines],
+    )
+    await handle.execute_update(
+        OrderWorkflow.pack, PackInput(request_id=request_id, packages=[package])
+    )
+    shipped: OrderView = await handle.execute_update(
+        OrderWorkflow.ship,
+        ShipInput(
+            request_id=request_id,
+            carrier="DHL",
+            service_level="express",
+            tracking_numbers=["TRK-1"],
+        ),
+    )
+    return shipped
 
 
 async def quiet_history(handle: WorkflowHandle[Any, Any]) -> int:

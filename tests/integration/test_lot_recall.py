@@ -20,7 +20,14 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.orders import OrderView, StockArrivedInput, StockPulledInput
+from contracts.orders import (
+    OrderView,
+    PickInput,
+    PickLineInput,
+    RequestInput,
+    StockArrivedInput,
+    StockPulledInput,
+)
 from contracts.recalls import RecallInput
 from db.recalls import NewRecall, create_recall, get_recall
 from db.stock.lot_holds import hold_lot
@@ -28,7 +35,14 @@ from domain.errors import Conflict, InvalidInput, NotFound
 from domain.orders import OrderStatus
 from domain.stock import HoldLot, pulled_orders
 from tests.conftest import unique
-from tests.integration.order_helpers import fulfil, keep_history, order_input, start, wait_for
+from tests.integration.order_helpers import (
+    fulfil,
+    keep_history,
+    order_input,
+    pack_and_ship,
+    start,
+    wait_for,
+)
 from tests.integration.stock_world import World
 from worker import build_worker
 from workflows.order.workflow import OrderWorkflow
@@ -246,3 +260,38 @@ async def test_bad_holds_and_recalls_change_nothing(world: World) -> None:
     assert recalls == 0
     assert await _ledger(world) == ledger
     assert (await world.level("YOGURT")) == level
+
+
+async def test_a_hold_waits_while_units_of_the_lot_are_picked_and_changes_nothing(
+    world: World, time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """A lot's held stock is its whole on hand: units picked for an order (at staging)
+    would count twice, so the hold is refused naming the order until they ship."""
+    await world.receive("YOGURT", 10, lot="P", expires_on=TODAY + timedelta(days=10))
+    handle = await _allocated_from(time_skipping_env, task_queue, world, 3, "C-PICKED")
+    try:
+        view = await handle.query(OrderWorkflow.status)
+        request = view.fulfillment_requests[0]
+        await handle.execute_update(OrderWorkflow.accept, RequestInput(request_id=request.id))
+        picks = [PickLineInput(line_id=x.line_id, quantity=x.quantity) for x in request.lines]
+        view = await handle.execute_update(
+            OrderWorkflow.pick, PickInput(request_id=request.id, lines=picks)
+        )
+        ledger, level = await _ledger(world), await world.level("YOGURT")
+        command = HoldLot(sku="YOGURT", lot="P", reason="broken seal", status="quarantine")
+        with pytest.raises(Conflict) as refused:
+            await hold_lot(world.sessions, world.caller(), command)
+        assert refused.value.field == "lot"
+        assert "picked for order" in refused.value.detail
+        assert await _lot_status(world, "P") == "available"
+        assert (await _ledger(world), await world.level("YOGURT")) == (ledger, level)
+        assert await world.held("YOGURT") == 0
+
+        await pack_and_ship(handle, view, request.id)  # the 3 picked ship
+        assert (await handle.result()).status is OrderStatus.SHIPPED
+        held = await hold_lot(world.sessions, world.caller(), command)
+        assert (held.held, held.pulled) == ({"WH1": 7}, [])
+        assert await world.held("YOGURT") == 7
+    finally:
+        with contextlib.suppress(RPCError):
+            await handle.terminate()
