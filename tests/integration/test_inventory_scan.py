@@ -219,7 +219,9 @@ async def test_a_drift_in_the_books_raises_a_reconciliation_alert_that_resolves_
     assert result.drifts == 1
     [(_, reference, message, _)] = await _alerts(world, "reconciliation")
     assert reference == world.slug
-    assert message.startswith("the books disagree: incoming differs from transfers outstanding")
+    assert message.startswith(
+        "the books disagree: incoming differs from transfers and open purchase orders"
+    )
     assert message.count("(expected 0, found 3)") == 2  # both places named
     assert f"oms reconcile --tenant {world.slug}" in message
 
