@@ -59,6 +59,25 @@ _INCOMING = text(
 )
 
 
+# Backordered demand per warehouse x item: a waiting line counts at the warehouse that
+# would serve it first (domain/allocation.warehouse_order: the order's preferred
+# warehouse if active, else the first active one by priority, then code).
+_BACKORDERED = text(
+    """
+    WITH first AS (
+        SELECT id FROM warehouses WHERE tenant_id = :t AND active ORDER BY priority, code LIMIT 1
+    )
+    SELECT coalesce(pw.id, (SELECT id FROM first)) AS warehouse_id, l.item_id,
+           SUM(l.backordered) AS quantity
+    FROM order_lines l JOIN orders o ON o.id = l.order_id
+    LEFT JOIN warehouses pw
+      ON pw.tenant_id = o.tenant_id AND pw.code = o.preferred_warehouse AND pw.active
+    WHERE l.tenant_id = :t AND l.backordered > 0 AND l.item_id = ANY(CAST(:i AS bigint[]))
+    GROUP BY 1, 2
+    """
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Arrival:
     expected_on: date | None  # None: a transfer in transit (no date)
@@ -108,6 +127,13 @@ async def _arrivals(
     return found
 
 
+async def _backordered(
+    session: AsyncSession, tenant_id: int, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], int]:
+    rows = await session.execute(_BACKORDERED, {"t": tenant_id, "i": sorted({i for _, i in pairs})})
+    return {(r.warehouse_id, r.item_id): int(r.quantity) for r in rows}
+
+
 async def suggestion_rows(
     session: AsyncSession,
     tenant_id: int,
@@ -141,6 +167,7 @@ async def suggestion_rows(
     history = await daily_demand(session, tenant_id, pairs, window)
     arrivals = await _arrivals(session, tenant_id, pairs)
     expired = await expired_unmarked_stock(session, pairs, today)
+    waiting = await _backordered(session, tenant_id, pairs)
     result = []
     for row, pair in zip(levels, pairs, strict=True):
         policy = policy_of(row, default_lead_time_days)
@@ -150,7 +177,12 @@ async def suggestion_rows(
             allocated=row.allocated,
             held=row.held + expired[pair],
         )
-        position = Position(on_hand=row.on_hand, available=level.available, incoming=row.incoming)
+        position = Position(
+            on_hand=row.on_hand,
+            available=level.available,
+            incoming=row.incoming,
+            backordered=waiting.get(pair, 0),
+        )
         series = daily_series(history[pair], window.first, window.last)
         predicted = forecast(series, policy.lead_time_days)
         result.append(

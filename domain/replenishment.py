@@ -2,6 +2,8 @@
 and why. All quantities are base units; the API words them in display units.
 
 * position = available + incoming (open purchase-order lines and transfers on the way)
+  - backordered (order lines waiting for stock, counted at the warehouse that would
+  serve them first: the order's preferred warehouse, else the first by priority)
 * rule `min_max`, when the item has a `max_stock` and position <= reorder point:
   order up to the max, needed = max_stock - position;
 * rule `forecast` otherwise: needed = forecast demand over the lead time + safety
@@ -42,10 +44,11 @@ class Position:
     on_hand: int
     available: int
     incoming: int
+    backordered: int = 0  # demand already waiting for this warehouse's stock
 
     @property
     def total(self) -> int:
-        return self.available + self.incoming
+        return self.available + self.incoming - self.backordered
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +123,8 @@ def explain(
     )
     lines = [
         f"position = available {q(position.available)} + incoming {q(position.incoming)}"
-        f" = {q(s.position)}",
+        + (f" - backordered {q(position.backordered)}" if position.backordered else "")
+        + f" = {q(s.position)}",
         f"forecast daily demand = {q(forecast.daily)} by {forecast.method.value} ({accuracy})",
         f"lead time = {policy.lead_time_days} days ({policy.lead_time_source})",
         f"demand over lead time = {policy.lead_time_days} x {q(forecast.daily)}"

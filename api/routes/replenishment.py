@@ -45,6 +45,7 @@ def _public(row: SuggestionRow, units: Units) -> SuggestionPublic:
         on_hand=d(position.on_hand),
         available=d(position.available),
         incoming=d(position.incoming),
+        backordered=d(position.backordered),
         incoming_by_date=[
             ArrivalPublic(expected_on=a.expected_on, quantity=d(a.quantity))
             for a in row.incoming_by_date

@@ -33,6 +33,7 @@ class SuggestionPublic(BaseModel):
                     "available": 12,
                     "incoming": 30,
                     "incoming_by_date": [{"expected_on": "2026-12-08", "quantity": 30}],
+                    "backordered": 0,
                     "forecast_daily_demand": 10,
                     "forecast_method": "ses",
                     "backtest_mae": 2.41,
@@ -69,6 +70,10 @@ class SuggestionPublic(BaseModel):
     available: Quantity
     incoming: Quantity
     incoming_by_date: list[ArrivalPublic]
+    backordered: Quantity = Field(
+        description="order lines waiting for stock that this warehouse would serve first "
+        "(the order's preferred warehouse, else the first by priority): position subtracts it"
+    )
     forecast_daily_demand: Quantity
     forecast_method: Method
     backtest_mae: Quantity | None = Field(

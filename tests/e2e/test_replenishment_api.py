@@ -14,6 +14,7 @@ from tests.e2e.inventory_setup import build_catalogue, key, receive
 from tests.e2e.replenishment_setup import (
     add_supplier,
     assert_reconciled,
+    backordered_line,
     history_days,
     open_po_line,
     seed_demand,
@@ -204,3 +205,20 @@ async def test_a_bad_cursor_is_refused_naming_it(
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "cursor" in response.text
+
+
+async def test_backordered_lines_lower_the_position_of_the_warehouse_that_serves_them_first(
+    api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], tenant: TenantKeys
+) -> None:
+    await seeded(api, sessions, tenant)
+    await backordered_line(sessions, tenant, "WIDGET", 20)  # no preferred warehouse
+
+    rows = await api.get(f"{SUGGESTIONS}?sku=WIDGET&all=true", headers=tenant.auth(Role.VIEWER))
+    wh1, wh2 = rows.json()["items"]
+
+    # WH1 comes first by priority: position 22 + 0 - 20 = 2; 40 + 15 - 2 = 53 -> 72 (3 x 24)
+    assert (wh1["warehouse"], wh1["backordered"], wh1["suggested_quantity"]) == ("WH1", 20, 72)
+    assert wh1["explanation"][0] == (
+        "position = available 22 ea + incoming 0 ea - backordered 20 ea = 2 ea"
+    )
+    assert (wh2["warehouse"], wh2["backordered"], wh2["suggested_quantity"]) == ("WH2", 0, 0)

@@ -137,3 +137,15 @@ def test_the_explanation_states_every_number() -> None:
     assert lines[-1] == (
         "suggested = 48 ea rounded up to a multiple of 12 ea, never below zero = 48 ea"
     )
+
+
+def test_backordered_demand_lowers_the_position_and_is_explained() -> None:
+    position = Position(on_hand=14, available=12, incoming=30, backordered=12)
+
+    predicted = forecast([10.0] * 30, horizon=7)
+    s = suggest(position, policy(), predicted.daily)
+
+    # position 12 + 30 - 12 = 30; 70 + 20 - 30 = 60 = 5 x 12
+    assert (s.position, s.needed, s.quantity) == (30, 60, 60)
+    lines = explain(s, position, policy(), predicted, lambda q: f"{q:g} ea")
+    assert lines[0] == "position = available 12 ea + incoming 30 ea - backordered 12 ea = 30 ea"
