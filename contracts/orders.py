@@ -402,3 +402,4 @@ class OrderState:
     # made: a repeat of one (its Idempotency-Key) is answered, not done again.
     steps_done: list[str] = field(default_factory=list)
     holds_by_step: dict[str, str] = field(default_factory=dict)
+    pulled: list[int] = field(default_factory=list)  # allocations a lot hold released

@@ -95,6 +95,7 @@ class OrderBook(WarehouseBook):
         expires = view.reservation_expires_at
         book.deadline = datetime.fromisoformat(expires) if expires else None
         book.cancel_reason, book.restocked = view.cancel_reason, state.restocked
+        book.pulled = set(state.pulled)
         return book
 
     def snapshot(self) -> OrderState:
@@ -109,6 +110,7 @@ class OrderBook(WarehouseBook):
             origins=dict(self.origins),
             staging=dict(self.staging),
             restocked=self.restocked,
+            pulled=sorted(self.pulled),
         )
 
     # -- reading -----------------------------------------------------------------

@@ -2,6 +2,7 @@
 to be reserved again, once, even when told twice or before it knew the allocation."""
 
 from contracts.orders import AllocatedStock, AllocateResult
+from domain.order_book import OrderBook
 from domain.orders import AllocationStatus, Bucket, RequestStatus
 from domain.stock import PulledStock, pulled_orders
 from tests.unit.order_book_steps import allocate, first_request, new_book, reserve
@@ -40,6 +41,25 @@ def test_a_pull_told_before_the_allocation_result_applies_when_it_comes() -> Non
     book.allocated(AllocateResult(allocations=[stock], staging={"WH1": "STAGE"}))
     assert book.books["L0"].get(Bucket.PENDING) == 2
     assert book.books["L0"].get(Bucket.ALLOCATED) == 0
+
+
+def test_a_pull_told_before_the_allocation_result_survives_a_continue_as_new() -> None:
+    book = new_book((2,))
+    assert reserve(book, {}) is None
+    book.stock_pulled([777])
+    resumed = OrderBook.resume(book.order, book.workflow_id, book.snapshot())
+    [rid] = resumed.allocatable()
+    stock = AllocatedStock(
+        reservation_id=rid,
+        allocation_id=777,
+        warehouse="WH1",
+        location="A1",
+        lot="A",
+        serial=None,
+        quantity=2,
+    )
+    resumed.allocated(AllocateResult(allocations=[stock], staging={"WH1": "STAGE"}))
+    assert resumed.books["L0"].get(Bucket.PENDING) == 2  # the pull was carried over
 
 
 def test_pulled_stock_is_grouped_by_the_order_its_reference_names() -> None:
