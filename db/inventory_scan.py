@@ -133,9 +133,15 @@ async def scan_levels(
     below_reorder_point) of one page of stock levels, after `after`."""
     async with sessions() as session:
         page = await _read_page(
-            session, _LEVEL_PAGE_END, _LEVELS, tenant_id, after, limit,
-            kinds=[k.value for k in LEVEL_ALERTS], today=today,
-        )  # fmt: skip
+            session,
+            _LEVEL_PAGE_END,
+            _LEVELS,
+            tenant_id,
+            after,
+            limit,
+            kinds=[k.value for k in LEVEL_ALERTS],
+            today=today,
+        )
         if page is None:
             return PageCounts(last=after)
         due = {(r.warehouse_id, r.item_id) for r in page.rows if r.due_lot}
@@ -216,9 +222,16 @@ async def scan_lots(
     levels, after `after`; `warning_days` for items that set none."""
     async with sessions() as session:
         page = await _read_page(
-            session, _LOT_PAGE_END, _LOTS, tenant_id, after, limit,
-            kinds=[k.value for k in LOT_ALERTS], today=today, days=warning_days,
-        )  # fmt: skip
+            session,
+            _LOT_PAGE_END,
+            _LOTS,
+            tenant_id,
+            after,
+            limit,
+            kinds=[k.value for k in LOT_ALERTS],
+            today=today,
+            days=warning_days,
+        )
         if page is None:
             return PageCounts(last=after)
     changes = []

@@ -44,8 +44,10 @@ async def _scan(
         result: InventoryScanResult = await handle.result()
         status = await handle.query(InventoryScanWorkflow.status)
         assert (status.step, status.raised, status.resolved) == (
-            ScanStep.DONE, result.raised, result.resolved,
-        )  # fmt: skip
+            ScanStep.DONE,
+            result.raised,
+            result.resolved,
+        )
         if keep:
             await keep_history(handle, keep)
     return result
@@ -178,9 +180,15 @@ async def test_expiring_and_expired_lots_alert_and_an_expired_lot_leaves_availab
     assert "6 ea on hand can no longer be sold" in message and "Dispose of it" in message
     async with world.sessions() as session:
         [level] = await queries.stock_levels(
-            session, world.tenant_id, sku="MILK", warehouse="WH1", location=None,
-            after=None, limit=10, today=TODAY,
-        )  # fmt: skip
+            session,
+            world.tenant_id,
+            sku="MILK",
+            warehouse="WH1",
+            location=None,
+            after=None,
+            limit=10,
+            today=TODAY,
+        )
     assert (level.on_hand, level.held, level.available) == (13, 6, 7)
     assert await world.held("MILK") == 6  # stored, not only read
 

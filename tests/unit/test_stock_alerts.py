@@ -53,9 +53,15 @@ def test_out_of_stock_holds_at_zero_and_below_reorder_point_counts_incoming() ->
 
 def test_an_inactive_item_or_warehouse_raises_nothing_and_says_why_its_alert_ends() -> None:
     level = LevelFigures(
-        sku="X", warehouse="WH1", uom=YARD, available=0, incoming=0,
-        low_stock_threshold=4, reorder_point=4, watched=False,
-    )  # fmt: skip
+        sku="X",
+        warehouse="WH1",
+        uom=YARD,
+        available=0,
+        incoming=0,
+        low_stock_threshold=4,
+        reorder_point=4,
+        watched=False,
+    )
     assert not any(level.holds(kind) for kind in (ScanAlert.OUT_OF_STOCK, ScanAlert.LOW_STOCK))
     assert "inactive" in level.resolution(ScanAlert.OUT_OF_STOCK)
 
@@ -69,9 +75,15 @@ def test_messages_speak_display_units_and_say_what_to_do() -> None:
 
 def _lot(expires_on: date | None, status: LotStatus = LotStatus.AVAILABLE) -> LotFigures:
     return LotFigures(
-        sku="MILK", warehouse="WH1", lot="L1", uom=YARD, on_hand=8, status=status,
-        expires_on=expires_on, warning_days=7,
-    )  # fmt: skip
+        sku="MILK",
+        warehouse="WH1",
+        lot="L1",
+        uom=YARD,
+        on_hand=8,
+        status=status,
+        expires_on=expires_on,
+        warning_days=7,
+    )
 
 
 def test_a_lot_is_expiring_within_its_warning_days_and_expired_from_its_date_on() -> None:
