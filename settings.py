@@ -158,6 +158,24 @@ class Settings(BaseSettings):
         9465, description="the worker's Temporal SDK metrics (Prometheus); 0: off"
     )
 
+    # Operator console (/console).
+    console_secret: SecretStr | None = Field(
+        None,
+        description="signs the console's session cookie; unset: a random one per process "
+        "(sessions end when it restarts; set it when several API processes serve the console)",
+    )
+    console_session_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = Field(
+        480, description="a console session ends this long after its last request"
+    )
+    console_secure_cookie: bool = Field(
+        False, description="send the console's session cookie over HTTPS only (set in production)"
+    )
+    temporal_ui_url: str | None = Field(
+        None,
+        description="the Temporal UI the console links runs to; unset: "
+        "http://127.0.0.1:<OMS_TEMPORAL_UI_PORT> (the embedded one)",
+    )
+
     # Embedded development stack (`oms dev`).
     data_dir: Path = Field(Path(".oms"), description="where `oms dev` keeps its data")
     postgres_port: Port = 5433

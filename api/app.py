@@ -37,6 +37,7 @@ from api.routes.replenishment import router as replenishment_router
 from api.routes.transfers import router as transfers_router
 from api.routes.webhooks import router as webhooks_router
 from api.units import quantities_of
+from console.app import create_console
 from observability.tracing import Tracing
 from settings import Settings
 
@@ -111,5 +112,6 @@ def create_app(
     app.include_router(webhooks_router)
     app.include_router(events_router)
     install_event_docs(app)
+    app.mount("/console", create_console(app, settings))
     tracing.instrument_app(app)
     return app

@@ -16,7 +16,7 @@ from api.resources import Resources
 from api.schemas.common import Printable
 from db.stock.operation import Caller
 from db.tenants import Principal, authenticate
-from domain.roles import Role
+from domain.roles import ADMIN_ROLES, ORDER_ROLES, WAREHOUSE_ROLES, Role
 from observability import context
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oms_…`")
@@ -80,11 +80,9 @@ def require_role(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Prin
     return check
 
 
-AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
-
-
-WmsWriterDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.WMS))]
-OmsWriterDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.OMS))]
+AdminDep = Annotated[Principal, Depends(require_role(*ADMIN_ROLES))]
+WmsWriterDep = Annotated[Principal, Depends(require_role(*WAREHOUSE_ROLES))]
+OmsWriterDep = Annotated[Principal, Depends(require_role(*ORDER_ROLES))]
 
 IdempotencyKeyHeader = Annotated[
     Annotated[str, Printable(max_length=200)] | None,

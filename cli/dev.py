@@ -239,6 +239,7 @@ class DevStack:
         lines = [
             "",
             "The stack is up. Ctrl-C stops all of it.",
+            f"  console       {api}/console (sign in with one of the keys below)",
             f"  API docs      {api}/docs",
             f"  readiness     {api}/readyz",
             f"  Temporal UI   http://127.0.0.1:{s.temporal_ui_port}",

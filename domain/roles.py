@@ -16,3 +16,9 @@ class Role(StrEnum):
     @property
     def can_write(self) -> bool:
         return self is not Role.VIEWER
+
+
+# Who may act where: the API's role checks and the console's buttons read these.
+WAREHOUSE_ROLES = frozenset({Role.ADMIN, Role.WMS})  # stock, confirmations, alerts
+ORDER_ROLES = frozenset({Role.ADMIN, Role.OMS})  # orders, holds, returns
+ADMIN_ROLES = frozenset({Role.ADMIN})  # master data, keys, webhooks

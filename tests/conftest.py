@@ -105,6 +105,9 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+CONSOLE_SECRET = "console-secret-for-tests"
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str, dev_env: WorkflowEnvironment) -> Settings:
     return Settings(
@@ -114,6 +117,7 @@ def settings(database_url: str, dev_env: WorkflowEnvironment) -> Settings:
         temporal_task_queue=unique("oms-e2e"),
         # webhook receivers in tests listen on 127.0.0.1
         webhooks_allow_private_urls=True,
+        console_secret=CONSOLE_SECRET,  # browser tests sign session cookies with it
     )
 
 
