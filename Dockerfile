@@ -9,6 +9,7 @@ COPY db db
 COPY activities activities
 COPY workflows workflows
 COPY api api
+COPY console console
 COPY cli cli
 COPY observability observability
 COPY webhooks webhooks
