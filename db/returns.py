@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -273,9 +274,10 @@ async def list_returns(
     order_number: str | None,
     before: int | None,
     limit: int,
-) -> list[tuple[int, dict[str, Any]]]:
+) -> list[tuple[int, datetime, dict[str, Any]]]:
+    """(row id, when requested, last projected view) of a tenant's returns, newest first."""
     query = (
-        select(Return.id, Return.view)
+        select(Return.id, Return.created_at, Return.view)
         .where(Return.tenant_id == tenant_id, Return.view.is_not(None))
         .order_by(Return.id.desc())
         .limit(limit)
@@ -288,7 +290,7 @@ async def list_returns(
         )
     if before is not None:
         query = query.where(Return.id < before)
-    return [(rid, view) for rid, view in await session.execute(query)]
+    return [(rid, created, view) for rid, created, view in await session.execute(query)]
 
 
 def _json(view: dict[str, Any]) -> str:

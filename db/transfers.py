@@ -4,6 +4,7 @@ view of what is on its way), and the figures a transfer's activities read."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from pydantic import TypeAdapter
 from sqlalchemy import select, text
@@ -134,9 +135,9 @@ async def list_transfers(
     to_warehouse: str | None,
     before: int | None,
     limit: int,
-) -> list[tuple[int, TransferView]]:
-    """(row id, last projected view) of a tenant's transfers, newest first."""
-    query = select(Transfer.id, Transfer.view).where(
+) -> list[tuple[int, datetime, TransferView]]:
+    """(row id, when requested, last projected view) of a tenant's transfers, newest first."""
+    query = select(Transfer.id, Transfer.created_at, Transfer.view).where(
         Transfer.tenant_id == tenant_id, Transfer.version > 0
     )
     if status is not None:
@@ -156,7 +157,7 @@ async def list_transfers(
     if before is not None:
         query = query.where(Transfer.id < before)
     rows = await session.execute(query.order_by(Transfer.id.desc()).limit(limit))
-    return [(transfer_id, TRANSFER_VIEW.validate_python(view)) for transfer_id, view in rows]
+    return [(tid, created, TRANSFER_VIEW.validate_python(view)) for tid, created, view in rows]
 
 
 async def open_allocations(

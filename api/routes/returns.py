@@ -75,12 +75,16 @@ async def get_returns(
         before=decode_cursor(cursor, CursorId),
         limit=limit,
     )
-    views = [returns.RETURN_VIEW.validate_python(view) for _, view in rows]
+    views = [(requested, returns.RETURN_VIEW.validate_python(view)) for _, requested, view in rows]
     units = await Units.load_with(
-        session, principal.tenant_id, {x.sku for view in views for x in view.lines}
+        session, principal.tenant_id, {x.sku for _, view in views for x in view.lines}
     )
+    items = [
+        returns.return_public(view, units).model_copy(update={"requested_at": requested})
+        for requested, view in views
+    ]
     next_cursor = encode_cursor(rows[-1][0]) if len(rows) == limit else None
-    return Page(items=[returns.return_public(v, units) for v in views], next_cursor=next_cursor)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post(

@@ -89,9 +89,12 @@ async def get_transfers(
         before=decode_cursor(cursor, CursorId),
         limit=limit,
     )
-    skus = {line.sku for _, view in rows for line in view.lines}
+    skus = {line.sku for _, _, view in rows for line in view.lines}
     units = await Units.load_with(session, principal.tenant_id, skus)
-    items = [transfers.transfer_public(view, units) for _, view in rows]
+    items = [
+        transfers.transfer_public(view, units).model_copy(update={"requested_at": requested})
+        for _, requested, view in rows
+    ]
     next_cursor = encode_cursor(rows[-1][0]) if len(rows) == limit else None
     return Page(items=items, next_cursor=next_cursor)
 

@@ -123,3 +123,6 @@ class ReturnPublic(BaseModel):
     location: str | None
     lines: list[ReturnLinePublic]
     refund: RefundPublic | None
+    requested_at: datetime | None = Field(
+        None, description="when the return was requested (in lists; null on a single read)"
+    )

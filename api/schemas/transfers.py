@@ -163,6 +163,9 @@ class TransferPublic(BaseModel):
     alert_at: str | None = Field(description="when an in-transit alert is (or was) due")
     alerted: bool
     reason: str | None = Field(description="why it was rejected or canceled")
+    requested_at: datetime | None = Field(
+        None, description="when the transfer was requested (in lists; null on a single read)"
+    )
 
 
 class AlertPublic(BaseModel):

@@ -266,6 +266,8 @@ async def test_a_return_with_mixed_dispositions(
     assert (fabric["held"], fabric["available"]) == (0, 2.5)
     listed = (await api.get(f"/v1/returns?order_number={number}", headers=viewer)).json()["items"]
     assert {rma, second} <= {x["rma_number"] for x in listed}
+    requested = [x["requested_at"] for x in listed]  # newest first, each with its time
+    assert None not in requested and requested == sorted(requested, reverse=True)
     assert await _violations(sessions, tenant) == []
 
 

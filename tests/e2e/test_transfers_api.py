@@ -236,6 +236,7 @@ async def test_a_transfer_with_a_discrepancy_wakes_a_backorder_at_the_destinatio
         )
     ).json()["items"]
     assert [t["transfer_number"] for t in listed] == [number]
+    assert listed[0]["requested_at"] is not None  # lists say when each was requested
     await _books_are_right(sessions, tenant_id)
 
 
