@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console.pages import access, overview
+from console.pages import access, overview, returns, transfers
 
-PAGES: tuple[APIRouter, ...] = (access.router, overview.router)
+PAGES: tuple[APIRouter, ...] = (access.router, overview.router, transfers.router, returns.router)

@@ -1,0 +1,129 @@
+"""Transfers between warehouses: the list, one transfer, and the warehouse's steps
+(ship, receive, cancel). Every step is the API's own route, as the signed-in key."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.schemas.common import Code, Cursor
+from console.api_client import Refusal
+from console.pages.forms import posted_lines, shown_again, status_options
+from console.rendering import act, render
+from console.session import Can, Form, FormDep, Operator, OperatorDep
+from domain.transfers import TransferStatus
+
+router = APIRouter()
+
+ACTIVE = "/console/transfers"
+STATUSES = status_options(TransferStatus)
+
+
+@router.get("/transfers", response_class=HTMLResponse)
+async def transfers(
+    request: Request,
+    operator: OperatorDep,
+    status: TransferStatus | None = None,
+    cursor: Cursor | None = None,
+) -> HTMLResponse:
+    page = await operator.api.get(
+        "/v1/transfers", {"status": status.value if status else None, "cursor": cursor}
+    )
+    return render(
+        request,
+        "transfers.html",
+        operator,
+        active=ACTIVE,
+        page=page,
+        statuses=STATUSES,
+        chosen=status.value if status else "",
+    )
+
+
+async def _transfer_page(
+    request: Request,
+    operator: Operator,
+    number: str,
+    *,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    transfer = await operator.api.get(f"/v1/transfers/{number}")
+    return render(
+        request,
+        "transfer.html",
+        operator,
+        status=status,
+        active=ACTIVE,
+        transfer=transfer,
+        actions=_actions(operator.can, TransferStatus(transfer["status"])),
+        **context,
+    )
+
+
+def _actions(can: Can, status: TransferStatus) -> frozenset[str]:
+    """The forms to show: the steps this role may take at this status (the API
+    decides; a form not shown is only not offered)."""
+    if not can.warehouse:
+        return frozenset()
+    if status in (TransferStatus.REQUESTED, TransferStatus.RESERVED):
+        return frozenset({"ship", "cancel"})
+    return frozenset({"receive"}) if status.receivable else frozenset()
+
+
+@router.get("/transfers/{number}", response_class=HTMLResponse)
+async def transfer(request: Request, operator: OperatorDep, number: Code) -> HTMLResponse:
+    return await _transfer_page(request, operator, number)
+
+
+def _again(
+    request: Request, operator: Operator, number: str, form: Form, action: str
+) -> Callable[[Refusal], Awaitable[Response]]:
+    return shown_again(partial(_transfer_page, request, operator, number), form, action)
+
+
+@router.post("/transfers/{number}/ship")
+async def ship(request: Request, operator: OperatorDep, form: FormDep, number: Code) -> Response:
+    body = {"carrier": form.get("carrier"), "tracking_number": form.get("tracking_number")}
+    return await act(
+        request,
+        operator.api.post(
+            f"/v1/transfers/{number}/ship", body, idempotency_key=form.idempotency_key
+        ),
+        done=f"Shipped transfer {number}.",
+        then=f"{ACTIVE}/{number}",
+        refused=_again(request, operator, number, form, "ship"),
+    )
+
+
+@router.post("/transfers/{number}/receive")
+async def receive(request: Request, operator: OperatorDep, form: FormDep, number: Code) -> Response:
+    lines = posted_lines(form, ("sku", "lot", "received", "reason"), filled=("received", "reason"))
+    for line in lines:  # a reason alone closes the line: none of the rest came
+        if line["received"] is None and line["reason"] is not None:
+            line["received"] = "0"
+    body = {"location": form.get("location"), "lines": lines}
+    return await act(
+        request,
+        operator.api.post(
+            f"/v1/transfers/{number}/receive", body, idempotency_key=form.idempotency_key
+        ),
+        done=f"Recorded a receipt for transfer {number}.",
+        then=f"{ACTIVE}/{number}",
+        refused=_again(request, operator, number, form, "receive"),
+    )
+
+
+@router.post("/transfers/{number}/cancel")
+async def cancel(request: Request, operator: OperatorDep, form: FormDep, number: Code) -> Response:
+    return await act(
+        request,
+        operator.api.post(f"/v1/transfers/{number}/cancel", {"reason": form.get("reason")}),
+        done=f"Canceled transfer {number}.",
+        then=f"{ACTIVE}/{number}",
+        refused=_again(request, operator, number, form, "cancel"),
+    )
