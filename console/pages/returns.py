@@ -3,22 +3,21 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.schemas.common import Code, Cursor
-from console.pages.forms import posted_lines, shown_again, status_options
-from console.rendering import act, render
-from console.session import Can, Form, FormDep, Operator, OperatorDep
+from console.pages.forms import StatusList, Steps, posted_lines
+from console.rendering import render
+from console.session import Can, FormDep, Operator, OperatorDep
 from domain.returns import Disposition, ReturnStatus
 
 router = APIRouter()
 
 ACTIVE = "/console/returns"
-STATUSES = status_options(ReturnStatus)
+LIST = StatusList(api="/v1/returns", template="returns.html", active=ACTIVE, statuses=ReturnStatus)
 DISPOSITIONS = [(d.value, d.value) for d in Disposition]
 
 
@@ -29,18 +28,7 @@ async def returns(
     status: ReturnStatus | None = None,
     cursor: Cursor | None = None,
 ) -> HTMLResponse:
-    page = await operator.api.get(
-        "/v1/returns", {"status": status.value if status else None, "cursor": cursor}
-    )
-    return render(
-        request,
-        "returns.html",
-        operator,
-        active=ACTIVE,
-        page=page,
-        statuses=STATUSES,
-        chosen=status.value if status else "",
-    )
+    return await LIST.show(request, operator, status, cursor)
 
 
 async def _return_page(
@@ -76,28 +64,23 @@ async def return_detail(request: Request, operator: OperatorDep, rma: Code) -> H
     return await _return_page(request, operator, rma)
 
 
-async def _step(
-    request: Request, operator: Operator, form: Form, rma: str, step: str, body: Any, done: str
-) -> Response:
-    return await act(
-        request,
-        operator.api.post(f"/v1/returns/{rma}/{step}", body, idempotency_key=form.idempotency_key),
-        done=done,
-        then=f"{ACTIVE}/{rma}",
-        refused=shown_again(partial(_return_page, request, operator, rma), form, step),
-    )
+STEPS = Steps(api="/v1/returns", url=ACTIVE, page=_return_page)
 
 
 @router.post("/returns/{rma}/approve")
 async def approve(request: Request, operator: OperatorDep, form: FormDep, rma: Code) -> Response:
     body = {"reason": form.get("approve-reason") or ""}
-    return await _step(request, operator, form, rma, "approve", body, f"Approved return {rma}.")
+    return await STEPS.take(
+        request, operator, form, key=rma, step="approve", body=body, done=f"Approved return {rma}."
+    )
 
 
 @router.post("/returns/{rma}/reject")
 async def reject(request: Request, operator: OperatorDep, form: FormDep, rma: Code) -> Response:
     body = {"reason": form.get("reason") or ""}
-    return await _step(request, operator, form, rma, "reject", body, f"Rejected return {rma}.")
+    return await STEPS.take(
+        request, operator, form, key=rma, step="reject", body=body, done=f"Rejected return {rma}."
+    )
 
 
 @router.post("/returns/{rma}/receive")
@@ -109,9 +92,11 @@ async def receive(request: Request, operator: OperatorDep, form: FormDep, rma: C
     )
     body = {"warehouse": form.get("warehouse"), "location": form.get("location"), "lines": lines}
     done = f"Recorded the receipt of return {rma}."
-    return await _step(request, operator, form, rma, "receive", body, done)
+    return await STEPS.take(request, operator, form, key=rma, step="receive", body=body, done=done)
 
 
 @router.post("/returns/{rma}/close")
 async def close(request: Request, operator: OperatorDep, form: FormDep, rma: Code) -> Response:
-    return await _step(request, operator, form, rma, "close", None, f"Closed return {rma}.")
+    return await STEPS.take(
+        request, operator, form, key=rma, step="close", body=None, done=f"Closed return {rma}."
+    )

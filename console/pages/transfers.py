@@ -3,24 +3,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.schemas.common import Code, Cursor
-from console.api_client import Refusal
-from console.pages.forms import posted_lines, shown_again, status_options
-from console.rendering import act, render
-from console.session import Can, Form, FormDep, Operator, OperatorDep
+from console.pages.forms import StatusList, Steps, posted_lines
+from console.rendering import render
+from console.session import Can, FormDep, Operator, OperatorDep
 from domain.transfers import TransferStatus
 
 router = APIRouter()
 
 ACTIVE = "/console/transfers"
-STATUSES = status_options(TransferStatus)
+LIST = StatusList(
+    api="/v1/transfers", template="transfers.html", active=ACTIVE, statuses=TransferStatus
+)
 
 
 @router.get("/transfers", response_class=HTMLResponse)
@@ -30,27 +29,11 @@ async def transfers(
     status: TransferStatus | None = None,
     cursor: Cursor | None = None,
 ) -> HTMLResponse:
-    page = await operator.api.get(
-        "/v1/transfers", {"status": status.value if status else None, "cursor": cursor}
-    )
-    return render(
-        request,
-        "transfers.html",
-        operator,
-        active=ACTIVE,
-        page=page,
-        statuses=STATUSES,
-        chosen=status.value if status else "",
-    )
+    return await LIST.show(request, operator, status, cursor)
 
 
 async def _transfer_page(
-    request: Request,
-    operator: Operator,
-    number: str,
-    *,
-    status: int = 200,
-    **context: Any,
+    request: Request, operator: Operator, number: str, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
     transfer = await operator.api.get(f"/v1/transfers/{number}")
     return render(
@@ -80,23 +63,20 @@ async def transfer(request: Request, operator: OperatorDep, number: Code) -> HTM
     return await _transfer_page(request, operator, number)
 
 
-def _again(
-    request: Request, operator: Operator, number: str, form: Form, action: str
-) -> Callable[[Refusal], Awaitable[Response]]:
-    return shown_again(partial(_transfer_page, request, operator, number), form, action)
+STEPS = Steps(api="/v1/transfers", url=ACTIVE, page=_transfer_page)
 
 
 @router.post("/transfers/{number}/ship")
 async def ship(request: Request, operator: OperatorDep, form: FormDep, number: Code) -> Response:
     body = {"carrier": form.get("carrier"), "tracking_number": form.get("tracking_number")}
-    return await act(
+    return await STEPS.take(
         request,
-        operator.api.post(
-            f"/v1/transfers/{number}/ship", body, idempotency_key=form.idempotency_key
-        ),
+        operator,
+        form,
+        key=number,
+        step="ship",
+        body=body,
         done=f"Shipped transfer {number}.",
-        then=f"{ACTIVE}/{number}",
-        refused=_again(request, operator, number, form, "ship"),
     )
 
 
@@ -107,23 +87,21 @@ async def receive(request: Request, operator: OperatorDep, form: FormDep, number
         if line["received"] is None and line["reason"] is not None:
             line["received"] = "0"
     body = {"location": form.get("location"), "lines": lines}
-    return await act(
-        request,
-        operator.api.post(
-            f"/v1/transfers/{number}/receive", body, idempotency_key=form.idempotency_key
-        ),
-        done=f"Recorded a receipt for transfer {number}.",
-        then=f"{ACTIVE}/{number}",
-        refused=_again(request, operator, number, form, "receive"),
+    done = f"Recorded a receipt for transfer {number}."
+    return await STEPS.take(
+        request, operator, form, key=number, step="receive", body=body, done=done
     )
 
 
 @router.post("/transfers/{number}/cancel")
 async def cancel(request: Request, operator: OperatorDep, form: FormDep, number: Code) -> Response:
-    return await act(
+    body = {"reason": form.get("reason")}
+    return await STEPS.take(
         request,
-        operator.api.post(f"/v1/transfers/{number}/cancel", {"reason": form.get("reason")}),
+        operator,
+        form,
+        key=number,
+        step="cancel",
+        body=body,
         done=f"Canceled transfer {number}.",
-        then=f"{ACTIVE}/{number}",
-        refused=_again(request, operator, number, form, "cancel"),
     )

@@ -42,6 +42,16 @@ async def _read(api: httpx.AsyncClient, tenant: TenantKeys, path: str) -> dict[s
     return answer
 
 
+async def _a_viewer_has_no_forms(
+    console: Console, tenant: TenantKeys, path: str, heading: str
+) -> None:
+    """Signed in again as a viewer: the page reads, with no form to act."""
+    await console.page.get_by_role("button", name="Sign out").click()
+    await console.sign_in(tenant.keys[Role.VIEWER], path)
+    await expect(console.page.get_by_role("heading", name=heading)).to_be_visible()
+    await expect(console.page.get_by_role("button", name=ACTIONS)).to_have_count(0)
+
+
 async def test_a_warehouse_ships_and_receives_a_transfer_through_its_page(
     console: Console, api: httpx.AsyncClient, tenant: TenantKeys
 ) -> None:
@@ -89,10 +99,7 @@ async def test_a_warehouse_ships_and_receives_a_transfer_through_its_page(
     await expect(page.get_by_role("region", name="Receipts")).to_contain_text("one crushed")
 
     # a viewer reads the reserved transfer but has no forms
-    await page.get_by_role("button", name="Sign out").click()
-    await console.sign_in(tenant.keys[Role.VIEWER], f"/transfers/{waiting}")
-    await expect(page.get_by_role("heading", name=f"Transfer {waiting}")).to_be_visible()
-    await expect(page.get_by_role("button", name=ACTIONS)).to_have_count(0)
+    await _a_viewer_has_no_forms(console, tenant, f"/transfers/{waiting}", f"Transfer {waiting}")
     token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
     forged = await page.request.post(
         f"{console.url}/transfers/{waiting}/cancel", form={"csrf_token": token or ""}
@@ -165,7 +172,4 @@ async def test_an_operator_approves_receives_and_closes_a_return_through_its_pag
     again = {**request, "rma_number": other, "lines": [{"line_id": "1", "quantity": 1}]}
     oms = tenant.auth(Role.OMS)
     assert (await api.post(f"/v1/orders/{order}/returns", json=again, headers=oms)).is_success
-    await page.get_by_role("button", name="Sign out").click()
-    await console.sign_in(tenant.keys[Role.VIEWER], f"/returns/{other}")
-    await expect(page.get_by_role("heading", name=f"Return {other}")).to_be_visible()
-    await expect(page.get_by_role("button", name=ACTIONS)).to_have_count(0)
+    await _a_viewer_has_no_forms(console, tenant, f"/returns/{other}", f"Return {other}")
