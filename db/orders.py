@@ -127,25 +127,45 @@ async def projected_order(
     return None if view is None else _VIEW.validate_python(view)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ListedOrder:
+    """An order in a list: its row id (the cursor), when it was placed, its last view."""
+
+    row_id: int
+    created_at: datetime
+    view: OrderView
+
+
 async def list_orders(
     session: AsyncSession,
     tenant_id: int,
     *,
     status: str | None,
     customer_id: str | None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
     before: int | None,
     limit: int,
-) -> list[tuple[int, OrderView]]:
-    """(row id, last projected view) of a tenant's orders, newest first."""
-    query = select(Order.id, Order.view).where(Order.tenant_id == tenant_id, Order.version > 0)
+) -> list[ListedOrder]:
+    """A tenant's orders, newest first; placed in [`created_from`, `created_to`) when given."""
+    query = select(Order.id, Order.created_at, Order.view).where(
+        Order.tenant_id == tenant_id, Order.version > 0
+    )
     if status is not None:
         query = query.where(Order.status == status)
     if customer_id is not None:
         query = query.where(Order.customer_id == customer_id)
+    if created_from is not None:
+        query = query.where(Order.created_at >= created_from)
+    if created_to is not None:
+        query = query.where(Order.created_at < created_to)
     if before is not None:
         query = query.where(Order.id < before)
     rows = await session.execute(query.order_by(Order.id.desc()).limit(limit))
-    return [(order_id, _VIEW.validate_python(view)) for order_id, view in rows]
+    return [
+        ListedOrder(row_id=row_id, created_at=created_at, view=_VIEW.validate_python(view))
+        for row_id, created_at, view in rows
+    ]
 
 
 _REQUEST = TypeAdapter(RequestView)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query, Response
+from pydantic import AwareDatetime
 
 from api import orders_service as orders
 from api.deps import IdempotencyKeyHeader, OmsWriterDep, PrincipalDep, ResourcesDep, SessionDep
@@ -26,6 +27,7 @@ from api.schemas.orders import (
     ExtensionPublic,
     HoldBody,
     HoldPublic,
+    ListedOrderPublic,
     OrderCreate,
     OrderCreated,
     OrderPublic,
@@ -41,6 +43,7 @@ from contracts.orders import (
 )
 from db.orders import list_orders
 from db.returns import returned_by_line
+from domain.errors import InvalidInput
 from domain.orders import OrderStatus
 from workflows.order.workflow import OrderWorkflow
 
@@ -83,34 +86,58 @@ async def get_order(
     return await _public(resources, principal.tenant_id, order_number)
 
 
-@router.get("", response_model=Page[OrderPublic], summary="Orders, newest first")
+CreatedFrom = Annotated[
+    AwareDatetime | None, Query(description="placed at or after this time (RFC 3339)")
+]
+CreatedTo = Annotated[
+    AwareDatetime | None,
+    Query(description="placed before this time (RFC 3339); after `created_from`"),
+]
+
+
+@router.get(
+    "",
+    response_model=Page[ListedOrderPublic],
+    summary="Orders, newest first (422 for a created_to not after created_from)",
+)
 async def get_orders(
     principal: PrincipalDep,
     session: SessionDep,
     resources: ResourcesDep,
     status: OrderStatus | None = None,
     customer_id: Identifier | None = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
     cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
-) -> Page[OrderPublic]:
+) -> Page[ListedOrderPublic]:
+    if created_from is not None and created_to is not None and created_to <= created_from:
+        raise InvalidInput("created_to must be after created_from", field="created_to")
     rows = await list_orders(
         session,
         principal.tenant_id,
         status=status,
         customer_id=customer_id,
+        created_from=created_from,
+        created_to=created_to,
         before=decode_cursor(cursor, CursorId),
         limit=limit,
     )
-    skus = {line.sku for _, view in rows for line in view.lines}
+    views = [row.view for row in rows]
+    skus = {line.sku for view in views for line in view.lines}
     units = await Units.load_with(session, principal.tenant_id, skus)
-    returned = await returned_by_line(
-        session, principal.tenant_id, [view.order_number for _, view in rows]
-    )
-    promises = await orders.line_promises(
-        session, resources, principal.tenant_id, (v for _, v in rows)
-    )
-    items = [orders.order_public(v, units, returned.get(v.order_number), promises) for _, v in rows]
-    next_cursor = encode_cursor(rows[-1][0]) if len(rows) == limit else None
+    returned = await returned_by_line(session, principal.tenant_id, [v.order_number for v in views])
+    promises = await orders.line_promises(session, resources, principal.tenant_id, views)
+    items = [
+        ListedOrderPublic(
+            **orders.order_public(
+                row.view, units, returned.get(row.view.order_number), promises
+            ).model_dump(),
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+    next_cursor = encode_cursor(rows[-1].row_id) if len(rows) == limit else None
     return Page(items=items, next_cursor=next_cursor)
 
 

@@ -229,6 +229,12 @@ class OrderPublic(ShippingPublic):
     cancel_reason: str | None
 
 
+class ListedOrderPublic(OrderPublic):
+    """An order as lists show it: its state and when it was placed."""
+
+    created_at: datetime = Field(description="when the order was placed")
+
+
 class CancelBody(_Body):
     reason: Text
 
