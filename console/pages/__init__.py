@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console.pages import access, overview, returns, transfers
+from console.pages import access, orders, overview, returns, transfers
 
-PAGES: tuple[APIRouter, ...] = (access.router, overview.router, transfers.router, returns.router)
+PAGES: tuple[APIRouter, ...] = (
+    access.router,
+    overview.router,
+    orders.router,
+    transfers.router,
+    returns.router,
+)
