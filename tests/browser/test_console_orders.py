@@ -3,6 +3,7 @@ what a viewer sees (no actions) and what a forged form of theirs gets (the API's
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -57,6 +58,16 @@ async def test_an_operator_finds_an_order_holds_it_releases_it_and_cancels_it(
     await expect(rows).to_contain_text(text(r"allocated\s+" + order["customer_id"]))
     await expect(rows).to_contain_text(text(r"1 line:\s+WIDGET . 2"))
     await console.check("orders")
+    listed = await api.get(
+        "/v1/orders", params={"customer_id": order["customer_id"]}, headers=shop.auth(Role.OMS)
+    )
+    day = datetime.fromisoformat(listed.json()["items"][0]["created_at"]).astimezone(UTC).date()
+    customer = f"/orders?customer_id={order['customer_id']}"
+    await console.open(f"{customer}&created_from={day}&created_to={day}&status=")
+    await expect(rows).to_have_count(1)
+    await console.open(f"{customer}&created_from={day + timedelta(days=1)}")
+    await expect(page.get_by_text("No orders match these filters")).to_be_visible()
+    await page.go_back()
 
     await page.get_by_role("link", name=number).click()
     await expect(page.get_by_role("heading", name=f"Order {number}")).to_be_visible()
