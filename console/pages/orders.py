@@ -4,7 +4,6 @@ with the actions the API allows: place and release holds, cancel."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -118,22 +117,32 @@ async def order_page(request: Request, operator: OperatorDep, order_number: Code
 async def _order_action(
     request: Request,
     operator: Operator,
-    order_number: str,
     form: Form,
-    *,
+    order_number: str,
     action: str,
-    call: Awaitable[Any],
+    body: dict[str, Any] | None = None,
+    *,
+    failed: str | None = None,
     done: str,
 ) -> Response:
-    """Run one of the order page's forms: back to the order, or the order again with
-    the API's refusal next to the form `action` names."""
+    """POST the order's `action` (`holds`, `cancel`…) to the API with the form's key:
+    back to the order, or the order again with the API's refusal next to the form
+    `failed` names (the action's by default)."""
 
     async def refused(problem: Refusal) -> Response:
         return await _order_page(
-            request, operator, order_number, problem=problem, failed=action, form=form.fields()
+            request,
+            operator,
+            order_number,
+            problem=problem,
+            failed=failed or action,
+            form=form.fields(),
         )
 
     then = f"/console/orders/{_path(order_number)}"
+    call = operator.api.post(
+        f"/v1/orders/{_path(order_number)}/{action}", body, idempotency_key=form.idempotency_key
+    )
     return await act(request, call, done=done, then=then, refused=refused)
 
 
@@ -144,36 +153,18 @@ async def place_hold(
     body = {"code": form.get("code"), "reason": form.get("reason")}
     if form.get("blocks"):
         body["blocks"] = form.get("blocks")
-    call = operator.api.post(
-        f"/v1/orders/{_path(order_number)}/holds", body, idempotency_key=form.idempotency_key
-    )
-    return await _order_action(
-        request,
-        operator,
-        order_number,
-        form,
-        action="hold",
-        call=call,
-        done=f"Hold {body['code']} placed on order {order_number}.",
-    )
+    done = f"Hold {body['code']} placed on order {order_number}."
+    return await _order_action(request, operator, form, order_number, "holds", body, done=done)
 
 
 @router.post("/orders/{order_number}/holds/{hold_id}/release")
 async def release_hold(
     request: Request, operator: OperatorDep, form: FormDep, order_number: Code, hold_id: Identifier
 ) -> Response:
-    call = operator.api.post(
-        f"/v1/orders/{_path(order_number)}/holds/{quote(hold_id, safe='')}/release",
-        idempotency_key=form.idempotency_key,
-    )
+    action = f"holds/{quote(hold_id, safe='')}/release"
+    done = f"Hold released on order {order_number}."
     return await _order_action(
-        request,
-        operator,
-        order_number,
-        form,
-        action=f"release-{hold_id}",
-        call=call,
-        done=f"Hold released on order {order_number}.",
+        request, operator, form, order_number, action, failed=f"release-{hold_id}", done=done
     )
 
 
@@ -181,17 +172,6 @@ async def release_hold(
 async def cancel_order(
     request: Request, operator: OperatorDep, form: FormDep, order_number: Code
 ) -> Response:
-    call = operator.api.post(
-        f"/v1/orders/{_path(order_number)}/cancel",
-        {"reason": form.get("cancel_reason")},
-        idempotency_key=form.idempotency_key,
-    )
-    return await _order_action(
-        request,
-        operator,
-        order_number,
-        form,
-        action="cancel",
-        call=call,
-        done=f"Order {order_number} canceled (what had not shipped).",
-    )
+    body = {"reason": form.get("cancel_reason")}
+    done = f"Order {order_number} canceled (what had not shipped)."
+    return await _order_action(request, operator, form, order_number, "cancel", body, done=done)
