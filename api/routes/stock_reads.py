@@ -27,13 +27,16 @@ from api.schemas.inventory import (
     AvailabilityPublic,
     BalancePublic,
     LedgerEntry,
+    OnHandHistoryPublic,
     PlacePublic,
+    StockDayPublic,
     WarehouseAvailability,
 )
 from api.units import Units
 from db.promise_dates import incoming_by_warehouse, promise_rules
 from db.stock import queries
-from db.stock.lookups import units_of
+from db.stock.history import last_days, on_hand_history
+from db.stock.lookups import Catalogue, units_of
 from domain.stock import MovementType
 
 router = api_router(prefix="/v1/inventory", tags=["inventory"])
@@ -199,3 +202,38 @@ async def get_movements(
     ]
     next_cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
     return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/on-hand-history",
+    response_model=OnHandHistoryPublic,
+    summary="A SKU's on hand at the end of each of the last days, and each day's demand",
+    description="Read from the movement ledger: every UTC day from `days - 1` days ago to "
+    "today, on hand at the day's end (today: now) at `warehouse`, or at all warehouses "
+    "without it, and the day's demand (shipped minus returned to stock, what the forecast "
+    "reads). 404 for an unknown SKU or warehouse.",
+)
+async def get_on_hand_history(
+    sku: Code,
+    principal: PrincipalDep,
+    session: SessionDep,
+    warehouse: WarehouseCode | None = None,
+    days: Annotated[int, Query(ge=1, le=366, description="how many days, today included")] = 30,
+) -> OnHandHistoryPublic:
+    uom = Units(await units_of(session, principal.tenant_id, {sku})).of(sku)
+    if warehouse is not None:
+        await Catalogue(session, principal.tenant_id).warehouse(warehouse, active_only=False)
+    history = await on_hand_history(
+        session,
+        principal.tenant_id,
+        sku=sku,
+        warehouse=warehouse,
+        window=last_days(datetime.now(UTC).date(), days),
+    )
+    d = uom.to_display
+    return OnHandHistoryPublic(
+        sku=sku,
+        warehouse=warehouse,
+        unit=uom.unit,
+        days=[StockDayPublic(day=h.day, on_hand=d(h.on_hand), demand=d(h.demand)) for h in history],
+    )

@@ -257,3 +257,16 @@ class ShortagePublic(BaseModel):
     lot: str | None
     requested: Quantity
     available: Quantity
+
+
+class StockDayPublic(BaseModel):
+    day: date = Field(description="a UTC day")
+    on_hand: Quantity = Field(description="on hand at the day's end (today: now)")
+    demand: Quantity = Field(description="shipped minus returned to stock that day")
+
+
+class OnHandHistoryPublic(BaseModel):
+    sku: str
+    warehouse: str | None = Field(description="null: all warehouses together")
+    unit: str
+    days: list[StockDayPublic] = Field(description="oldest first, one per day, today last")
