@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console.pages import access, orders, overview, returns, transfers
+from console.pages import access, inventory, inventory_item, orders, overview, returns, transfers
 
 PAGES: tuple[APIRouter, ...] = (
     access.router,
     overview.router,
+    inventory.router,
+    inventory_item.router,
     orders.router,
     transfers.router,
     returns.router,
