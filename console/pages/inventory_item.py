@@ -4,6 +4,7 @@ ledger, charts of on hand and of demand against the forecast, and the stock acti
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,11 @@ Days = Annotated[int, Query(ge=1, le=366, description="how many days the charts 
 def sku_url(sku: str, **query: Any) -> str:
     pairs = {k: str(v) for k, v in query.items() if v not in (None, "")}
     return f"/console/inventory/{quote(sku, safe='')}" + (f"?{urlencode(pairs)}" if pairs else "")
+
+
+def serials(typed: str | None) -> list[str]:
+    """Serial numbers as typed: separated by commas, spaces or lines."""
+    return [s for s in re.split(r"[\s,]+", typed or "") if s]
 
 
 def transfer_number() -> str:
@@ -186,6 +192,7 @@ async def adjust(request: Request, sku: Code, form: FormDep, operator: OperatorD
         "lot": form.get("adjust_lot"),
         "delta": delta,
         "reason": form.get("reason"),
+        "serials": serials(form.get("adjust_serials")),
     }
     return await _StockForm(request=request, operator=operator, form=form, sku=sku).post(
         "adjust",
@@ -206,6 +213,7 @@ async def move(request: Request, sku: Code, form: FormDep, operator: OperatorDep
         "sku": sku,
         "lot": form.get("move_lot"),
         "quantity": quantity,
+        "serials": serials(form.get("move_serials")),
     }
     return await _StockForm(request=request, operator=operator, form=form, sku=sku).post(
         "move",
