@@ -21,22 +21,19 @@ ON_HAND_CHANGE = (
 
 _HISTORY = text(
     f"""
-    WITH m AS (
-        SELECT m.type, m.quantity, m.created_at,
-               CAST(m.created_at AT TIME ZONE 'UTC' AS date) AS day,
-               {ON_HAND_CHANGE} AS change
+    WITH daily AS (
+        SELECT CAST(m.created_at AT TIME ZONE 'UTC' AS date) AS day,
+               sum({ON_HAND_CHANGE}) AS change,
+               coalesce({NET_DEMAND} FILTER (WHERE {DEMAND_MOVEMENTS}), 0) AS demand
         FROM movements m
         JOIN items i ON i.id = m.item_id
         JOIN warehouses w ON w.id = m.warehouse_id
         WHERE m.tenant_id = :t AND i.sku = :sku
           AND (CAST(:warehouse AS text) IS NULL OR w.code = :warehouse)
           AND m.created_at < :until
-    ), daily AS (
-        SELECT m.day, sum(m.change) AS change,
-               coalesce({NET_DEMAND} FILTER (WHERE {DEMAND_MOVEMENTS}), 0) AS demand
-        FROM m WHERE m.created_at >= :since GROUP BY m.day
+        GROUP BY 1
     ), before AS (
-        SELECT coalesce(sum(m.change), 0) AS on_hand FROM m WHERE m.created_at < :since
+        SELECT coalesce(sum(change), 0) AS on_hand FROM daily WHERE day < :first
     )
     SELECT CAST(d.day AS date) AS day,
            before.on_hand + sum(coalesce(daily.change, 0)) OVER (ORDER BY d.day) AS on_hand,
