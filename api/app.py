@@ -32,6 +32,7 @@ from api.routes.inventory_health import router as inventory_health_router
 from api.routes.inventory_scan import router as inventory_scan_router
 from api.routes.lots import router as lots_router
 from api.routes.master_data import router as master_data_router
+from api.routes.overview import router as overview_router
 from api.routes.purchasing import router as purchasing_router
 from api.routes.replenishment import router as replenishment_router
 from api.routes.transfers import router as transfers_router
@@ -111,6 +112,7 @@ def create_app(
     app.include_router(alerts_router)
     app.include_router(webhooks_router)
     app.include_router(events_router)
+    app.include_router(overview_router)
     install_event_docs(app)
     app.mount("/console", create_console(app, settings))
     tracing.instrument_app(app)

@@ -227,15 +227,28 @@ async def promises_by_line(
 # (priority, order id, line id): where a page of the backorder list ends.
 ServingKey = tuple[int, int, str]
 
-_PAGE = text(
-    "SELECT o.priority, o.id, l.line_id, l.item_id"
+# The backorder list's lines: every line with backordered units, whatever its order's
+# overall status (a split order may be partly shipped and partly waiting).
+_BACKORDERED = (
     " FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN items i ON i.id = l.item_id"
     " WHERE l.tenant_id = :t AND l.backordered > 0"
-    " AND (CAST(:sku AS text) IS NULL OR i.sku = :sku)"
+)
+
+_PAGE = text(
+    "SELECT o.priority, o.id, l.line_id, l.item_id"
+    + _BACKORDERED
+    + " AND (CAST(:sku AS text) IS NULL OR i.sku = :sku)"
     " AND (CAST(:customer AS text) IS NULL OR o.customer_id = :customer)"
     " AND (CAST(:p AS integer) IS NULL OR (o.priority, o.id, l.line_id) > (:p, :o, :l))"
     f" ORDER BY {SERVING_ORDER} LIMIT :limit"
 )
+
+_COUNT = text("SELECT count(*)" + _BACKORDERED)
+
+
+async def backordered_line_count(session: AsyncSession, tenant_id: int) -> int:
+    """How many lines the backorder list holds (unfiltered)."""
+    return int(await session.scalar(_COUNT, {"t": tenant_id}) or 0)
 
 
 def serves_from(promised: PromisedLine, warehouse: str) -> bool:
