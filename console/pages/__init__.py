@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console.pages import access, inventory, inventory_item, orders, overview, returns, transfers
+from console.pages import (
+    access,
+    inventory,
+    inventory_item,
+    orders,
+    overview,
+    returns,
+    transfers,
+    warehouses,
+)
 
 PAGES: tuple[APIRouter, ...] = (
     access.router,
@@ -14,4 +23,5 @@ PAGES: tuple[APIRouter, ...] = (
     orders.router,
     transfers.router,
     returns.router,
+    warehouses.router,
 )
