@@ -279,10 +279,16 @@ def package_public(p: PackageView, units: Units, skus: dict[str, str]) -> Packag
 
 
 def request_public(
-    r: RequestView, order_number: str, ships: Shipping, units: Units, skus: dict[str, str]
+    r: RequestView,
+    order_number: str,
+    ships: Shipping,
+    units: Units,
+    skus: dict[str, str],
+    created_at: datetime | None = None,
 ) -> RequestPublic:
     return RequestPublic(
         **shipping.public(ships),
+        created_at=created_at,
         id=r.id,
         order_number=order_number,
         warehouse=r.warehouse,

@@ -10,8 +10,9 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Row, Select, select, text
+from sqlalchemy import ColumnElement, DateTime, Row, Select, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
 from contracts.orders import OrderView, RequestView
 from contracts.shipping import Shipping
@@ -180,11 +181,29 @@ class RequestOrder(StrEnum):
     REQUESTED_SHIP_AT = "requested_ship_at"  # earliest first (none last), then priority
 
 
-_SORTS = {
-    RequestOrder.CREATED_AT: (),
-    RequestOrder.PRIORITY: (Order.priority, Order.requested_ship_at.asc().nulls_last()),
-    RequestOrder.REQUESTED_SHIP_AT: (Order.requested_ship_at.asc().nulls_last(), Order.priority),
-}
+# A request's place in the queue: (priority, requested ship time, created, id).
+QueuePosition = tuple[int, datetime | None, datetime, str]
+
+_KeyPart = ColumnElement[Any] | InstrumentedAttribute[Any]  # a column or a cursor's value
+_NEVER = text("'infinity'::timestamptz")  # no requested ship time: after every time
+
+
+def _sort_key(
+    sort: RequestOrder,
+    priority: _KeyPart,
+    ship_at: _KeyPart,
+    created_at: _KeyPart,
+    request_id: _KeyPart,
+) -> tuple[_KeyPart, ...]:
+    """What a sort orders by, the columns' or a cursor's values: one tuple, so the
+    ORDER BY and the next page's WHERE cannot disagree."""
+    ship = func.coalesce(ship_at, _NEVER)
+    lead = {
+        RequestOrder.CREATED_AT: (),
+        RequestOrder.PRIORITY: (priority, ship),
+        RequestOrder.REQUESTED_SHIP_AT: (ship, priority),
+    }[sort]
+    return (*lead, created_at, request_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,6 +214,8 @@ class QueuedRequest:
     order_number: str
     request: RequestView
     shipping: Shipping
+    created_at: datetime
+    position: QueuePosition
 
 
 def _queued_requests() -> Select[Any]:
@@ -204,11 +225,14 @@ def _queued_requests() -> Select[Any]:
         Order.customer_id,
         Order.priority,
         Order.view["shipping"],
+        Order.requested_ship_at,
+        FulfillmentRequestRow.created_at,
+        FulfillmentRequestRow.id,
     ).join(Order, Order.id == FulfillmentRequestRow.order_id)
 
 
 def _queued(row: Row[Any]) -> QueuedRequest:
-    number, view, customer_id, priority, shipping = tuple(row)
+    number, view, customer_id, priority, shipping, ship_at, created_at, request_id = tuple(row)
     return QueuedRequest(
         order_number=number,
         request=_REQUEST.validate_python(view),
@@ -216,6 +240,8 @@ def _queued(row: Row[Any]) -> QueuedRequest:
         shipping=_SHIPPING.validate_python(shipping)
         if shipping is not None
         else Shipping(customer_id=customer_id, priority=priority),
+        created_at=created_at,
+        position=(priority, ship_at, created_at, request_id),
     )
 
 
@@ -229,9 +255,11 @@ async def list_requests(
     max_priority: int | None = None,
     ship_before: datetime | None = None,
     sort: RequestOrder = RequestOrder.CREATED_AT,
+    after: QueuePosition | None = None,
     limit: int,
 ) -> list[QueuedRequest]:
-    """A tenant's fulfillment requests, in `sort` order, then oldest first."""
+    """A tenant's fulfillment requests, in `sort` order, then oldest first; `after`
+    one's position (the last of the previous page)."""
     query = _queued_requests().where(FulfillmentRequestRow.tenant_id == tenant_id)
     if warehouse is not None:
         query = query.where(FulfillmentRequestRow.warehouse == warehouse)
@@ -243,7 +271,22 @@ async def list_requests(
         query = query.where(Order.priority <= max_priority)
     if ship_before is not None:
         query = query.where(Order.requested_ship_at <= ship_before)
-    query = query.order_by(*_SORTS[sort], FulfillmentRequestRow.created_at)
+    columns = (
+        Order.priority,
+        Order.requested_ship_at,
+        FulfillmentRequestRow.created_at,
+        FulfillmentRequestRow.id,
+    )
+    if after is not None:
+        priority, ship_at, created_at, request_id = after
+        values = (
+            literal(priority),
+            literal(ship_at, DateTime(timezone=True)),
+            literal(created_at, DateTime(timezone=True)),
+            literal(request_id),
+        )
+        query = query.where(tuple_(*_sort_key(sort, *columns)) > tuple_(*_sort_key(sort, *values)))
+    query = query.order_by(*_sort_key(sort, *columns))
     return [_queued(row) for row in await session.execute(query.limit(limit))]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query
+from fastapi.encoders import jsonable_encoder
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +16,16 @@ from api import shipping
 from api.deps import IdempotencyKeyHeader, PrincipalDep, ResourcesDep, SessionDep, WmsWriterDep
 from api.resources import Resources
 from api.routing import api_router
-from api.schemas.common import Code, Identifier, Keyword, Limit, Page, WarehouseCode
+from api.schemas.common import (
+    Code,
+    Identifier,
+    Keyword,
+    Limit,
+    Page,
+    WarehouseCode,
+    decode_cursor,
+    encode_cursor,
+)
 from api.schemas.orders import OrderPublic, PackBody, PickBody, RequestPublic, ShipBody
 from api.units import Units
 from contracts.orders import (
@@ -27,7 +37,7 @@ from contracts.orders import (
     ShipInput,
 )
 from contracts.shipping import PackageInput, PackageLineInput
-from db.orders import QueuedRequest, RequestOrder, find_request, list_requests
+from db.orders import QueuedRequest, QueuePosition, RequestOrder, find_request, list_requests
 from domain.errors import InvalidInput
 from workflows.order.workflow import OrderWorkflow
 
@@ -56,6 +66,7 @@ async def get_requests(
             "then priority. Ties: oldest first."
         ),
     ] = RequestOrder.CREATED_AT,
+    cursor: str | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[RequestPublic]:
     rows = await list_requests(
@@ -67,18 +78,25 @@ async def get_requests(
         max_priority=max_priority,
         ship_before=ship_before,
         sort=sort,
-        limit=limit,
+        after=decode_cursor(cursor, QueuePosition),
+        limit=limit + 1,
     )
+    page, more = rows[:limit], len(rows) > limit
     units = await Units.load_with(
-        session, principal.tenant_id, {line.sku for q in rows for line in q.request.lines}
+        session, principal.tenant_id, {line.sku for q in page for line in q.request.lines}
     )
-    return Page(items=[_request_public(q, units) for q in rows])
+    return Page(
+        items=[_request_public(q, units) for q in page],
+        next_cursor=encode_cursor(jsonable_encoder(page[-1].position)) if more else None,
+    )
 
 
 def _request_public(queued: QueuedRequest, units: Units) -> RequestPublic:
     r = queued.request
     skus = {x.line_id: x.sku for x in r.lines}
-    return orders.request_public(r, queued.order_number, queued.shipping, units, skus)
+    return orders.request_public(
+        r, queued.order_number, queued.shipping, units, skus, created_at=queued.created_at
+    )
 
 
 @router.get("/{request_id}", response_model=RequestPublic, summary="One fulfillment request")

@@ -202,6 +202,11 @@ class RequestPublic(ShippingPublic):
     status: str
     lines: list[RequestLinePublic]
     packages: list[PackagePublic]
+    created_at: datetime | None = Field(
+        None,
+        description="when the warehouse was sent it (on the fulfillment-request routes; "
+        "null inside an order)",
+    )
 
 
 class ShipmentPublic(BaseModel):

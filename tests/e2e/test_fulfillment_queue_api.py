@@ -1,0 +1,75 @@
+"""The WMS's queue read in pages: each page continues where the last ended, in the
+queue's order, and every request says when the warehouse got it."""
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+import httpx
+from temporalio.worker import Worker
+
+from domain.roles import Role
+from tests.conftest import TenantKeys, unique
+from tests.e2e.inventory_setup import build_catalogue, receive
+
+
+async def _order(api: httpx.AsyncClient, tenant: TenantKeys, **extra: Any) -> str:
+    number = unique("SO")
+    body = {
+        "order_number": number,
+        "customer_id": "C-1",
+        "currency": "EUR",
+        "lines": [{"line_id": "1", "sku": "WIDGET", "quantity": 1, "unit_price": 1}],
+        **extra,
+    }
+    created = await api.post("/v1/orders", json=body, headers=tenant.auth(Role.OMS))
+    assert created.status_code == 201, created.text
+    return number
+
+
+async def _pages(api: httpx.AsyncClient, tenant: TenantKeys, query: str) -> list[list[Any]]:
+    pages: list[list[Any]] = []
+    cursor: str | None = None
+    while True:
+        more = f"&cursor={cursor}" if cursor else ""
+        page = (
+            await api.get(f"/v1/fulfillment-requests?{query}{more}", headers=tenant.auth(Role.WMS))
+        ).json()
+        pages.append(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return pages
+
+
+async def test_the_queue_pages_by_priority_then_ship_date_with_a_cursor(
+    api: httpx.AsyncClient, tenant: TenantKeys, dev_worker: Worker
+) -> None:
+    await build_catalogue(api, tenant)
+    assert (await receive(api, tenant, "WIDGET", 10)).status_code == 201
+    later = await _order(api, tenant, priority=5)
+    undated = await _order(api, tenant, priority=1)
+    dated = await _order(api, tenant, priority=1, requested_ship_at="2031-01-01T00:00:00Z")
+    everything: list[Any] = []
+    for _ in range(200):
+        everything = (await _pages(api, tenant, "warehouse=WH1&sort=priority&limit=100"))[0]
+        if len(everything) == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert [r["order_number"] for r in everything] == [dated, undated, later]
+    for r in everything:
+        assert datetime.fromisoformat(r["created_at"]).tzinfo is not None
+
+    pages = await _pages(api, tenant, "warehouse=WH1&sort=priority&limit=1")
+    assert [[r["order_number"] for r in page] for page in pages] == [[dated], [undated], [later]]
+    by_age = await _pages(api, tenant, "warehouse=WH1&limit=2")
+    assert [len(page) for page in by_age] == [2, 1]
+    oldest_first = [r for page in by_age for r in page]
+    assert {r["order_number"] for r in oldest_first} == {dated, undated, later}
+    times = [datetime.fromisoformat(r["created_at"]) for r in oldest_first]
+    assert times == sorted(times)
+
+    bad = await api.get(
+        "/v1/fulfillment-requests?cursor=bm90LWEtY3Vyc29y", headers=tenant.auth(Role.WMS)
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
