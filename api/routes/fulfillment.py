@@ -18,6 +18,7 @@ from api.resources import Resources
 from api.routing import api_router
 from api.schemas.common import (
     Code,
+    Cursor,
     Identifier,
     Keyword,
     Limit,
@@ -66,7 +67,7 @@ async def get_requests(
             "then priority. Ties: oldest first."
         ),
     ] = RequestOrder.CREATED_AT,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[RequestPublic]:
     rows = await list_requests(

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.schemas.common import Identifier, WarehouseCode
+from api.schemas.common import Cursor, Identifier, WarehouseCode
 from console.api_client import Refusal
 from console.pages.queue_forms import pack_body, pack_rows, pick_body, pick_rows, ship_body
 from console.rendering import act, render
@@ -53,7 +53,7 @@ async def queue(
     operator: OperatorDep,
     warehouse: WarehouseCode | None = None,
     status: RequestStatus | None = None,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> HTMLResponse:
     warehouses = await operator.api.get("/v1/warehouses")
     page = await operator.api.get(
