@@ -27,6 +27,13 @@ def order_workflow_id(tenant_id: int, order_number: str) -> str:
     return f"order:{tenant_id}:{order_number}"
 
 
+def order_number_of(workflow_id: str) -> str | None:
+    """The order number an order workflow's id names (None: not an order's)."""
+    kind, _, rest = workflow_id.partition(":")
+    tenant, _, number = rest.partition(":")
+    return number if kind == "order" and tenant.isdigit() and number else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class OrderLineInput:
     line_id: str

@@ -138,11 +138,14 @@ async def list_alerts(
     kind: str | None,
     before: int | None,
     limit: int,
+    resolved_only: bool = False,
 ) -> list[Alert]:
     """A tenant's alerts, newest first."""
     query = select(Alert).where(Alert.tenant_id == tenant_id)
     if open_only:
         query = query.where(Alert.resolved_at.is_(None))
+    if resolved_only:
+        query = query.where(Alert.resolved_at.is_not(None))
     if kind is not None:
         query = query.where(Alert.kind == kind)
     if before is not None:

@@ -27,6 +27,26 @@ LEVEL_ALERTS = (ScanAlert.LOW_STOCK, ScanAlert.OUT_OF_STOCK, ScanAlert.BELOW_REO
 LOT_ALERTS = (ScanAlert.EXPIRING, ScanAlert.EXPIRED)
 
 
+@dataclass(frozen=True, kw_only=True)
+class AlertPlace:
+    """Where a level or lot alert of the scan is: its SKU, warehouse and lot."""
+
+    sku: str
+    warehouse: str
+    lot: str | None = None
+
+
+def scan_alert_place(key: str) -> AlertPlace | None:
+    """The place a level or lot alert names, read from its key (`kind:sku:warehouse`,
+    `kind:sku:warehouse:lot`; codes hold no ':'); None for any other alert."""
+    kind, *parts = key.split(":")
+    if kind in LEVEL_ALERTS and len(parts) == 2:
+        return AlertPlace(sku=parts[0], warehouse=parts[1])
+    if kind in LOT_ALERTS and len(parts) == 3:
+        return AlertPlace(sku=parts[0], warehouse=parts[1], lot=parts[2])
+    return None
+
+
 def _say(uom: UnitOfMeasure, base: int) -> str:
     return f"{uom.to_display(base)} {uom.unit}"
 

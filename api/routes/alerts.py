@@ -19,13 +19,18 @@ from api.schemas.common import (
     encode_cursor,
 )
 from api.schemas.transfers import AlertPublic, AlertResolveBody
+from contracts.orders import order_number_of
 from db.alerts import list_alerts, resolve_alert
 from db.models import Alert
+from domain.stock_alerts import scan_alert_place
 
 router = api_router(prefix="/v1/alerts", tags=["alerts"])
 
 
 def _public(alert: Alert) -> AlertPublic:
+    place = scan_alert_place(alert.key)
+    warehouse = alert.reference_id if alert.reference_type == "warehouse" else None
+    workflow = alert.reference_id if alert.reference_type == "workflow" else None
     return AlertPublic(
         id=alert.id,
         kind=alert.kind,
@@ -35,18 +40,22 @@ def _public(alert: Alert) -> AlertPublic:
         created_at=alert.created_at,
         resolved_at=alert.resolved_at,
         resolution=alert.resolution,
+        sku=place.sku if place else None,
+        warehouse=place.warehouse if place else warehouse,
+        lot=place.lot if place else None,
+        order_number=order_number_of(workflow) if workflow else None,
     )
 
 
 @router.get(
     "",
     response_model=Page[AlertPublic],
-    summary="Alerts, newest first: open ones, or all with status=all",
+    summary="Alerts, newest first: open ones, resolved ones (status=resolved) or all",
 )
 async def get_alerts(
     principal: PrincipalDep,
     session: SessionDep,
-    status: Literal["open", "all"] = "open",
+    status: Literal["open", "resolved", "all"] = "open",
     kind: Keyword | None = None,
     cursor: Cursor | None = None,
     limit: Annotated[Limit, Query()] = 100,
@@ -55,6 +64,7 @@ async def get_alerts(
         session,
         principal.tenant_id,
         open_only=status == "open",
+        resolved_only=status == "resolved",
         kind=kind,
         before=decode_cursor(cursor, CursorId),
         limit=limit,

@@ -177,6 +177,14 @@ class AlertPublic(BaseModel):
     created_at: datetime
     resolved_at: datetime | None
     resolution: str | None
+    sku: str | None = Field(default=None, description="the SKU a stock-level or lot alert is about")
+    warehouse: str | None = Field(
+        default=None, description="the warehouse a stock, lot or setup alert is about"
+    )
+    lot: str | None = Field(default=None, description="the lot an expiry alert is about")
+    order_number: str | None = Field(
+        default=None, description="the order whose workflow a workflow alert is about"
+    )
 
 
 class AlertResolveBody(_Body):

@@ -6,15 +6,18 @@ from datetime import date, timedelta
 
 import pytest
 
+from contracts.orders import order_number_of, order_workflow_id
 from domain.allocation import LotStatus
 from domain.quantities import UnitOfMeasure
 from domain.stock_alerts import (
     MESSAGE_LIMIT,
+    AlertPlace,
     Drift,
     LevelFigures,
     LotFigures,
     ScanAlert,
     drift_message,
+    scan_alert_place,
 )
 
 YARD = UnitOfMeasure(unit="yd", base_units_per_unit=4)
@@ -111,3 +114,24 @@ def test_a_drift_message_names_every_place_that_fits_and_counts_the_rest() -> No
     assert " more" in message and "oms reconcile --tenant acme" in message
     few = drift_message("incoming differs", drifts[:2], "acme")
     assert "item 1 (expected 0, found 1)" in few and " more" not in few
+
+
+@pytest.mark.parametrize(
+    ("key", "place"),
+    [
+        ("low_stock:MUG:WH1", AlertPlace(sku="MUG", warehouse="WH1")),
+        ("expired:MI/LK:WH2:L/1", AlertPlace(sku="MI/LK", warehouse="WH2", lot="L/1")),
+        ("expired:MILK:WH2", None),  # a lot alert names its lot
+        ("reconciliation:on_hand", None),
+        ("setup:staging:WH1", None),
+    ],
+)
+def test_a_scan_alert_names_its_place_from_its_key(key: str, place: AlertPlace | None) -> None:
+    assert scan_alert_place(key) == place
+
+
+def test_an_order_workflow_id_names_its_order_and_no_other_id_does() -> None:
+    assert order_number_of(order_workflow_id(12, "SO:1/2")) == "SO:1/2"
+    assert order_number_of("transfer:12:TR-1") is None
+    assert order_number_of("order:x:SO-1") is None
+    assert order_number_of("inventory-scan-12") is None
