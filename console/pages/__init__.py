@@ -6,8 +6,11 @@ from fastapi import APIRouter
 
 from console.pages import (
     access,
+    alerts,
+    backorders,
     inventory,
     inventory_item,
+    movements,
     orders,
     overview,
     queue,
@@ -23,7 +26,10 @@ PAGES: tuple[APIRouter, ...] = (
     inventory_item.router,
     orders.router,
     queue.router,
+    backorders.router,
     transfers.router,
     returns.router,
+    alerts.router,
+    movements.router,
     warehouses.router,
 )

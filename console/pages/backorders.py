@@ -1,0 +1,40 @@
+"""Backorders: every waiting order line in the order it will be served, with its
+promise date and what covers it (read only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api.schemas.common import Cursor, Limit
+from console.filters import IdentifierFilter, SkuFilter, WarehouseFilter, given
+from console.rendering import render
+from console.session import OperatorDep
+
+router = APIRouter()
+
+
+@router.get("/backorders", response_class=HTMLResponse)
+async def backorders(
+    request: Request,
+    operator: OperatorDep,
+    sku: SkuFilter = None,
+    warehouse: WarehouseFilter = None,
+    customer_id: IdentifierFilter = None,
+    cursor: Cursor | None = None,
+    limit: Annotated[Limit | None, Query()] = None,
+) -> HTMLResponse:
+    filters = given(
+        sku=sku, warehouse=warehouse, customer_id=customer_id, cursor=cursor, limit=limit
+    )
+    page = await operator.api.get("/v1/backorders", filters)
+    return render(
+        request,
+        "backorders.html",
+        operator,
+        active="/console/backorders",
+        page=page,
+        filters=filters,
+    )

@@ -1,0 +1,56 @@
+"""Movements: the stock ledger, newest first, narrowed by SKU, warehouse, movement
+type or reference (read only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api.schemas.common import Cursor, Limit
+from console.filters import (
+    IdentifierFilter,
+    MovementTypeFilter,
+    SkuFilter,
+    WarehouseFilter,
+    given,
+)
+from console.rendering import render
+from console.session import OperatorDep
+from domain.stock import MovementType
+
+router = APIRouter()
+
+TYPES = [("", "Any type"), *((t.value, t.value.replace("_", " ")) for t in MovementType)]
+
+
+@router.get("/movements", response_class=HTMLResponse)
+async def movements(
+    request: Request,
+    operator: OperatorDep,
+    sku: SkuFilter = None,
+    warehouse: WarehouseFilter = None,
+    type: MovementTypeFilter = None,
+    reference: IdentifierFilter = None,
+    cursor: Cursor | None = None,
+    limit: Annotated[Limit | None, Query()] = None,
+) -> HTMLResponse:
+    filters = given(
+        sku=sku,
+        warehouse=warehouse,
+        type=type.value if type else None,
+        reference=reference,
+        cursor=cursor,
+        limit=limit,
+    )
+    page = await operator.api.get("/v1/inventory/movements", filters)
+    return render(
+        request,
+        "movements.html",
+        operator,
+        active="/console/movements",
+        page=page,
+        filters=filters,
+        types=TYPES,
+    )
