@@ -196,11 +196,11 @@ async def test_the_backorders_page_shows_a_waiting_line_with_the_po_that_promise
         await expect(row).to_contain_text(shown)
     await console.check("backorders")
 
-    for customer, shown in (("C-77", 1), ("C-other", 0)):
+    for customer, rows in (("C-77", 1), ("C-other", 0)):
         await console.page.get_by_label("Customer").fill(customer)
         await console.page.get_by_role("button", name="Show").click()
         await expect(console.page.get_by_label("Customer")).to_have_value(customer)
-        await expect(row).to_have_count(shown)
+        await expect(row).to_have_count(rows)
     await expect(console.page.get_by_text("No backordered lines match")).to_be_visible()
     await expect(console.page.get_by_label("SKU")).to_have_value("")
 
