@@ -1,14 +1,14 @@
-"""A page's filters from its query string. A GET form sends an empty input as `name=`:
-an empty filter is no filter (None), then the API's own types check the rest."""
+"""A page's filters from its query string. A GET form sends a field left blank (an
+empty select, a cleared search box) as `name=`: blank is no filter (None), then the
+API's own types check the rest."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BeforeValidator
 
-from api.schemas.common import Code, Identifier, Keyword, WarehouseCode
-from domain.stock import MovementType
+T = TypeVar("T")
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -16,12 +16,10 @@ def _blank_is_none(value: Any) -> Any:
 
 
 Blank = BeforeValidator(_blank_is_none)
+"""Put in a query parameter's Annotated: `Annotated[WarehouseCode | None, Blank]`."""
 
-SkuFilter = Annotated[Code | None, Blank]
-WarehouseFilter = Annotated[WarehouseCode | None, Blank]
-IdentifierFilter = Annotated[Identifier | None, Blank]
-KeywordFilter = Annotated[Keyword | None, Blank]
-MovementTypeFilter = Annotated[MovementType | None, Blank]
+Filter = Annotated[T | None, Blank]
+"""An optional filter whose blank value is None: `warehouse: Filter[WarehouseCode] = None`."""
 
 
 def given(**filters: Any) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.schemas.common import Cursor, Limit, RowId
+from api.schemas.common import Cursor, Keyword, Limit, RowId
 from console.api_client import Refusal
-from console.filters import KeywordFilter, given
+from console.filters import Filter, given
 from console.rendering import act, render
 from console.session import FormDep, Operator, OperatorDep
 
@@ -56,7 +56,7 @@ def _filters(
 async def alerts(
     request: Request,
     operator: OperatorDep,
-    kind: KeywordFilter = None,
+    kind: Filter[Keyword] = None,
     status: Status = "open",
     cursor: Cursor | None = None,
     limit: Annotated[Limit | None, Query()] = None,
@@ -70,7 +70,7 @@ async def resolve(
     alert_id: RowId,
     form: FormDep,
     operator: OperatorDep,
-    kind: KeywordFilter = None,
+    kind: Filter[Keyword] = None,
     status: Status = "open",
     cursor: Cursor | None = None,
     limit: Annotated[Limit | None, Query()] = None,

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.schemas.common import Cursor, Limit
-from console.filters import IdentifierFilter, SkuFilter, WarehouseFilter, given
+from api.schemas.common import Code, Cursor, Identifier, Limit, WarehouseCode
+from console.filters import Filter, given
 from console.rendering import render
 from console.session import OperatorDep
 
@@ -20,9 +20,9 @@ router = APIRouter()
 async def backorders(
     request: Request,
     operator: OperatorDep,
-    sku: SkuFilter = None,
-    warehouse: WarehouseFilter = None,
-    customer_id: IdentifierFilter = None,
+    sku: Filter[Code] = None,
+    warehouse: Filter[WarehouseCode] = None,
+    customer_id: Filter[Identifier] = None,
     cursor: Cursor | None = None,
     limit: Annotated[Limit | None, Query()] = None,
 ) -> HTMLResponse:

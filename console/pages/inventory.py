@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.schemas.common import Cursor, Keyword, WarehouseCode
-from console.query_params import Filter
+from console.filters import Filter
 from console.rendering import render
 from console.session import Operator, OperatorDep
 from db.inventory_health import Sort

@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, Response
 from api.schemas.common import Code, Cursor, WarehouseCode
 from console.api_client import Refusal
 from console.charts import Chart, chart
+from console.filters import Filter
 from console.pages.inventory import warehouse_codes
-from console.query_params import Filter
 from console.rendering import act, render
 from console.session import Form, FormDep, Operator, OperatorDep
 

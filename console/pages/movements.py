@@ -8,14 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.schemas.common import Cursor, Limit
-from console.filters import (
-    IdentifierFilter,
-    MovementTypeFilter,
-    SkuFilter,
-    WarehouseFilter,
-    given,
-)
+from api.schemas.common import Code, Cursor, Identifier, Limit, WarehouseCode
+from console.filters import Filter, given
 from console.rendering import render
 from console.session import OperatorDep
 from domain.stock import MovementType
@@ -29,10 +23,10 @@ TYPES = [("", "Any type"), *((t.value, t.value.replace("_", " ")) for t in Movem
 async def movements(
     request: Request,
     operator: OperatorDep,
-    sku: SkuFilter = None,
-    warehouse: WarehouseFilter = None,
-    type: MovementTypeFilter = None,
-    reference: IdentifierFilter = None,
+    sku: Filter[Code] = None,
+    warehouse: Filter[WarehouseCode] = None,
+    type: Filter[MovementType] = None,
+    reference: Filter[Identifier] = None,
     cursor: Cursor | None = None,
     limit: Annotated[Limit | None, Query()] = None,
 ) -> HTMLResponse:

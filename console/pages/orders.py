@@ -5,15 +5,15 @@ with the actions the API allows: place and release holds, cancel."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BeforeValidator
 
 from api.schemas.common import Code, Cursor, Identifier
 from console.api_client import Refusal
+from console.filters import Filter
 from console.rendering import act, render
 from console.session import Form, FormDep, Operator, OperatorDep
 from domain.orders import FINAL_STATUSES, HoldBlocks, OrderStatus
@@ -21,8 +21,6 @@ from domain.orders import FINAL_STATUSES, HoldBlocks, OrderStatus
 router = APIRouter()
 
 ACTIVE = "/console/orders"
-# A filter form sends its blank fields too: blank means "any".
-Blank = BeforeValidator(lambda value: value or None)
 TIMELINE_EVENTS = 200  # the order's first events; a longer story says so
 
 
@@ -37,11 +35,11 @@ def _day_start(day: date | None, *, days: int = 0) -> str | None:
 async def orders_list(
     request: Request,
     operator: OperatorDep,
-    status: Annotated[OrderStatus | None, Blank] = None,
-    customer_id: Annotated[Identifier | None, Blank] = None,
-    created_from: Annotated[date | None, Blank] = None,
-    created_to: Annotated[date | None, Blank] = None,
-    cursor: Annotated[Cursor | None, Blank] = None,
+    status: Filter[OrderStatus] = None,
+    customer_id: Filter[Identifier] = None,
+    created_from: Filter[date] = None,
+    created_to: Filter[date] = None,
+    cursor: Filter[Cursor] = None,
 ) -> HTMLResponse:
     page = await operator.api.get(
         "/v1/orders",

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.schemas.common import Cursor, Identifier, WarehouseCode
 from console.api_client import Refusal
+from console.filters import Filter
 from console.pages.queue_forms import pack_body, pack_rows, pick_body, pick_rows, ship_body
 from console.rendering import act, render
 from console.session import Form, FormDep, Operator, OperatorDep
@@ -51,8 +52,8 @@ _BODIES: dict[Step, Callable[[Form], dict[str, Any] | None]] = {
 async def queue(
     request: Request,
     operator: OperatorDep,
-    warehouse: WarehouseCode | None = None,
-    status: RequestStatus | None = None,
+    warehouse: Filter[WarehouseCode] = None,
+    status: Filter[RequestStatus] = None,
     cursor: Cursor | None = None,
 ) -> HTMLResponse:
     warehouses = await operator.api.get("/v1/warehouses")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.schemas.common import Code, Cursor
+from console.filters import Filter
 from console.pages.forms import StatusList, Steps, posted_lines
 from console.rendering import render
 from console.session import Can, FormDep, Operator, OperatorDep
@@ -26,7 +27,7 @@ LIST = StatusList(
 async def transfers(
     request: Request,
     operator: OperatorDep,
-    status: TransferStatus | None = None,
+    status: Filter[TransferStatus] = None,
     cursor: Cursor | None = None,
 ) -> HTMLResponse:
     return await LIST.show(request, operator, status, cursor)

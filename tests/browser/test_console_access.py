@@ -85,3 +85,24 @@ async def test_a_form_without_the_sessions_csrf_token_is_refused_and_changes_not
     missing = await console.page.request.post(f"{console.url}/sign-out", form={})
     assert missing.status == 403
     assert (await console.open("/")).status == 200  # still signed in
+
+
+async def test_every_list_page_reads_a_filter_form_left_blank_as_no_filter(
+    console: Console, tenant: TenantKeys
+) -> None:
+    """A GET form sends its empty fields (`status=`): each list answers its page."""
+    await console.sign_in(tenant.keys[Role.VIEWER])
+    blank = {
+        "/inventory": "q=&warehouse=&status=&sort=",
+        "/orders": "status=&customer_id=&created_from=&created_to=&cursor=",
+        "/queue": "warehouse=&status=&cursor=",
+        "/backorders": "sku=&warehouse=&customer_id=",
+        "/transfers": "status=&cursor=",
+        "/returns": "status=&cursor=",
+        "/alerts": "kind=",
+        "/movements": "sku=&warehouse=&type=&reference=",
+    }
+    answers = {
+        path: (await console.open(f"{path}?{query}")).status for path, query in blank.items()
+    }
+    assert answers == dict.fromkeys(blank, 200)
