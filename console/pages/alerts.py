@@ -58,7 +58,7 @@ async def alerts(
     operator: OperatorDep,
     kind: Filter[Keyword] = None,
     status: Status = "open",
-    cursor: Cursor | None = None,
+    cursor: Filter[Cursor] = None,
     limit: Annotated[Limit | None, Query()] = None,
 ) -> HTMLResponse:
     return await _page(request, operator, _filters(kind, status, cursor, limit))
@@ -72,7 +72,7 @@ async def resolve(
     operator: OperatorDep,
     kind: Filter[Keyword] = None,
     status: Status = "open",
-    cursor: Cursor | None = None,
+    cursor: Filter[Cursor] = None,
     limit: Annotated[Limit | None, Query()] = None,
 ) -> Response:
     """Resolve with the form's note; back to the same list (its filters are the

@@ -23,7 +23,7 @@ async def backorders(
     sku: Filter[Code] = None,
     warehouse: Filter[WarehouseCode] = None,
     customer_id: Filter[Identifier] = None,
-    cursor: Cursor | None = None,
+    cursor: Filter[Cursor] = None,
     limit: Annotated[Limit | None, Query()] = None,
 ) -> HTMLResponse:
     filters = given(

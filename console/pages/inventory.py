@@ -52,7 +52,7 @@ async def inventory(
     warehouse: Filter[WarehouseCode] = None,
     status: Filter[StockStatus] = None,
     sort: Filter[Sort] = None,
-    cursor: Cursor | None = None,
+    cursor: Filter[Cursor] = None,
 ) -> HTMLResponse:
     filters = _filters(q, warehouse, status, sort)
     page = await operator.api.get(HEALTH, {**filters, "cursor": cursor, "limit": 50})

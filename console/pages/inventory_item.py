@@ -146,7 +146,7 @@ async def sku_detail(
     sku: Code,
     warehouse: Filter[WarehouseCode] = None,
     days: Days = 30,
-    cursor: Cursor | None = None,
+    cursor: Filter[Cursor] = None,
 ) -> HTMLResponse:
     return await sku_page(request, operator, sku, warehouse=warehouse, days=days, cursor=cursor)
 

@@ -27,7 +27,7 @@ async def movements(
     warehouse: Filter[WarehouseCode] = None,
     type: Filter[MovementType] = None,
     reference: Filter[Identifier] = None,
-    cursor: Cursor | None = None,
+    cursor: Filter[Cursor] = None,
     limit: Annotated[Limit | None, Query()] = None,
 ) -> HTMLResponse:
     filters = given(

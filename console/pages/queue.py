@@ -54,7 +54,7 @@ async def queue(
     operator: OperatorDep,
     warehouse: Filter[WarehouseCode] = None,
     status: Filter[RequestStatus] = None,
-    cursor: Cursor | None = None,
+    cursor: Filter[Cursor] = None,
 ) -> HTMLResponse:
     warehouses = await operator.api.get("/v1/warehouses")
     page = await operator.api.get(

@@ -27,7 +27,7 @@ async def returns(
     request: Request,
     operator: OperatorDep,
     status: Filter[ReturnStatus] = None,
-    cursor: Cursor | None = None,
+    cursor: Filter[Cursor] = None,
 ) -> HTMLResponse:
     return await LIST.show(request, operator, status, cursor)
 

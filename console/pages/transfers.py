@@ -28,7 +28,7 @@ async def transfers(
     request: Request,
     operator: OperatorDep,
     status: Filter[TransferStatus] = None,
-    cursor: Cursor | None = None,
+    cursor: Filter[Cursor] = None,
 ) -> HTMLResponse:
     return await LIST.show(request, operator, status, cursor)
 
