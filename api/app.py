@@ -74,6 +74,7 @@ def create_app(
         try:
             yield
         finally:
+            await console.state.api_transport.close()
             if owned is not None:
                 await owned.close()
                 tracing.shutdown()
@@ -114,6 +115,7 @@ def create_app(
     app.include_router(events_router)
     app.include_router(overview_router)
     install_event_docs(app)
-    app.mount("/console", create_console(app, settings))
+    console = create_console(app, settings)
+    app.mount("/console", console)
     tracing.instrument_app(app)
     return app

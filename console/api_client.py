@@ -17,7 +17,7 @@ from api.request_context import HEADER as REQUEST_ID_HEADER
 Params = Mapping[str, str | int | None]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)  # not frozen: Starlette sets __traceback__ on handled errors
 class Refusal(Exception):
     """The API said no: its problem details, to show on the page."""
 

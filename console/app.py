@@ -22,7 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from console.api_client import ApiTransport, Refusal
 from console.pages import PAGES
 from console.rendering import render, sign_in_page
-from console.session import COOKIE, FormRefused, SignInNeeded, end_session
+from console.session import COOKIE, FormRefused, KeySeal, SignInNeeded, end_session
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,14 +53,17 @@ def create_console(api: FastAPI, settings: Settings) -> FastAPI:
     console.state.temporal_run_url = lambda workflow_id: (
         f"{ui}/namespaces/{namespace}/workflows/{quote(workflow_id, safe='')}"
     )
-    secret = settings.console_secret
-    if secret is None:
+    if settings.console_secret is None:
         log.warning(
             "OMS_CONSOLE_SECRET is not set: console sessions end when this process restarts"
         )
+        secret = secrets.token_urlsafe(32)
+    else:
+        secret = settings.console_secret.get_secret_value()
+    console.state.key_seal = KeySeal(secret)
     console.add_middleware(
         SessionMiddleware,
-        secret_key=secret.get_secret_value() if secret else secrets.token_urlsafe(32),
+        secret_key=secret,
         session_cookie=COOKIE,
         max_age=None,  # a browser-session cookie; the console expires it by last use
         path=PREFIX,

@@ -1,12 +1,16 @@
 """Who is signed in to the console, and proof that a form came from the console.
 
 The session is Starlette's signed cookie (HttpOnly, SameSite=Strict, path /console,
-Secure when configured): it holds the API key the operator signed in with, what
+Secure when configured): it holds the API key the operator signed in with (sealed:
+encrypted and authenticated with a key derived from the console secret, so the cookie
+never shows it in clear), what
 `/v1/me` said of it, the time of the last request (a session unused for
 `OMS_CONSOLE_SESSION_MINUTES` has expired) and the CSRF token every form carries."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 import time
@@ -14,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
@@ -35,6 +40,23 @@ class SignInNeeded(Exception):
 
 class FormRefused(Exception):
     """A form without the console's token for this session (403, nothing done)."""
+
+
+class KeySeal:
+    """Seals the API key kept in the session cookie (Fernet: AES-CBC + HMAC-SHA256)."""
+
+    def __init__(self, secret: str) -> None:
+        digest = hashlib.sha256(b"oms-console-key-seal:" + secret.encode()).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+
+    def seal(self, key: str) -> str:
+        return self._fernet.encrypt(key.encode()).decode()
+
+    def open(self, sealed: str) -> str | None:
+        try:
+            return self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,7 +105,7 @@ def start_session(request: Request, key: str, me: Mapping[str, Any]) -> None:
     """A new session for this key (a new CSRF token too: nothing carries over)."""
     request.session.clear()
     request.session.update(
-        key=key,
+        key=_seal(request).seal(key),
         tenant=str(me["tenant"]),
         role=str(me["role"]),
         key_id=str(me["key_id"]),
@@ -106,9 +128,14 @@ def take_flash(request: Request) -> str | None:
     return message if isinstance(message, str) else None
 
 
-def _transport(request: Request) -> ApiTransport:
+def transport(request: Request) -> ApiTransport:
     transport: ApiTransport = request.app.state.api_transport
     return transport
+
+
+def _seal(request: Request) -> KeySeal:
+    seal: KeySeal = request.app.state.key_seal
+    return seal
 
 
 def _session_minutes(request: Request) -> int:
@@ -129,12 +156,16 @@ async def current_operator(request: Request) -> Operator:
         raise SignInNeeded(
             f"Your session expired after {minutes} minutes without use; sign in again."
         )
+    api_key = _seal(request).open(key)
+    if api_key is None:  # sealed under another secret (rotated): a session no longer
+        end_session(request)
+        raise SignInNeeded("Your session has ended; sign in again.")
     session["seen"] = now
     return Operator(
         tenant=str(session.get("tenant")),
         role=Role(str(session.get("role"))),
         key_id=str(session.get("key_id")),
-        api=_transport(request).as_caller(key, context.current().get("request_id")),
+        api=transport(request).as_caller(api_key, context.current().get("request_id")),
         csrf=csrf_token(request),
     )
 
@@ -154,9 +185,6 @@ class Form:
             return None
         value = value.strip()
         return value or None
-
-    def getlist(self, name: str) -> list[str]:
-        return [v.strip() for v in self._data.getlist(name) if isinstance(v, str)]
 
     def fields(self) -> dict[str, str]:
         """Every filled field but the token (to put back in a refused form)."""

@@ -21,6 +21,7 @@ from db.stock.availability import LevelStock, expired_unmarked_stock
 from db.stock.candidates import candidates, free_stock
 from domain.allocation import BackorderPolicy, WarehouseStock, can_wake_backorders
 from domain.errors import NotFound
+from domain.orders import RequestStatus
 
 _VIEW = TypeAdapter(OrderView)
 
@@ -245,6 +246,10 @@ def _queued(row: Row[Any]) -> QueuedRequest:
     )
 
 
+OPEN_REQUESTS = "open"  # a status filter: every request not yet shipped or canceled
+WAITING_REQUEST_STATUSES = tuple(s.value for s in RequestStatus if not s.is_final)
+
+
 async def list_requests(
     session: AsyncSession,
     tenant_id: int,
@@ -263,7 +268,9 @@ async def list_requests(
     query = _queued_requests().where(FulfillmentRequestRow.tenant_id == tenant_id)
     if warehouse is not None:
         query = query.where(FulfillmentRequestRow.warehouse == warehouse)
-    if status is not None:
+    if status == OPEN_REQUESTS:
+        query = query.where(FulfillmentRequestRow.status.in_(WAITING_REQUEST_STATUSES))
+    elif status is not None:
         query = query.where(FulfillmentRequestRow.status == status)
     if order_number is not None:
         query = query.where(Order.order_number == order_number)

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.orders import WAITING_REQUEST_STATUSES
 from db.promise_dates import backordered_line_count
-from domain.orders import RequestStatus
 from domain.purchasing import PurchaseOrderStatus
 from domain.transfers import TransferStatus
 
@@ -44,7 +44,6 @@ _COUNTS = text(
 )
 
 # Not yet shipped or canceled; shipped and not yet all received.
-WAITING_REQUESTS = tuple(s.value for s in RequestStatus if not s.is_final)
 ON_THE_WAY = tuple(s.value for s in TransferStatus if s.receivable)
 
 
@@ -77,7 +76,7 @@ async def overview(
             "t": tenant_id,
             "since": since,
             "now": now,
-            "waiting": list(WAITING_REQUESTS),
+            "waiting": list(WAITING_REQUEST_STATUSES),
             "on_the_way": list(ON_THE_WAY),
             "open": PurchaseOrderStatus.OPEN.value,
         },

@@ -50,7 +50,13 @@ async def get_requests(
     principal: PrincipalDep,
     session: SessionDep,
     warehouse: WarehouseCode | None = None,
-    status: Keyword | None = None,
+    status: Annotated[
+        Keyword | None,
+        Query(
+            description="one status (requested, accepted, picked, packed, shipped, canceled), "
+            "or `open`: every request not yet shipped or canceled"
+        ),
+    ] = None,
     order_number: Code | None = None,
     max_priority: Annotated[
         int | None, Query(ge=0, le=1_000_000, description="orders of this priority or higher")

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from console.api_client import Refusal
 from console.rendering import sign_in_page
-from console.session import end_session, read_form, start_session
+from console.session import end_session, flash, read_form, start_session, transport
 
 router = APIRouter()
 
@@ -32,7 +32,7 @@ async def sign_in(request: Request) -> Response:
     if key is None:
         return sign_in_page(request, message="Enter your API key.", status=422, next_url=next_url)
     try:
-        me = await request.app.state.api_transport.as_caller(key, None).get("/v1/me")
+        me = await transport(request).as_caller(key, None).get("/v1/me")
     except Refusal as refusal:
         message = (
             "That API key is not valid, or it has been revoked."
@@ -48,4 +48,5 @@ async def sign_in(request: Request) -> Response:
 async def sign_out(request: Request) -> Response:
     await read_form(request)
     end_session(request)
-    return sign_in_page(request, message="Signed out.")
+    flash(request, "Signed out.")
+    return RedirectResponse("/console/sign-in", status_code=303)  # a reload posts nothing

@@ -59,7 +59,7 @@ async def alerts(
     kind: Filter[Keyword] = None,
     status: Status = "open",
     cursor: Filter[Cursor] = None,
-    limit: Annotated[Limit | None, Query()] = None,
+    limit: Annotated[Filter[Limit], Query()] = None,
 ) -> HTMLResponse:
     return await _page(request, operator, _filters(kind, status, cursor, limit))
 
@@ -73,7 +73,7 @@ async def resolve(
     kind: Filter[Keyword] = None,
     status: Status = "open",
     cursor: Filter[Cursor] = None,
-    limit: Annotated[Limit | None, Query()] = None,
+    limit: Annotated[Filter[Limit], Query()] = None,
 ) -> Response:
     """Resolve with the form's note; back to the same list (its filters are the
     form's query string)."""

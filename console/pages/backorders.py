@@ -24,7 +24,7 @@ async def backorders(
     warehouse: Filter[WarehouseCode] = None,
     customer_id: Filter[Identifier] = None,
     cursor: Filter[Cursor] = None,
-    limit: Annotated[Limit | None, Query()] = None,
+    limit: Annotated[Filter[Limit], Query()] = None,
 ) -> HTMLResponse:
     filters = given(
         sku=sku, warehouse=warehouse, customer_id=customer_id, cursor=cursor, limit=limit

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import Field
 
 from api.schemas.common import Code, Cursor, WarehouseCode
 from console.api_client import Refusal
@@ -24,7 +25,9 @@ from console.session import Form, FormDep, Operator, OperatorDep
 
 router = APIRouter()
 
-Days = Annotated[int, Query(ge=1, le=366, description="how many days the charts show")]
+Days = Annotated[
+    Filter[Annotated[int, Field(ge=1, le=366)]], Query(description="how many days the charts show")
+]
 
 
 def sku_url(sku: str, **query: Any) -> str:
@@ -145,10 +148,12 @@ async def sku_detail(
     operator: OperatorDep,
     sku: Code,
     warehouse: Filter[WarehouseCode] = None,
-    days: Days = 30,
+    days: Days = None,
     cursor: Filter[Cursor] = None,
 ) -> HTMLResponse:
-    return await sku_page(request, operator, sku, warehouse=warehouse, days=days, cursor=cursor)
+    return await sku_page(
+        request, operator, sku, warehouse=warehouse, days=days or 30, cursor=cursor
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,7 +28,7 @@ async def movements(
     type: Filter[MovementType] = None,
     reference: Filter[Identifier] = None,
     cursor: Filter[Cursor] = None,
-    limit: Annotated[Limit | None, Query()] = None,
+    limit: Annotated[Filter[Limit], Query()] = None,
 ) -> HTMLResponse:
     filters = given(
         sku=sku,

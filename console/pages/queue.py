@@ -53,9 +53,12 @@ async def queue(
     request: Request,
     operator: OperatorDep,
     warehouse: Filter[WarehouseCode] = None,
-    status: Filter[RequestStatus] = None,
+    status: Filter[Literal["open", "all"] | RequestStatus] = "open",
     cursor: Filter[Cursor] = None,
 ) -> HTMLResponse:
+    """Open requests (not yet shipped or canceled) unless another status is asked
+    (`all`, or blank: every request)."""
+    status = None if status in (None, "all") else status
     warehouses = await operator.api.get("/v1/warehouses")
     page = await operator.api.get(
         "/v1/fulfillment-requests",
@@ -75,7 +78,7 @@ async def queue(
         warehouses=warehouses["items"],
         statuses=list(RequestStatus),
         page=page,
-        form={"warehouse": warehouse or "", "status": status or ""},
+        form={"warehouse": warehouse or "", "status": status or "all"},
     )
 
 

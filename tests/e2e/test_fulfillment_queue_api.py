@@ -73,3 +73,34 @@ async def test_the_queue_pages_by_priority_then_ship_date_with_a_cursor(
     )
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
+
+
+async def test_status_open_lists_the_requests_not_yet_shipped_or_canceled(
+    api: httpx.AsyncClient, tenant: TenantKeys, dev_worker: Worker
+) -> None:
+    await build_catalogue(api, tenant)
+    assert (await receive(api, tenant, "WIDGET", 10)).status_code == 201
+    kept, canceled = await _order(api, tenant), await _order(api, tenant)
+    statuses: dict[str, str] = {}
+    for _ in range(200):
+        everything = (await _pages(api, tenant, "warehouse=WH1"))[0]
+        statuses = {r["order_number"]: r["status"] for r in everything}
+        if len(statuses) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert set(statuses) == {kept, canceled}
+    cancel = await api.post(
+        f"/v1/orders/{canceled}/cancel", json={"reason": "test"}, headers=tenant.auth(Role.OMS)
+    )
+    assert cancel.status_code == 200, cancel.text
+    for _ in range(200):
+        everything = (await _pages(api, tenant, "warehouse=WH1"))[0]
+        statuses = {r["order_number"]: r["status"] for r in everything}
+        if statuses[canceled] == "canceled":
+            break
+        await asyncio.sleep(0.1)
+    assert statuses == {kept: "requested", canceled: "canceled"}
+    open_ = (await _pages(api, tenant, "warehouse=WH1&status=open"))[0]
+    assert [r["order_number"] for r in open_] == [kept]
+    done = (await _pages(api, tenant, "warehouse=WH1&status=canceled"))[0]
+    assert [r["order_number"] for r in done] == [canceled]
