@@ -4,7 +4,6 @@ ledger, charts of on hand and of demand against the forecast, and the stock acti
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from console.api_client import Refusal
 from console.charts import Chart, chart
 from console.filters import Filter
 from console.pages.inventory import warehouse_codes
+from console.pages.queue_forms import words
 from console.rendering import act, render
 from console.session import Form, FormDep, Operator, OperatorDep
 
@@ -33,11 +33,6 @@ Days = Annotated[
 def sku_url(sku: str, **query: Any) -> str:
     pairs = {k: str(v) for k, v in query.items() if v not in (None, "")}
     return f"/console/inventory/{quote(sku, safe='')}" + (f"?{urlencode(pairs)}" if pairs else "")
-
-
-def serials(typed: str | None) -> list[str]:
-    """Serial numbers as typed: separated by commas, spaces or lines."""
-    return [s for s in re.split(r"[\s,]+", typed or "") if s]
 
 
 def transfer_number() -> str:
@@ -171,11 +166,12 @@ class _StockForm:
         self, action: str, path: str, body: dict[str, Any], *, warehouse: str | None, done: str
     ) -> Response:
         async def refused(problem: Refusal) -> Response:
+            # The page over every warehouse: the posted one may be what was refused.
             return await sku_page(
                 self.request,
                 self.operator,
                 self.sku,
-                warehouse=warehouse,
+                warehouse=None,
                 status=problem.status,
                 problem=problem,
                 failed=action,
@@ -197,7 +193,7 @@ async def adjust(request: Request, sku: Code, form: FormDep, operator: OperatorD
         "lot": form.get("adjust_lot"),
         "delta": delta,
         "reason": form.get("reason"),
-        "serials": serials(form.get("adjust_serials")),
+        "serials": words(form.get("adjust_serials")),
     }
     return await _StockForm(request=request, operator=operator, form=form, sku=sku).post(
         "adjust",
@@ -218,7 +214,7 @@ async def move(request: Request, sku: Code, form: FormDep, operator: OperatorDep
         "sku": sku,
         "lot": form.get("move_lot"),
         "quantity": quantity,
-        "serials": serials(form.get("move_serials")),
+        "serials": words(form.get("move_serials")),
     }
     return await _StockForm(request=request, operator=operator, form=form, sku=sku).post(
         "move",

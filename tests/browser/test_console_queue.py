@@ -71,7 +71,7 @@ async def _request(api: httpx.AsyncClient, tenant: TenantKeys, rid: str) -> Any:
     ).json()
 
 
-async def test_a_warehouse_worker_takes_a_request_from_accepted_to_shipped_on_its_page(
+async def test_a_warehouse_worker_takes_a_request_from_requested_to_shipped_on_its_page(
     console: Console,
     api: httpx.AsyncClient,
     tenant: TenantKeys,
