@@ -13,6 +13,7 @@ from api.orders_service import order_public, request_public, shipment_public
 from api.units import Units
 from contracts.events import StoredEvent
 from contracts.order_events import OrderEventData, RequestEventData, ShipmentEventData
+from db.orders import request_created_at
 from domain.events import Subject
 
 _ORDER = TypeAdapter(OrderEventData)
@@ -38,7 +39,11 @@ async def request_data(sessions: Sessions, event: StoredEvent) -> dict[str, Any]
     stored = _REQUEST.validate_python(event.data)
     skus = {line.line_id: line.sku for line in stored.request.lines}
     units = await Units.load(sessions, event.tenant_id, skus.values())
-    shown = request_public(stored.request, stored.order_number, stored.shipping, units, skus)
+    async with sessions() as session:
+        created_at = await request_created_at(session, event.tenant_id, stored.request.id)
+    shown = request_public(
+        stored.request, stored.order_number, stored.shipping, units, skus, created_at=created_at
+    )
     return shown.model_dump(mode="json")
 
 

@@ -246,6 +246,17 @@ def _queued(row: Row[Any]) -> QueuedRequest:
     )
 
 
+async def request_created_at(
+    session: AsyncSession, tenant_id: int, request_id: str
+) -> datetime | None:
+    """When the warehouse got this request (None: no such request of the tenant)."""
+    query = select(FulfillmentRequestRow.created_at).where(
+        FulfillmentRequestRow.tenant_id == tenant_id, FulfillmentRequestRow.id == request_id
+    )
+    created_at: datetime | None = await session.scalar(query)
+    return created_at
+
+
 OPEN_REQUESTS = "open"  # a status filter: every request not yet shipped or canceled
 WAITING_REQUEST_STATUSES = tuple(s.value for s in RequestStatus if not s.is_final)
 
