@@ -4,10 +4,12 @@ API app on both, and unique tenants with keys for every role."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -172,6 +174,24 @@ class TenantKeys:
 
     def auth(self, role: Role) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
+
+
+async def read_until(
+    api: httpx.AsyncClient,
+    tenant: TenantKeys,
+    path: str,
+    done: Callable[[Any], bool],
+    seconds: float = 30,
+) -> Any:
+    """GET `path` (as the tenant's viewer) until `done(body)`: workflows record their
+    steps asynchronously, so a test polls rather than reading once."""
+    body: Any = None
+    for _ in range(int(seconds / 0.1)):
+        body = (await api.get(path, headers=tenant.auth(Role.VIEWER))).json()
+        if done(body):
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{path} never became as expected: {body}")
 
 
 async def make_tenant(sessions: async_sessionmaker[AsyncSession]) -> TenantKeys:

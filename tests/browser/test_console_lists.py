@@ -4,8 +4,6 @@ with the PO that promises it, and narrow and page the movement ledger."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +16,7 @@ from contracts.orders import order_workflow_id
 from db.alerts import NewAlert, raise_alert
 from domain.roles import Role
 from tests.browser.console import Console, text
-from tests.conftest import TenantKeys, unique
+from tests.conftest import TenantKeys, read_until, unique
 from tests.e2e.inventory_setup import build_catalogue, key, receive
 from tests.e2e.replenishment_setup import tenant_id
 
@@ -28,18 +26,6 @@ async def _alerts(api: httpx.AsyncClient, tenant: TenantKeys, status: str) -> li
     assert answer.status_code == 200, answer.text
     items: list[Any] = answer.json()["items"]
     return items
-
-
-async def _until(
-    api: httpx.AsyncClient, tenant: TenantKeys, path: str, test: Callable[[Any], bool]
-) -> Any:
-    body: Any = None
-    for _ in range(300):
-        body = (await api.get(path, headers=tenant.auth(Role.VIEWER))).json()
-        if test(body):
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{path}: {body}")
 
 
 async def test_a_warehouse_operator_finds_the_scans_expiry_alert_and_resolves_it_with_a_note(
@@ -172,7 +158,7 @@ async def test_the_backorders_page_shows_a_waiting_line_with_the_po_that_promise
     }
     created = await api.post("/v1/purchase-orders", json=purchase, headers={**wms, **key()})
     assert created.status_code == 201, created.text
-    await _until(api, tenant, f"/v1/purchase-orders/{po}", lambda b: bool(b.get("created_at")))
+    await read_until(api, tenant, f"/v1/purchase-orders/{po}", lambda b: bool(b.get("created_at")))
     number = unique("SO")
     order = {
         "order_number": number,
@@ -182,7 +168,7 @@ async def test_the_backorders_page_shows_a_waiting_line_with_the_po_that_promise
     }
     placed = await api.post("/v1/orders", json=order, headers=tenant.auth(Role.OMS))
     assert placed.status_code == 201, placed.text
-    await _until(api, tenant, "/v1/backorders", lambda b: len(b["items"]) == 1)
+    await read_until(api, tenant, "/v1/backorders", lambda b: len(b["items"]) == 1)
 
     await console.sign_in(tenant.keys[Role.VIEWER], "/backorders")
     row = console.page.get_by_role("row").filter(has_text=number)

@@ -10,9 +10,9 @@ from playwright.async_api import expect
 
 from domain.roles import Role
 from tests.browser.console import Console, text
-from tests.conftest import TenantKeys, unique
+from tests.conftest import TenantKeys, read_until, unique
 from tests.e2e.inventory_setup import build_catalogue
-from tests.e2e.overview_setup import busy_day, post, until
+from tests.e2e.overview_setup import busy_day, post
 
 
 async def test_the_overview_shows_the_figures_and_each_card_links_to_its_filtered_list(
@@ -120,7 +120,7 @@ async def test_deactivating_a_warehouse_with_open_work_is_refused_on_the_page(
     line = {"sku": "WIDGET", "quantity": 4, "expected_at": soon}
     po = {"po_number": number, "supplier": "ACME", "warehouse": "WH1", "lines": [line]}
     await post(api, tenant, "/v1/purchase-orders", po)
-    await until(api, tenant, f"/v1/purchase-orders/{number}", lambda b: b.get("created_at"))
+    await read_until(api, tenant, f"/v1/purchase-orders/{number}", lambda b: b.get("created_at"))
 
     page = console.page
     await console.sign_in(tenant.keys[Role.ADMIN], "/warehouses/WH1")

@@ -4,7 +4,6 @@ a viewer sees the queue and no forms."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -18,20 +17,8 @@ from db.stock.reconcile import find_violations
 from domain.roles import Role
 from tests.browser.console import Console
 from tests.browser.console import text as pattern
-from tests.conftest import TenantKeys, unique
+from tests.conftest import TenantKeys, read_until, unique
 from tests.e2e.inventory_setup import build_catalogue, receive
-
-
-async def _until(
-    api: httpx.AsyncClient, tenant: TenantKeys, path: str, done: Any, seconds: float = 20
-) -> Any:
-    body: Any = None
-    for _ in range(int(seconds / 0.1)):
-        body = (await api.get(path, headers=tenant.auth(Role.VIEWER))).json()
-        if done(body):
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{path} never became as expected: {body}")
 
 
 @pytest.fixture
@@ -57,7 +44,7 @@ async def queued(api: httpx.AsyncClient, tenant: TenantKeys, dev_worker: Worker)
     created = await api.post("/v1/orders", json=body, headers=tenant.auth(Role.OMS))
     assert created.status_code == 201, created.text
     number = body["order_number"]
-    page = await _until(
+    page = await read_until(
         api, tenant, f"/v1/fulfillment-requests?order_number={number}", lambda b: b["items"]
     )
     [request] = page["items"]
@@ -132,7 +119,9 @@ async def test_a_warehouse_worker_takes_a_request_from_requested_to_shipped_on_i
     await console.expect_flash(f"Shipped {rid}")
     await expect(page.get_by_text("nothing is left to do")).to_be_visible()
 
-    order = await _until(api, tenant, f"/v1/orders/{number}", lambda b: b["status"] == "shipped")
+    order = await read_until(
+        api, tenant, f"/v1/orders/{number}", lambda b: b["status"] == "shipped"
+    )
     [shipment] = order["shipments"]
     assert (shipment["carrier"], shipment["tracking_numbers"]) == ("DHL", ["JJD0001", "00340434"])
     [package] = shipment["packages"]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from domain.roles import Role
-from tests.conftest import TenantKeys, unique
+from tests.conftest import TenantKeys, read_until, unique
 from tests.e2e.inventory_setup import build_catalogue, key, receive
 
 
@@ -21,18 +19,6 @@ async def post(
     assert response.status_code in (200, 201), response.text
     result: dict[str, Any] = response.json()
     return result
-
-
-async def until(
-    api: httpx.AsyncClient, tenant: TenantKeys, path: str, done: Callable[[Any], bool]
-) -> Any:
-    body: Any = None
-    for _ in range(300):
-        body = (await api.get(path, headers=tenant.auth(Role.VIEWER))).json()
-        if done(body):
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{path}: {body}")
 
 
 async def _order(api: httpx.AsyncClient, tenant: TenantKeys, sku: str, quantity: int) -> str:
@@ -67,7 +53,7 @@ async def busy_day(api: httpx.AsyncClient, tenant: TenantKeys) -> dict[str, str]
         },
     )
     path = f"/v1/transfers/{transfer}"
-    await until(api, tenant, path, lambda t: t.get("status") == "reserved")
+    await read_until(api, tenant, path, lambda t: t.get("status") == "reserved")
     await post(api, tenant, f"{path}/ship", {"carrier": "DHL"})
     late = unique("PO")
     past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
@@ -82,12 +68,14 @@ async def busy_day(api: httpx.AsyncClient, tenant: TenantKeys) -> dict[str, str]
             "lines": [{"sku": "WIDGET", "quantity": 4, "expected_at": past}],
         },
     )
-    await until(api, tenant, f"/v1/orders/{waiting}", lambda o: o.get("status") == "backordered")
-    await until(
+    await read_until(
+        api, tenant, f"/v1/orders/{waiting}", lambda o: o.get("status") == "backordered"
+    )
+    await read_until(
         api,
         tenant,
         f"/v1/fulfillment-requests?order_number={queued}",
         lambda page: len(page.get("items", [])) == 1,
     )
-    await until(api, tenant, "/v1/alerts?kind=late_po", lambda page: len(page["items"]) == 1)
+    await read_until(api, tenant, "/v1/alerts?kind=late_po", lambda page: len(page["items"]) == 1)
     return {"queued": queued, "waiting": waiting, "transfer": transfer, "late": late}
