@@ -82,6 +82,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         count_stock_operations_in(self.metrics.stock)
+        root = scope.get("root_path", "")
         started = time.perf_counter()
         status = 500
 
@@ -95,7 +96,10 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            # A mounted app's route (the console's) is labelled with its mount path:
+            # routing extends this scope's root_path by it.
+            mount = scope.get("root_path", "").removeprefix(root)
+            template = f"{mount}{route.path}" if route is not None else "unmatched"
             method = scope["method"]
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)

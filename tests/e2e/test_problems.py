@@ -64,3 +64,10 @@ async def test_metrics_count_requests_by_route_template(api: httpx.AsyncClient) 
     text = (await api.get("/metrics")).text
     assert 'oms_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert "oms_http_request_duration_seconds_bucket" in text
+
+
+async def test_a_console_page_is_counted_under_its_mount_path(api: httpx.AsyncClient) -> None:
+    await api.get("/console/orders/SO-404")  # signed out: the sign-in form, 401
+    text = (await api.get("/metrics")).text
+    expected = 'route="/console/orders/{order_number}",status="401"'
+    assert f'oms_http_requests_total{{method="GET",{expected}}}' in text
