@@ -24,7 +24,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint chromium
+# Lint (after installing the venv) and the browser install run side by side.
+test:
+	@$(MAKE) --no-print-directory -j2 lint chromium
 	$(BIN)/pytest
 
 # The browser tests drive the system's Chromium (Debian's package). As root with apt
