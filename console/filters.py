@@ -4,9 +4,13 @@ API's own types check the rest."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BeforeValidator
+
+from console.templating import humanize
 
 T = TypeVar("T")
 
@@ -20,6 +24,11 @@ Blank = BeforeValidator(_blank_is_none)
 
 Filter = Annotated[T | None, Blank]
 """An optional filter whose blank value is None: `warehouse: Filter[WarehouseCode] = None`."""
+
+
+def choices(values: Iterable[StrEnum], *, any_label: str = "Any status") -> list[tuple[str, str]]:
+    """A filter select's options: blank for any, then each value in words."""
+    return [("", any_label)] + [(v.value, humanize(v.value)) for v in values]
 
 
 def given(**filters: Any) -> dict[str, Any]:

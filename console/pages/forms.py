@@ -13,15 +13,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from console.api_client import Refusal
+from console.filters import choices
 from console.rendering import act, render
 from console.session import Form, Operator
 
 _LINE = re.compile(r"line-(\d+)-")
-
-
-def status_options(statuses: Iterable[StrEnum]) -> list[tuple[str, str]]:
-    """A status filter's choices: any, then each status in words."""
-    return [("", "Any status")] + [(s.value, s.value.replace("_", " ")) for s in statuses]
 
 
 class StatusList:
@@ -30,7 +26,7 @@ class StatusList:
 
     def __init__(self, *, api: str, template: str, active: str, statuses: type[StrEnum]) -> None:
         self._api, self._template, self._active = api, template, active
-        self._options = status_options(statuses)
+        self._options = choices(statuses)
 
     async def show(
         self, request: Request, operator: Operator, status: StrEnum | None, cursor: str | None

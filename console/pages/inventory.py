@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.schemas.common import Cursor, Keyword, WarehouseCode
-from console.filters import Filter
+from console.filters import Filter, choices
 from console.rendering import render
 from console.session import Operator, OperatorDep
 from db.inventory_health import Sort
@@ -64,7 +64,7 @@ async def inventory(
         page=page,
         filters={k: str(v) for k, v in filters.items() if v},
         warehouses=[("", "All warehouses")] + [(c, c) for c in await warehouse_codes(operator)],
-        statuses=[("", "Any status")] + [(s.value, s.value.replace("_", " ")) for s in StockStatus],
+        statuses=choices(StockStatus),
         sorts=[(s.value, label) for s, label in SORTS],
         csv_url=f"/console/inventory.csv{_query(filters)}",
     )

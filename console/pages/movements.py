@@ -9,14 +9,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.schemas.common import Code, Cursor, Identifier, Limit, WarehouseCode
-from console.filters import Filter, given
+from console.filters import Filter, choices, given
 from console.rendering import render
 from console.session import OperatorDep
 from domain.stock import MovementType
 
 router = APIRouter()
 
-TYPES = [("", "Any type"), *((t.value, t.value.replace("_", " ")) for t in MovementType)]
+TYPES = choices(MovementType, any_label="Any type")
 
 
 @router.get("/movements", response_class=HTMLResponse)

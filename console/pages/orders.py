@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.schemas.common import Code, Cursor, Identifier
 from console.api_client import Refusal
-from console.filters import Filter
+from console.filters import Filter, choices
 from console.rendering import act, render
 from console.session import Form, FormDep, Operator, OperatorDep
 from domain.orders import FINAL_STATUSES, HoldBlocks, OrderStatus
@@ -58,7 +58,7 @@ async def orders_list(
         operator,
         active=ACTIVE,
         page=page,
-        statuses=[("", "Any status"), *((s.value, s.value.replace("_", " ")) for s in OrderStatus)],
+        statuses=choices(OrderStatus),
         filters={
             "status": status or "",
             "customer_id": customer_id or "",

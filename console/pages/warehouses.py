@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from console.api_client import Refusal
+from console.filters import given
 from console.rendering import act, render
 from console.session import FormDep, Operator, OperatorDep
 from domain.catalogue import LocationType
@@ -50,11 +51,6 @@ def _flag(value: str | None) -> bool | None:
     return None if value is None else value == "true"
 
 
-def _given(**values: Any) -> dict[str, Any]:
-    """The fields the operator filled in (the API refuses null for the others)."""
-    return {k: v for k, v in values.items() if v is not None}
-
-
 def _path(code: str) -> str:
     return f"/v1/warehouses/{quote(code, safe='')}"
 
@@ -87,7 +83,7 @@ async def _list_page(
 @router.post("/warehouses")
 async def create_warehouse(request: Request, form: FormDep, operator: OperatorDep) -> Response:
     code = form.get("code")
-    body = _given(
+    body = given(
         code=code,
         name=form.get("name"),
         priority=form.get("priority"),
@@ -164,7 +160,7 @@ async def _change(
 async def update_warehouse(
     request: Request, code: str, form: FormDep, operator: OperatorDep
 ) -> Response:
-    body = _given(
+    body = given(
         name=form.get("name"), priority=form.get("priority"), active=_flag(form.get("active"))
     )
     call = operator.api.patch(_path(code), body)
@@ -184,7 +180,7 @@ async def create_location(
     request: Request, code: str, form: FormDep, operator: OperatorDep
 ) -> Response:
     location = form.get("location_code")
-    body = _given(
+    body = given(
         code=location,
         type=form.get("type"),
         parent_code=form.get("parent_code"),
@@ -200,7 +196,7 @@ async def update_location(
     request: Request, code: str, form: FormDep, operator: OperatorDep
 ) -> Response:
     location = form.get("location") or ""
-    body = _given(pickable=_flag(form.get("pickable")), active=_flag(form.get("active")))
+    body = given(pickable=_flag(form.get("pickable")), active=_flag(form.get("active")))
     call = operator.api.patch(f"{_path(code)}/locations/{quote(location, safe='')}", body)
     done = f"Saved location {location}."
     target = f"location:{location}"
