@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import text
@@ -48,12 +49,18 @@ def count_stock_operations_in(metrics: StockMetrics) -> None:
     _stock.set(metrics)
 
 
+@dataclass
+class OperationCount:
+    counted: bool = True  # False: the operation is handed on, and counted where it runs
+
+
 @contextmanager
-def stock_operation(operation: str) -> Iterator[None]:
+def stock_operation(operation: str) -> Iterator[OperationCount]:
     """Count one stock operation where the current task says (nowhere if unset)."""
     metrics = _stock.get()
+    count = OperationCount()
     try:
-        yield
+        yield count
     except DomainError as refusal:
         if metrics is not None:
             metrics.operations.labels(operation, "refused").inc()
@@ -63,7 +70,7 @@ def stock_operation(operation: str) -> Iterator[None]:
         if metrics is not None:
             metrics.operations.labels(operation, "failed").inc()
         raise
-    if metrics is not None:
+    if metrics is not None and count.counted:
         metrics.operations.labels(operation, "ok").inc()
 
 

@@ -220,13 +220,20 @@ async def _replay(ctx: OperationContext, result_type: Any) -> Any:
             {"t": ctx.tenant_id, "k": ctx.caller.idempotency_key},
         )
     ).one()
-    if (row.operation, row.request_hash) != (ctx.operation, ctx.request_hash):
+    return replay(ctx.caller, ctx.operation, ctx.request_hash, row._asdict(), result_type)
+
+
+def replay(
+    caller: Caller, operation: str, digest: str, record: dict[str, Any], result_type: Any
+) -> Any:
+    """The result a key's record replays, if it was made by the same request."""
+    if (record["operation"], record["request_hash"]) != (operation, digest):
         raise IdempotencyConflict(
-            f"idempotency key {ctx.caller.idempotency_key!r} was used for another request "
-            f"({row.operation}); use a new key",
+            f"idempotency key {caller.idempotency_key!r} was used for another request "
+            f"({record['operation']}); use a new key",
             field="Idempotency-Key",
         )
-    return adapter(result_type).validate_python({**row.result, "replayed": True})
+    return adapter(result_type).validate_python({**record["result"], "replayed": True})
 
 
 async def recorded(

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Allocation, Item, Lot, Reservation
+from db.stock import calls
 from db.stock.availability import refuse_expired_promises
 from db.stock.candidates import candidates, free_stock
 from db.stock.change import BalanceKey, Label, Place, StockChange, lock_levels
@@ -28,11 +29,48 @@ from domain.stock import (
     ReserveStock,
 )
 
+_RESERVE = (
+    "SELECT oms_reserve(%s, %s, %s, %s::text[], %s::text[], %s::bigint[], %s, %s,"
+    " %s::timestamptz, %s::date)"
+)
+_RELEASE = "SELECT oms_release(%s, %s, %s, %s, %s::bigint, %s)"
+
 
 async def reserve(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReserveStock
 ) -> ReservationsResult:
-    """Reserve every line or nothing; a shortage names every short line."""
+    """Reserve every line or nothing; a shortage names every short line. Lines
+    without a lot go to one server-side call (db/stock/calls.py) first."""
+    if not command.lines or not command.source_type.strip() or any(x.lot for x in command.lines):
+        return await reference_reserve(sessions, caller, command)
+    lines = command.lines
+    return await calls.call(
+        sessions,
+        caller,
+        "reserve",
+        command,
+        ReservationsResult,
+        _RESERVE,
+        lambda digest: (
+            caller.tenant_id,
+            caller.idempotency_key,
+            digest,
+            [line.warehouse for line in lines],
+            [line.sku for line in lines],
+            [line.quantity for line in lines],
+            command.source_type,
+            command.source_id,
+            command.expires_at,
+            datetime.now(UTC).date(),
+        ),
+        lambda: reference_reserve(sessions, caller, command),
+    )
+
+
+async def reference_reserve(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReserveStock
+) -> ReservationsResult:
+    """The reference: every case, every refusal worded."""
 
     async def body(ctx: OperationContext) -> ReservationsResult:
         if not command.lines:
@@ -134,6 +172,31 @@ async def _reservation_record(ctx: OperationContext, r: Reservation) -> Reservat
 async def release(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReleaseReservation
 ) -> ReservationsResult:
+    """Release (part of) a reservation: one server-side call, unless it deferred."""
+    return await calls.call(
+        sessions,
+        caller,
+        "release",
+        command,
+        ReservationsResult,
+        _RELEASE,
+        lambda digest: (
+            caller.tenant_id,
+            caller.idempotency_key,
+            digest,
+            command.reservation_id,
+            command.quantity,
+            command.expired,
+        ),
+        lambda: reference_release(sessions, caller, command),
+    )
+
+
+async def reference_release(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReleaseReservation
+) -> ReservationsResult:
+    """The reference: every case, every refusal worded."""
+
     async def body(ctx: OperationContext) -> ReservationsResult:
         r = await _locked_reservation(ctx, command.reservation_id)
         item = await ctx.session.get_one(Item, r.item_id)
