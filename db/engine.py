@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from db import failures
+from db.call_pool import CallPool, attach
 from settings import Settings
 
 
@@ -29,6 +30,10 @@ def create_engine(settings: Settings, *, worker: bool = False) -> AsyncEngine:
     lock_timeout_ms = settings.database_lock_timeout_ms
     if worker:
         statement_timeout_ms, lock_timeout_ms = settings.worker_statement_timeout_ms, 0
+    connect_args = {
+        "connect_timeout": settings.database_connect_timeout_seconds,
+        "options": session_options(statement_timeout_ms, lock_timeout_ms),
+    }
     engine = create_async_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
@@ -40,12 +45,16 @@ def create_engine(settings: Settings, *, worker: bool = False) -> AsyncEngine:
         # by stock operations under their idempotency key (db/stock/operation.py).
         pool_pre_ping=settings.database_pool_pre_ping,
         pool_recycle=300,
-        connect_args={
-            "connect_timeout": settings.database_connect_timeout_seconds,
-            "options": session_options(statement_timeout_ms, lock_timeout_ms),
-        },
+        connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "handle_error", _server_ended_session)
+    pool = CallPool(
+        settings.database_url,
+        connect_args,
+        max_size=settings.database_pool_size,
+        timeout=settings.database_pool_timeout_seconds,
+    )
+    attach(engine, pool)
     return engine
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import psycopg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 # The server ended the session: admin shutdown, crash shutdown.
@@ -30,9 +31,23 @@ def connection_lost(error: DBAPIError) -> bool:
 def unreachable(error: DBAPIError) -> bool:
     """Postgres cannot serve now: refused, dropped, shutting down, full."""
     state = sqlstate(error)
-    if connection_lost(error) or state.startswith("08") or state in _UNREACHABLE_SQLSTATES:
+    if connection_lost(error) or _unreachable_state(state):
         return True
     return isinstance(error, (OperationalError, InterfaceError)) and not state
+
+
+def _unreachable_state(state: str) -> bool:
+    return state.startswith("08") or state in _UNREACHABLE_SQLSTATES
+
+
+def driver_unreachable(driver_error: BaseException) -> bool:
+    """The same as `unreachable`, for an error of the driver itself (db/call_pool.py)."""
+    state = str(getattr(driver_error, "sqlstate", None) or "")
+    if state.startswith("08") or state in _UNREACHABLE_SQLSTATES:
+        return True
+    return (
+        isinstance(driver_error, (psycopg.OperationalError, psycopg.InterfaceError)) and not state
+    )
 
 
 def timed_out(error: DBAPIError) -> bool:

@@ -23,8 +23,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import psycopg
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.call_pool import Unavailable, call_pool
 from db.stock.operation import (
     MAX_ATTEMPTS,
     RETRYABLE_SQLSTATES,
@@ -42,45 +43,34 @@ T = TypeVar("T")
 DEFER = "OMS01"  # the function left the call to the reference implementation
 
 
-def _engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
-    engine = sessions.kw["bind"]
-    assert isinstance(engine, AsyncEngine), "the session factory is bound to an engine"
-    return engine
-
-
-async def _fetch(engine: AsyncEngine, sql: str, params: Sequence[Any]) -> Any:
-    """The one value `sql` returns, run on a pooled connection in autocommit."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        raw = await conn.get_raw_connection()
-        driver = cast(psycopg.AsyncConnection[Any], raw.driver_connection)
-        try:
-            row = await (await driver.execute(sql, params, prepare=True)).fetchone()
-        except psycopg.OperationalError:
-            await conn.invalidate()  # a lost connection goes, not back to the pool
-            raise
-    assert row is not None
-    return row[0]
-
-
-async def _attempts(engine: AsyncEngine, operation: str, sql: str, params: Sequence[Any]) -> Any:
-    """The function's answer; None when it deferred. Retries a deadlock, a
-    serialization failure or a lost connection: the same key replays if the lost
-    attempt committed."""
+async def _answer(
+    sessions: async_sessionmaker[AsyncSession], operation: str, sql: str, params: Sequence[Any]
+) -> Any:
+    """The function's answer; None when the reference is to run instead: the function
+    deferred, no call connection works, or the call failed in a way the reference
+    reports as every database access does (a timeout, a lost connection: its outcome
+    unknown, the key replays it if it committed). A deadlock or a serialization
+    failure is tried again here."""
+    pool = call_pool(sessions.kw["bind"])
+    if pool is None:
+        return None
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return await _fetch(engine, sql, params)
+            async with pool.connection() as conn:
+                row = await (await conn.execute(sql, params, prepare=True)).fetchone()
+                assert row is not None
+                return row[0]
+        except Unavailable:
+            return None
         except psycopg.Error as error:
             if error.sqlstate == DEFER:
                 return None
-            retryable = error.sqlstate in RETRYABLE_SQLSTATES or isinstance(
-                error, psycopg.OperationalError
-            )
-            if not retryable or attempt == MAX_ATTEMPTS:
-                raise
+            if error.sqlstate not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
+                log.info("%s: %s; through the engine instead", operation, error)
+                return None
             log.info("%s: %s, retrying (attempt %d)", operation, error.sqlstate, attempt)
             await asyncio.sleep(0.01 * 2**attempt)
-    raise RuntimeError(f"{operation}: gave up after {MAX_ATTEMPTS} attempts")
+    return None
 
 
 async def call(
@@ -97,7 +87,7 @@ async def call(
     recorded one; or run `reference` when the function defers."""
     digest = request_hash(operation, command, type(command))
     with stock_operation(operation) as count:
-        answer = await _attempts(_engine(sessions), operation, sql, params(digest))
+        answer = await _answer(sessions, operation, sql, params(digest))
         if answer is not None:
             if "replay" in answer:
                 return cast(T, replay(caller, operation, digest, answer["replay"], result_type))
