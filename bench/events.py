@@ -50,7 +50,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.webhooks import CONCURRENCY
 from api.event_render import EventRenderer
-from bench.saga import CpuMeter
+from bench.saga_stack import CpuMeter
 from cli.embedded import EmbeddedPostgres, bin_path, free_port
 from contracts.events import StoredEvent
 from db.engine import create_engine, create_session_factory
