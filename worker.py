@@ -110,6 +110,7 @@ def build_worker(
             orders.pick_stock,
             orders.short_pick,
             orders.ship_stock,
+            orders.ship_and_project,
             orders.deallocate_stock,
             orders.put_back_stock,
             backorders.find_wakeable_backorders,

@@ -19,11 +19,13 @@ from contracts.orders import (
     OrderView,
     PickStockInput,
     PickStockResult,
+    ProjectedResult,
     PutBackInput,
     RecordOrderInput,
     ReservedPart,
     ReserveLinesInput,
     ReserveLinesResult,
+    ShipAndProjectInput,
     ShortPickInput,
 )
 from db.alerts import staging_alerts
@@ -34,6 +36,7 @@ from db.orders import (
     staging_locations,
     waiting_elsewhere,
 )
+from db.refusals import refused_value
 from db.stock.fulfilling import pick, put_back, ship
 from db.stock.on_hand import adjust
 from db.stock.operation import Caller, recorded
@@ -237,6 +240,26 @@ class OrderActivities:
 
     @activity.defn
     async def ship_stock(self, data: KeyedIds) -> None:
+        await self._ship(data)
+
+    @activity.defn
+    async def ship_and_project(self, data: ShipAndProjectInput) -> ProjectedResult:
+        """Ship, then project the order as shipped: the step and the write it causes
+        in one activity. A retry ships nothing twice (the keys replay) and writes the
+        same version again (ignored). A view the database refuses for good is logged
+        and reported, not retried: the stock has left, the order goes on."""
+        await self._ship(data.stock)
+        try:
+            await self._projection.update(data.view)
+        except Exception as error:
+            refused = refused_value(error)
+            if refused is None:
+                raise
+            activity.logger.error("order %s not projected: %s", data.view.order_number, refused)
+            return ProjectedResult(projected=False)
+        return ProjectedResult(projected=True)
+
+    async def _ship(self, data: KeyedIds) -> None:
         for allocation_id in data.ids:
             caller = Caller(data.tenant_id, f"{data.key}/{allocation_id}", actor_of(data.actor))
             try:

@@ -378,6 +378,20 @@ class PutBackInput:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ShipAndProjectInput:
+    """Ship a request's staged stock, then write the order's view as it is once
+    shipped (one activity for the step and the projection it causes)."""
+
+    stock: KeyedIds  # the staged allocations, as ship_stock takes them
+    view: OrderView  # the order after the shipment
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectedResult:
+    projected: bool  # False: the database refused the view (logged, not retried)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordOrderInput:
     order: OrderInput
     workflow_id: str

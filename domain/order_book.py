@@ -7,6 +7,7 @@ every line stays in one bucket (LineBook.move refuses what would break that)."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from contracts.orders import (
     PutBackOne,
     ReservationState,
     ReserveLinesResult,
+    ShipInput,
 )
 from domain.errors import InvalidInput
 from domain.order_requests import ENDED_UNSHIPPED, NotYet, OnHold, Step, WarehouseBook
@@ -181,6 +183,14 @@ class OrderBook(WarehouseBook):
             self.status = OrderStatus.BACKORDERED
         elif self.payment is PaymentStatus.PENDING and self.total(Bucket.RESERVED):
             self.status = OrderStatus.PENDING_PAYMENT
+
+    def shipped_view(self, data: ShipInput, shipped_at: str) -> OrderView:
+        """The next view once `data`'s request has shipped, the book unchanged: what
+        the shipping step projects with the stock it moves, before it is booked."""
+        book = copy.deepcopy(self)
+        book.shipped(data, shipped_at)
+        book.settle_status()
+        return book.view()
 
     # -- reserving and allocating ------------------------------------------------------
 

@@ -5,6 +5,7 @@ refusals into update refusals. Workflow code (deterministic)."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
@@ -33,6 +34,13 @@ UPSERT_ON_CHANGE = "search-attributes-on-change"
 # replay when the worker split that workflow task (the patch marker lands in a
 # later task than the one that resolves the local activity).
 LOCAL_PROJECTION = "projection-in-local-activities"
+# Runs started before this patch published after every reservation round, again at
+# the run's end when nothing had changed, and shipped a request in one activity and
+# projected it in a second. Now a reservation round is published by the step that
+# follows it (the allocation, the payment window or a wait: each publishes), a view
+# equal to the last one written is not written again, and a request ships and is
+# projected in one activity (ship_and_project). Asked at the run's start.
+LEAN_SHAPE = "lean-order-shape"
 
 MAX_HISTORY = 1_000  # events: past this a waiting run continues as new
 
@@ -47,6 +55,8 @@ class OrderPlumbing:
     waits_cheaply: bool = False  # may wait for staging, continues as new
     rejects_unrecordable: bool = False
     unrecorded: bool = False  # the database refused the order: nothing to project
+    lean: bool = False  # LEAN_SHAPE: publishes only what changed, ships and projects at once
+    projected: OrderView | None = None  # (lean) the last view written, as it was sent
 
     async def _record(self) -> bool:
         """The order's rows as received; False when the database refused them: the
@@ -161,8 +171,13 @@ class OrderPlumbing:
         """The new state to the projection and the search attributes."""
         self.book.next_version()
         self._upsert_search_attributes()
+        view = self.book.view()
+        if self.lean and self._written(view):
+            return
+        # (the view shares the book's requests and holds, which change after it)
+        sent = copy.deepcopy(view) if self.lean else None
         try:
-            await self._project(OrderActivities.project_order, self.book.view())
+            await self._project(OrderActivities.project_order, view)
         except (ActivityError, ApplicationError) as error:
             if not self.rejects_unrecordable:
                 raise
@@ -170,6 +185,19 @@ class OrderPlumbing:
             # status query answers); the activity_failing alert names it.
             number = self.book.order.order_number
             workflow.logger.error("order %s not projected: %s", number, error)
+            return
+        self._wrote(sent)
+
+    def _wrote(self, view: OrderView | None) -> None:
+        """`view` was written; the projection keeps the highest version (publishes
+        may finish out of order)."""
+        if view is not None and (self.projected is None or view.version > self.projected.version):
+            self.projected = view
+
+    def _written(self, view: OrderView) -> bool:
+        """The projection holds this view already (but for its version)."""
+        last = self.projected
+        return last is not None and dataclasses.replace(view, version=last.version) == last
 
     async def _project(self, activity: Any, arg: Any) -> Any:
         """The order's rows in Postgres: a short write the worker runs at once, as a

@@ -29,16 +29,23 @@ with workflow.unsafe.imports_passed_through():
         PickInput,
         RequestInput,
         ReserveLinesInput,
+        ShipAndProjectInput,
         ShipInput,
     )
     from domain.order_book import PAYMENT_EXPIRED, OrderBook, Step
     from domain.orders import Bucket, OrderStatus, PaymentStatus
     from workflows.continuation import EarlierSteps
-    from workflows.order.plumbing import LOCAL_PROJECTION, UPSERT_ON_CHANGE
+    from workflows.order.plumbing import LEAN_SHAPE, LOCAL_PROJECTION, UPSERT_ON_CHANGE
     from workflows.order.shop_updates import ShopUpdates
     from workflows.refusals import step_failed
 
-__all__ = ["LOCAL_PROJECTION", "PAYMENT_EXPIRED", "UPSERT_ON_CHANGE", "OrderWorkflow"]
+__all__ = [
+    "LEAN_SHAPE",
+    "LOCAL_PROJECTION",
+    "PAYMENT_EXPIRED",
+    "UPSERT_ON_CHANGE",
+    "OrderWorkflow",
+]
 
 RETRY_BACKORDERS = timedelta(hours=1)  # a missed stock signal costs an hour at most
 RETRY_STAGING = timedelta(minutes=5)  # a warehouse that could not stage is asked again
@@ -76,6 +83,7 @@ class OrderWorkflow(ShopUpdates):
             REJECT_UNRECORDABLE
         )
         self.waits_cheaply = workflow.patched(WAITS_CHEAPLY)
+        self.lean = workflow.patched(LEAN_SHAPE)
         if order.carried is not None or await self._record():
             self._upsert_search_attributes()
             try:
@@ -158,7 +166,8 @@ class OrderWorkflow(ShopUpdates):
             await self._compensate(OrderStatus.REJECTED, rejection)
         else:
             self.book.settle_status()
-            await self._publish()
+            if not self.lean:  # lean: the step that follows publishes
+                await self._publish()
 
     async def _payment_window(self) -> bool:
         """Hold the stock until payment is authorized; False when the reservation
@@ -186,6 +195,8 @@ class OrderWorkflow(ShopUpdates):
     async def _allocate(self) -> None:
         ids = self.book.allocatable()
         if not ids:
+            if self.lean:
+                await self._publish()  # the reservation round (if it changed anything)
             return
         tenant = self.book.order.tenant_id
         async with self.lock:
@@ -284,9 +295,26 @@ class OrderWorkflow(ShopUpdates):
         with self.book.step_underway(data.request_id, Step.SHIP):
             async with self.lock:
                 self._still_open(Step.SHIP)
-                await self._act(OrderActivities.ship_stock, self.book.to_ship(data))
-                self.book.shipped(data, workflow.now().isoformat())
+                await self._ship(data)
         return await self._published()
+
+    async def _ship(self, data: ShipInput) -> None:
+        """The staged stock leaves; lean: the activity also writes the order as
+        shipped, so the publish that follows finds it written."""
+        stock = self.book.to_ship(data)
+        if not self.lean:
+            await self._act(OrderActivities.ship_stock, stock)
+            self.book.shipped(data, workflow.now().isoformat())
+            return
+        shipped_at = workflow.now().isoformat()
+        self.book.next_version()  # its own: a publish meanwhile (another request) comes after
+        view = self.book.shipped_view(data, shipped_at)
+        result = await self._act(
+            OrderActivities.ship_and_project, ShipAndProjectInput(stock=stock, view=view)
+        )
+        self.book.shipped(data, shipped_at)
+        if result.projected:
+            self._wrote(view)
 
     @ship.validator
     def _check_ship(self, data: ShipInput) -> None:
