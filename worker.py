@@ -108,6 +108,7 @@ def build_worker(
             orders.release_reservations,
             orders.allocate_reservations,
             orders.pick_stock,
+            orders.pick_and_project,
             orders.short_pick,
             orders.ship_stock,
             orders.ship_and_project,

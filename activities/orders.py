@@ -4,6 +4,7 @@ non-retryable ApplicationErrors; everything else is retried by Temporal."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +18,7 @@ from contracts.orders import (
     LineNeed,
     LineReservation,
     OrderView,
+    PickAndProjectInput,
     PickStockInput,
     PickStockResult,
     ProjectedResult,
@@ -43,6 +45,7 @@ from db.stock.operation import Caller, recorded
 from db.stock.promising import allocate, deallocate, release, reserve
 from domain.allocation import decide_backorder, plan_reservation
 from domain.errors import DomainError
+from domain.order_book import with_picked_ids
 from domain.stock import (
     AdjustStock,
     AllocateReservation,
@@ -179,6 +182,16 @@ class OrderActivities:
 
     @activity.defn
     async def pick_stock(self, data: PickStockInput) -> PickStockResult:
+        return await self._pick(data)
+
+    @activity.defn
+    async def pick_and_project(self, data: PickAndProjectInput) -> ProjectedResult:
+        """Pick, then project the order as picked (see ship_and_project)."""
+        picked = await self._pick(data.stock)
+        with_picked_ids(data.view, picked.picked)
+        return dataclasses.replace(await self._project_quietly(data.view), picked=picked)
+
+    async def _pick(self, data: PickStockInput) -> PickStockResult:
         picked = {}
         for one in data.picks:
             caller = Caller(data.tenant_id, f"{data.key}/{one.allocation_id}", actor_of(data.actor))
@@ -249,13 +262,18 @@ class OrderActivities:
         same version again (ignored). A view the database refuses for good is logged
         and reported, not retried: the stock has left, the order goes on."""
         await self._ship(data.stock)
+        return await self._project_quietly(data.view)
+
+    async def _project_quietly(self, view: OrderView) -> ProjectedResult:
+        """The view after a step: written, or logged when the database refuses it for
+        good (the step's stock has moved: the activity must not fail for it)."""
         try:
-            await self._projection.update(data.view)
+            await self._projection.update(view)
         except Exception as error:
             refused = refused_value(error)
             if refused is None:
                 raise
-            activity.logger.error("order %s not projected: %s", data.view.order_number, refused)
+            activity.logger.error("order %s not projected: %s", view.order_number, refused)
             return ProjectedResult(projected=False)
         return ProjectedResult(projected=True)
 

@@ -387,8 +387,17 @@ class ShipAndProjectInput:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PickAndProjectInput:
+    """Pick (no short line), then write the order's view as it is once picked."""
+
+    stock: PickStockInput
+    view: OrderView  # each new allocation named by minus its source's id
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProjectedResult:
     projected: bool  # False: the database refused the view (logged, not retried)
+    picked: PickStockResult | None = None  # (pick_and_project) what the pick made
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 
@@ -22,13 +23,21 @@ from contracts.orders import (
     OrderInput,
     OrderState,
     OrderView,
+    PickStockResult,
     PutBackOne,
     ReservationState,
     ReserveLinesResult,
     ShipInput,
 )
 from domain.errors import InvalidInput
-from domain.order_requests import ENDED_UNSHIPPED, NotYet, OnHold, Step, WarehouseBook
+from domain.order_requests import (
+    ENDED_UNSHIPPED,
+    NotYet,
+    OnHold,
+    PickPlan,
+    Step,
+    WarehouseBook,
+)
 from domain.orders import (
     OPEN_BUCKETS,
     AllocationStatus,
@@ -185,10 +194,27 @@ class OrderBook(WarehouseBook):
             self.status = OrderStatus.PENDING_PAYMENT
 
     def shipped_view(self, data: ShipInput, shipped_at: str) -> OrderView:
-        """The next view once `data`'s request has shipped, the book unchanged: what
-        the shipping step projects with the stock it moves, before it is booked."""
+        """The view once `data`'s request has shipped, the book unchanged: what the
+        shipping step projects with the stock it moves, before it is booked."""
+        return self._preview(lambda book: book.shipped(data, shipped_at))
+
+    def picked_view(self, plan: PickPlan) -> OrderView:
+        """The view once `plan` (no short line) is picked, the book unchanged; each
+        new allocation is named by minus its source's id until the pick names it
+        (with_picked_ids)."""
+        named = PickStockResult(
+            picked={p.allocation_id: -p.allocation_id for p in plan.stock.picks}
+        )
+
+        def pick(book: OrderBook) -> None:
+            book.picked(plan, named)
+            book.pick_done(plan)
+
+        return self._preview(pick)
+
+    def _preview(self, step: Callable[[OrderBook], None]) -> OrderView:
         book = copy.deepcopy(self)
-        book.shipped(data, shipped_at)
+        step(book)
         book.settle_status()
         return book.view()
 
@@ -438,3 +464,12 @@ class OrderBook(WarehouseBook):
             raise InvalidTransition(f"an order {status} needs a reason")
         self.status = status
         self.cancel_reason = reason
+
+
+def with_picked_ids(view: OrderView, picked: dict[int, int]) -> None:
+    """Names each allocation a picked_view named by minus its source's id by the one
+    the pick made (`picked`: source id -> new id)."""
+    for request in view.fulfillment_requests:
+        for a in request.allocations:
+            if a.allocation_id < 0:
+                a.allocation_id = picked[-a.allocation_id]

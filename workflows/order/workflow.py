@@ -26,13 +26,15 @@ with workflow.unsafe.imports_passed_through():
         OrderInput,
         OrderView,
         PackInput,
+        PickAndProjectInput,
         PickInput,
         RequestInput,
         ReserveLinesInput,
         ShipAndProjectInput,
         ShipInput,
     )
-    from domain.order_book import PAYMENT_EXPIRED, OrderBook, Step
+    from domain.order_book import PAYMENT_EXPIRED, OrderBook, Step, with_picked_ids
+    from domain.order_requests import PickPlan
     from domain.orders import Bucket, OrderStatus, PaymentStatus
     from workflows.continuation import EarlierSteps
     from workflows.order.plumbing import LEAN_SHAPE, LOCAL_PROJECTION, UPSERT_ON_CHANGE
@@ -266,12 +268,30 @@ class OrderWorkflow(ShopUpdates):
             async with self.lock:
                 self._still_open(Step.PICK)
                 plan = self.book.plan_pick(data)
-                self.book.picked(plan, await self._act(OrderActivities.pick_stock, plan.stock))
-                for short in plan.shorts:
-                    await self._act(OrderActivities.short_pick, short)
-                    self.book.short_picked(plan, short)
+                if self.lean and not plan.shorts:
+                    await self._pick_and_project(plan)
+                else:
+                    picked = await self._act(OrderActivities.pick_stock, plan.stock)
+                    self.book.picked(plan, picked)
+                    for short in plan.shorts:
+                        await self._act(OrderActivities.short_pick, short)
+                        self.book.short_picked(plan, short)
                 self.book.pick_done(plan)
         return await self._published()
+
+    async def _pick_and_project(self, plan: PickPlan) -> None:
+        """A pick with nothing short (lean): the activity writes the order as picked."""
+        self.book.next_version()  # its own: a publish meanwhile comes after it
+        view = self.book.picked_view(plan)
+        result = await self._act(
+            OrderActivities.pick_and_project, PickAndProjectInput(stock=plan.stock, view=view)
+        )
+        picked = result.picked
+        assert picked is not None  # (pick_and_project always says)
+        self.book.picked(plan, picked)
+        if result.projected:
+            with_picked_ids(view, picked.picked)
+            self._wrote(view)
 
     @pick.validator
     def _check_pick(self, data: PickInput) -> None:
@@ -307,7 +327,7 @@ class OrderWorkflow(ShopUpdates):
             self.book.shipped(data, workflow.now().isoformat())
             return
         shipped_at = workflow.now().isoformat()
-        self.book.next_version()  # its own: a publish meanwhile (another request) comes after
+        self.book.next_version()  # its own: a publish meanwhile comes after it
         view = self.book.shipped_view(data, shipped_at)
         result = await self._act(
             OrderActivities.ship_and_project, ShipAndProjectInput(stock=stock, view=view)
