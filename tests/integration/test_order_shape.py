@@ -1,0 +1,63 @@
+"""The order workflow's lean shape (patch lean-order-shape): an order that ships at
+once runs its four stock steps as activities, the pick and the shipment writing the
+projection themselves, and five local activities; the projection it leaves is the
+order as the workflow ends it."""
+
+from dataclasses import replace
+
+from pydantic import TypeAdapter
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from contracts.orders import OrderView
+from domain.orders import OrderStatus
+from tests.conftest import unique
+from tests.integration.order_helpers import fulfil, order_input, start, wait_for
+from tests.integration.stock_world import World
+from worker import build_worker
+
+
+async def test_an_order_that_ships_at_once_runs_four_activities_and_leaves_its_last_view(
+    world: World,
+    time_skipping_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await world.receive("WIDGET", 5)
+    await world.receive("FABRIC", 5)
+    queue = unique("shape")
+    async with build_worker(time_skipping_env.client, sessions, queue):
+        order = order_input(world, [("WIDGET", 2), ("FABRIC", 3)])
+        handle = await start(time_skipping_env.client, queue, order)
+        view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+        await fulfil(handle, view)
+        result = await handle.result()
+
+    events = (await handle.fetch_history()).events
+    activities = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    local = [
+        e
+        for e in events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    assert activities == [
+        "reserve_lines",
+        "allocate_reservations",
+        "pick_and_project",
+        "ship_and_project",
+    ]
+    assert len(local) == 5  # record; requests, then allocated; accepted; packed
+    async with sessions() as session:
+        stored = await session.scalar(
+            text("SELECT view FROM orders WHERE tenant_id = :t AND order_number = :n"),
+            {"t": world.tenant_id, "n": order.order_number},
+        )
+    projected = TypeAdapter(OrderView).validate_python(stored)
+    assert result.status is OrderStatus.SHIPPED
+    # the picked allocations carry the ids the pick gave them
+    assert replace(projected, version=result.version) == result
