@@ -5,7 +5,6 @@ refusals into update refusals. Workflow code (deterministic)."""
 from __future__ import annotations
 
 import asyncio
-import copy
 import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
@@ -44,6 +43,13 @@ LEAN_SHAPE = "lean-order-shape"
 
 MAX_HISTORY = 1_000  # events: past this a waiting run continues as new
 
+
+def content(view: OrderView) -> str:
+    """What a view says but for its version: cheaper to keep than a copy (the view
+    shares the book's requests and holds, which change after it is sent)."""
+    return repr(dataclasses.replace(view, version=0))
+
+
 T = TypeVar("T")
 
 
@@ -56,7 +62,7 @@ class OrderPlumbing:
     rejects_unrecordable: bool = False
     unrecorded: bool = False  # the database refused the order: nothing to project
     lean: bool = False  # LEAN_SHAPE: publishes only what changed, ships and projects at once
-    projected: OrderView | None = None  # (lean) the last view written, as it was sent
+    projected: tuple[int, str] | None = None  # (lean) the last view written: version, content
 
     async def _record(self) -> bool:
         """The order's rows as received; False when the database refused them: the
@@ -172,10 +178,9 @@ class OrderPlumbing:
         self.book.next_version()
         self._upsert_search_attributes()
         view = self.book.view()
-        if self.lean and self._written(view):
-            return
-        # (the view shares the book's requests and holds, which change after it)
-        sent = copy.deepcopy(view) if self.lean else None
+        said = content(view) if self.lean else ""
+        if self.lean and self.projected is not None and self.projected[1] == said:
+            return  # written already (but for its version)
         try:
             await self._project(OrderActivities.project_order, view)
         except (ActivityError, ApplicationError) as error:
@@ -186,18 +191,14 @@ class OrderPlumbing:
             number = self.book.order.order_number
             workflow.logger.error("order %s not projected: %s", number, error)
             return
-        self._wrote(sent)
+        if self.lean:
+            self._wrote(view.version, said)
 
-    def _wrote(self, view: OrderView | None) -> None:
-        """`view` was written; the projection keeps the highest version (publishes
+    def _wrote(self, version: int, said: str) -> None:
+        """A view was written; the projection keeps the highest version (publishes
         may finish out of order)."""
-        if view is not None and (self.projected is None or view.version > self.projected.version):
-            self.projected = view
-
-    def _written(self, view: OrderView) -> bool:
-        """The projection holds this view already (but for its version)."""
-        last = self.projected
-        return last is not None and dataclasses.replace(view, version=last.version) == last
+        if self.projected is None or version > self.projected[0]:
+            self.projected = (version, said)
 
     async def _project(self, activity: Any, arg: Any) -> Any:
         """The order's rows in Postgres: a short write the worker runs at once, as a

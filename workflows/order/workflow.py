@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.order_requests import PickPlan
     from domain.orders import Bucket, OrderStatus, PaymentStatus
     from workflows.continuation import EarlierSteps
-    from workflows.order.plumbing import LEAN_SHAPE, LOCAL_PROJECTION, UPSERT_ON_CHANGE
+    from workflows.order.plumbing import LEAN_SHAPE, LOCAL_PROJECTION, UPSERT_ON_CHANGE, content
     from workflows.order.shop_updates import ShopUpdates
     from workflows.refusals import step_failed
 
@@ -291,7 +291,7 @@ class OrderWorkflow(ShopUpdates):
         self.book.picked(plan, picked)
         if result.projected:
             with_picked_ids(view, picked.picked)
-            self._wrote(view)
+            self._wrote(view.version, content(view))
 
     @pick.validator
     def _check_pick(self, data: PickInput) -> None:
@@ -334,7 +334,7 @@ class OrderWorkflow(ShopUpdates):
         )
         self.book.shipped(data, shipped_at)
         if result.projected:
-            self._wrote(view)
+            self._wrote(view.version, content(view))
 
     @ship.validator
     def _check_ship(self, data: ShipInput) -> None:
