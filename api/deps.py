@@ -22,7 +22,9 @@ from observability import context
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oms_…`")
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
+    """Async on purpose: FastAPI runs a plain `def` dependency in a worker thread,
+    a thread hand-off on every request for one attribute read."""
     resources: Resources = request.app.state.resources
     return resources
 
@@ -38,6 +40,16 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
+
+async def get_read_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    """A session for a route that only reads, statement by statement (no snapshot
+    across them): each read is one round trip (Resources.reads)."""
+    async with resources.reads() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
@@ -52,8 +64,12 @@ async def get_principal(
         )
     principal = resources.principals.get(credentials.credentials)
     if principal is None:
-        async with resources.sessions() as session:
-            principal = await authenticate(session, credentials.credentials)
+
+        async def read() -> Principal | None:
+            async with resources.sessions() as session:
+                return await authenticate(session, credentials.credentials)
+
+        principal = await resources.principals.read_once(credentials.credentials, read)
         if principal is None or resources.principals.is_revoked(principal.key_id):
             raise Problem(401, "unauthenticated", "invalid or revoked API key", headers=_CHALLENGE)
         resources.principals.put(credentials.credentials, principal)

@@ -14,10 +14,11 @@ request). A revoke must win over that:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.engine import URL
 
@@ -34,6 +35,7 @@ class PrincipalCache:
         self.size = size
         self._entries: dict[str, tuple[Principal, float]] = {}
         self._revoked: dict[str, float] = {}  # key id -> until when it stays refused here
+        self._reading: dict[str, asyncio.Future[Principal | None]] = {}  # digest -> read
 
     @staticmethod
     def _digest(key: str) -> str:
@@ -44,6 +46,21 @@ class PrincipalCache:
         if entry is None or entry[1] < time.monotonic():
             return None
         return entry[0]
+
+    async def read_once(
+        self, key: str, read: Callable[[], Awaitable[Principal | None]]
+    ) -> Principal | None:
+        """`read()` the key's principal, once for every request that asks for the same
+        key while the read runs (an expired entry would otherwise send each request
+        of a burst to the database). The caller checks revokes and caches, as after
+        any read."""
+        digest = self._digest(key)
+        pending = self._reading.get(digest)
+        if pending is None:
+            pending = self._reading[digest] = asyncio.ensure_future(read())
+            pending.add_done_callback(lambda _: self._reading.pop(digest, None))
+        # one request canceled does not cancel the read the others wait for
+        return await asyncio.shield(pending)
 
     def is_revoked(self, key_id: str) -> bool:
         until = self._revoked.get(key_id)

@@ -1,3 +1,5 @@
+import asyncio
+
 from api.key_cache import PrincipalCache
 from db.tenants import Principal
 from domain.roles import Role
@@ -44,3 +46,41 @@ def test_a_revoke_is_remembered_only_as_long_as_an_entry_could_live() -> None:
     cache = PrincipalCache(ttl=-1)
     cache.revoke("abc123def456")
     assert not cache.is_revoked("abc123def456")
+
+
+async def test_requests_that_miss_the_same_key_at_once_read_it_once() -> None:
+    cache = PrincipalCache(ttl=60)
+    reads = 0
+    release = asyncio.Event()
+
+    async def read() -> Principal | None:
+        nonlocal reads
+        reads += 1
+        await release.wait()
+        return WHO
+
+    waiting = [asyncio.create_task(cache.read_once("k", read)) for _ in range(5)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*waiting) == [WHO] * 5
+    assert reads == 1
+    assert await cache.read_once("k", read) == WHO  # a later miss reads again
+    assert reads == 2
+
+
+async def test_a_failed_read_fails_every_request_waiting_on_it_and_is_not_kept() -> None:
+    cache = PrincipalCache(ttl=60)
+
+    async def down() -> Principal | None:
+        await asyncio.sleep(0)
+        raise ConnectionError("database down")
+
+    results = await asyncio.gather(
+        cache.read_once("k", down), cache.read_once("k", down), return_exceptions=True
+    )
+    assert all(isinstance(r, ConnectionError) for r in results)
+
+    async def up() -> Principal | None:
+        return WHO
+
+    assert await cache.read_once("k", up) == WHO
