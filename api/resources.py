@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client, Interceptor
@@ -85,6 +86,14 @@ class Resources:
             principals=principals,
             revocations=RevocationListener(engine.url, principals, units_changed=forget_units),
         )
+
+    @cached_property
+    def reads(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for reads that need no snapshot across statements: in autocommit,
+        so a read is its statement's one round trip (no BEGIN before it, no ROLLBACK
+        at close). Same pool as `sessions`; never write through these."""
+        reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return async_sessionmaker(reading, expire_on_commit=False)
 
     def start(self) -> None:
         """Start the background work (hearing of revoked keys); needs a running loop."""

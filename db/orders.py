@@ -7,10 +7,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, DateTime, Row, Select, func, literal, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Row,
+    Select,
+    String,
+    bindparam,
+    func,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -275,37 +288,63 @@ async def list_requests(
     limit: int,
 ) -> list[QueuedRequest]:
     """A tenant's fulfillment requests, in `sort` order, then oldest first; `after`
-    one's position (the last of the previous page)."""
-    query = _queued_requests().where(FulfillmentRequestRow.tenant_id == tenant_id)
-    if warehouse is not None:
-        query = query.where(FulfillmentRequestRow.warehouse == warehouse)
-    if status == OPEN_REQUESTS:
-        query = query.where(FulfillmentRequestRow.status.in_(WAITING_REQUEST_STATUSES))
-    elif status is not None:
-        query = query.where(FulfillmentRequestRow.status == status)
-    if order_number is not None:
-        query = query.where(Order.order_number == order_number)
-    if max_priority is not None:
-        query = query.where(Order.priority <= max_priority)
-    if ship_before is not None:
-        query = query.where(Order.requested_ship_at <= ship_before)
+    one's position (the last of the previous page). One statement, built once per
+    process for each combination of filters (a WMS polls this often)."""
+    open_only = status == OPEN_REQUESTS
+    given = {
+        "warehouse": warehouse,
+        "status": list(WAITING_REQUEST_STATUSES) if open_only else status,
+        "order_number": order_number,
+        "max_priority": max_priority,
+        "ship_before": ship_before,
+    }
+    values: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    query = _queue_query(sort, frozenset(values), open_only=open_only, paged=after is not None)
+    values |= {"tenant_id": tenant_id, "limit": limit}
+    if after is not None:
+        values |= dict(zip(_AFTER, after, strict=True))
+    return [_queued(row) for row in await session.execute(query, values)]
+
+
+_FILTERS = ("warehouse", "status", "order_number", "max_priority", "ship_before")
+_AFTER = ("after_priority", "after_ship_at", "after_created_at", "after_id")
+
+
+@cache
+def _queue_query(
+    sort: RequestOrder, filters: frozenset[str], *, open_only: bool, paged: bool
+) -> Select[Any]:
+    """The queue's statement for these filters, with its values as bound parameters."""
+    conditions: dict[str, ColumnElement[bool]] = {
+        "warehouse": FulfillmentRequestRow.warehouse == bindparam("warehouse"),
+        "status": FulfillmentRequestRow.status.in_(bindparam("status", expanding=True))
+        if open_only
+        else FulfillmentRequestRow.status == bindparam("status"),
+        "order_number": Order.order_number == bindparam("order_number"),
+        "max_priority": Order.priority <= bindparam("max_priority"),
+        "ship_before": Order.requested_ship_at
+        <= bindparam("ship_before", type_=DateTime(timezone=True)),
+    }
+    query = _queued_requests().where(FulfillmentRequestRow.tenant_id == bindparam("tenant_id"))
+    for name in _FILTERS:
+        if name in filters:
+            query = query.where(conditions[name])
     columns = (
         Order.priority,
         Order.requested_ship_at,
         FulfillmentRequestRow.created_at,
         FulfillmentRequestRow.id,
     )
-    if after is not None:
-        priority, ship_at, created_at, request_id = after
-        values = (
-            literal(priority),
-            literal(ship_at, DateTime(timezone=True)),
-            literal(created_at, DateTime(timezone=True)),
-            literal(request_id),
+    if paged:
+        stamp = DateTime(timezone=True)
+        cursor = (
+            bindparam("after_priority", type_=Integer),
+            bindparam("after_ship_at", type_=stamp),
+            bindparam("after_created_at", type_=stamp),
+            bindparam("after_id", type_=String),
         )
-        query = query.where(tuple_(*_sort_key(sort, *columns)) > tuple_(*_sort_key(sort, *values)))
-    query = query.order_by(*_sort_key(sort, *columns))
-    return [_queued(row) for row in await session.execute(query.limit(limit))]
+        query = query.where(tuple_(*_sort_key(sort, *columns)) > tuple_(*_sort_key(sort, *cursor)))
+    return query.order_by(*_sort_key(sort, *columns)).limit(bindparam("limit", type_=Integer))
 
 
 async def find_request(session: AsyncSession, tenant_id: int, request_id: str) -> QueuedRequest:

@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import orders_service as orders
 from api import shipping
-from api.deps import IdempotencyKeyHeader, PrincipalDep, ResourcesDep, SessionDep, WmsWriterDep
+from api.deps import (
+    IdempotencyKeyHeader,
+    PrincipalDep,
+    ReadSessionDep,
+    ResourcesDep,
+    WmsWriterDep,
+)
 from api.resources import Resources
 from api.routing import api_router
 from api.schemas.common import (
@@ -48,7 +54,7 @@ router = api_router(prefix="/v1/fulfillment-requests", tags=["fulfillment"])
 @router.get("", response_model=Page[RequestPublic], summary="Fulfillment requests to work on")
 async def get_requests(
     principal: PrincipalDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     warehouse: WarehouseCode | None = None,
     status: Annotated[
         Keyword | None,
@@ -108,7 +114,7 @@ def _request_public(queued: QueuedRequest, units: Units) -> RequestPublic:
 
 @router.get("/{request_id}", response_model=RequestPublic, summary="One fulfillment request")
 async def get_request(
-    request_id: Identifier, principal: PrincipalDep, session: SessionDep
+    request_id: Identifier, principal: PrincipalDep, session: ReadSessionDep
 ) -> RequestPublic:
     queued = await find_request(session, principal.tenant_id, request_id)
     skus = {x.sku for x in queued.request.lines}
@@ -116,7 +122,7 @@ async def get_request(
 
 
 async def _queued(resources: Resources, tenant_id: int, request_id: str) -> QueuedRequest:
-    async with resources.sessions() as session:
+    async with resources.reads() as session:
         return await find_request(session, tenant_id, request_id)
 
 
@@ -147,7 +153,7 @@ async def _request_units(
     resources: Resources, tenant_id: int, request_id: str
 ) -> tuple[str, Units, dict[str, str]]:
     """The request's order number, the units of its SKUs and each line's SKU."""
-    async with resources.sessions() as session:
+    async with resources.reads() as session:
         number, _, units, skus = await _request_with_units(session, tenant_id, request_id)
         return number, units, skus
 
