@@ -45,7 +45,6 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.webhooks import CONCURRENCY
@@ -63,6 +62,7 @@ from settings import Settings
 from webhooks.relay import Relay
 from webhooks.signing import new_secret, signed_headers
 from worker import build_worker, webhook_activities
+from workflows.client import DATA_CONVERTER
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 
@@ -223,7 +223,7 @@ async def main(args: argparse.Namespace) -> None:
     postgres.start()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=bin_path("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         dev_server_log_level="error",
         search_attributes=list(SEARCH_ATTRIBUTES),
     )

@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 import httpx
 import psutil
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -38,6 +37,7 @@ from db.migrate import upgrade
 from domain.roles import Role
 from settings import Settings
 from worker import build_worker
+from workflows.client import DATA_CONVERTER
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 T = TypeVar("T")
@@ -196,7 +196,7 @@ async def running_stack(deployed: bool) -> AsyncIterator[Stack]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=bin_path("temporal"),
         search_attributes=list(SEARCH_ATTRIBUTES),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         dev_server_log_level="error",
     )
     processes: dict[str, subprocess.Popen[bytes]] = {}

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -28,7 +27,7 @@ from domain.roles import Role
 from settings import Settings
 from tests.integration.stock_world import World, make_world
 from worker import build_worker, webhook_activities
-from workflows.client import register_search_attributes
+from workflows.client import DATA_CONVERTER, register_search_attributes
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 
@@ -80,7 +79,7 @@ DELETE_AT_ONCE = "history.transferProcessorEnsureCloseBeforeDelete=false"
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=bin_path("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     # The test server does not know custom search attributes until told.
     await register_search_attributes(env.client, env.client.namespace)
@@ -93,7 +92,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=bin_path("temporal"),
         search_attributes=list(SEARCH_ATTRIBUTES),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         ui=False,
         dev_server_log_level="error",
         dev_server_extra_args=[
