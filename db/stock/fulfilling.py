@@ -1,11 +1,17 @@
 """Allocated stock through the warehouse: pick (to staging), ship (consume),
-put back (picked goods return to stock, unpromised); restock and scrap."""
+put back (picked goods return to stock, unpromised); restock and scrap.
+
+Pick, ship and put back are one server-side call each (migration 0016, through
+db/stock/calls.py) for stock without a lot or a serial; anything else, and every
+refusal, is the reference's (`reference_pick`, `reference_ship`,
+`reference_put_back`)."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Allocation, Item
+from db.stock import calls
 from db.stock.change import BalanceKey, Label, StockChange
 from db.stock.on_hand import adjust, receive
 from db.stock.operation import Caller, OperationContext, run_operation
@@ -39,7 +45,70 @@ async def _source_and_target(
     return source, target
 
 
+_PICK = "SELECT oms_pick(%s, %s, %s, %s, %s, %s, %s)"
+_SHIP = "SELECT oms_ship(%s, %s, %s, %s, %s)"
+_PUT_BACK = "SELECT oms_put_back(%s, %s, %s, %s, %s, %s)"
+
+
 async def pick(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: PickAllocation
+) -> AllocationResult:
+    """Pick: one server-side call, unless it deferred."""
+    return await calls.call(
+        sessions,
+        caller,
+        "pick",
+        command,
+        AllocationResult,
+        _PICK,
+        lambda digest: (
+            *_keyed(caller, digest),
+            command.allocation_id,
+            command.quantity,
+            command.to_location,
+        ),
+        lambda: reference_pick(sessions, caller, command),
+    )
+
+
+async def ship(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ShipAllocation
+) -> AllocationResult:
+    """Ship: one server-side call, unless it deferred."""
+    return await calls.call(
+        sessions,
+        caller,
+        "ship",
+        command,
+        AllocationResult,
+        _SHIP,
+        lambda digest: (*_keyed(caller, digest), command.allocation_id),
+        lambda: reference_ship(sessions, caller, command),
+    )
+
+
+async def put_back(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: PutBack
+) -> AllocationResult:
+    """Put back: one server-side call, unless it deferred."""
+    return await calls.call(
+        sessions,
+        caller,
+        "put_back",
+        command,
+        AllocationResult,
+        _PUT_BACK,
+        lambda digest: (*_keyed(caller, digest), command.allocation_id, command.to_location),
+        lambda: reference_put_back(sessions, caller, command),
+    )
+
+
+def _keyed(caller: Caller, digest: str) -> tuple[int, str, str, str]:
+    """The parameters every fulfilment function starts with."""
+    return caller.tenant_id, caller.idempotency_key, digest, caller.actor
+
+
+async def reference_pick(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: PickAllocation
 ) -> AllocationResult:
     """Move allocated stock to a staging location, still allocated (now `picked`).
@@ -105,7 +174,7 @@ async def pick(
     return await run_operation(sessions, caller, "pick", command, AllocationResult, body)
 
 
-async def ship(
+async def reference_ship(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ShipAllocation
 ) -> AllocationResult:
     """Picked stock leaves the warehouse: on_hand and allocated go down together."""
@@ -140,7 +209,7 @@ async def ship(
     return await run_operation(sessions, caller, "ship", command, AllocationResult, body)
 
 
-async def put_back(
+async def reference_put_back(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: PutBack
 ) -> AllocationResult:
     """Picked goods go back to a storage location as free stock (order canceled)."""

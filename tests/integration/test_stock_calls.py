@@ -14,28 +14,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.catalogue import create_item
 from db.stock import promising
 from db.stock.operation import Caller
-from domain.catalogue import ItemSpec
 from domain.errors import DomainError
 from domain.stock import ReleaseReservation, ReservationsResult, ReserveLine, ReserveStock
-from tests.integration.stock_world import World, make_world
+from tests.integration.stock_world import World
+from tests.integration.twin_worlds import books, twin
 
 Reserve = Callable[..., Awaitable[ReservationsResult]]
 SKUS = ["WIDGET", "GADGET", "LOWISH", "NOPE"]
-
-
-async def twin(sessions: async_sessionmaker[AsyncSession], stock: dict[str, int]) -> World:
-    world = await make_world(sessions)
-    async with sessions() as session, session.begin():
-        spec = ItemSpec("LOWISH", "Low-stock alerted", low_stock_threshold=3)
-        await create_item(session, world.tenant_id, spec)
-    for place, quantity in stock.items():
-        sku, warehouse = place.split("@")
-        if quantity:
-            await world.receive(sku, quantity, warehouse=warehouse)
-    return world
 
 
 def scenario(seed: int) -> tuple[dict[str, int], list[tuple[Any, ...]]]:
@@ -105,41 +92,6 @@ async def play(
             )
         )
     return answers
-
-
-async def books(world: World) -> dict[str, Any]:
-    """What the operations left: levels, reservations, events, in a stable order."""
-    async with world.sessions() as session:
-        t = {"t": world.tenant_id}
-        levels = await session.execute(
-            text(
-                "SELECT w.code, i.sku, s.on_hand, s.reserved, s.allocated, s.held"
-                " FROM stock_levels s JOIN items i ON i.id = s.item_id"
-                " JOIN warehouses w ON w.id = s.warehouse_id WHERE s.tenant_id = :t"
-                " ORDER BY 1, 2"
-            ),
-            t,
-        )
-        reservations = await session.execute(
-            text(
-                "SELECT w.code, i.sku, r.requested, r.quantity, r.status, r.source_type"
-                " FROM reservations r JOIN items i ON i.id = r.item_id"
-                " JOIN warehouses w ON w.id = r.warehouse_id WHERE r.tenant_id = :t ORDER BY r.id"
-            ),
-            t,
-        )
-        events = await session.execute(
-            text(
-                "SELECT type, subject_id, sequence, data FROM events WHERE tenant_id = :t"
-                " ORDER BY id"
-            ),
-            t,
-        )
-        return {
-            "levels": [tuple(row) for row in levels],
-            "reservations": [tuple(row) for row in reservations],
-            "events": [tuple(row) for row in events],
-        }
 
 
 @pytest.mark.parametrize("seed", range(5))
