@@ -45,9 +45,9 @@ async def _source_and_target(
     return source, target
 
 
-_PICK = "SELECT oms_pick(%s, %s, %s, %s, %s, %s, %s)"
-_SHIP = "SELECT oms_ship(%s, %s, %s, %s, %s)"
-_PUT_BACK = "SELECT oms_put_back(%s, %s, %s, %s, %s, %s)"
+_PICK = "SELECT oms_pick(%s::bigint, %s, %s, %s, %s::bigint, %s::bigint, %s)"
+_SHIP = "SELECT oms_ship(%s::bigint, %s, %s, %s, %s::bigint)"
+_PUT_BACK = "SELECT oms_put_back(%s::bigint, %s, %s, %s, %s::bigint, %s)"
 
 
 async def pick(

@@ -160,6 +160,9 @@ BEGIN
         -- no total changes: the level row is still the first lock of every operation
         PERFORM 1 FROM stock_levels WHERE warehouse_id = a.warehouse_id AND item_id = a.item_id
         FOR UPDATE;
+        IF NOT FOUND THEN
+            PERFORM oms_defer('no level to lock');
+        END IF;
     END IF;
     IF p_source < p_target THEN
         PERFORM oms_move_balance(a, p_source, -p_quantity, -p_quantity);
