@@ -37,8 +37,9 @@ LOCAL_PROJECTION = "projection-in-local-activities"
 # the run's end when nothing had changed, and shipped a request in one activity and
 # projected it in a second. Now a reservation round is published by the step that
 # follows it (the allocation, the payment window or a wait: each publishes), a view
-# equal to the last one written is not written again, and a request ships and is
-# projected in one activity (ship_and_project). Asked at the run's start.
+# equal to the last one written is not written again (but for the run's last), and a
+# request ships and is projected in one activity (ship_and_project). Asked at the
+# run's start.
 LEAN_SHAPE = "lean-order-shape"
 
 MAX_HISTORY = 1_000  # events: past this a waiting run continues as new
@@ -173,13 +174,15 @@ class OrderPlumbing:
         self.steps.completed()
         return self.book.view()
 
-    async def _publish(self) -> None:
-        """The new state to the projection and the search attributes."""
+    async def _publish(self, *, closing: bool = False) -> None:
+        """The new state to the projection and the search attributes. `closing`: the
+        run's last view is written even when unchanged, so the projection a closed
+        order is read from carries the version the run returned."""
         self.book.next_version()
         self._upsert_search_attributes()
         view = self.book.view()
         said = content(view) if self.lean else ""
-        if self.lean and self.projected is not None and self.projected[1] == said:
+        if self.lean and not closing and self.projected is not None and self.projected[1] == said:
             return  # written already (but for its version)
         try:
             await self._project(OrderActivities.project_order, view)

@@ -98,7 +98,7 @@ class OrderWorkflow(ShopUpdates):
         if self.book.cancel_asked is not None and not self.book.closing:
             await self._compensate(OrderStatus.CANCELED, self.book.cancel_asked)
         self.book.settle_status()
-        await self._publish()
+        await self._publish(closing=True)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.book.view()
 
