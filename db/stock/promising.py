@@ -1,5 +1,7 @@
 """Promising stock: reserve (soft, warehouse level), release, allocate (hard:
-location and lot chosen by the item's strategy), deallocate."""
+location and lot chosen by the item's strategy, db/stock/allocating.py),
+deallocate. Each is one server-side call in the common case (db/stock/calls.py),
+the reference implementation deciding every other."""
 
 from __future__ import annotations
 
@@ -8,14 +10,15 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Allocation, Item, Lot, Reservation
+from db.models import Allocation, Item, Reservation
 from db.stock import calls
+from db.stock.allocating import reference_allocate
 from db.stock.availability import refuse_expired_promises
-from db.stock.candidates import candidates, free_stock
-from db.stock.change import BalanceKey, Label, Place, StockChange, lock_levels
+from db.stock.change import BalanceKey, Label, Place, StockChange
 from db.stock.operation import Caller, OperationContext, run_operation
-from domain.allocation import LotStatus, Strategy, choose_stock, lot_status_on
-from domain.errors import Amounts, InvalidInput, NotFound
+from db.stock.reservations import locked_reservation, portion, reservation_record
+from domain.allocation import LotStatus, lot_status_on
+from domain.errors import InvalidInput, NotFound
 from domain.stock import (
     AllocateReservation,
     AllocationRecord,
@@ -34,6 +37,8 @@ _RESERVE = (
     " %s::timestamptz, %s::date)"
 )
 _RELEASE = "SELECT oms_release(%s, %s, %s, %s, %s::bigint, %s)"
+_ALLOCATE = "SELECT oms_allocate(%s, %s, %s, %s, %s::bigint, %s::text, %s::text)"
+_DEALLOCATE = "SELECT oms_deallocate(%s, %s, %s, %s, %s::bigint)"
 
 
 async def reserve(
@@ -128,47 +133,6 @@ async def reference_reserve(
     return await run_operation(sessions, caller, "reserve", command, ReservationsResult, body)
 
 
-async def _locked_reservation(ctx: OperationContext, reservation_id: int) -> Reservation:
-    reservation = await ctx.session.scalar(
-        select(Reservation)
-        .where(Reservation.id == reservation_id, Reservation.tenant_id == ctx.tenant_id)
-        .with_for_update()
-    )
-    if reservation is None:
-        raise NotFound(f"reservation {reservation_id} does not exist", field="reservation_id")
-    return reservation
-
-
-def _portion(requested: int | None, open_quantity: int, what: str, sku: str) -> int:
-    if open_quantity == 0:
-        raise InvalidTransition(f"nothing is left to {what}")
-    quantity = open_quantity if requested is None else requested
-    if quantity <= 0:
-        raise InvalidInput("quantity must be positive", field="quantity")
-    if quantity > open_quantity:
-        q = Amounts()
-        raise InvalidInput(
-            f"quantity {q(sku, quantity)} exceeds the {q(sku, open_quantity)} still open",
-            field="quantity",
-            amounts=q,
-        )
-    return quantity
-
-
-async def _reservation_record(ctx: OperationContext, r: Reservation) -> ReservationRecord:
-    item = await ctx.session.get_one(Item, r.item_id)
-    lot = await ctx.session.get(Lot, r.lot_id) if r.lot_id else None
-    return ReservationRecord(
-        r.id,
-        await ctx.catalogue.warehouse_code(r.warehouse_id),
-        item.sku,
-        lot.lot_number if lot else None,
-        r.requested,
-        r.quantity,
-        r.status,
-    )
-
-
 async def release(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReleaseReservation
 ) -> ReservationsResult:
@@ -198,16 +162,16 @@ async def reference_release(
     """The reference: every case, every refusal worded."""
 
     async def body(ctx: OperationContext) -> ReservationsResult:
-        r = await _locked_reservation(ctx, command.reservation_id)
+        r = await locked_reservation(ctx, command.reservation_id)
         item = await ctx.session.get_one(Item, r.item_id)
-        quantity = _portion(command.quantity, r.quantity, "release", item.sku)
+        quantity = portion(command.quantity, r.quantity, "release", item.sku)
         r.quantity -= quantity
         if r.quantity == 0:
             r.status = "expired" if command.expired else "released"
         label = Label(0, item.sku, await ctx.catalogue.warehouse_code(r.warehouse_id))
         change = StockChange(ctx.tenant_id)
         change.reserve(r.warehouse_id, r.item_id, r.lot_id, -quantity, label)
-        result = ReservationsResult([await _reservation_record(ctx, r)])
+        result = ReservationsResult([await reservation_record(ctx, r)])
         await ctx.record(result, ReservationsResult)
         await change.apply(ctx.session)
         return result
@@ -250,86 +214,26 @@ async def allocate(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: AllocateReservation
 ) -> AllocationResult:
     """Turn reserved quantity into allocations at locations and lots chosen by the
-    item's strategy. What cannot be allocated stays reserved (`shortfall`)."""
-
-    async def body(ctx: OperationContext) -> AllocationResult:
-        r = await _locked_reservation(ctx, command.reservation_id)
-        item = await ctx.session.get_one(Item, r.item_id)
-        quantity = _portion(command.quantity, r.quantity, "allocate", item.sku)
-        warehouse_code = await ctx.catalogue.warehouse_code(r.warehouse_id)
-        # Balances of this item and warehouse change only under its level lock.
-        await lock_levels(ctx.session, ctx.tenant_id, [(r.warehouse_id, r.item_id)])
-        pair = (r.warehouse_id, r.item_id)
-        stock = (await free_stock(ctx.session, [pair], lot_id=r.lot_id))[pair]
-        by_key = {s.candidate.balance_key: s for s in stock}
-        # A pinned reservation already holds its lot; others may only take a lot's
-        # stock that nobody else has reserved.
-        lot_free = (
-            {}
-            if r.lot_id
-            else {
-                s.lot_id: s.lot_free
-                for s in stock
-                if s.lot_id is not None and s.lot_free is not None
-            }
-        )
-        picks, shortfall = choose_stock(
-            candidates(stock),
-            quantity,
-            Strategy(item.default_strategy),
-            datetime.now(UTC).date(),
-            lot_free,
-        )
-        change = StockChange(ctx.tenant_id)
-        allocated = 0
-        records = []
-        for pick in picks:
-            row = by_key[pick.candidate.balance_key]
-            key = BalanceKey(
-                r.warehouse_id, r.item_id, row.lot_id or 0, row.location_id, row.serial_id or 0
-            )
-            label = Label(0, item.sku, warehouse_code, row.location, row.lot_number)
-            change.allocate(key, pick.quantity, label)
-            allocation = Allocation(
-                tenant_id=ctx.tenant_id,
-                reservation_id=r.id,
-                balance_id=row.balance_id,
-                warehouse_id=r.warehouse_id,
-                item_id=r.item_id,
-                quantity=pick.quantity,
-                status="allocated",
-                reference_type=command.reference_type or r.source_type,
-                reference_id=command.reference_id or r.source_id,
-            )
-            ctx.session.add(allocation)
-            await ctx.session.flush()
-            allocated += pick.quantity
-            records.append(
-                AllocationRecord(
-                    allocation.id,
-                    r.id,
-                    warehouse_code,
-                    row.location,
-                    item.sku,
-                    row.lot_number,
-                    row.serial_number,
-                    pick.quantity,
-                    "allocated",
-                )
-            )
-        if allocated:
-            change.reserve(
-                r.warehouse_id, r.item_id, r.lot_id, -allocated, Label(0, item.sku, warehouse_code)
-            )
-            r.quantity -= allocated
-            if r.quantity == 0:
-                r.status = "allocated"
-        result = AllocationResult(await _reservation_record(ctx, r), records, shortfall)
-        await ctx.record(result, AllocationResult)
-        await change.apply(ctx.session)
-        return result
-
-    return await run_operation(sessions, caller, "allocate", command, AllocationResult, body)
+    item's strategy; what cannot be allocated stays reserved (`shortfall`). One
+    server-side call, unless it deferred to the reference (db/stock/allocating.py)."""
+    return await calls.call(
+        sessions,
+        caller,
+        "allocate",
+        command,
+        AllocationResult,
+        _ALLOCATE,
+        lambda digest: (
+            caller.tenant_id,
+            caller.idempotency_key,
+            digest,
+            command.reservation_id,
+            command.quantity,
+            command.reference_type,
+            command.reference_id,
+        ),
+        lambda: reference_allocate(sessions, caller, command),
+    )
 
 
 async def locked_allocation(ctx: OperationContext, allocation_id: int, status: str) -> Allocation:
@@ -340,7 +244,7 @@ async def locked_allocation(ctx: OperationContext, allocation_id: int, status: s
         )
     )
     if reservation_id is not None:
-        await _locked_reservation(ctx, reservation_id)
+        await locked_reservation(ctx, reservation_id)
     allocation = await ctx.session.scalar(
         select(Allocation)
         .where(Allocation.id == allocation_id, Allocation.tenant_id == ctx.tenant_id)
@@ -410,12 +314,35 @@ async def deallocate(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: Deallocate
 ) -> AllocationResult:
     """Give allocated (not yet picked) stock back to its reservation (or free it,
-    when that reservation was released meanwhile)."""
+    when that reservation was released meanwhile): one server-side call, unless it
+    deferred."""
+    return await calls.call(
+        sessions,
+        caller,
+        "deallocate",
+        command,
+        AllocationResult,
+        _DEALLOCATE,
+        lambda digest: (
+            caller.tenant_id,
+            caller.idempotency_key,
+            digest,
+            command.allocation_id,
+            command.quantity,
+        ),
+        lambda: reference_deallocate(sessions, caller, command),
+    )
+
+
+async def reference_deallocate(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: Deallocate
+) -> AllocationResult:
+    """The reference: every case, every refusal worded."""
 
     async def body(ctx: OperationContext) -> AllocationResult:
         a = await locked_allocation(ctx, command.allocation_id, "allocated")
         item = await ctx.session.get_one(Item, a.item_id)
-        quantity = _portion(command.quantity, a.quantity, "deallocate", item.sku)
+        quantity = portion(command.quantity, a.quantity, "deallocate", item.sku)
         key = await balance_key(ctx, a)
         record = await allocation_record(ctx, a, quantity)
         label = Label(0, record.sku, record.warehouse, record.location, record.lot)
@@ -433,7 +360,7 @@ async def deallocate(
                 r.quantity += quantity
                 r.status = "active"
                 change.reserve(r.warehouse_id, r.item_id, r.lot_id, quantity, label)
-            reservation = await _reservation_record(ctx, r)
+            reservation = await reservation_record(ctx, r)
         result = AllocationResult(reservation, [await allocation_record(ctx, a, a.quantity)])
         await ctx.record(result, AllocationResult)
         await change.apply(ctx.session)
