@@ -264,7 +264,12 @@ async def test_a_plain_allocation_and_its_deallocation_are_one_call_each_recordi
             text("SELECT oms_allocate(:t, 'alloc-1', 'h', :r, NULL, NULL, NULL)"),
             {"t": world.tenant_id, "r": reservation.id},
         )
+        stored = await session.scalar(
+            text("SELECT result FROM idempotency_records WHERE tenant_id = :t AND key = :k"),
+            {"t": world.tenant_id, "k": "alloc-1"},
+        )
     result = adapter(AllocationResult).validate_python(answer["result"])
+    assert stored == adapter(AllocationResult).dump_python(result, mode="json")
     assert [(a.location, a.quantity) for a in result.allocations] == [("A2", 3), ("A1", 3)]
     assert result.reservation is not None and result.reservation.status == "allocated"
     assert (await world.level("WIDGET"))["allocated"] == 6
