@@ -31,6 +31,7 @@ from domain.stock import (
     ReserveStock,
 )
 from tests.integration.stock_world import World, make_world
+from tests.integration.twin_worlds import books
 
 EXTRA_ITEMS = [
     ItemSpec("STACK", "Last in, first out", default_strategy=Strategy.LIFO),
@@ -186,38 +187,6 @@ async def play(world: World, steps: list[tuple[Any, ...]], fast: bool) -> list[A
         except DomainError as refusal:
             answers.append((type(refusal).__name__, ids.words(refusal.detail), refusal.field))
     return answers
-
-
-async def books(world: World) -> dict[str, list[tuple[Any, ...]]]:
-    """What the operations left, in a stable order, without ids."""
-    queries = {
-        "levels": "SELECT w.code, i.sku, s.on_hand, s.reserved, s.allocated, s.held"
-        " FROM stock_levels s JOIN items i ON i.id = s.item_id"
-        " JOIN warehouses w ON w.id = s.warehouse_id WHERE s.tenant_id = :t ORDER BY 1, 2",
-        "reservations": "SELECT i.sku, r.requested, r.quantity, r.status FROM reservations r"
-        " JOIN items i ON i.id = r.item_id WHERE r.tenant_id = :t ORDER BY r.id",
-        "allocations": "SELECT i.sku, loc.code, l.lot_number, s.serial_number, a.quantity,"
-        " a.status, a.reference_type, a.reference_id FROM allocations a"
-        " JOIN balances b ON b.id = a.balance_id JOIN items i ON i.id = a.item_id"
-        " JOIN locations loc ON loc.id = b.location_id LEFT JOIN lots l ON l.id = b.lot_id"
-        " LEFT JOIN serials s ON s.id = b.serial_id WHERE a.tenant_id = :t ORDER BY a.id",
-        "balances": "SELECT i.sku, loc.code, l.lot_number, s.serial_number, b.on_hand,"
-        " b.allocated FROM balances b JOIN items i ON i.id = b.item_id"
-        " JOIN locations loc ON loc.id = b.location_id LEFT JOIN lots l ON l.id = b.lot_id"
-        " LEFT JOIN serials s ON s.id = b.serial_id WHERE b.tenant_id = :t ORDER BY b.id",
-        "lot_levels": "SELECT l.lot_number, ll.on_hand, ll.reserved, ll.allocated"
-        " FROM lot_levels ll JOIN lots l ON l.id = ll.lot_id WHERE ll.tenant_id = :t"
-        " ORDER BY 1",
-        "events": "SELECT type, subject_id, sequence, data FROM events WHERE tenant_id = :t"
-        " ORDER BY id",
-        "ledger": "SELECT type, quantity, reference_type FROM movements WHERE tenant_id = :t"
-        " ORDER BY id",
-    }
-    async with world.sessions() as session:
-        return {
-            name: [tuple(row) for row in await session.execute(text(sql), {"t": world.tenant_id})]
-            for name, sql in queries.items()
-        }
 
 
 @pytest.mark.parametrize("seed", range(6))
