@@ -22,9 +22,11 @@ from observability import context
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oms_…`")
 
 
-async def get_resources(request: Request) -> Resources:
-    """Async on purpose: FastAPI runs a plain `def` dependency in a worker thread,
-    a thread hand-off on every request for one attribute read."""
+def get_resources(request: Request) -> Resources:
+    """A plain `def`: FastAPI runs it in a worker thread, which costs a thread
+    hand-off per request but is a point where a request yields. Async, a request
+    whose key is cached never yields, and sixteen in-process clients in a loop
+    starve every other task (tests/e2e/test_key_revocation.py)."""
     resources: Resources = request.app.state.resources
     return resources
 
