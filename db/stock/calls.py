@@ -66,7 +66,7 @@ async def _answer(
             if error.sqlstate == DEFER:
                 return None
             if error.sqlstate not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
-                log.info("%s: %s; through the engine instead", operation, error)
+                log.warning("%s: %s; through the engine instead", operation, error)
                 return None
             log.info("%s: %s, retrying (attempt %d)", operation, error.sqlstate, attempt)
             await asyncio.sleep(0.01 * 2**attempt)
