@@ -32,18 +32,14 @@ from contracts.orders import (
 )
 from db.alerts import staging_alerts
 from db.order_projection import OrderProjection
-from db.orders import (
-    reservable,
-    reservation_warehouses,
-    staging_locations,
-    waiting_elsewhere,
-)
+from db.order_steps import LineRead, allocation_places, line_reads
+from db.orders import reservable
 from db.refusals import refused_value
 from db.stock.fulfilling import pick, put_back, ship
 from db.stock.on_hand import adjust
-from db.stock.operation import Caller, recorded
+from db.stock.operation import Caller, replayed
 from db.stock.promising import allocate, deallocate, release, reserve
-from domain.allocation import decide_backorder, plan_reservation
+from domain.allocation import WarehouseStock, decide_backorder, plan_reservation
 from domain.errors import DomainError
 from domain.order_book import with_picked_ids
 from domain.stock import (
@@ -60,6 +56,17 @@ from domain.stock import (
     ReserveStock,
     ShipAllocation,
 )
+
+
+def _may_wait(read: LineRead, need: LineNeed, short: int) -> int:
+    """How much of a short line may wait for stock (its item's backorder policy)."""
+    if short == 0:
+        return 0
+    assert read.policy is not None, need.sku
+    decision = decide_backorder(
+        read.policy, short, limit=read.limit, already_backordered=read.waiting
+    )
+    return decision.backordered
 
 
 class OrderActivities:
@@ -81,35 +88,60 @@ class OrderActivities:
     @activity.defn
     async def reserve_lines(self, data: ReserveLinesInput) -> ReserveLinesResult:
         """Reserve each line where the plan says (preferred warehouse, priority,
-        split if allowed); a line's key replays its first result on a retry."""
+        split if allowed); a line's key replays its first result on a retry. What
+        every line is planned on is read at once, before the first reservation."""
+        keys = [f"{data.key}/{need.line_id}" for need in data.lines]
+        reads = await line_reads(
+            self._sessions,
+            data.tenant_id,
+            data.order_number,
+            keys,
+            [need.sku for need in data.lines],
+        )
         results = []
-        for need in data.lines:
-            caller = Caller(data.tenant_id, f"{data.key}/{need.line_id}", ACTOR)
-            done = await recorded(self._sessions, caller, ReservationsResult)
-            if done is None:
-                done = await self._reserve_line(caller, data, need)
+        reserved: set[str] = set()  # SKUs an earlier line took: their stock is read again
+        for need, key, read in zip(data.lines, keys, reads, strict=True):
+            if read.recorded is not None:
+                done: ReservationsResult = replayed(read.recorded, ReservationsResult)
+            else:
+                stock = None if need.sku in reserved else read.stock
+                done = await self._reserve_line(
+                    Caller(data.tenant_id, key, ACTOR), data, need, stock
+                )
+            reserved.add(need.sku)
             parts = [
                 ReservedPart(reservation_id=r.id, warehouse=r.warehouse, quantity=r.quantity)
                 for r in done.reservations
             ]
             short = need.quantity - sum(p.quantity for p in parts)
-            may_wait = await self._may_wait(data.tenant_id, data.order_number, need.sku, short)
             results.append(
-                LineReservation(line_id=need.line_id, parts=parts, short=short, may_wait=may_wait)
+                LineReservation(
+                    line_id=need.line_id,
+                    parts=parts,
+                    short=short,
+                    may_wait=_may_wait(read, need, short),
+                )
             )
         return ReserveLinesResult(lines=results)
 
     async def _reserve_line(
-        self, caller: Caller, data: ReserveLinesInput, need: LineNeed
+        self,
+        caller: Caller,
+        data: ReserveLinesInput,
+        need: LineNeed,
+        stock: list[WarehouseStock] | None,
     ) -> ReservationsResult:
+        """`stock`: what the warehouses had when the step began (None: read it now)."""
         for _ in range(5):  # stock moves under us: plan again with what is there now
-            stock = await reservable(self._sessions, data.tenant_id, need.sku)
+            if stock is None:
+                stock = await reservable(self._sessions, data.tenant_id, need.sku)
             plan, _ = plan_reservation(
                 stock,
                 need.quantity,
                 preferred=data.preferred_warehouse,
                 allow_split=data.allow_split,
             )
+            stock = None
             if not plan:
                 return ReservationsResult([])
             lines = [ReserveLine(w.code, need.sku, quantity) for w, quantity in plan]
@@ -121,14 +153,6 @@ class OrderActivities:
             except DomainError as error:
                 raise business(error) from error
         return ReservationsResult([])
-
-    async def _may_wait(self, tenant_id: int, order_number: str, sku: str, short: int) -> int:
-        if short == 0:
-            return 0
-        policy, limit, waiting = await waiting_elsewhere(
-            self._sessions, tenant_id, sku, order_number
-        )
-        return decide_backorder(policy, short, limit=limit, already_backordered=waiting).backordered
 
     @activity.defn
     async def release_reservations(self, data: KeyedIds) -> None:
@@ -146,10 +170,9 @@ class OrderActivities:
         staging place: a reservation at a warehouse without one is not allocated
         (it stays reserved, the result names the warehouse, a `setup` alert says
         what to fix) and the order waits instead of failing."""
-        where = await reservation_warehouses(self._sessions, data.tenant_id, data.ids)
-        staging = await staging_locations(self._sessions, data.tenant_id, set(where.values()))
-        unstaged = sorted(set(where.values()) - staging.keys())
-        await staging_alerts(self._sessions, data.tenant_id, staging, unstaged)
+        places = await allocation_places(self._sessions, data.tenant_id, data.ids)
+        where, staging, unstaged = places.warehouses, places.staging, places.unstaged
+        await staging_alerts(self._sessions, data.tenant_id, staging, unstaged, places.alerted)
         allocations = []
         shortfall = {}
         for reservation_id in data.ids:

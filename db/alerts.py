@@ -174,10 +174,11 @@ async def resolve_alert(
 # -- setup: what a warehouse lacks to fulfil orders ------------------------------------
 
 SETUP_KIND = "setup"
+STAGING_ALERT_PREFIX = f"{SETUP_KIND}:staging:"  # then the warehouse's code
 
 
 def staging_alert_key(warehouse: str) -> str:
-    return f"{SETUP_KIND}:staging:{warehouse}"
+    return f"{STAGING_ALERT_PREFIX}{warehouse}"
 
 
 def staging_alert(tenant_id: int, warehouse: str) -> NewAlert:
@@ -198,16 +199,21 @@ async def staging_alerts(
     tenant_id: int,
     staging: dict[str, str],
     unstaged: list[str],
+    alerted: set[str],
 ) -> None:
     """A `setup` alert for each warehouse that cannot stage picked goods (raised
     again if it was resolved and the lack came back); resolved for each warehouse
-    that can (`staging`: warehouse code -> its staging location)."""
+    that can (`staging`: warehouse code -> its staging location). `alerted` names
+    the warehouses whose alert was open when they were read: only a change is
+    written (the statements' own conditions still guard against a concurrent one)."""
     for warehouse in unstaged:
-        await raise_alert(sessions, staging_alert(tenant_id, warehouse), reopen=True)
-    if staging:
+        if warehouse not in alerted:
+            await raise_alert(sessions, staging_alert(tenant_id, warehouse), reopen=True)
+    fixed = sorted(w for w in staging if w in alerted)
+    if fixed:
         await resolve_alerts(
             sessions,
             tenant_id,
-            [staging_alert_key(w) for w in sorted(staging)],
+            [staging_alert_key(w) for w in fixed],
             "a staging location exists now",
         )

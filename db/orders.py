@@ -29,10 +29,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from contracts.orders import OrderView, RequestView
 from contracts.shipping import Shipping
-from db.models import FulfillmentRequestRow, Item, Order
+from db.models import FulfillmentRequestRow, Order
 from db.stock.availability import LevelStock, expired_unmarked_stock
 from db.stock.candidates import candidates, free_stock
-from domain.allocation import BackorderPolicy, WarehouseStock, can_wake_backorders
+from domain.allocation import WarehouseStock, can_wake_backorders
 from domain.errors import NotFound
 from domain.orders import RequestStatus
 
@@ -74,26 +74,6 @@ async def reservable(
     ]
 
 
-async def waiting_elsewhere(
-    sessions: async_sessionmaker[AsyncSession], tenant_id: int, sku: str, order_number: str
-) -> tuple[BackorderPolicy, int | None, int]:
-    """The item's backorder policy and limit, and what other orders have waiting."""
-    async with sessions() as session:
-        item = await session.scalar(
-            select(Item).where(Item.tenant_id == tenant_id, Item.sku == sku)
-        )
-        assert item is not None, sku
-        waiting = await session.scalar(
-            text(
-                "SELECT coalesce(sum(l.backordered), 0) FROM order_lines l"
-                " JOIN orders o ON o.id = l.order_id"
-                " WHERE l.item_id = :i AND l.backordered > 0 AND o.order_number <> :n"
-            ),
-            {"i": item.id, "n": order_number},
-        )
-    return BackorderPolicy(item.backorder_policy), item.backorder_limit, int(waiting or 0)
-
-
 async def waiting_orders(
     sessions: async_sessionmaker[AsyncSession], tenant_id: int, skus: set[str]
 ) -> list[str]:
@@ -111,23 +91,6 @@ async def waiting_orders(
             {"t": tenant_id, "skus": sorted(skus)},
         )
         return [row[0] for row in rows]
-
-
-async def staging_locations(
-    sessions: async_sessionmaker[AsyncSession], tenant_id: int, warehouses: set[str]
-) -> dict[str, str]:
-    """Where each warehouse stages picked goods: its first active staging location."""
-    async with sessions() as session:
-        rows = await session.execute(
-            text(
-                "SELECT DISTINCT ON (w.code) w.code, l.code FROM locations l"
-                " JOIN warehouses w ON w.id = l.warehouse_id"
-                " WHERE w.tenant_id = :t AND w.code = ANY(:codes) AND l.type = 'staging'"
-                " AND l.active ORDER BY w.code, l.code"
-            ),
-            {"t": tenant_id, "codes": sorted(warehouses)},
-        )
-        return {row[0]: row[1] for row in rows}
 
 
 async def projected_order(
@@ -360,22 +323,6 @@ async def find_request(session: AsyncSession, tenant_id: int, request_id: str) -
     if row is None:
         raise NotFound(f"fulfillment request {request_id!r} does not exist", field="id")
     return _queued(row)
-
-
-async def reservation_warehouses(
-    sessions: async_sessionmaker[AsyncSession], tenant_id: int, reservation_ids: list[int]
-) -> dict[int, str]:
-    """The warehouse (code) of each reservation."""
-    async with sessions() as session:
-        rows = await session.execute(
-            text(
-                "SELECT r.id, w.code FROM reservations r"
-                " JOIN warehouses w ON w.id = r.warehouse_id"
-                " WHERE r.tenant_id = :t AND r.id = ANY(:ids)"
-            ),
-            {"t": tenant_id, "ids": reservation_ids},
-        )
-        return {int(row[0]): row[1] for row in rows}
 
 
 async def wakeable_backorders(

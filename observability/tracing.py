@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
+from db.call_reads import trace_reads
 from settings import Settings
 
 # Probes and scrapes would be most of the spans and say nothing.
@@ -63,11 +64,13 @@ class Tracing:
 
     def instrument_engine(self, engine: AsyncEngine) -> None:
         """A span per SQL statement on this engine only (the instrumentor's global
-        `instrument()` would also patch `create_engine` for the whole process)."""
+        `instrument()` would also patch `create_engine` for the whole process), and
+        per read through its call pool (db/call_reads.py)."""
         if self.provider is not None:
             connections = NoOpMeterProvider().get_meter("oms").create_up_down_counter("unused")
             tracer = self.provider.get_tracer("oms.sql")
             EngineTracer(tracer, engine.sync_engine, connections)  # type: ignore[no-untyped-call]
+            trace_reads(engine, tracer)
 
     def shutdown(self) -> None:
         """Send what is buffered (at process exit)."""

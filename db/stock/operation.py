@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 from sqlalchemy import text
@@ -233,7 +233,12 @@ def replay(
             f"({record['operation']}); use a new key",
             field="Idempotency-Key",
         )
-    return adapter(result_type).validate_python({**record["result"], "replayed": True})
+    return replayed(record["result"], result_type)
+
+
+def replayed(result: dict[str, Any], result_type: Any) -> Any:
+    """A key's recorded result as a repeat gets it."""
+    return adapter(result_type).validate_python({**result, "replayed": True})
 
 
 async def recorded(
@@ -250,7 +255,7 @@ async def recorded(
         ).first()
     if row is None:
         return None
-    result: T = adapter(cast(Any, result_type)).validate_python({**row.result, "replayed": True})
+    result: T = replayed(row.result, result_type)
     return result
 
 
