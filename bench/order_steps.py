@@ -20,42 +20,15 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from activities.orders import OrderActivities
-from bench.stock_ops import STOCK
+from bench.stock_ops import setup_tenant
 from cli.embedded import EmbeddedPostgres, free_port
 from contracts.orders import KeyedIds, LineNeed, ReserveLinesInput
-from db.catalogue import create_item, create_warehouse
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
-from db.stock.on_hand import receive
-from db.stock.operation import Caller
-from db.tenants import ensure_tenant
-from domain.catalogue import ItemSpec, LocationSpec, LocationType, WarehouseSpec
-from domain.stock import ReceiptLine, ReceiveStock
 from settings import Settings
 
 SKUS = ["A", "B"]
-
-
-async def setup_tenant(sessions: async_sessionmaker[AsyncSession]) -> int:
-    async with sessions() as session, session.begin():
-        tenant = await ensure_tenant(session, f"bench-{uuid.uuid4().hex[:8]}")
-        await create_warehouse(
-            session,
-            tenant.id,
-            WarehouseSpec("WH1", "bench"),
-            [
-                LocationSpec("WH1", "A1", LocationType.BIN),
-                LocationSpec("WH1", "STAGE", LocationType.STAGING),
-            ],
-        )
-        for sku in SKUS:
-            await create_item(session, tenant.id, ItemSpec(sku, sku))
-    receipt = ReceiveStock("WH1", "A1", [ReceiptLine(sku, STOCK) for sku in SKUS])
-    await receive(sessions, Caller(tenant.id, uuid.uuid4().hex, "bench"), receipt)
-    return tenant.id
 
 
 async def orders(steps: OrderActivities, tenant_id: int, count: int) -> tuple[float, float]:
@@ -84,18 +57,12 @@ async def orders(steps: OrderActivities, tenant_id: int, count: int) -> tuple[fl
     return reserving / count, allocating / count
 
 
-async def main(count: int, profile: bool) -> None:
-    root = Path(tempfile.mkdtemp(prefix="oms-bench-"))
-    server = EmbeddedPostgres(root / "pg", free_port())
-    server.start()
+async def measure(url: str, count: int, profile: bool) -> None:
+    engine = create_engine(Settings(database_url=url))
     try:
-        server.ensure_database("bench")
-        url = server.url("bench")
-        upgrade(url)
-        engine = create_engine(Settings(database_url=url))
         sessions = create_session_factory(engine)
-        tenant_id = await setup_tenant(sessions)
         steps = OrderActivities(sessions)
+        tenant_id = await setup_tenant(sessions, SKUS)  # WH1 stages at STAGE
         await orders(steps, tenant_id, 50)  # warm up
         reserving, allocating = await orders(steps, tenant_id, count)
         print(
@@ -104,19 +71,27 @@ async def main(count: int, profile: bool) -> None:
             f"allocate_reservations {allocating * 1000:.2f} ms"
         )
         if profile:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            await orders(steps, tenant_id, count)
-            profiler.disable()
+            with cProfile.Profile() as profiler:
+                await orders(steps, tenant_id, count)
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+    finally:
         await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="oms-bench-")) / "pg", free_port())
+    server.start()
+    try:
+        server.ensure_database("bench")
+        upgrade(server.url("bench"))
+        asyncio.run(measure(server.url("bench"), args.orders, args.profile))
     finally:
         server.stop()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=300)
-    parser.add_argument("--profile", action="store_true")
-    args = parser.parse_args()
-    asyncio.run(main(args.orders, args.profile))
+    main()
