@@ -5,6 +5,7 @@ unique key a concurrent twin took first are worth another attempt."""
 
 from __future__ import annotations
 
+import psycopg
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
 from db import failures
@@ -21,13 +22,17 @@ RACES = frozenset({"23505"})
 
 def refused_value(error: BaseException) -> str | None:
     """Why the database refused for good (the driver's first line), or None when a
-    retry may succeed. Looks through the error's causes: a wrapper keeps its cause."""
+    retry may succeed. Looks through the error's causes: a wrapper keeps its cause.
+    SQLAlchemy's errors and psycopg's own (statements sent straight through psycopg:
+    db/call_pool.py) are told apart alike."""
     seen: BaseException | None = error
     for _ in range(5):  # a short chain; a cycle of causes must not loop forever
         if seen is None:
             return None
         if isinstance(seen, DBAPIError):
             return _permanent(seen)
+        if isinstance(seen, psycopg.Error):
+            return _driver_permanent(seen)
         if isinstance(seen, UnicodeError):  # e.g. a lone surrogate the driver cannot encode
             return f"a value cannot be encoded: {seen}"
         seen = seen.__cause__
@@ -37,12 +42,30 @@ def refused_value(error: BaseException) -> str | None:
 def _permanent(error: DBAPIError) -> str | None:
     if error.connection_invalidated:
         return None
-    sqlstate = failures.sqlstate(error)
+    refused = isinstance(error, DataError | ProgrammingError | IntegrityError)
+    return _refusal(failures.sqlstate(error), refused, error.orig, type(error).__name__)
+
+
+def _driver_permanent(error: psycopg.Error) -> str | None:
+    if failures.driver_unreachable(error):
+        return None
+    refused = isinstance(
+        error, psycopg.DataError | psycopg.ProgrammingError | psycopg.IntegrityError
+    )
+    return _refusal(error.sqlstate or "", refused, error, type(error).__name__)
+
+
+def _refusal(
+    sqlstate: str, refused_class: bool, driver_error: BaseException | None, name: str
+) -> str | None:
+    """`refused_class`: the driver's error class says the value or statement is
+    wrong; what counts when the driver refused before sending (psycopg: NUL in a
+    text value) and no SQLSTATE says more."""
     if sqlstate:
         permanent = sqlstate[:2] in PERMANENT_CLASSES and sqlstate not in RACES
-    else:  # the driver refused before sending (psycopg: NUL in a text value)
-        permanent = isinstance(error, DataError | ProgrammingError | IntegrityError)
+    else:
+        permanent = refused_class
     if not permanent:
         return None
-    first = str(error.orig).splitlines()[0] if error.orig is not None else type(error).__name__
+    first = str(driver_error).splitlines()[0] if driver_error is not None else name
     return f"{first} (SQLSTATE {sqlstate})" if sqlstate else first
