@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,34 +36,43 @@ _RELAY_LOCK = 0x0E7E_7701  # pg advisory lock held by the one relay publishing n
 async def record_events(session: AsyncSession, events: Sequence[NewEvent]) -> None:
     """Write `events` in the caller's transaction (one statement), numbered per
     subject in the order given; the relay is told at commit."""
-    if not events:
-        return
-    await session.execute(
-        _RECORD,
-        {
-            "t": [e.tenant_id for e in events],
-            "type": [e.type.value for e in events],
-            "v": [VERSIONS[e.type] for e in events],
-            "st": [e.subject.value for e in events],
-            "sid": [e.subject_id for e in events],
-            "data": json.dumps([dict(e.data) for e in events]),
-            "channel": NOTIFY_CHANNEL,
-        },
-    )
+    if events:
+        await session.flush()  # as session.execute would: the statements keep their order
+        connection = await session.connection()
+        await connection.exec_driver_sql(RECORD_EVENTS, _record_params(events))
+
+
+async def write_events(conn: psycopg.AsyncConnection[Any], events: Sequence[NewEvent]) -> None:
+    """`record_events` on a psycopg connection, in its transaction (db/call_pool.py)."""
+    if events:
+        await conn.execute(RECORD_EVENTS, _record_params(events), prepare=True)
+
+
+def _record_params(events: Sequence[NewEvent]) -> dict[str, Any]:
+    return {
+        "t": [e.tenant_id for e in events],
+        "type": [e.type.value for e in events],
+        "v": [VERSIONS[e.type] for e in events],
+        "st": [e.subject.value for e in events],
+        "sid": [e.subject_id for e in events],
+        "data": json.dumps([dict(e.data) for e in events]),
+        "channel": NOTIFY_CHANNEL,
+    }
 
 
 # Each subject's counter moves by the number of its events in the batch (one locked
 # row per subject); each event takes counter - (its events after it in the batch).
-_RECORD = text(
-    """
+# Written once in psycopg's style: sent as it is by the session (exec_driver_sql, its
+# errors wrapped as every SQLAlchemy error) and by a call-pool connection.
+RECORD_EVENTS = """
     WITH input AS (
         SELECT v.*, d.data,
                count(*) OVER (PARTITION BY v.t, v.st, v.sid) AS n_subject,
                row_number() OVER (PARTITION BY v.t, v.st, v.sid ORDER BY v.n) AS k
-        FROM unnest(CAST(:t AS bigint[]), CAST(:type AS text[]), CAST(:v AS int[]),
-                    CAST(:st AS text[]), CAST(:sid AS text[]))
+        FROM unnest(CAST(%(t)s AS bigint[]), CAST(%(type)s AS text[]), CAST(%(v)s AS int[]),
+                    CAST(%(st)s AS text[]), CAST(%(sid)s AS text[]))
              WITH ORDINALITY AS v(t, type, v, st, sid, n)
-        JOIN jsonb_array_elements(CAST(:data AS jsonb)) WITH ORDINALITY AS d(data, n)
+        JOIN jsonb_array_elements(CAST(%(data)s AS jsonb)) WITH ORDINALITY AS d(data, n)
              ON d.n = v.n
     ), counters AS (
         INSERT INTO event_subjects AS s (tenant_id, subject_type, subject_id, last_sequence)
@@ -81,9 +91,8 @@ _RECORD = text(
         ORDER BY i.n
         RETURNING 1
     )
-    SELECT pg_notify(:channel, ''), (SELECT count(*) FROM written)
-    """
-)
+    SELECT pg_notify(%(channel)s, ''), (SELECT count(*) FROM written)
+"""
 
 
 # -- the relay's step -----------------------------------------------------------------
