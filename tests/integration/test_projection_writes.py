@@ -144,22 +144,24 @@ async def test_a_step_whose_events_the_database_refuses_changes_no_row_and_is_re
     assert (await _rows(sessions, order.order_number))[0] == 1
 
 
+RAISED = {"23514": "x (SQLSTATE 23514)", "23505": None, "40001": None, "40P01": None, "57014": None}
+
+
 @pytest.mark.parametrize(
     ("statement", "refused"),
     [
         ("SELECT CAST(%(v)s AS text)", "PostgreSQL text fields cannot contain NUL (0x00) bytes"),
         ("SELECT CAST(99999 AS smallint)", "smallint out of range (SQLSTATE 22003)"),
-        (
-            'SELECT CAST(\'{"a": "\\u0000"}\' AS jsonb)',  # as a view with a NUL would
+        (  # what a view holding a NUL is refused with
+            'SELECT CAST(\'{"a": "\\u0000"}\' AS jsonb)',
             "unsupported Unicode escape sequence (SQLSTATE 22P05)",
         ),
         ("SELECT no_such_function()", None),  # 42883: a deploy fixes it
         ("SELECT * FROM no_such_table", None),  # 42P01: a migration not yet run
-        ("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '23514'; END $$", "x (SQLSTATE 23514)"),
-        ("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '23505'; END $$", None),
-        ("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '40001'; END $$", None),
-        ("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '40P01'; END $$", None),
-        ("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '57014'; END $$", None),
+        *[
+            (f"DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '{state}'; END $$", refused)
+            for state, refused in RAISED.items()
+        ],
     ],
 )
 async def test_psycopg_errors_count_as_refused_exactly_as_sqlalchemys_do(
