@@ -3,8 +3,6 @@ wake-ups, the WMS's queue), and the events of each step written with them."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
@@ -73,10 +71,6 @@ async def _record(conn: Connection, order: OrderInput, workflow_id: str) -> None
 
 def _project_params(view: OrderView) -> dict[str, Any]:
     lines = view.lines
-    requests = [
-        {"id": r.id, "warehouse": r.warehouse, "status": r.status, "view": asdict(r)}
-        for r in view.fulfillment_requests
-    ]
     return {
         "status": view.status.value,
         "payment": view.payment_status.value,
@@ -90,7 +84,6 @@ def _project_params(view: OrderView) -> dict[str, Any]:
         "b": [x.backordered for x in lines],
         "s": [x.shipped for x in lines],
         "c": [x.canceled for x in lines],
-        "requests": json.dumps(requests),
     }
 
 
@@ -128,7 +121,8 @@ _RECORD = """
 # written only with it. Lines are always written: a filter on their old values would
 # read them from the statement's snapshot, taken before this statement waited for a
 # concurrent older write's row lock, and could keep that older write's values.
-# Requests are compared under ON CONFLICT, which sees the locked current row.
+# Requests are compared under ON CONFLICT, which sees the locked current row; each
+# one's row keeps its part of the view (no second serialization of it here).
 # The order row is locked first and what the step's events are decided on is read
 # from it (the newest row, also after waiting for a concurrent write's lock).
 _PROJECT = f"""
@@ -150,9 +144,9 @@ _PROJECT = f"""
     ), requests AS (
         INSERT INTO fulfillment_requests (id, tenant_id, order_id, workflow_id, warehouse,
                                           status, view)
-        SELECT r.id, CAST(%(t)s AS bigint), o.id, %(wf)s, r.warehouse, r.status, r.view
-        FROM o, jsonb_to_recordset(CAST(%(requests)s AS jsonb))
-                AS r(id text, warehouse text, status text, view jsonb)
+        SELECT r ->> 'id', CAST(%(t)s AS bigint), o.id, %(wf)s, r ->> 'warehouse',
+               r ->> 'status', r
+        FROM o, jsonb_array_elements(CAST(%(view)s AS jsonb) -> 'fulfillment_requests') AS r
         ON CONFLICT (tenant_id, id) DO UPDATE SET status = excluded.status, view = excluded.view
         WHERE (fulfillment_requests.status, fulfillment_requests.view)
               IS DISTINCT FROM (excluded.status, excluded.view)
