@@ -124,8 +124,9 @@ async def in_transaction(engine: AsyncEngine, work: Callable[[Connection], Await
     """`work` in one transaction on a call-pool connection; on the engine's (its
     driver connection: the same psycopg calls) when the pool cannot serve or the
     connection was lost under `work` — whose outcome is then unknown: `work` must be
-    safe to run again (a version or a key makes a repeat change nothing). Errors are
-    psycopg's own on both paths (db/failures.py and db/refusals.py read them)."""
+    safe to run again (a version or a key makes a repeat change nothing). What `work`
+    raises is psycopg's own error on both paths; the engine's checkout and commit
+    raise SQLAlchemy's: db/refusals.py tells both apart alike."""
     pool = call_pool(engine)
     if pool is not None:
         try:
