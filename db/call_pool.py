@@ -87,6 +87,11 @@ class CallPool:
                 self._rest()
             raise
 
+    def use_cursor(self, cursor_factory: type[psycopg.AsyncCursor[Any]]) -> None:
+        """Make the pool's connections' cursors with this class (a traced one:
+        observability/tracing.py); before the first use."""
+        self._kwargs["cursor_factory"] = cursor_factory
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection in a transaction, committed when the block ends (rolled back

@@ -10,45 +10,21 @@ whose errors are reported as every other database access's are (SQLAlchemy's
 wrapped errors: db/refusals.py tells a value refused for good from a retryable
 failure, db/failures.py an unreachable database). A read is safe to run twice.
 
-A traced engine (observability/tracing.py) traces these statements too: a span
-each, as the engine's own statements get."""
+A traced engine (observability/tracing.py) traces these statements too: the call
+pool's cursors make a span each, as the engine's own statements get."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import psycopg
-from opentelemetry import trace
-from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.call_pool import Unavailable, call_pool
 
 log = logging.getLogger(__name__)
-
-_tracers: WeakKeyDictionary[Engine, trace.Tracer] = WeakKeyDictionary()
-
-
-def trace_reads(engine: AsyncEngine, tracer: trace.Tracer) -> None:
-    """Give the reads through `engine`'s call pool a span each."""
-    _tracers[engine.sync_engine] = tracer
-
-
-@contextmanager
-def _span(engine: AsyncEngine, sql: str) -> Iterator[None]:
-    tracer = _tracers.get(engine.sync_engine)
-    if tracer is None:
-        yield
-        return
-    database = engine.url.database or ""
-    name = f"{sql.split(maxsplit=1)[0]} {database}".strip()
-    attributes = {"db.system": "postgresql", "db.name": database, "db.statement": sql}
-    with tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT, attributes=attributes):
-        yield
 
 
 async def read(
@@ -59,9 +35,8 @@ async def read(
     pool = call_pool(engine)
     if pool is not None:
         try:
-            with _span(engine, sql):
-                async with pool.connection() as conn:
-                    return await (await conn.execute(sql, params, prepare=True)).fetchall()
+            async with pool.connection() as conn:
+                return await (await conn.execute(sql, params, prepare=True)).fetchall()
         except Unavailable:
             pass
         except psycopg.Error as error:

@@ -5,7 +5,9 @@ instruments nothing (no spans are made, nothing is exported)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import psycopg
 from fastapi import FastAPI
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -14,10 +16,11 @@ from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
-from db.call_reads import trace_reads
+from db.call_pool import call_pool
 from settings import Settings
 
 # Probes and scrapes would be most of the spans and say nothing.
@@ -65,14 +68,33 @@ class Tracing:
     def instrument_engine(self, engine: AsyncEngine) -> None:
         """A span per SQL statement on this engine only (the instrumentor's global
         `instrument()` would also patch `create_engine` for the whole process), and
-        per read through its call pool (db/call_reads.py)."""
+        on its call pool (db/call_pool.py: statements sent straight through psycopg)."""
         if self.provider is not None:
             connections = NoOpMeterProvider().get_meter("oms").create_up_down_counter("unused")
             tracer = self.provider.get_tracer("oms.sql")
             EngineTracer(tracer, engine.sync_engine, connections)  # type: ignore[no-untyped-call]
-            trace_reads(engine, tracer)
+            pool = call_pool(engine)
+            if pool is not None:
+                pool.use_cursor(traced_cursor(tracer))
 
     def shutdown(self) -> None:
         """Send what is buffered (at process exit)."""
         if self.provider is not None:
             self.provider.shutdown()
+
+
+def traced_cursor(tracer: Tracer) -> type[psycopg.AsyncCursor[Any]]:
+    """A psycopg cursor class making a span per statement, as the engine's are made
+    (a child of the current span: the activity's)."""
+
+    class TracedCursor(psycopg.AsyncCursor[Any]):
+        async def execute(self, query: Any, *args: Any, **kwargs: Any) -> TracedCursor:
+            statement = str(query)
+            database = self.connection.info.dbname
+            attributes = {"db.system": "postgresql", "db.name": database, "db.statement": statement}
+            name = f"{(statement.split(maxsplit=1) or ['SQL'])[0]} {database}".strip()
+            with tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes):
+                await super().execute(query, *args, **kwargs)
+                return self
+
+    return TracedCursor
