@@ -5,8 +5,9 @@ exactly as SQLAlchemy's wrapped ones."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import psycopg
 import pytest
@@ -178,3 +179,16 @@ async def test_psycopg_errors_count_as_refused_exactly_as_sqlalchemys_do(
             connection = await session.connection()
             await connection.exec_driver_sql(statement, params)
     assert refused_value(raw.value) == refused_value(wrapped.value) == refused
+
+
+async def test_a_request_row_keeps_the_request_as_the_order_view_shows_it(world: World) -> None:
+    projection = OrderProjection(world.sessions)
+    order = await recorded_order(projection, world)
+    view = _life(order)[-1]
+    await projection.update(view)
+    async with world.sessions() as session:
+        stored = await session.scalar(
+            text("SELECT view FROM fulfillment_requests WHERE tenant_id = :t AND id = :id"),
+            {"t": world.tenant_id, "id": view.fulfillment_requests[0].id},
+        )
+    assert stored == json.loads(json.dumps(asdict(view.fulfillment_requests[0])))
