@@ -16,7 +16,7 @@ pool's cursors make a span each, as the engine's own statements get."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -28,9 +28,11 @@ log = logging.getLogger(__name__)
 
 
 async def read(
-    sessions: async_sessionmaker[AsyncSession], sql: str, params: Sequence[Any]
+    sessions: async_sessionmaker[AsyncSession],
+    sql: str,
+    params: Sequence[Any] | Mapping[str, Any],
 ) -> Sequence[Sequence[Any]]:
-    """The rows of `sql` given `params`."""
+    """The rows of `sql` given `params` (positional for %s, a mapping for %(name)s)."""
     engine: AsyncEngine = sessions.kw["bind"]
     pool = call_pool(engine)
     if pool is not None:
@@ -42,4 +44,5 @@ async def read(
         except psycopg.Error as error:
             log.warning("read on the call pool failed: %s; through the engine instead", error)
     async with engine.connect() as conn:
-        return (await conn.exec_driver_sql(sql, tuple(params))).all()
+        driver_params = dict(params) if isinstance(params, Mapping) else tuple(params)
+        return (await conn.exec_driver_sql(sql, driver_params)).all()

@@ -4,6 +4,7 @@ planned on."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -15,7 +16,6 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Integer,
-    Row,
     Select,
     String,
     bindparam,
@@ -24,11 +24,13 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from contracts.orders import OrderView, RequestView
 from contracts.shipping import Shipping
+from db.call_reads import read
 from db.models import FulfillmentRequestRow, Order
 from db.stock.availability import LevelStock, expired_unmarked_stock
 from db.stock.candidates import candidates, free_stock
@@ -208,7 +210,7 @@ def _queued_requests() -> Select[Any]:
     ).join(Order, Order.id == FulfillmentRequestRow.order_id)
 
 
-def _queued(row: Row[Any]) -> QueuedRequest:
+def _queued(row: Sequence[Any]) -> QueuedRequest:
     number, view, customer_id, priority, shipping, ship_at, created_at, request_id = tuple(row)
     return QueuedRequest(
         order_number=number,
@@ -310,19 +312,34 @@ def _queue_query(
     return query.order_by(*_sort_key(sort, *columns)).limit(bindparam("limit", type_=Integer))
 
 
-async def find_request(session: AsyncSession, tenant_id: int, request_id: str) -> QueuedRequest:
-    """A fulfillment request of this tenant as last projected, with its order."""
-    row = (
-        await session.execute(
-            _queued_requests().where(
-                FulfillmentRequestRow.tenant_id == tenant_id,
-                FulfillmentRequestRow.id == request_id,
-            )
-        )
-    ).first()
-    if row is None:
+async def find_request(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: int, request_id: str
+) -> QueuedRequest:
+    """A fulfillment request of this tenant as last projected, with its order: one
+    read on the call pool (every warehouse step begins with it)."""
+    rows = await read(sessions, _FIND.sql, {**_FIND.params, "t": tenant_id, "id": request_id})
+    if not rows:
         raise NotFound(f"fulfillment request {request_id!r} does not exist", field="id")
-    return _queued(row)
+    return _queued(rows[0])
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str  # psycopg's %(name)s style
+    params: dict[str, Any]  # the literals the statement carries (a JSON key)
+
+
+def _compiled(statement: Select[Any]) -> _Compiled:
+    done = statement.compile(dialect=psycopg_dialect())  # type: ignore[no-untyped-call]
+    return _Compiled(str(done), dict(done.params))
+
+
+_FIND = _compiled(
+    _queued_requests().where(
+        FulfillmentRequestRow.tenant_id == bindparam("t"),
+        FulfillmentRequestRow.id == bindparam("id"),
+    )
+)
 
 
 async def wakeable_backorders(

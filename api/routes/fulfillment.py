@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import Query
 from fastapi.encoders import jsonable_encoder
 from pydantic import AwareDatetime
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import orders_service as orders
 from api import shipping
@@ -40,7 +39,6 @@ from contracts.orders import (
     PickInput,
     PickLineInput,
     RequestInput,
-    RequestView,
     ShipInput,
 )
 from contracts.shipping import PackageInput, PackageLineInput
@@ -114,16 +112,11 @@ def _request_public(queued: QueuedRequest, units: Units) -> RequestPublic:
 
 @router.get("/{request_id}", response_model=RequestPublic, summary="One fulfillment request")
 async def get_request(
-    request_id: Identifier, principal: PrincipalDep, session: ReadSessionDep
+    request_id: Identifier, principal: PrincipalDep, resources: ResourcesDep
 ) -> RequestPublic:
-    queued = await find_request(session, principal.tenant_id, request_id)
+    queued = await find_request(resources.sessions, principal.tenant_id, request_id)
     skus = {x.sku for x in queued.request.lines}
-    return _request_public(queued, await Units.load_with(session, principal.tenant_id, skus))
-
-
-async def _queued(resources: Resources, tenant_id: int, request_id: str) -> QueuedRequest:
-    async with resources.reads() as session:
-        return await find_request(session, tenant_id, request_id)
+    return _request_public(queued, await Units.load(resources.sessions, principal.tenant_id, skus))
 
 
 async def _confirm(
@@ -138,24 +131,15 @@ async def _confirm(
     return orders.order_public(view, await orders.units_for_view(resources, tenant_id, view))
 
 
-async def _request_with_units(
-    session: AsyncSession, tenant_id: int, request_id: str
-) -> tuple[str, RequestView, Units, dict[str, str]]:
-    """The request (404 if not this tenant's), its order number, the units of its
-    SKUs and each line's SKU (for display conversion)."""
-    queued = await find_request(session, tenant_id, request_id)
-    skus = {line.line_id: line.sku for line in queued.request.lines}
-    units = await Units.load_with(session, tenant_id, skus.values())
-    return queued.order_number, queued.request, units, skus
-
-
 async def _request_units(
     resources: Resources, tenant_id: int, request_id: str
 ) -> tuple[str, Units, dict[str, str]]:
-    """The request's order number, the units of its SKUs and each line's SKU."""
-    async with resources.reads() as session:
-        number, _, units, skus = await _request_with_units(session, tenant_id, request_id)
-        return number, units, skus
+    """The request's order number (404 if not this tenant's), the units of its SKUs
+    and each line's SKU (for display conversion)."""
+    queued = await find_request(resources.sessions, tenant_id, request_id)
+    skus = {line.line_id: line.sku for line in queued.request.lines}
+    units = await Units.load(resources.sessions, tenant_id, skus.values())
+    return queued.order_number, units, skus
 
 
 def _line_sku(skus: dict[str, str], line_id: str, field: str) -> str:
@@ -173,7 +157,7 @@ async def accept(
     resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
 ) -> OrderPublic:
-    number = (await _queued(resources, principal.tenant_id, request_id)).order_number
+    number = (await find_request(resources.sessions, principal.tenant_id, request_id)).order_number
     return await _confirm(
         resources,
         principal.tenant_id,
@@ -274,7 +258,7 @@ async def ship(
     resources: ResourcesDep,
     key: IdempotencyKeyHeader = None,
 ) -> OrderPublic:
-    queued = await _queued(resources, principal.tenant_id, request_id)
+    queued = await find_request(resources.sessions, principal.tenant_id, request_id)
     return await _confirm(
         resources,
         principal.tenant_id,
