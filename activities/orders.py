@@ -22,6 +22,7 @@ from contracts.orders import (
     PickStockInput,
     PickStockResult,
     ProjectedResult,
+    ProjectStepsInput,
     PutBackInput,
     RecordOrderInput,
     ReservedPart,
@@ -84,6 +85,10 @@ class OrderActivities:
     @activity.defn
     async def project_order(self, view: OrderView) -> None:
         await self._projection.update(view)
+
+    @activity.defn
+    async def project_order_steps(self, data: ProjectStepsInput) -> None:
+        await self._projection.update_steps(data.views)
 
     @activity.defn
     async def reserve_lines(self, data: ReserveLinesInput) -> ReserveLinesResult:

@@ -395,6 +395,14 @@ class PickAndProjectInput:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProjectStepsInput:
+    """Views of consecutive steps of one order, written in their order in one
+    transaction (project_order_steps)."""
+
+    views: list[OrderView]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProjectedResult:
     projected: bool  # False: the database refused the view (logged, not retried)
     picked: PickStockResult | None = None  # (pick_and_project) what the pick made

@@ -3,6 +3,7 @@ wake-ups, the WMS's queue), and the events of each step written with them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -35,8 +36,14 @@ class OrderProjection:
         ignored. One statement: the order row decides, lines and requests follow it;
         the events of the step (none for an older or repeated version) are written
         with them, in its transaction."""
-        params = _project_params(view)
-        await in_transaction(self._engine, lambda conn: _update(conn, view, params))
+        await self.update_steps([view])
+
+    async def update_steps(self, views: Sequence[OrderView]) -> None:
+        """Several views of consecutive steps, in their order, in one transaction:
+        each written as `update` writes it (the same rows, the same events), and
+        nothing of them visible before all are."""
+        steps = [(view, _project_params(view)) for view in views]
+        await in_transaction(self._engine, lambda conn: _update_all(conn, steps))
 
 
 async def _record(conn: Connection, order: OrderInput, workflow_id: str) -> None:
@@ -87,11 +94,12 @@ def _project_params(view: OrderView) -> dict[str, Any]:
     }
 
 
-async def _update(conn: Connection, view: OrderView, params: dict[str, Any]) -> None:
-    replaced = await conn.execute(_PROJECT, params, prepare=True)
-    previous = await replaced.fetchone()  # None: an older or repeated version
-    if previous is not None:
-        await write_events(conn, step_events(view, previous_facts(*previous)))
+async def _update_all(conn: Connection, steps: list[tuple[OrderView, dict[str, Any]]]) -> None:
+    for view, params in steps:
+        replaced = await conn.execute(_PROJECT, params, prepare=True)
+        previous = await replaced.fetchone()  # None: an older or repeated version
+        if previous is not None:
+            await write_events(conn, step_events(view, previous_facts(*previous)))
 
 
 _ITEMS = "SELECT sku, id FROM items WHERE tenant_id = %(t)s AND sku = ANY(%(skus)s)"
