@@ -15,7 +15,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
-    from contracts.orders import KeyedIds, OrderView, PutBackInput, RecordOrderInput
+    from contracts.orders import (
+        KeyedIds,
+        OrderView,
+        ProjectStepsInput,
+        PutBackInput,
+        RecordOrderInput,
+    )
     from domain.errors import DomainError, InvalidInput
     from domain.order_book import NotYet, OrderBook
     from domain.order_requests import Step
@@ -41,6 +47,16 @@ LOCAL_PROJECTION = "projection-in-local-activities"
 # request ships and is projected in one activity (ship_and_project). Asked at the
 # run's start.
 LEAN_SHAPE = "lean-order-shape"
+# Runs started before this patch (lean ones) wrote an allocation in two local
+# activities (the view with the new requests, then the view reading `allocated`),
+# drew a version at every publish, also one that wrote nothing, and always wrote the
+# run's last view. Now both views of an allocation go in one local activity
+# (project_order_steps: one transaction, so no reader sees the first without the
+# second, and the events are those of two writes); a publish whose view says what
+# the last one written said neither writes nor draws a version; the run's last view
+# is written only when it is not the last one written (content and version). Asked
+# at the run's start, after LEAN_SHAPE (for the reason LOCAL_PROJECTION says).
+LEAN_SHAPE_2 = "lean-order-shape-2"
 
 MAX_HISTORY = 1_000  # events: past this a waiting run continues as new
 
@@ -63,6 +79,7 @@ class OrderPlumbing:
     rejects_unrecordable: bool = False
     unrecorded: bool = False  # the database refused the order: nothing to project
     lean: bool = False  # LEAN_SHAPE: publishes only what changed, ships and projects at once
+    lean2: bool = False  # LEAN_SHAPE_2: an allocation in one write, no version for nothing
     projected: tuple[int, str] | None = None  # (lean) the last view written: version, content
 
     async def _record(self) -> bool:
@@ -176,16 +193,60 @@ class OrderPlumbing:
 
     async def _publish(self, *, closing: bool = False) -> None:
         """The new state to the projection and the search attributes. `closing`: the
-        run's last view is written even when unchanged, so the projection a closed
-        order is read from carries the version the run returned."""
+        run's last view, written also when unchanged (LEAN_SHAPE_2: unless it is the
+        last one written, version and all), so the projection a closed order is read
+        from carries the version the run returned."""
+        if self.lean2:
+            self._upsert_search_attributes()
+            await self._write(self._fresh(closing=closing))
+            return
         self.book.next_version()
         self._upsert_search_attributes()
         view = self.book.view()
         said = content(view) if self.lean else ""
         if self.lean and not closing and self.projected is not None and self.projected[1] == said:
             return  # written already (but for its version)
+        await self._write((view, said))
+
+    async def _publish_allocation(self) -> None:
+        """(LEAN_SHAPE_2) An allocation: its new requests, then the order reading
+        `allocated`, as two views written in one transaction. The warehouse's queue
+        has the requests before the order reads `allocated` (a client that saw it
+        can act on them); one write of the allocated view would keep that too (the
+        projection writes the order row and its requests in one statement), but
+        its events would come in another order (the order's before its requests')."""
+        requests = self._fresh()
+        self.book.settle_status()
+        self._upsert_search_attributes()
+        allocated = self._fresh(after=requests)
+        await self._write(requests, allocated)
+
+    def _fresh(
+        self, *, closing: bool = False, after: tuple[OrderView, str] | None = None
+    ) -> tuple[OrderView, str] | None:
+        """(LEAN_SHAPE_2) The book's view with a version of its own and what it says,
+        or None when the last view written (or `after`, about to be) says the same;
+        at the run's close, only when it is also the book's version (keys draw
+        versions too: the run returns the book's)."""
+        view = self.book.view()
+        said = content(view)
+        last = (after[0].version, after[1]) if after else self.projected
+        if last is not None and last[1] == said and (not closing or last[0] == view.version):
+            return None
+        return dataclasses.replace(view, version=self.book.next_version()), said
+
+    async def _write(self, *fresh: tuple[OrderView, str] | None) -> None:
+        """Views (and what each says; None: nothing to write) to the projection, in
+        one local activity."""
+        views = [v for v in fresh if v is not None]
+        if not views:
+            return
         try:
-            await self._project(OrderActivities.project_order, view)
+            if len(views) == 1:
+                await self._project(OrderActivities.project_order, views[0][0])
+            else:
+                steps = ProjectStepsInput(views=[view for view, _ in views])
+                await self._project(OrderActivities.project_order_steps, steps)
         except (ActivityError, ApplicationError) as error:
             if not self.rejects_unrecordable:
                 raise
@@ -195,7 +256,8 @@ class OrderPlumbing:
             workflow.logger.error("order %s not projected: %s", number, error)
             return
         if self.lean:
-            self._wrote(view.version, said)
+            for view, said in views:
+                self._wrote(view.version, said)
 
     def _wrote(self, version: int, said: str) -> None:
         """A view was written; the projection keeps the highest version (publishes

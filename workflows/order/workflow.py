@@ -37,12 +37,19 @@ with workflow.unsafe.imports_passed_through():
     from domain.order_requests import PickPlan
     from domain.orders import Bucket, OrderStatus, PaymentStatus
     from workflows.continuation import EarlierSteps
-    from workflows.order.plumbing import LEAN_SHAPE, LOCAL_PROJECTION, UPSERT_ON_CHANGE, content
+    from workflows.order.plumbing import (
+        LEAN_SHAPE,
+        LEAN_SHAPE_2,
+        LOCAL_PROJECTION,
+        UPSERT_ON_CHANGE,
+        content,
+    )
     from workflows.order.shop_updates import ShopUpdates
     from workflows.refusals import step_failed
 
 __all__ = [
     "LEAN_SHAPE",
+    "LEAN_SHAPE_2",
     "LOCAL_PROJECTION",
     "PAYMENT_EXPIRED",
     "UPSERT_ON_CHANGE",
@@ -86,6 +93,7 @@ class OrderWorkflow(ShopUpdates):
         )
         self.waits_cheaply = workflow.patched(WAITS_CHEAPLY)
         self.lean = workflow.patched(LEAN_SHAPE)
+        self.lean2 = self.lean and workflow.patched(LEAN_SHAPE_2)
         if order.carried is not None or await self._record():
             self._upsert_search_attributes()
             try:
@@ -223,6 +231,9 @@ class OrderWorkflow(ShopUpdates):
             missing = self.book.unstaged
             reason = f"step allocate_reservations failed: no staging location in {missing}"
             await self._compensate(OrderStatus.REJECTED, reason)
+            return
+        if self.lean2:
+            await self._publish_allocation()
             return
         # The warehouse's queue (the projection) gets the new requests before the
         # order reads as allocated, so a client that saw `allocated` can act on them.
