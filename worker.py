@@ -104,7 +104,6 @@ def build_worker(
             LotActivities(sessions).expire_due_lots,
             orders.record_order,
             orders.project_order,
-            orders.project_order_steps,
             orders.reserve_lines,
             orders.release_reservations,
             orders.allocate_reservations,

@@ -397,7 +397,7 @@ class PickAndProjectInput:
 @dataclass(frozen=True, kw_only=True)
 class ProjectStepsInput:
     """Views of consecutive steps of one order, written in their order in one
-    transaction (project_order_steps)."""
+    transaction (project_order)."""
 
     views: list[OrderView]
 

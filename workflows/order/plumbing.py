@@ -51,7 +51,7 @@ LEAN_SHAPE = "lean-order-shape"
 # activities (the view with the new requests, then the view reading `allocated`),
 # drew a version at every publish, also one that wrote nothing, and always wrote the
 # run's last view. Now both views of an allocation go in one local activity
-# (project_order_steps: one transaction, so no reader sees the first without the
+# (project_order with ProjectStepsInput: one transaction, so no reader sees the first without the
 # second, and the events are those of two writes); a publish whose view says what
 # the last one written said neither writes nor draws a version; the run's last view
 # is written only when it is not the last one written (content and version). Asked
@@ -242,11 +242,10 @@ class OrderPlumbing:
         if not views:
             return
         try:
-            if len(views) == 1:
-                await self._project(OrderActivities.project_order, views[0][0])
-            else:
-                steps = ProjectStepsInput(views=[view for view, _ in views])
-                await self._project(OrderActivities.project_order_steps, steps)
+            data = (
+                views[0][0] if len(views) == 1 else ProjectStepsInput(views=[v for v, _ in views])
+            )
+            await self._project(OrderActivities.project_order, data)
         except (ActivityError, ApplicationError) as error:
             if not self.rejects_unrecordable:
                 raise
