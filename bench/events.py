@@ -27,34 +27,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import compileall
 import cProfile
 import os
 import pstats
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.testing import WorkflowEnvironment
 
 from activities.webhooks import CONCURRENCY
 from api.event_render import EventRenderer
-from bench.saga_stack import CpuMeter
-from cli.embedded import EmbeddedPostgres, bin_path, free_port
+from bench.saga_stack import CpuMeter, servers
+from cli.embedded import free_port
 from contracts.events import StoredEvent
 from db.engine import create_engine, create_session_factory
 from db.events import record_events
-from db.migrate import upgrade
 from db.tenants import ensure_tenant
 from db.webhooks import NewEndpoint, add_endpoint
 from domain.events import EventType, NewEvent, Subject
@@ -62,8 +57,6 @@ from settings import Settings
 from webhooks.relay import Relay
 from webhooks.signing import new_secret, signed_headers
 from worker import build_worker, webhook_activities
-from workflows.client import DATA_CONVERTER
-from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 
 def alert_data(n: int) -> dict[str, Any]:
@@ -216,148 +209,139 @@ async def delivered(
 
 
 async def main(args: argparse.Namespace) -> None:
-    # the workflow sandbox compiles a workflow's module per run without bytecode
-    compileall.compile_dir(Path(__file__).parent.parent / "workflows", quiet=1)
-    root = Path(tempfile.mkdtemp(prefix="oms-events-"))
-    postgres = EmbeddedPostgres(root / "pg", free_port(), durable=False)
-    postgres.start()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=bin_path("temporal"),
-        data_converter=DATA_CONVERTER,
-        dev_server_log_level="error",
-        search_attributes=list(SEARCH_ATTRIBUTES),
-    )
-    secret = new_secret()
-    receiver = ReceiverProcess(secret)
-    try:
-        postgres.ensure_database("bench")
-        url = postgres.url("bench")
-        upgrade(url)
-        queue = f"bench-{uuid.uuid4().hex[:6]}"
-        settings = Settings(
-            database_url=url,
-            database_pool_size=args.writers + 12,
-            temporal_task_queue=queue,
-            temporal_address=env.client.service_client.config.target_host,
-            webhooks_allow_private_urls=True,
-        )
-        engine = create_engine(settings)
-        sessions = create_session_factory(engine)
-        async with sessions() as session, session.begin():
-            tenant = await ensure_tenant(session, f"bench-{uuid.uuid4().hex[:8]}")
-            tenant_id, slug = tenant.id, tenant.slug
-        await receiver.ready()
-        sample = StoredEvent(
-            event_id="evt_" + uuid.uuid4().hex,
-            tenant_id=tenant_id,
-            tenant=slug,
-            type=EventType.ALERT_RAISED.value,
-            version=1,
-            subject_type=Subject.ALERT.value,
-            subject_id="bench-0",
-            sequence=1,
-            occurred_at=datetime.now(UTC),
-            data=alert_data(10**6),
-            position=1,
-        )
-        body = (await EventRenderer(sessions)([sample]))[0]
-        print(
-            f"{args.events} events over {args.subjects} subjects, {args.writers} writers, "
-            f"one event per transaction; {args.concurrency} POSTs in flight; body {len(body)} bytes; "
-            "receiver in its own process; worker and relay in this one\n"
-        )
-        meter = CpuMeter(postgres, {"receiver": receiver.process})
-        await floor(receiver, body, secret, 200, args.concurrency)  # warm up
-        meter.start()
-        floor_rate = await floor(receiver, body, secret, args.events, args.concurrency)
-        floor_cpu = meter.report("floor", args.events, "event", 2)
-        await receiver.reset()
-
-        async with sessions() as session, session.begin():
-            await add_endpoint(
-                session,
-                NewEndpoint(
-                    tenant_id=tenant_id,
-                    url=receiver.url,
-                    event_types=["*"],
-                    description="bench",
-                    enabled=True,
-                    secret=secret,
-                ),
+    async with servers("oms-events-") as started:
+        root, postgres, env = started.root, started.postgres, started.env
+        url, queue = started.url, started.queue
+        secret = new_secret()
+        receiver = ReceiverProcess(secret)
+        try:
+            settings = Settings(
+                database_url=url,
+                database_pool_size=args.writers + 12,
+                temporal_task_queue=queue,
+                temporal_address=started.temporal_address,
+                webhooks_allow_private_urls=True,
             )
-        async with httpx.AsyncClient(follow_redirects=False) as http:
-            worker = build_worker(
-                env.client, sessions, queue, webhooks=webhook_activities(sessions, settings, http)
+            engine = create_engine(settings)
+            sessions = create_session_factory(engine)
+            async with sessions() as session, session.begin():
+                tenant = await ensure_tenant(session, f"bench-{uuid.uuid4().hex[:8]}")
+                tenant_id, slug = tenant.id, tenant.slug
+            await receiver.ready()
+            sample = StoredEvent(
+                event_id="evt_" + uuid.uuid4().hex,
+                tenant_id=tenant_id,
+                tenant=slug,
+                type=EventType.ALERT_RAISED.value,
+                version=1,
+                subject_type=Subject.ALERT.value,
+                subject_id="bench-0",
+                sequence=1,
+                occurred_at=datetime.now(UTC),
+                data=alert_data(10**6),
+                position=1,
             )
-            relay = Relay(sessions, env.client, database_url=url, task_queue=queue)
-            async with worker:
-                relay.start()
-                await relay.listening.wait()
-                warm = await write(
-                    sessions, tenant_id, range(-50, 0), subjects=10, writers=4, rate=None
-                )
-                await receiver.wait_for(len(warm.committed), 120)
-                await receiver.reset()
+            body = (await EventRenderer(sessions)([sample]))[0]
+            print(
+                f"{args.events} events over {args.subjects} subjects, {args.writers} writers, "
+                f"one event per transaction; {args.concurrency} POSTs in flight; body {len(body)} bytes; "
+                "receiver in its own process; worker and relay in this one\n"
+            )
+            meter = CpuMeter(postgres, {"receiver": receiver.process})
+            await floor(receiver, body, secret, 200, args.concurrency)  # warm up
+            meter.start()
+            floor_rate = await floor(receiver, body, secret, args.events, args.concurrency)
+            floor_cpu = meter.report("floor", args.events, "event", 2)
+            await receiver.reset()
 
-                profile = cProfile.Profile() if args.profile else None
-                meter.start()
-                if profile is not None:
-                    profile.enable()
-                burst = await write(
+            async with sessions() as session, session.begin():
+                await add_endpoint(
+                    session,
+                    NewEndpoint(
+                        tenant_id=tenant_id,
+                        url=receiver.url,
+                        event_types=["*"],
+                        description="bench",
+                        enabled=True,
+                        secret=secret,
+                    ),
+                )
+            async with httpx.AsyncClient(follow_redirects=False) as http:
+                worker = build_worker(
+                    env.client,
                     sessions,
-                    tenant_id,
-                    range(args.events),
-                    subjects=args.subjects,
-                    writers=args.writers,
-                    rate=None,
+                    queue,
+                    webhooks=webhook_activities(sessions, settings, http),
                 )
-                await receiver.wait_for(args.events, 600)
-                if profile is not None:
-                    profile.disable()
-                burst_cpu = meter.report("outbox", args.events, "event", 2)
-                ours = await delivered(sessions, receiver, burst)
-                # the floor again, the worker idle: a shared machine's noise shows
-                floor_again = await floor(receiver, body, secret, args.events, args.concurrency)
-                await receiver.reset()
+                relay = Relay(sessions, env.client, database_url=url, task_queue=queue)
+                async with worker:
+                    relay.start()
+                    await relay.listening.wait()
+                    warm = await write(
+                        sessions, tenant_id, range(-50, 0), subjects=10, writers=4, rate=None
+                    )
+                    await receiver.wait_for(len(warm.committed), 120)
+                    await receiver.reset()
 
-                paced = range(args.events, args.events + args.paced_events)
-                steady = await write(
-                    sessions,
-                    tenant_id,
-                    paced,
-                    subjects=args.subjects,
-                    writers=args.writers,
-                    rate=args.paced_rate,
-                )
-                await receiver.wait_for(args.paced_events, 120)
-                calm = await delivered(sessions, receiver, steady)
-                await relay.stop()
+                    profile = cProfile.Profile() if args.profile else None
+                    meter.start()
+                    if profile is not None:
+                        profile.enable()
+                    burst = await write(
+                        sessions,
+                        tenant_id,
+                        range(args.events),
+                        subjects=args.subjects,
+                        writers=args.writers,
+                        rate=None,
+                    )
+                    await receiver.wait_for(args.events, 600)
+                    if profile is not None:
+                        profile.disable()
+                    burst_cpu = meter.report("outbox", args.events, "event", 2)
+                    ours = await delivered(sessions, receiver, burst)
+                    # the floor again, the worker idle: a shared machine's noise shows
+                    floor_again = await floor(receiver, body, secret, args.events, args.concurrency)
+                    await receiver.reset()
 
-        write_rate = args.events / burst.seconds
-        best = max(floor_rate, floor_again)
-        print(
-            f"burst: floor (plain POSTs, best of {floor_rate:.1f} and {floor_again:.1f}) "
-            f"{best:7.1f} events/s | through the outbox {ours.rate:7.1f} events/s | "
-            f"ratio {ours.rate / best:.2f} (target >= 0.5)"
-        )
-        print(f"  writers alone committed {write_rate:.1f} events/s")
-        print(f"  commit -> first attempt p50 {ours.p50:.3f} s, p99 {ours.p99:.3f} s (queueing)")
-        print(
-            f"paced: {args.paced_events} events at {args.paced_rate:g}/s: commit -> first attempt "
-            f"p50 {calm.p50:.3f} s, p99 {calm.p99:.3f} s (target p50 < 1 s)"
-        )
-        print(f"receiver: {ours.checked} (burst), {calm.checked} (paced)")
-        print(floor_cpu)
-        print(burst_cpu)
-        if profile is not None:
-            profile.dump_stats(root / "burst.prof")
-            print(f"\nthis process during the burst (cProfile, all in {root / 'burst.prof'}):")
-            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
-        await engine.dispose()
-    finally:
-        await receiver.close()
-        await env.shutdown()
-        postgres.stop()
+                    paced = range(args.events, args.events + args.paced_events)
+                    steady = await write(
+                        sessions,
+                        tenant_id,
+                        paced,
+                        subjects=args.subjects,
+                        writers=args.writers,
+                        rate=args.paced_rate,
+                    )
+                    await receiver.wait_for(args.paced_events, 120)
+                    calm = await delivered(sessions, receiver, steady)
+                    await relay.stop()
+
+            write_rate = args.events / burst.seconds
+            best = max(floor_rate, floor_again)
+            print(
+                f"burst: floor (plain POSTs, best of {floor_rate:.1f} and {floor_again:.1f}) "
+                f"{best:7.1f} events/s | through the outbox {ours.rate:7.1f} events/s | "
+                f"ratio {ours.rate / best:.2f} (target >= 0.5)"
+            )
+            print(f"  writers alone committed {write_rate:.1f} events/s")
+            print(
+                f"  commit -> first attempt p50 {ours.p50:.3f} s, p99 {ours.p99:.3f} s (queueing)"
+            )
+            print(
+                f"paced: {args.paced_events} events at {args.paced_rate:g}/s: commit -> first attempt "
+                f"p50 {calm.p50:.3f} s, p99 {calm.p99:.3f} s (target p50 < 1 s)"
+            )
+            print(f"receiver: {ours.checked} (burst), {calm.checked} (paced)")
+            print(floor_cpu)
+            print(burst_cpu)
+            if profile is not None:
+                profile.dump_stats(root / "burst.prof")
+                print(f"\nthis process during the burst (cProfile, all in {root / 'burst.prof'}):")
+                pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+            await engine.dispose()
+        finally:
+            await receiver.close()
 
 
 if __name__ == "__main__":

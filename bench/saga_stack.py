@@ -179,73 +179,102 @@ class Stack:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Servers:
+    """What every bench that runs workflows starts: PostgreSQL with the bench
+    database migrated, a Temporal dev server, a fresh task queue."""
+
+    root: Path  # a new temporary directory: the data directory, the bench's files
+    postgres: EmbeddedPostgres
+    env: WorkflowEnvironment
+    url: str  # the bench database
+    queue: str
+
+    @property
+    def temporal_address(self) -> str:
+        return self.env.client.service_client.config.target_host
+
+
+@contextlib.asynccontextmanager
+async def servers(prefix: str) -> AsyncIterator[Servers]:
+    """Embedded PostgreSQL (in memory) and a Temporal dev server (in memory), both
+    stopped when the block ends."""
+    # The workflow sandbox re-imports a workflow's module for every new run: with
+    # PYTHONDONTWRITEBYTECODE set and no bytecode, it compiles the source each time.
+    # Installed packages (the image) have bytecode; so should the measured tree.
+    for package in ("workflows", "bench"):
+        compileall.compile_dir(Path(__file__).parent.parent / package, quiet=1)
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    postgres = EmbeddedPostgres(root / "pg", free_port(), durable=False)
+    postgres.start()
+    try:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=bin_path("temporal"),
+            search_attributes=list(SEARCH_ATTRIBUTES),
+            data_converter=DATA_CONVERTER,
+            dev_server_log_level="error",
+        )
+        try:
+            postgres.ensure_database("bench")
+            url = postgres.url("bench")
+            upgrade(url)
+            queue = f"bench-{uuid.uuid4().hex[:6]}"
+            yield Servers(root=root, postgres=postgres, env=env, url=url, queue=queue)
+        finally:
+            await env.shutdown()
+    finally:
+        postgres.stop()
+
+
 @contextlib.asynccontextmanager
 async def running_stack(deployed: bool) -> AsyncIterator[Stack]:
     """Embedded PostgreSQL (in memory) and Temporal dev server, the demo tenant, the
     API and a worker on a fresh task queue: in this process (the API through httpx's
     ASGI transport), or with `deployed` as `oms api` (uvicorn, real HTTP) and
     `oms worker` processes, as in production."""
-    # The workflow sandbox re-imports a workflow's module for every new run: with
-    # PYTHONDONTWRITEBYTECODE set and no bytecode, it compiles the source each time.
-    # Installed packages (the image) have bytecode; so should the measured tree.
-    for package in ("workflows", "bench"):
-        compileall.compile_dir(Path(__file__).parent.parent / package, quiet=1)
-    root = Path(tempfile.mkdtemp(prefix="oms-saga-"))
-    postgres = EmbeddedPostgres(root / "pg", free_port(), durable=False)
-    postgres.start()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=bin_path("temporal"),
-        search_attributes=list(SEARCH_ATTRIBUTES),
-        data_converter=DATA_CONVERTER,
-        dev_server_log_level="error",
-    )
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    try:
-        postgres.ensure_database("bench")
-        url = postgres.url("bench")
-        upgrade(url)
-        queue = f"bench-{uuid.uuid4().hex[:6]}"
-        settings = Settings(
-            database_url=url,
-            database_pool_size=20,
-            temporal_task_queue=queue,
-            temporal_address=env.client.service_client.config.target_host,
-        )
-        engine = create_engine(settings)
-        sessions = create_session_factory(engine)
-        keys = await seed_demo(sessions, root / "keys.json")
-        worker: Any = contextlib.nullcontext()
-        if deployed:
-            port = free_port()
-            processes["api"] = spawn("api", settings, queue, port)
-            processes["worker"] = spawn("worker", settings, queue, free_port())
-            api = await served(port, *processes.values())
-        else:
-            worker = build_worker(env.client, sessions, queue)
-            connection = TemporalConnection(settings, env.client)
-            app = create_app(resources=Resources(settings, engine, sessions, connection))
-            transport = httpx.ASGITransport(app=app)
-            api = httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120)
-        async with worker, api:
-            yield Stack(
-                root=root,
-                postgres=postgres,
-                env=env,
-                settings=settings,
-                engine=engine,
-                sessions=sessions,
-                keys=keys,
-                api=api,
-                deployed=deployed,
-                processes=processes,
+    async with servers("oms-saga-") as started:
+        env, queue = started.env, started.queue
+        processes: dict[str, subprocess.Popen[bytes]] = {}
+        try:
+            settings = Settings(
+                database_url=started.url,
+                database_pool_size=20,
+                temporal_task_queue=queue,
+                temporal_address=started.temporal_address,
             )
-        await engine.dispose()
-    finally:
-        for process in processes.values():
-            process.terminate()
-            process.wait(timeout=30)
-        await env.shutdown()
-        postgres.stop()
+            engine = create_engine(settings)
+            sessions = create_session_factory(engine)
+            keys = await seed_demo(sessions, started.root / "keys.json")
+            worker: Any = contextlib.nullcontext()
+            if deployed:
+                port = free_port()
+                processes["api"] = spawn("api", settings, queue, port)
+                processes["worker"] = spawn("worker", settings, queue, free_port())
+                api = await served(port, *processes.values())
+            else:
+                worker = build_worker(env.client, sessions, queue)
+                connection = TemporalConnection(settings, env.client)
+                app = create_app(resources=Resources(settings, engine, sessions, connection))
+                transport = httpx.ASGITransport(app=app)
+                api = httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120)
+            async with worker, api:
+                yield Stack(
+                    root=started.root,
+                    postgres=started.postgres,
+                    env=env,
+                    settings=settings,
+                    engine=engine,
+                    sessions=sessions,
+                    keys=keys,
+                    api=api,
+                    deployed=deployed,
+                    processes=processes,
+                )
+            await engine.dispose()
+        finally:
+            for process in processes.values():
+                process.terminate()
+                process.wait(timeout=30)
 
 
 @contextlib.contextmanager
