@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ResourcesDep
 from api.problems import MEDIA_TYPE, ProblemDetails, problem_response
@@ -19,6 +20,8 @@ from db.migrate import head_revision
 router = APIRouter(tags=["operations"])
 
 CHECK_TIMEOUT = 3.0
+CONNECTION_ATTEMPTS = 3
+CONNECTION_LOST = frozenset({RPCStatusCode.CANCELLED, RPCStatusCode.UNKNOWN})
 
 Check = Callable[[Resources], Awaitable[str | None]]
 
@@ -51,7 +54,20 @@ async def _check_postgres(resources: Resources) -> str | None:
 
 
 async def _check_temporal(resources: Resources) -> str | None:
+    """None when Temporal answers its health check. A connection the server (or
+    anything between) has just closed fails the call made on it, as CANCELLED or
+    UNKNOWN "transport error" (the frontend closes every connection after its
+    maximum age), and the next call opens a new one: such a failure is asked again,
+    within the probe's timeout, rather than reported as Temporal down."""
     client = await resources.temporal.get()
+    for attempt in range(1, CONNECTION_ATTEMPTS):
+        try:
+            await client.service_client.check_health()
+            return None
+        except RPCError as error:
+            if error.status not in CONNECTION_LOST:
+                raise
+        await asyncio.sleep(0.05 * attempt)
     await client.service_client.check_health()
     return None
 
