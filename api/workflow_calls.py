@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
+from temporalio.api.update.v1 import UpdateRef, WaitPolicy
+from temporalio.api.workflowservice.v1 import PollWorkflowExecutionUpdateRequest
 from temporalio.client import (
+    Client,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
-    WorkflowUpdateStage,
 )
 from temporalio.common import (
     SearchAttributeUpdate,
@@ -145,10 +150,12 @@ async def update_workflow(
     settings = resources.settings
     bound = settings.update_timeout_seconds
     step = _Step(
+        client=client,
         handle=handle,
         update=update,
         arg=arg,
-        update_id=f"{name}/{key}" if key else None,
+        # An id of our own even without a key: a step that times out is looked up by it.
+        update_id=f"{name}/{key}" if key else f"{name}/{uuid.uuid4()}",
         rpc_timeout=timedelta(seconds=bound),
         # Half the bound at most: the step has the other half once taken up.
         patience=min(settings.early_step_wait_seconds, bound / 2),
@@ -166,7 +173,7 @@ async def update_workflow(
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise asyncio.CancelledError from error  # the request itself was canceled
-        raise await _no_answer(handle, what, bound, step.accepted) from error
+        raise await _no_answer(handle, what, bound, step) from error
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:  # unknown (404) or ended (409)
             view = await query_workflow(resources, workflow_id, status_query, what, field)
@@ -185,39 +192,33 @@ LONGEST_PAUSE = 1.0
 class _Step:
     """One step sent to a workflow, asked again while it comes early."""
 
+    client: Client
     handle: WorkflowHandle[Any, Any]
     update: Any
     arg: Any
-    update_id: str | None
+    update_id: str
     rpc_timeout: timedelta
     patience: float  # seconds an early step is asked again
-    accepted: bool = False  # the workflow took it up (or answered it)
 
     async def outcome(self) -> Any:
-        """The step's result. While the workflow's validator says it comes early
-        (StepNotYetPossible), ask again with a doubling pause for at most
-        `patience` seconds. The same update id each time: the server does not
+        """The step's result, in one call that waits for it (the server holds the
+        call until the workflow has answered). While the workflow's validator says
+        it comes early (StepNotYetPossible), ask again with a doubling pause for at
+        most `patience` seconds. The same update id each time: the server does not
         remember a refused update, so the id stays free for the one taken up.
         (The server answers a refusal as a completed update that failed.)"""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.patience
         pause = FIRST_PAUSE
         while True:
-            update = await self.handle.start_update(
-                self.update,
-                self.arg,
-                id=self.update_id,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                rpc_timeout=self.rpc_timeout,
-            )
-            self.accepted = True
             try:
-                return await update.result(rpc_timeout=self.rpc_timeout)
+                return await self.handle.execute_update(
+                    self.update, self.arg, id=self.update_id, rpc_timeout=self.rpc_timeout
+                )
             except WorkflowUpdateFailedError as error:
                 left = give_up - loop.time()
                 if not _comes_early(error):
                     raise
-                self.accepted = False  # refused as early: the workflow took nothing up
                 if left <= 0:
                     raise Problem(
                         409,
@@ -227,6 +228,31 @@ class _Step:
                     ) from error
                 await asyncio.sleep(min(pause, left))
                 pause = min(pause * 2, LONGEST_PAUSE)
+
+    async def accepted(self) -> bool:
+        """Whether the workflow has taken the step up (or answered it), asked of the
+        server without sending the step again: False when the server does not know
+        the update (never admitted, or refused) or it is still waiting for a worker."""
+        stage = UpdateWorkflowExecutionLifecycleStage
+        request = PollWorkflowExecutionUpdateRequest(
+            namespace=self.client.namespace,
+            update_ref=UpdateRef(
+                workflow_execution=WorkflowExecution(workflow_id=self.handle.id),
+                update_id=self.update_id,
+            ),
+            identity=self.client.identity,
+            wait_policy=WaitPolicy(
+                lifecycle_stage=stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
+            ),
+        )
+        try:
+            async with asyncio.timeout(_DESCRIBE_BOUND):
+                answer = await self.client.workflow_service.poll_workflow_execution_update(
+                    request, timeout=timedelta(seconds=_DESCRIBE_BOUND)
+                )
+        except (TimeoutError, RPCError):
+            return False
+        return bool(answer.stage >= stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED)
 
 
 def _comes_early(error: WorkflowUpdateFailedError) -> bool:
@@ -259,19 +285,24 @@ _STATUS_ATTRIBUTES = (
 _DESCRIBE_BOUND = 1.0  # seconds, after the update's bound
 
 
-async def _no_answer(
-    handle: WorkflowHandle[Any, Any], what: str, bound: float, accepted: bool
-) -> Problem:
-    """504 with what is known: whether the workflow took the step up, and its
-    status as last recorded (from its search attributes: needs no worker)."""
-    status = None
+async def _last_status(handle: WorkflowHandle[Any, Any]) -> str | None:
+    """The workflow's status as last recorded (from its search attributes: needs no
+    worker); None when the server does not say in time."""
     try:
         async with asyncio.timeout(_DESCRIBE_BOUND):
             described = await handle.describe(rpc_timeout=timedelta(seconds=_DESCRIBE_BOUND))
-        found = (described.typed_search_attributes.get(k) for k in _STATUS_ATTRIBUTES)
-        status = next((value for value in found if value is not None), None)
     except (TimeoutError, RPCError):
-        pass
+        return None
+    found = (described.typed_search_attributes.get(k) for k in _STATUS_ATTRIBUTES)
+    return next((value for value in found if value is not None), None)
+
+
+async def _no_answer(
+    handle: WorkflowHandle[Any, Any], what: str, bound: float, step: _Step
+) -> Problem:
+    """504 with what is known: whether the workflow took the step up, and its
+    status as last recorded."""
+    accepted, status = await asyncio.gather(step.accepted(), _last_status(handle))
     if accepted:
         stage = "it took the step up and has not finished it"
     else:
