@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
@@ -22,11 +23,13 @@ from observability import context
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oms_…`")
 
 
-def get_resources(request: Request) -> Resources:
-    """A plain `def`: FastAPI runs it in a worker thread, which costs a thread
-    hand-off per request but is a point where a request yields. Async, a request
-    whose key is cached never yields, and sixteen in-process clients in a loop
-    starve every other task (tests/e2e/test_key_revocation.py)."""
+async def get_resources(request: Request) -> Resources:
+    """The process's resources, after a pass of the event loop: a request whose
+    key is cached otherwise never yields, and sixteen in-process clients in a loop
+    starve every other task (tests/e2e/test_key_revocation.py). (A plain `def`,
+    which FastAPI runs in a worker thread, yielded too, at the cost of a thread
+    hand-off per request.)"""
+    await asyncio.sleep(0)
     resources: Resources = request.app.state.resources
     return resources
 
