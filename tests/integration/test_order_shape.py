@@ -1,4 +1,5 @@
-"""The order workflow's lean shape (patches lean-order-shape and lean-order-shape-2):
+"""The order workflow's lean shape (patches lean-order-shape, lean-order-shape-2 and
+order-patches-in-one):
 an order that ships at once runs its four stock steps as activities, the pick and the
 shipment writing the projection themselves, and four local activities; the projection
 it leaves is the order as the workflow ends it, version and all."""
@@ -14,6 +15,7 @@ from tests.conftest import unique
 from tests.integration.order_helpers import fulfil, order_input, start, wait_for
 from tests.integration.stock_world import World
 from worker import build_worker
+from workflows.order.workflow import EVERY_PATCH
 
 
 async def test_an_order_that_ships_at_once_runs_four_activities_and_leaves_its_last_view(
@@ -52,6 +54,23 @@ async def test_an_order_that_ships_at_once_runs_four_activities_and_leaves_its_l
     # record; the allocation (its requests, then allocated, in one write); accepted;
     # packed. The shipment wrote the run's last view: nothing is written at its close.
     assert len(local) == 4
+    # A new run asks order-patches-in-one alone: one patch marker, and core's one
+    # upsert of TemporalChangeVersion with it (each patch asked adds both).
+    patches = [
+        e.marker_recorded_event_attributes.details["patch-data"]
+        for e in events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+    versions = [
+        e
+        for e in events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+        and "TemporalChangeVersion"
+        in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+    ]
+    assert (len(patches), len(versions)) == (1, 1)
+    assert EVERY_PATCH.encode() in patches[0].payloads[0].data
     async with sessions() as session:
         stored = await session.scalar(
             text("SELECT view FROM orders WHERE tenant_id = :t AND order_number = :n"),

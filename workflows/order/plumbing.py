@@ -57,6 +57,13 @@ LEAN_SHAPE = "lean-order-shape"
 # is written only when it is not the last one written (content and version). Asked
 # at the run's start, after LEAN_SHAPE (for the reason LOCAL_PROJECTION says).
 LEAN_SHAPE_2 = "lean-order-shape-2"
+# Runs started before this patch asked the five patches above at their start, each
+# a marker in the history and an upsert of TemporalChangeVersion (core adds one per
+# marker). A run started with it has them all, so it asks this one alone, first
+# thing: one marker, one upsert. (Core replays a run's markers in the order they
+# were recorded, so this is a new id asked first; a run without it answers False
+# without a command and asks the others as before.)
+EVERY_PATCH = "order-patches-in-one"
 
 MAX_HISTORY = 1_000  # events: past this a waiting run continues as new
 
@@ -72,6 +79,7 @@ T = TypeVar("T")
 
 class OrderPlumbing:
     book: OrderBook
+    every_patch: bool | None
     steps: EarlierSteps  # the steps this and earlier runs completed (update ids)
     holds_by_step: dict[str, str]  # add_hold's update id: the hold it made
     lock: asyncio.Lock  # stock steps of updates and of run() never interleave
@@ -279,11 +287,18 @@ class OrderPlumbing:
             local_retry_threshold=retry_policies.LOCAL_RETRY_THRESHOLD,
         )
 
+    def _has_every_patch(self) -> bool:
+        """Whether the run started with EVERY_PATCH, so with every patch before it.
+        Asked before any other patch (see EVERY_PATCH)."""
+        if self.every_patch is None:
+            self.every_patch = workflow.patched(EVERY_PATCH)
+        return self.every_patch
+
     def _local_projection(self) -> bool:
         # (The SDK remembers the answer.) An update handled in the run's first
         # activation may ask first and project before record_order wrote the row:
         # that write finds no row and is lost, and the next publish writes it all.
-        return workflow.patched(LOCAL_PROJECTION)
+        return self._has_every_patch() or workflow.patched(LOCAL_PROJECTION)
 
     def _upsert_search_attributes(self) -> None:
         wanted = search_attributes.for_order(self.book.order, self.book.status)

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.orders import Bucket, OrderStatus, PaymentStatus
     from workflows.continuation import EarlierSteps
     from workflows.order.plumbing import (
+        EVERY_PATCH,
         LEAN_SHAPE,
         LEAN_SHAPE_2,
         LOCAL_PROJECTION,
@@ -48,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.refusals import step_failed
 
 __all__ = [
+    "EVERY_PATCH",
     "LEAN_SHAPE",
     "LEAN_SHAPE_2",
     "LOCAL_PROJECTION",
@@ -83,17 +85,21 @@ class OrderWorkflow(ShopUpdates):
         self.holds_by_step = dict(carried.holds_by_step) if carried else {}
         self.lock = asyncio.Lock()  # stock steps of updates and of run() never interleave
         self.waits_cheaply = False
+        self.every_patch: bool | None = None  # asked once, first thing
 
     # -- the story ---------------------------------------------------------------
 
     @workflow.run
     async def run(self, order: OrderInput) -> OrderView:
-        self.rejects_unrecordable = self._local_projection() and workflow.patched(
-            REJECT_UNRECORDABLE
-        )
-        self.waits_cheaply = workflow.patched(WAITS_CHEAPLY)
-        self.lean = workflow.patched(LEAN_SHAPE)
-        self.lean2 = self.lean and workflow.patched(LEAN_SHAPE_2)
+        if self._has_every_patch():
+            self.rejects_unrecordable = self.waits_cheaply = self.lean = self.lean2 = True
+        else:
+            self.rejects_unrecordable = self._local_projection() and workflow.patched(
+                REJECT_UNRECORDABLE
+            )
+            self.waits_cheaply = workflow.patched(WAITS_CHEAPLY)
+            self.lean = workflow.patched(LEAN_SHAPE)
+            self.lean2 = self.lean and workflow.patched(LEAN_SHAPE_2)
         if order.carried is not None or await self._record():
             self._upsert_search_attributes()
             try:
