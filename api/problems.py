@@ -58,7 +58,8 @@ class ProblemDetails(BaseModel):
     update: str | None = Field(
         None,
         description="a step that timed out: `not accepted` (sent; the workflow has not "
-        "taken it up yet) or `accepted` (taken up, not finished)",
+        "taken it up yet), `accepted` (taken up, not finished) or `unknown` (Temporal "
+        "did not say)",
     )
     last_known_status: str | None = Field(
         None, description="a step that timed out: the status last recorded, if known"
@@ -304,9 +305,9 @@ PROBLEM_DOCS: dict[int, dict[str, Any]] = {
     ),
     504: _documented(
         "`timeout`: a database statement ran (or waited for a lock) past its timeout, or "
-        "the workflow did not finish a step in time (`update`: `accepted` or `not accepted`, "
-        "`last_known_status`); a step may still complete: read the resource to see the "
-        "outcome",
+        "the workflow did not finish a step in time (`update`: `accepted`, `not accepted` "
+        "or `unknown`, `last_known_status`); a step may still complete: read the resource "
+        "to see the outcome",
         headers=RETRY_AFTER,
     ),
 }

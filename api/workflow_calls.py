@@ -229,11 +229,13 @@ class _Step:
                 await asyncio.sleep(min(pause, left))
                 pause = min(pause * 2, LONGEST_PAUSE)
 
-    async def accepted(self) -> bool:
-        """Whether the workflow has taken the step up (or answered it), asked of the
-        server without sending the step again: False when the server does not know
-        the update (never admitted, or refused) or it is still waiting for a worker."""
-        stage = UpdateWorkflowExecutionLifecycleStage
+    async def stage(self) -> str:
+        """How far the step got, asked of the server by its update id without
+        sending it again (the server answers at once with the stage it has reached):
+        `accepted` (the workflow took it up; it may have finished since), `not
+        accepted` (admitted, waiting for a worker; or unknown to the server: never
+        admitted, or refused), `unknown` (the server did not answer)."""
+        stages = UpdateWorkflowExecutionLifecycleStage
         request = PollWorkflowExecutionUpdateRequest(
             namespace=self.client.namespace,
             update_ref=UpdateRef(
@@ -242,7 +244,7 @@ class _Step:
             ),
             identity=self.client.identity,
             wait_policy=WaitPolicy(
-                lifecycle_stage=stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
+                lifecycle_stage=stages.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
             ),
         )
         try:
@@ -250,9 +252,12 @@ class _Step:
                 answer = await self.client.workflow_service.poll_workflow_execution_update(
                     request, timeout=timedelta(seconds=_DESCRIBE_BOUND)
                 )
-        except (TimeoutError, RPCError):
-            return False
-        return bool(answer.stage >= stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED)
+        except RPCError as error:
+            return "not accepted" if error.status is RPCStatusCode.NOT_FOUND else "unknown"
+        except TimeoutError:
+            return "unknown"
+        taken = answer.stage >= stages.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
+        return "accepted" if taken else "not accepted"
 
 
 def _comes_early(error: WorkflowUpdateFailedError) -> bool:
@@ -302,19 +307,24 @@ async def _no_answer(
 ) -> Problem:
     """504 with what is known: whether the workflow took the step up, and its
     status as last recorded."""
-    accepted, status = await asyncio.gather(step.accepted(), _last_status(handle))
-    if accepted:
-        stage = "it took the step up and has not finished it"
-    else:
-        stage = (
-            "the request was sent but it has not taken it up (it may be stuck, or no "
-            "worker runs); it may still take effect"
-        )
+    stage, status = await asyncio.gather(step.stage(), _last_status(handle))
     known = f"; last known status: {status}" if status else ""
     return timeout(
-        f"{what} did not answer within {bound:g}s: {stage}{known}; read it to see the outcome",
-        {"update": "accepted" if accepted else "not accepted", "last_known_status": status},
+        f"{what} did not answer within {bound:g}s: {_STAGES[stage]}{known}; "
+        "read it to see the outcome",
+        {"update": stage, "last_known_status": status},
     )
+
+
+_STAGES = {
+    "accepted": "it took the step up and had not finished it",
+    "not accepted": (
+        "the request was sent but it has not taken it up (it may be stuck, or no "
+        "worker runs); it may still take effect"
+    ),
+    "unknown": "whether it took the step up is not known (Temporal did not say); it may "
+    "still take effect",
+}
 
 
 def unavailable(error: Exception) -> Problem:

@@ -55,10 +55,10 @@ async def _check_postgres(resources: Resources) -> str | None:
 
 async def _check_temporal(resources: Resources) -> str | None:
     """None when Temporal answers its health check. A connection the server (or
-    anything between) has just closed fails the call made on it, as CANCELLED or
-    UNKNOWN "transport error" (the frontend closes every connection after its
-    maximum age), and the next call opens a new one: such a failure is asked again,
-    within the probe's timeout, rather than reported as Temporal down."""
+    anything between) has just closed fails the call made on it with CANCELLED or
+    UNKNOWN ("transport error"; the frontend closes every connection at its maximum
+    age), and the next call opens a new one: a failure with either code is asked
+    again, within the probe's timeout, rather than reported as Temporal down."""
     client = await resources.temporal.get()
     for attempt in range(1, CONNECTION_ATTEMPTS):
         try:

@@ -142,4 +142,5 @@ async def test_readyz_stays_ready_when_temporal_closes_its_connections(
     finally:
         proxy.cut()
         server.close()
+        await server.wait_closed()
     assert answers == [{"postgres": "ok", "temporal": "ok"}] * 40

@@ -34,10 +34,11 @@ with workflow.unsafe.imports_passed_through():
 UPSERT_ON_CHANGE = "search-attributes-on-change"
 # Runs started before this patch recorded the order and wrote the projection with
 # (remote) activities; now they are local activities: no task queue round trip.
-# It is the first thing a new run asks, and such runs upsert on change without
-# asking UPSERT_ON_CHANGE: a patch first asked right after a local activity breaks
-# replay when the worker split that workflow task (the patch marker lands in a
-# later task than the one that resolves the local activity).
+# It was the first thing a run asked (before EVERY_PATCH, which comes first now),
+# and such runs upsert on change without asking UPSERT_ON_CHANGE: a patch first
+# asked right after a local activity breaks replay when the worker split that
+# workflow task (the patch marker lands in a later task than the one that resolves
+# the local activity).
 LOCAL_PROJECTION = "projection-in-local-activities"
 # Runs started before this patch published after every reservation round, again at
 # the run's end when nothing had changed, and shipped a request in one activity and
@@ -57,12 +58,19 @@ LEAN_SHAPE = "lean-order-shape"
 # is written only when it is not the last one written (content and version). Asked
 # at the run's start, after LEAN_SHAPE (for the reason LOCAL_PROJECTION says).
 LEAN_SHAPE_2 = "lean-order-shape-2"
-# Runs started before this patch asked the five patches above at their start, each
-# a marker in the history and an upsert of TemporalChangeVersion (core adds one per
-# marker). A run started with it has them all, so it asks this one alone, first
-# thing: one marker, one upsert. (Core replays a run's markers in the order they
-# were recorded, so this is a new id asked first; a run without it answers False
-# without a command and asks the others as before.)
+# Runs started before this patch asked five patches at their start (LOCAL_PROJECTION,
+# REJECT_UNRECORDABLE, WAITS_CHEAPLY, LEAN_SHAPE, LEAN_SHAPE_2), each a marker in the
+# history and an upsert of TemporalChangeVersion (core adds one per marker). A run
+# started with this one has them all, so it asks this one alone, before any other
+# patch (also when an update handled in its first activation asks first): one marker,
+# one upsert. Safe for runs in flight: on replay a patch is True only for a marker in
+# the history, and a False answer sends no command, so an older run asks the five as
+# before. (Asking LEAN_SHAPE_2 first instead breaks replay of runs that recorded all
+# five: core matches markers in recorded order.) Two consequences: a worker with code
+# from before this patch cannot replay new runs (it would ask LOCAL_PROJECTION, find
+# no marker and take the old path), so a rollback past it needs new runs drained; and
+# TemporalChangeVersion of new runs lists only this id: a visibility query for runs
+# without one of the five must count this one as having them all.
 EVERY_PATCH = "order-patches-in-one"
 
 MAX_HISTORY = 1_000  # events: past this a waiting run continues as new
@@ -79,7 +87,6 @@ T = TypeVar("T")
 
 class OrderPlumbing:
     book: OrderBook
-    every_patch: bool | None
     steps: EarlierSteps  # the steps this and earlier runs completed (update ids)
     holds_by_step: dict[str, str]  # add_hold's update id: the hold it made
     lock: asyncio.Lock  # stock steps of updates and of run() never interleave
@@ -289,10 +296,8 @@ class OrderPlumbing:
 
     def _has_every_patch(self) -> bool:
         """Whether the run started with EVERY_PATCH, so with every patch before it.
-        Asked before any other patch (see EVERY_PATCH)."""
-        if self.every_patch is None:
-            self.every_patch = workflow.patched(EVERY_PATCH)
-        return self.every_patch
+        Asked before any other patch (the SDK remembers the answer)."""
+        return workflow.patched(EVERY_PATCH)
 
     def _local_projection(self) -> bool:
         # (The SDK remembers the answer.) An update handled in the run's first

@@ -64,12 +64,14 @@ RETRY_STAGING = timedelta(minutes=5)  # a warehouse that could not stage is aske
 # Runs started before this patch failed when the database refused to record the
 # order, and stopped on a projection the database refused; now the first rejects
 # the order with its reason and the second is logged (an alert names it) while the
-# order goes on. Asked at the run's start, with LOCAL_PROJECTION, for that reason.
+# order goes on. Asked at the run's start, with LOCAL_PROJECTION, for that reason
+# (by runs started before EVERY_PATCH, which implies it).
 REJECT_UNRECORDABLE = "reject-unrecordable-orders"
 # Runs started before this patch rejected an order whose warehouse has no staging
 # location and never continued as new. Now such an order waits (its reservation
 # kept, allocation retried), and a waiting run whose history grew past MAX_HISTORY
-# continues as new with its whole state. Asked at the run's start, for that reason.
+# continues as new with its whole state. Asked at the run's start, for that reason
+# (by runs started before EVERY_PATCH, which implies it).
 WAITS_CHEAPLY = "waits-cheaply"
 
 
@@ -85,7 +87,6 @@ class OrderWorkflow(ShopUpdates):
         self.holds_by_step = dict(carried.holds_by_step) if carried else {}
         self.lock = asyncio.Lock()  # stock steps of updates and of run() never interleave
         self.waits_cheaply = False
-        self.every_patch: bool | None = None  # asked once, first thing
 
     # -- the story ---------------------------------------------------------------
 
