@@ -317,7 +317,7 @@ async def _no_answer(
 
 
 _STAGES = {
-    "accepted": "it took the step up and had not finished it",
+    "accepted": "it took the step up and had not finished it in time",
     "not accepted": (
         "the request was sent but it has not taken it up (it may be stuck, or no "
         "worker runs); it may still take effect"
