@@ -1,8 +1,6 @@
 """/healthz says the process runs; /readyz checks Postgres (and its schema) and
 Temporal, and answers 503 problem+json naming what is down."""
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +15,7 @@ from cli.embedded import EmbeddedPostgres, free_port
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from settings import Settings
+from tests.e2e.cutting_proxy import CuttingProxy
 
 
 @asynccontextmanager
@@ -92,55 +91,18 @@ async def test_readyz_is_503_naming_temporal_when_it_is_unreachable(database_url
     assert body["detail"].startswith("temporal down")
 
 
-class _CuttingProxy:
-    """A TCP relay to Temporal whose open connections the test can cut at once, as
-    the frontend does when a connection reaches its maximum age."""
-
-    def __init__(self, target: str) -> None:
-        self._host, port = target.rsplit(":", 1)
-        self._port = int(port)
-        self._writers: list[asyncio.StreamWriter] = []
-
-    async def relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(self._host, self._port)
-        self._writers += [writer, upstream_writer]
-        await asyncio.gather(
-            self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer)
-        )
-
-    @staticmethod
-    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
-            while data := await source.read(65536):
-                sink.write(data)
-                await sink.drain()
-        sink.close()
-
-    def cut(self) -> None:
-        for writer in self._writers:
-            writer.transport.abort()
-        self._writers.clear()
-
-
 async def test_readyz_stays_ready_when_temporal_closes_its_connections(
     database_url: str, dev_env: WorkflowEnvironment
 ) -> None:
     """A cut connection fails the one call made on it (CANCELLED or a transport
     error, about one check in eight right after the cut): the probe asks again on a
     new connection instead of reporting Temporal down."""
-    proxy = _CuttingProxy(dev_env.client.service_client.config.target_host)
-    server = await asyncio.start_server(proxy.relay, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    settings = Settings(database_url=database_url, temporal_address=f"127.0.0.1:{port}")
     answers: list[dict[str, str]] = []
-    try:
+    async with CuttingProxy(dev_env.client.service_client.config.target_host) as proxy:
+        settings = Settings(database_url=database_url, temporal_address=proxy.address)
         async with _api_for(settings, TemporalConnection(settings)) as client:
             assert (await client.get("/readyz")).status_code == 200
             for _ in range(40):
                 proxy.cut()
                 answers.append((await client.get("/readyz")).json()["checks"])
-    finally:
-        proxy.cut()
-        server.close()
-        await server.wait_closed()
     assert answers == [{"postgres": "ok", "temporal": "ok"}] * 40
