@@ -1,7 +1,8 @@
 """Benchmark: orders through the API and a simulated warehouse, against a fixed floor
 measured in the same run. Not a test; prints figures, ratios and issue 15's targets.
 
-    .venv/bin/python -m bench.saga [--orders 100] [--concurrency 16] [--deployed] [--profile]
+    .venv/bin/python -m bench.saga [--orders 100] [--concurrency 16] [--starts 900] [--deployed]
+        [--profile]
     .venv/bin/python -m bench.saga --hot [--hot-orders 1000] [--concurrency 16] [--deployed]
 
 1. Saga: N orders of 2 lines each, placed with POST /v1/orders and driven by a
@@ -309,7 +310,7 @@ async def main(args: argparse.Namespace) -> int:
                 stack, args.hot_orders, args.hot_stock, args.concurrency, args.profile
             )
         await saga_bench(stack, args.orders, args.concurrency, args.profile)
-        await start_rate_bench(stack, args.orders * 3, args.concurrency)
+        await start_rate_bench(stack, args.starts, args.concurrency)
     return 0
 
 
@@ -317,6 +318,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--starts", type=int, default=900, help="starts of each kind in the start rate bench"
+    )
     parser.add_argument(
         "--deployed", action="store_true", help="API and worker as their own processes"
     )

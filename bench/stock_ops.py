@@ -11,6 +11,10 @@ measured in the same run. Not a test; prints figures and ratios.
    16 SKUs. Target: ratio >= 0.7.
 2. Scale: median latency of one reserve with 10^3 balance rows, then with
    10^6 balance rows and 10^6 ledger rows in the same tables. Target: <= 1.3.
+3. Receipts (no target: receive is not on an order's path, and still runs the
+   reference implementation): median latency of a receipt of 1, 10 and 100 lines
+   through `db.stock.on_hand.receive`, against raw psycopg booking the same lines
+   (per line: the balance, the level, a ledger row) in one transaction.
 
 It starts its own embedded PostgreSQL (durable: fsync on) in a temporary folder.
 """
@@ -176,6 +180,50 @@ def grow(dsn: str, tenant_id: int, rows: int) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
+async def receipt_latency(
+    sessions: async_sessionmaker[AsyncSession],
+    dsn: str,
+    tenant_id: int,
+    skus: list[str],
+    samples: int,
+) -> tuple[float, float]:
+    """Median seconds of one receipt of a unit of each of `skus` at WH1/A1: through
+    the project, and raw (their rows exist: received once by setup_tenant)."""
+    ours = []
+    for _ in range(samples):
+        command = ReceiveStock("WH1", "A1", [ReceiptLine(sku, 1) for sku in skus])
+        started = time.perf_counter()
+        await receive(sessions, Caller(tenant_id, uuid.uuid4().hex, "bench"), command)
+        ours.append(time.perf_counter() - started)
+    raw = []
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT b.id, b.warehouse_id, b.item_id, b.location_id FROM balances b"
+            " JOIN items i ON i.id = b.item_id WHERE b.tenant_id = %s AND i.sku = ANY(%s)",
+            (tenant_id, skus),
+        ).fetchall()
+        for _ in range(samples):
+            started = time.perf_counter()
+            with conn.transaction():
+                for balance, warehouse, item, location in rows:
+                    conn.execute(
+                        "UPDATE balances SET on_hand = on_hand + 1 WHERE id = %s", (balance,)
+                    )
+                    conn.execute(
+                        "UPDATE stock_levels SET on_hand = on_hand + 1"
+                        " WHERE warehouse_id = %s AND item_id = %s",
+                        (warehouse, item),
+                    )
+                    conn.execute(
+                        "INSERT INTO movements (tenant_id, type, warehouse_id, item_id, quantity,"
+                        " to_location_id, reference_type, actor, idempotency_key, seq)"
+                        " VALUES (%s, 'receipt', %s, %s, 1, %s, 'receipt', 'bench', %s, 1)",
+                        (tenant_id, warehouse, item, location, uuid.uuid4().hex),
+                    )
+            raw.append(time.perf_counter() - started)
+    return statistics.median(ours), statistics.median(raw)
+
+
 def settle(dsn: str) -> None:
     """Flush dirty pages now, so a checkpoint does not land inside a measurement."""
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -228,6 +276,16 @@ async def main(pairs: int, callers: int, rows: int, samples: int, profile: bool)
             f"{count(dsn, 'balances'):,} balances and {count(dsn, 'movements'):,} ledger rows "
             f"(filled in {grown:.0f} s) | ratio {large / small:.2f} (target <= 1.3)"
         )
+
+        receiving = [f"R{i}" for i in range(100)]
+        tenant_id = await setup_tenant(sessions, receiving)
+        print()
+        for lines in (1, 10, 100):
+            ours, raw = await receipt_latency(sessions, dsn, tenant_id, receiving[:lines], 30)
+            print(
+                f"receipt of {lines:3} lines (median of 30): project {ours * 1000:6.1f} ms | "
+                f"raw {raw * 1000:6.1f} ms | project / raw {ours / raw:4.1f}"
+            )
 
         if profile:
             profiler = cProfile.Profile()
