@@ -6,6 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Item, Location, Lot, Serial, Warehouse
+from db.stock import calls
 from db.stock.change import BalanceKey, Label, StockChange, lock_levels
 from db.stock.operation import Caller, OperationContext, run_operation
 from domain.errors import Conflict, InvalidInput
@@ -29,10 +30,48 @@ def _key(
     )
 
 
+_RECEIVE = "SELECT oms_receive(%s, %s, %s, %s, %s, %s::text[], %s::bigint[], %s, %s, %s, %s)"
+
+
 async def receive(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReceiveStock
 ) -> MovementsResult:
-    """Stock arrives at a location (a receipt, or a return restocked)."""
+    """Stock arrives at a location (a receipt, or a return restocked). Lines
+    without a lot, an expiry or serials go to one server-side call
+    (db/stock/calls.py, migration 0019) first."""
+    lines = command.lines
+    if not lines or any(
+        x.lot is not None or x.expires_on or x.manufactured_on or x.serials for x in lines
+    ):
+        return await reference_receive(sessions, caller, command)
+    return await calls.call(
+        sessions,
+        caller,
+        "receive",
+        command,
+        MovementsResult,
+        _RECEIVE,
+        lambda digest: (
+            caller.tenant_id,
+            caller.idempotency_key,
+            digest,
+            command.warehouse,
+            command.location,
+            [line.sku for line in lines],
+            [line.quantity for line in lines],
+            command.movement_type.value,
+            command.reference_type,
+            command.reference,
+            caller.actor,
+        ),
+        lambda: reference_receive(sessions, caller, command),
+    )
+
+
+async def reference_receive(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReceiveStock
+) -> MovementsResult:
+    """The reference: every case, every refusal worded."""
 
     async def body(ctx: OperationContext) -> MovementsResult:
         change = StockChange(ctx.tenant_id)

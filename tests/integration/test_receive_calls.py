@@ -1,0 +1,153 @@
+"""A plain receipt as one server-side call (migration 0019) against the reference
+receipt it stands in for: the same receipts — plain, refused, with lots and
+serials, near a low-stock line, under reused keys — played once through each path
+on twin worlds must leave the same answers, rows, levels and events; a plain
+receipt is answered by the function; two receipts under one key at once book once."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from db import failures
+from db.stock import on_hand
+from db.stock.on_hand import receive, reference_receive
+from domain.errors import DomainError
+from domain.stock import IdempotencyConflict, MovementType, ReceiptLine, ReceiveStock
+from tests.integration.stock_world import World
+from tests.integration.test_stock_calls_same_key import at_once, records
+from tests.integration.twin_worlds import books, twin
+
+SKUS = ["WIDGET", "GADGET", "LOWISH", "BOLT", "PHONE", "NOPE"]
+PLACES = [("WH1", "A1"), ("WH1", "A2"), ("WH2", "A1"), ("WH1", "B1"), ("WH1", "ZZ"), ("GONE", "A1")]
+
+
+RANKS = "SELECT id, rank() OVER (ORDER BY id) AS n FROM movements WHERE tenant_id = :t"
+
+
+def scenario(seed: int) -> list[tuple[str, ReceiveStock]]:
+    """Receipts under keys (some reused): mostly plain lines of known items, some
+    refused (an unknown item or place, an inactive location B1, a quantity not
+    above zero), some the function leaves to the reference (a lot, serials,
+    LOWISH crossing its low-stock line of 3)."""
+    rnd = random.Random(seed)
+    steps = []
+    for n in range(24):
+        key = f"k{rnd.randint(0, n)}" if rnd.random() < 0.15 else f"k{n}"
+        warehouse, location = rnd.choice(PLACES[:3] * 6 + PLACES[3:])
+        lines = []
+        for _ in range(rnd.choice([1, 1, 2, 3])):
+            sku = rnd.choice(SKUS[:3] * 5 + SKUS[3:])
+            quantity = rnd.choice([1, 2, 3, 5, 8, 0, -1])
+            lot = f"L{rnd.randint(1, 2)}" if sku == "BOLT" and rnd.random() < 0.8 else None
+            serials = [f"S{n}-{k}" for k in range(quantity)] if sku == "PHONE" else []
+            lines.append(ReceiptLine(sku, quantity, lot, serials=serials))
+        kind = rnd.choice([MovementType.RECEIPT] * 4 + [MovementType.RETURN_RESTOCK])
+        reference = rnd.choice([None, f"PO-{n}"])
+        steps.append((key, ReceiveStock(warehouse, location, lines, reference, kind)))
+    return steps
+
+
+async def play(world: World, steps: list[tuple[str, ReceiveStock]], path: Any) -> list[Any]:
+    """Each receipt's answer, movement ids as their rank in the world's ledger."""
+    answers: list[Any] = []
+    async with world.sessions() as session, session.begin():
+        await session.execute(
+            text(
+                "UPDATE locations SET active = false WHERE code = 'B1' AND warehouse_id IN"
+                " (SELECT id FROM warehouses WHERE tenant_id = :t)"
+            ),
+            {"t": world.tenant_id},
+        )
+    for key, command in steps:
+        try:
+            result = await path(world.sessions, world.caller(key), command)
+        except DomainError as refusal:
+            answers.append((type(refusal).__name__, refusal.detail, refusal.field))
+            continue
+        async with world.sessions() as session:
+            ranked = await session.execute(text(RANKS), {"t": world.tenant_id})
+            ranks: dict[int, int] = {row.id: row.n for row in ranked}
+        answers.append(
+            (
+                result.replayed,
+                [
+                    (ranks[m.id], m.type, m.sku, m.quantity, m.from_location, m.to_location, m.lot)
+                    for m in result.movements
+                ],
+            )
+        )
+    return answers
+
+
+@pytest.mark.parametrize("seed", range(5))
+async def test_one_call_receipts_answer_and_book_exactly_as_the_reference(
+    sessions: Any, seed: int
+) -> None:
+    stock = {"WIDGET@WH1": 6, "GADGET@WH2": 4, "LOWISH@WH1": 2}
+    fast, reference = await twin(sessions, stock), await twin(sessions, stock)
+    steps = scenario(seed)
+    answers = await play(fast, steps, receive)
+    assert answers == await play(reference, steps, reference_receive)
+    assert await books(fast) == await books(reference)
+    assert sum(1 for a in answers if isinstance(a[0], bool)) >= 5  # not all refused
+    assert any(isinstance(a[0], str) for a in answers)  # and some refused
+    assert await fast.violations() == [] and await reference.violations() == []
+
+
+async def test_a_plain_receipt_is_one_call_and_a_lot_is_left_to_the_reference(
+    world: World,
+) -> None:
+    await world.receive("WIDGET", 10)
+    call = text(
+        "SELECT oms_receive(:t, :k, 'h', 'WH1', 'A2', ARRAY[:sku], ARRAY[4]::bigint[],"
+        " 'receipt', 'receipt', 'PO-9', 'test')"
+    )
+    async with world.sessions() as session, session.begin():
+        answer = await session.scalar(call, {"t": world.tenant_id, "k": "one", "sku": "WIDGET"})
+    [movement] = answer["result"]["movements"]
+    assert (movement["sku"], movement["quantity"], movement["to_location"]) == ("WIDGET", 4, "A2")
+    with pytest.raises(DBAPIError) as deferred:
+        async with world.sessions() as session, session.begin():
+            await session.scalar(call, {"t": world.tenant_id, "k": "lot", "sku": "BOLT"})
+    assert failures.sqlstate(deferred.value) == "OMS01"
+    assert (await world.level("WIDGET"))["on_hand"] == 14
+    assert await world.balance("WIDGET", "A2") == (4, 0)
+    assert await world.violations() == []
+
+
+async def test_one_receipt_under_one_key_twice_at_once_is_booked_once(world: World) -> None:
+    await world.receive("WIDGET", 100)
+    caller, size = world.caller(), await world.ledger_size()
+    command = ReceiveStock("WH1", "A1", [ReceiptLine("WIDGET", 7)], "PO-1")
+    first, second = await at_once(
+        world,
+        "oms_receive",
+        on_hand.receive(world.sessions, caller, command),
+        on_hand.receive(world.sessions, caller, command),
+    )
+    assert first.movements == second.movements
+    assert sorted([first.replayed, second.replayed]) == [False, True]
+    assert (await world.level("WIDGET"))["on_hand"] == 107
+    assert await world.ledger_size() == size + 1
+    assert await records(world, caller.idempotency_key) == 1
+
+
+async def test_another_receipt_under_a_key_taken_at_once_is_a_conflict(world: World) -> None:
+    await world.receive("WIDGET", 100)
+    caller = world.caller()
+    answers = await at_once(
+        world,
+        "oms_receive",
+        receive(world.sessions, caller, ReceiveStock("WH1", "A1", [ReceiptLine("WIDGET", 2)])),
+        receive(world.sessions, caller, ReceiveStock("WH1", "A1", [ReceiptLine("WIDGET", 5)])),
+    )
+    conflicts = [a for a in answers if isinstance(a, IdempotencyConflict)]
+    made = [a for a in answers if not isinstance(a, BaseException)]
+    assert len(conflicts) == 1 and len(made) == 1 and not made[0].replayed
+    assert (await world.level("WIDGET"))["on_hand"] == 100 + made[0].movements[0].quantity
+    assert await records(world, caller.idempotency_key) == 1
