@@ -44,7 +44,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.common import TypedSearchAttributes
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.worker import Worker
 
 from bench.floor_workflow import FloorInput, FloorStep, FloorWorkflow, do_nothing
@@ -254,12 +258,16 @@ async def start_rate_bench(stack: Stack, starts: int, concurrency: int) -> None:
     async def bare(i: int) -> None:
         number = f"S-{run}-{i}"
         await stack.env.client.start_workflow(
-            OrderWorkflow.run, order(number), id=f"order:{tenant_id}:{number}", task_queue=idle_queue
+            OrderWorkflow.run,
+            order(number),
+            id=f"order:{tenant_id}:{number}",
+            task_queue=idle_queue,
         )
 
     async def with_options(i: int) -> None:
-        """A bare start with what the API's start asks of Temporal besides: the memo
-        (the request's hash) and the order's search attributes (api/workflow_calls.py)."""
+        """A bare start with what the API's start asks of Temporal besides: its id
+        policies, the memo (the request's hash) and the order's search attributes
+        (api/workflow_calls.py `start_once`)."""
         number, placed = f"O-{run}-{i}", order(f"O-{run}-{i}")
         attributes = search_attributes.for_order(placed, OrderStatus.RECEIVED)
         await stack.env.client.start_workflow(
@@ -267,6 +275,8 @@ async def start_rate_bench(stack: Stack, starts: int, concurrency: int) -> None:
             placed,
             id=f"order:{tenant_id}:{number}",
             task_queue=idle_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={"request_hash": "0" * 64},
             search_attributes=TypedSearchAttributes(search_attributes.pairs(attributes)),
         )
@@ -276,15 +286,16 @@ async def start_rate_bench(stack: Stack, starts: int, concurrency: int) -> None:
         response = await idle_api.post("/v1/orders", json=body, headers=stack.headers(Role.OMS))
         assert response.status_code == 201, response.text
 
-    # In turns: the in-memory server slows as it keeps more runs, so a variant
-    # measured after the others would carry that alone.
+    # In turns, each variant first in one: the in-memory server may slow as it keeps
+    # more runs, so a variant always measured after the others would carry that alone.
     measured: dict[str, list[Measured]] = {"bare": [], "options": [], "post": []}
     variants = {"bare": bare, "options": with_options, "post": posted}
-    turn = starts // START_TURNS
+    turn = max(1, starts // START_TURNS)
+    names = list(variants)
     async with idle_api:
         for n in range(START_TURNS):
-            for name, one in variants.items():
-                numbered = starting_at(n * turn, one)
+            for name in names[n:] + names[:n]:  # each variant first once
+                numbered = starting_at(n * turn, variants[name])
                 measured[name].append(await measure(stack, turn, concurrency, numbered))
     bare_starts, option_starts, api_starts = (combined(measured[name]) for name in variants)
     ratio = api_starts.per_second / bare_starts.per_second

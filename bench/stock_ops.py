@@ -11,10 +11,10 @@ measured in the same run. Not a test; prints figures and ratios.
    16 SKUs. Target: ratio >= 0.7.
 2. Scale: median latency of one reserve with 10^3 balance rows, then with
    10^6 balance rows and 10^6 ledger rows in the same tables. Target: <= 1.3.
-3. Receipts (no target: receive is not on an order's path, and still runs the
-   reference implementation): median latency of a receipt of 1, 10 and 100 lines
-   through `db.stock.on_hand.receive`, against raw psycopg booking the same lines
-   (per line: the balance, the level, a ledger row) in one transaction.
+3. Receipts (no target): median latency of a receipt of 1, 10 and 100 plain lines
+   through `db.stock.on_hand.receive` (one server-side call, migration 0019),
+   against raw psycopg booking the same lines (per line: the balance, the level, a
+   ledger row; a round trip each) in one transaction.
 
 It starts its own embedded PostgreSQL (durable: fsync on) in a temporary folder.
 """
@@ -279,10 +279,10 @@ async def main(pairs: int, callers: int, rows: int, samples: int, profile: bool)
         )
 
         receiving = [f"R{i}" for i in range(100)]
-        tenant_id = await setup_tenant(sessions, receiving)
+        receiver = await setup_tenant(sessions, receiving)
         print()
         for lines in (1, 10, 100):
-            ours, raw = await receipt_latency(sessions, dsn, tenant_id, receiving[:lines], 30)
+            ours, raw = await receipt_latency(sessions, dsn, receiver, receiving[:lines], 30)
             print(
                 f"receipt of {lines:3} lines (median of 30): project {ours * 1000:6.1f} ms | "
                 f"raw {raw * 1000:6.1f} ms | project / raw {ours / raw:4.1f}"

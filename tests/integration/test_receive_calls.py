@@ -1,8 +1,10 @@
 """A plain receipt as one server-side call (migration 0019) against the reference
 receipt it stands in for: the same receipts — plain, refused, with lots and
-serials, near a low-stock line, under reused keys — played once through each path
-on twin worlds must leave the same answers, rows, levels and events; a plain
-receipt is answered by the function; two receipts under one key at once book once."""
+serials, into stock below its low-stock line or with nothing available (back in
+stock: an event), under reused keys — played once through each path on twin worlds
+must leave the same answers, rows, levels and events; a plain receipt is answered
+by the function (the reference made to fail); two receipts under one key at once
+book once."""
 
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ from db.stock import on_hand
 from db.stock.on_hand import receive, reference_receive
 from domain.errors import DomainError
 from domain.stock import IdempotencyConflict, MovementType, ReceiptLine, ReceiveStock
+from tests.integration.same_key import at_once, records
 from tests.integration.stock_world import World
-from tests.integration.test_stock_calls_same_key import at_once, records
 from tests.integration.twin_worlds import books, twin
 
 SKUS = ["WIDGET", "GADGET", "LOWISH", "BOLT", "PHONE", "NOPE"]
@@ -32,10 +34,13 @@ RANKS = "SELECT id, rank() OVER (ORDER BY id) AS n FROM movements WHERE tenant_i
 def scenario(seed: int) -> list[tuple[str, ReceiveStock]]:
     """Receipts under keys (some reused): mostly plain lines of known items, some
     refused (an unknown item or place, an inactive location B1, a quantity not
-    above zero), some the function leaves to the reference (a lot, serials,
-    LOWISH crossing its low-stock line of 3)."""
+    above zero), some the function leaves to the reference (a lot, serials, a
+    level not there yet, GADGET at WH2 with all of it reserved: back in stock)."""
     rnd = random.Random(seed)
-    steps = []
+    steps = [  # every scenario: one into stock below its line, one back in stock
+        ("low", ReceiveStock("WH1", "A1", [ReceiptLine("LOWISH", 1)])),
+        ("back", ReceiveStock("WH2", "A1", [ReceiptLine("GADGET", 2)])),
+    ]
     for n in range(24):
         key = f"k{rnd.randint(0, n)}" if rnd.random() < 0.15 else f"k{n}"
         warehouse, location = rnd.choice(PLACES[:3] * 6 + PLACES[3:])
@@ -53,8 +58,10 @@ def scenario(seed: int) -> list[tuple[str, ReceiveStock]]:
 
 
 async def play(world: World, steps: list[tuple[str, ReceiveStock]], path: Any) -> list[Any]:
-    """Each receipt's answer, movement ids as their rank in the world's ledger."""
+    """Each receipt's answer, movement ids as their rank in the world's ledger (after
+    B1 is made inactive and all of GADGET at WH2 reserved)."""
     answers: list[Any] = []
+    await world.reserve("GADGET", 4, warehouse="WH2")
     async with world.sessions() as session, session.begin():
         await session.execute(
             text(
@@ -96,39 +103,66 @@ async def test_one_call_receipts_answer_and_book_exactly_as_the_reference(
     assert await books(fast) == await books(reference)
     assert sum(1 for a in answers if isinstance(a[0], bool)) >= 5  # not all refused
     assert any(isinstance(a[0], str) for a in answers)  # and some refused
+    events = [type_ for type_, *_ in (await books(fast))["events"]]
+    assert "inventory.back_in_stock" in events  # GADGET at WH2, by the reference
     assert await fast.violations() == [] and await reference.violations() == []
 
 
-async def test_a_plain_receipt_is_one_call_and_a_lot_is_left_to_the_reference(
-    world: World,
+async def _no_reference(*_: Any) -> None:
+    raise AssertionError("the reference ran")
+
+
+async def test_plain_receipts_are_answered_by_the_function_alone(
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await world.receive("WIDGET", 10)
-    call = text(
-        "SELECT oms_receive(:t, :k, 'h', 'WH1', 'A2', ARRAY[:sku], ARRAY[4]::bigint[],"
-        " 'receipt', 'receipt', 'PO-9', 'test')"
-    )
-    async with world.sessions() as session, session.begin():
-        answer = await session.scalar(call, {"t": world.tenant_id, "k": "one", "sku": "WIDGET"})
-    [movement] = answer["result"]["movements"]
-    assert (movement["sku"], movement["quantity"], movement["to_location"]) == ("WIDGET", 4, "A2")
-    with pytest.raises(DBAPIError) as deferred:
-        async with world.sessions() as session, session.begin():
-            await session.scalar(call, {"t": world.tenant_id, "k": "lot", "sku": "BOLT"})
-    assert failures.sqlstate(deferred.value) == "OMS01"
-    assert (await world.level("WIDGET"))["on_hand"] == 14
-    assert await world.balance("WIDGET", "A2") == (4, 0)
+    await world.receive("WIDGET", 10)  # (its level is new: the reference makes it)
+    monkeypatch.setattr(on_hand, "reference_receive", _no_reference)
+    caller = world.caller()
+    lines = [ReceiptLine("WIDGET", 4), ReceiptLine("WIDGET", 1)]
+    command = ReceiveStock("WH1", "A2", lines, "PO-9")
+    made = await receive(world.sessions, caller, command)
+    again = await receive(world.sessions, caller, command)
+    assert [(m.sku, m.quantity, m.to_location) for m in made.movements] == [
+        ("WIDGET", 4, "A2"),
+        ("WIDGET", 1, "A2"),
+    ]
+    assert (made.replayed, again.replayed, again.movements) == (False, True, made.movements)
+    with pytest.raises(AssertionError, match="the reference ran"):  # a lot: not the function's
+        await receive(world.sessions, world.caller(), ReceiveStock("WH1", "A1", [_bolt()]))
+    assert (await world.level("WIDGET"))["on_hand"] == 15
+    assert await world.balance("WIDGET", "A2") == (5, 0)
     assert await world.violations() == []
 
 
-async def test_one_receipt_under_one_key_twice_at_once_is_booked_once(world: World) -> None:
+def _bolt() -> ReceiptLine:
+    return ReceiptLine("BOLT", 2, "L1")
+
+
+async def test_the_function_defers_an_item_with_lots_even_without_one_named(world: World) -> None:
+    await world.receive("BOLT", 3, lot="L1")
+    call = text(
+        "SELECT oms_receive(:t, 'k', 'h', 'WH1', 'A1', ARRAY['BOLT'], ARRAY[4]::bigint[],"
+        " 'receipt', 'receipt', NULL, 'test')"
+    )
+    with pytest.raises(DBAPIError) as deferred:
+        async with world.sessions() as session, session.begin():
+            await session.scalar(call, {"t": world.tenant_id})
+    assert failures.sqlstate(deferred.value) == "OMS01"
+    assert (await world.level("BOLT"))["on_hand"] == 3
+
+
+async def test_one_receipt_under_one_key_twice_at_once_is_booked_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await world.receive("WIDGET", 100)
+    monkeypatch.setattr(on_hand, "reference_receive", _no_reference)
     caller, size = world.caller(), await world.ledger_size()
     command = ReceiveStock("WH1", "A1", [ReceiptLine("WIDGET", 7)], "PO-1")
     first, second = await at_once(
         world,
         "oms_receive",
-        on_hand.receive(world.sessions, caller, command),
-        on_hand.receive(world.sessions, caller, command),
+        receive(world.sessions, caller, command),
+        receive(world.sessions, caller, command),
     )
     assert first.movements == second.movements
     assert sorted([first.replayed, second.replayed]) == [False, True]
@@ -137,8 +171,11 @@ async def test_one_receipt_under_one_key_twice_at_once_is_booked_once(world: Wor
     assert await records(world, caller.idempotency_key) == 1
 
 
-async def test_another_receipt_under_a_key_taken_at_once_is_a_conflict(world: World) -> None:
+async def test_another_receipt_under_a_key_taken_at_once_is_a_conflict(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await world.receive("WIDGET", 100)
+    monkeypatch.setattr(on_hand, "reference_receive", _no_reference)
     caller = world.caller()
     answers = await at_once(
         world,

@@ -6,60 +6,12 @@ or is an IdempotencyConflict when it asked something else. One effect either way
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import text
 
 from db.stock.promising import release, reserve
 from domain.stock import IdempotencyConflict, ReleaseReservation, ReserveLine, ReserveStock
+from tests.integration.same_key import at_once, records
 from tests.integration.stock_world import World
-
-LEVEL = (
-    "SELECT 1 FROM stock_levels s JOIN items i ON i.id = s.item_id"
-    " WHERE i.tenant_id = :t AND i.sku = 'WIDGET' FOR UPDATE OF s"
-)
-WAITING = (
-    "SELECT count(*) FROM pg_stat_activity"
-    " WHERE wait_event_type = 'Lock' AND query LIKE :call AND datname = current_database()"
-)
-
-
-@asynccontextmanager
-async def level_held(world: World) -> AsyncIterator[None]:
-    """WIDGET's level locked by another transaction until the block ends."""
-    async with world.sessions() as session, session.begin():
-        await session.execute(text(LEVEL), {"t": world.tenant_id})
-        yield
-
-
-async def both_waiting(world: World, call: str, calls: list[asyncio.Task[Any]]) -> None:
-    """Until two calls of `call` wait on a lock (or one has ended: nothing to wait for)."""
-    for _ in range(500):
-        async with world.sessions() as session:  # a new transaction sees activity anew
-            waiting = await session.scalar(text(WAITING), {"call": f"SELECT {call}(%"})
-        if waiting == 2 or any(c.done() for c in calls):
-            return
-        await asyncio.sleep(0.01)
-
-
-async def at_once(world: World, call: str, *operations: Awaitable[Any]) -> list[Any]:
-    async with level_held(world):
-        calls = [asyncio.ensure_future(op) for op in operations]
-        await both_waiting(world, call, calls)
-    return await asyncio.gather(*calls, return_exceptions=True)
-
-
-async def records(world: World, key: str) -> int:
-    async with world.sessions() as session:
-        count = await session.scalar(
-            text("SELECT count(*) FROM idempotency_records WHERE tenant_id = :t AND key = :k"),
-            {"t": world.tenant_id, "k": key},
-        )
-    return int(count or 0)
 
 
 async def test_one_reservation_under_one_key_twice_at_once_is_made_once_and_replayed(

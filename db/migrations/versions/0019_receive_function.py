@@ -8,14 +8,15 @@ A receipt of stock without a lot, an expiry or serials runs inside PostgreSQL as
 one function call, as pick and ship do (migration 0016): it claims the key (a
 record: replay it), looks the warehouse, location and items up, appends a ledger
 row per line, keeps its result with the key, then moves the levels (in lock
-order, each existing and clear of its low-stock line: no event to raise) and the
-balances (made when missing) — what the reference (db/stock/on_hand.py) writes, in
+order, each existing and with stock available before: stock that rises raises
+one event only, back in stock, from nothing available — domain/change_events.py)
+and the balances (made when missing) — what the reference (db/stock/on_hand.py) writes, in
 its lock order. The key is claimed first, as the reference claims it, not
 recorded at the end as reserve's is (0018): a receipt's ledger rows are unique by
 key and line, so a call that wrote them first and a twin that claimed the key
 first would wait on each other. Anything else (no line, a quantity not above
 zero, an unknown or inactive place, an unknown item or one that tracks lots,
-expiry or serials, a level not there yet, a change near its threshold) raises
+expiry or serials, a level not there yet or with nothing available) raises
 SQLSTATE OMS01 before anything is kept, and the reference runs instead and decides.
 """
 
@@ -40,7 +41,6 @@ DECLARE
     v_location bigint;
     item_ids bigint[];
     skus text[];
-    thresholds bigint[];
     movement_id bigint;
     records jsonb := '[]';
     outcome jsonb;
@@ -58,9 +58,8 @@ BEGIN
        OR EXISTS (SELECT 1 FROM unnest(p_quantities) AS q WHERE q IS NULL OR q <= 0) THEN
         PERFORM oms_defer('not a plain receipt');
     END IF;
-    SELECT array_agg(i.id ORDER BY u.n), array_agg(i.sku ORDER BY u.n),
-           array_agg(i.low_stock_threshold ORDER BY u.n)
-    INTO item_ids, skus, thresholds
+    SELECT array_agg(i.id ORDER BY u.n), array_agg(i.sku ORDER BY u.n)
+    INTO item_ids, skus
     FROM unnest(p_skus) WITH ORDINALITY AS u(s, n)
     JOIN items i ON i.tenant_id = p_tenant AND i.sku = u.s
     WHERE NOT (i.track_lot OR i.track_expiry OR i.track_serial);
@@ -83,8 +82,8 @@ BEGIN
     -- the levels in lock order, then the balances (one warehouse, one location:
     -- the balance key's order is the item's)
     FOR level IN
-        SELECT u.i, sum(u.q)::bigint AS q, min(u.t) AS t
-        FROM unnest(item_ids, p_quantities, thresholds) AS u(i, q, t)
+        SELECT u.i, sum(u.q)::bigint AS q
+        FROM unnest(item_ids, p_quantities) AS u(i, q)
         GROUP BY u.i ORDER BY u.i
     LOOP
         UPDATE stock_levels AS s SET on_hand = s.on_hand + level.q
@@ -93,8 +92,9 @@ BEGIN
         IF NOT FOUND THEN
             PERFORM oms_defer('no level yet');
         END IF;
-        IF NOT oms_clear_of_thresholds(available - level.q, available, level.t) THEN
-            PERFORM oms_defer('the change nears a threshold');
+        -- stock that rises makes one event only: back in stock, from nothing available
+        IF available - level.q <= 0 THEN
+            PERFORM oms_defer('back in stock: an event');
         END IF;
     END LOOP;
     FOR level IN
