@@ -211,10 +211,42 @@ async def adjust(
     return await run_operation(sessions, caller, "adjust", command, MovementsResult, body)
 
 
+_MOVE = "SELECT oms_move(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+
+
 async def move(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: MoveStock
 ) -> MovementsResult:
-    """Move free (unallocated) stock between two locations of one warehouse."""
+    """Move free (unallocated) stock between two locations of one warehouse. Stock
+    without a lot or serials goes to one server-side call (migration 0020) first."""
+    if command.lot is not None or command.serials:
+        return await reference_move(sessions, caller, command)
+    return await calls.call(
+        sessions,
+        caller,
+        "move",
+        command,
+        MovementsResult,
+        _MOVE,
+        lambda digest: (
+            caller.tenant_id,
+            caller.idempotency_key,
+            digest,
+            command.warehouse,
+            command.from_location,
+            command.to_location,
+            command.sku,
+            command.quantity,
+            caller.actor,
+        ),
+        lambda: reference_move(sessions, caller, command),
+    )
+
+
+async def reference_move(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: MoveStock
+) -> MovementsResult:
+    """The reference: every case, every refusal worded."""
 
     async def body(ctx: OperationContext) -> MovementsResult:
         positive(command.quantity, "quantity")
