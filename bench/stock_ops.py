@@ -14,7 +14,9 @@ measured in the same run. Not a test; prints figures and ratios.
 3. Receipts (no target): median latency of a receipt of 1, 10 and 100 plain lines
    through `db.stock.on_hand.receive` (one server-side call, migration 0019),
    against raw psycopg booking the same lines (per line: the balance, the level, a
-   ledger row; a round trip each) in one transaction.
+   ledger row; a round trip each) in one transaction; and of a move of one SKU
+   between two bins (`db.stock.on_hand.move`, migration 0020) against raw psycopg
+   (the level locked, both balances, a ledger row).
 
 It starts its own embedded PostgreSQL (durable: fsync on) in a temporary folder.
 """
@@ -39,12 +41,19 @@ from cli.embedded import EmbeddedPostgres, free_port
 from db.catalogue import create_item, create_warehouse
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
-from db.stock.on_hand import receive
+from db.stock.on_hand import move, receive
 from db.stock.operation import Caller
 from db.stock.promising import release, reserve
 from db.tenants import ensure_tenant
 from domain.catalogue import ItemSpec, LocationSpec, LocationType, WarehouseSpec
-from domain.stock import ReceiptLine, ReceiveStock, ReleaseReservation, ReserveLine, ReserveStock
+from domain.stock import (
+    MoveStock,
+    ReceiptLine,
+    ReceiveStock,
+    ReleaseReservation,
+    ReserveLine,
+    ReserveStock,
+)
 from settings import Settings
 
 STOCK = 10**9  # plenty: the benchmark measures the path, not refusals
@@ -57,7 +66,7 @@ async def setup_tenant(sessions: async_sessionmaker[AsyncSession], skus: list[st
             session,
             tenant.id,
             WarehouseSpec("WH1", "bench"),
-            [LocationSpec("WH1", "A1", LocationType.BIN)],
+            [LocationSpec("WH1", code, LocationType.BIN) for code in ("A1", "A2")],
         )
         for sku in skus:
             await create_item(session, tenant.id, ItemSpec(sku, sku))
@@ -225,6 +234,60 @@ async def receipt_latency(
     return statistics.median(ours), statistics.median(raw)
 
 
+async def move_latency(
+    sessions: async_sessionmaker[AsyncSession], dsn: str, tenant_id: int, samples: int
+) -> tuple[float, float]:
+    """Median seconds of moving a unit of R0 from WH1/A1 to A2 and back: through the
+    project, and raw."""
+    ours = []
+    for n in range(samples + 5):  # the first 5 warm up
+        source, target = ("A1", "A2") if n % 2 == 0 else ("A2", "A1")
+        command = MoveStock("WH1", source, target, "R0", 1)
+        started = time.perf_counter()
+        await move(sessions, Caller(tenant_id, uuid.uuid4().hex, "bench"), command)
+        if n >= 5:
+            ours.append(time.perf_counter() - started)
+    raw = []
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT b.warehouse_id, b.item_id, b.location_id, t.id FROM balances b"
+            " JOIN items i ON i.id = b.item_id JOIN locations t"
+            " ON t.warehouse_id = b.warehouse_id AND t.code = 'A2'"
+            " WHERE b.tenant_id = %s AND i.sku = 'R0'",
+            (tenant_id,),
+        ).fetchone()
+        assert row is not None
+        warehouse, item, a1, a2 = row
+        for n in range(samples):
+            source, target = (a1, a2) if n % 2 == 0 else (a2, a1)
+            started = time.perf_counter()
+            with conn.transaction():
+                conn.execute(
+                    "UPDATE stock_levels SET on_hand = on_hand"
+                    " WHERE warehouse_id = %s AND item_id = %s",
+                    (warehouse, item),
+                )
+                conn.execute(
+                    "UPDATE balances SET on_hand = on_hand - 1 WHERE location_id = %s"
+                    " AND item_id = %s AND lot_id IS NULL AND on_hand - 1 >= allocated",
+                    (source, item),
+                )
+                conn.execute(
+                    "UPDATE balances SET on_hand = on_hand + 1 WHERE location_id = %s"
+                    " AND item_id = %s AND lot_id IS NULL",
+                    (target, item),
+                )
+                conn.execute(
+                    "INSERT INTO movements (tenant_id, type, warehouse_id, item_id, quantity,"
+                    " from_location_id, to_location_id, reference_type, actor,"
+                    " idempotency_key, seq) VALUES (%s, 'move', %s, %s, 1, %s, %s, 'manual',"
+                    " 'bench', %s, 1)",
+                    (tenant_id, warehouse, item, source, target, uuid.uuid4().hex),
+                )
+            raw.append(time.perf_counter() - started)
+    return statistics.median(ours), statistics.median(raw)
+
+
 def settle(dsn: str) -> None:
     """Flush dirty pages now, so a checkpoint does not land inside a measurement."""
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -287,6 +350,11 @@ async def main(pairs: int, callers: int, rows: int, samples: int, profile: bool)
                 f"receipt of {lines:3} lines (median of 30): project {ours * 1000:6.1f} ms | "
                 f"raw {raw * 1000:6.1f} ms | project / raw {ours / raw:4.1f}"
             )
+        ours, raw = await move_latency(sessions, dsn, receiver, 30)
+        print(
+            f"move of 1 SKU, bin to bin (median of 30): project {ours * 1000:6.1f} ms | "
+            f"raw {raw * 1000:6.1f} ms | project / raw {ours / raw:4.1f}"
+        )
 
         if profile:
             profiler = cProfile.Profile()
