@@ -32,6 +32,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import psycopg
@@ -190,6 +191,17 @@ def grow(dsn: str, tenant_id: int, rows: int) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
+async def median_seconds(one: Callable[[int], Awaitable[None]], samples: int) -> float:
+    """Median seconds of `one(n)` over `samples` calls, after 5 that warm up."""
+    timings = []
+    for n in range(samples + 5):
+        started = time.perf_counter()
+        await one(n)
+        if n >= 5:
+            timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
 async def receipt_latency(
     sessions: async_sessionmaker[AsyncSession],
     dsn: str,
@@ -200,12 +212,11 @@ async def receipt_latency(
     """Median seconds of one receipt of a unit of each of `skus` at WH1/A1: through
     the project, and raw (their rows exist: received once by setup_tenant)."""
     command = ReceiveStock("WH1", "A1", [ReceiptLine(sku, 1) for sku in skus])
-    ours = []
-    for n in range(samples + 5):  # the first 5 warm up
-        started = time.perf_counter()
+
+    async def one(_: int) -> None:
         await receive(sessions, Caller(tenant_id, uuid.uuid4().hex, "bench"), command)
-        if n >= 5:
-            ours.append(time.perf_counter() - started)
+
+    ours = await median_seconds(one, samples)
     raw = []
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
@@ -232,7 +243,7 @@ async def receipt_latency(
                         (tenant_id, warehouse, item, location, uuid.uuid4().hex),
                     )
             raw.append(time.perf_counter() - started)
-    return statistics.median(ours), statistics.median(raw)
+    return ours, statistics.median(raw)
 
 
 async def move_latency(
@@ -240,14 +251,13 @@ async def move_latency(
 ) -> tuple[float, float]:
     """Median seconds of moving a unit of R0 from WH1/A1 to A2 and back: through the
     project, and raw."""
-    ours = []
-    for n in range(samples + 5):  # the first 5 warm up
+
+    async def one(n: int) -> None:
         source, target = ("A1", "A2") if n % 2 == 0 else ("A2", "A1")
         command = MoveStock("WH1", source, target, "R0", 1)
-        started = time.perf_counter()
         await move(sessions, Caller(tenant_id, uuid.uuid4().hex, "bench"), command)
-        if n >= 5:
-            ours.append(time.perf_counter() - started)
+
+    ours = await median_seconds(one, samples)
     raw = []
     with psycopg.connect(dsn) as conn:
         row = conn.execute(
@@ -287,7 +297,7 @@ async def move_latency(
                     (tenant_id, warehouse, item, source, target, uuid.uuid4().hex),
                 )
             raw.append(time.perf_counter() - started)
-    return statistics.median(ours), statistics.median(raw)
+    return ours, statistics.median(raw)
 
 
 def settle(dsn: str) -> None:

@@ -11,17 +11,13 @@ import random
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from db.stock import on_hand
 from db.stock.on_hand import move, reference_move
-from domain.errors import DomainError
 from domain.stock import IdempotencyConflict, MoveStock
 from tests.integration.same_key import at_once, records
 from tests.integration.stock_world import World
-from tests.integration.twin_worlds import books, twin
-
-RANKS = "SELECT id, rank() OVER (ORDER BY id) AS n FROM movements WHERE tenant_id = :t"
+from tests.integration.twin_worlds import books, deactivate, no_reference, play_movements, twin
 
 
 def scenario(seed: int) -> list[tuple[str, MoveStock]]:
@@ -52,34 +48,8 @@ async def play(world: World, steps: list[tuple[str, MoveStock]], path: Any) -> l
     await world.receive("WIDGET", 10, location="DOCK")
     await world.receive("BOLT", 4, lot="L1")
     await world.allocate((await world.reserve("WIDGET", 3)).id)  # 3 of A1's 20 allocated
-    async with world.sessions() as session, session.begin():
-        await session.execute(
-            text(
-                "UPDATE locations SET active = false WHERE code = 'B1' AND warehouse_id IN"
-                " (SELECT id FROM warehouses WHERE tenant_id = :t)"
-            ),
-            {"t": world.tenant_id},
-        )
-    answers: list[Any] = []
-    for key, command in steps:
-        try:
-            result = await path(world.sessions, world.caller(key), command)
-        except DomainError as refusal:
-            answers.append((type(refusal).__name__, refusal.detail, refusal.field))
-            continue
-        async with world.sessions() as session:
-            ranked = await session.execute(text(RANKS), {"t": world.tenant_id})
-            ranks: dict[int, int] = {row.id: row.n for row in ranked}
-        answers.append(
-            (
-                result.replayed,
-                [
-                    (ranks[m.id], m.type, m.sku, m.quantity, m.from_location, m.to_location, m.lot)
-                    for m in result.movements
-                ],
-            )
-        )
-    return answers
+    await deactivate(world, "B1")
+    return await play_movements(world, steps, path)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -98,16 +68,12 @@ async def test_one_call_moves_answer_and_book_exactly_as_the_reference(
     assert await fast.violations() == [] and await reference.violations() == []
 
 
-async def _no_reference(*_: Any) -> None:
-    raise AssertionError("the reference ran")
-
-
 async def test_plain_moves_are_answered_by_the_function_alone(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await world.receive("WIDGET", 10)
     await world.receive("BOLT", 3, lot="L1")
-    monkeypatch.setattr(on_hand, "reference_move", _no_reference)
+    monkeypatch.setattr(on_hand, "reference_move", no_reference)
     caller = world.caller()
     command = MoveStock("WH1", "A1", "A2", "WIDGET", 4)
     made = await move(world.sessions, caller, command)
@@ -129,7 +95,7 @@ async def test_one_move_under_one_key_twice_at_once_moves_once(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await world.receive("WIDGET", 10)
-    monkeypatch.setattr(on_hand, "reference_move", _no_reference)
+    monkeypatch.setattr(on_hand, "reference_move", no_reference)
     caller, size = world.caller(), await world.ledger_size()
     command = MoveStock("WH1", "A1", "A2", "WIDGET", 3)
     first, second = await at_once(
@@ -149,7 +115,7 @@ async def test_another_move_under_a_key_taken_at_once_is_a_conflict(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await world.receive("WIDGET", 10)
-    monkeypatch.setattr(on_hand, "reference_move", _no_reference)
+    monkeypatch.setattr(on_hand, "reference_move", no_reference)
     caller = world.caller()
     answers = await at_once(
         world,

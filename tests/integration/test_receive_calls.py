@@ -18,17 +18,13 @@ from sqlalchemy.exc import DBAPIError
 from db import failures
 from db.stock import on_hand
 from db.stock.on_hand import receive, reference_receive
-from domain.errors import DomainError
 from domain.stock import IdempotencyConflict, MovementType, ReceiptLine, ReceiveStock
 from tests.integration.same_key import at_once, records
 from tests.integration.stock_world import World
-from tests.integration.twin_worlds import books, twin
+from tests.integration.twin_worlds import books, deactivate, no_reference, play_movements, twin
 
 SKUS = ["WIDGET", "GADGET", "LOWISH", "BOLT", "PHONE", "NOPE"]
 PLACES = [("WH1", "A1"), ("WH1", "A2"), ("WH2", "A1"), ("WH1", "B1"), ("WH1", "ZZ"), ("GONE", "A1")]
-
-
-RANKS = "SELECT id, rank() OVER (ORDER BY id) AS n FROM movements WHERE tenant_id = :t"
 
 
 def scenario(seed: int) -> list[tuple[str, ReceiveStock]]:
@@ -60,35 +56,9 @@ def scenario(seed: int) -> list[tuple[str, ReceiveStock]]:
 async def play(world: World, steps: list[tuple[str, ReceiveStock]], path: Any) -> list[Any]:
     """Each receipt's answer, movement ids as their rank in the world's ledger (after
     B1 is made inactive and all of GADGET at WH2 reserved)."""
-    answers: list[Any] = []
     await world.reserve("GADGET", 4, warehouse="WH2")
-    async with world.sessions() as session, session.begin():
-        await session.execute(
-            text(
-                "UPDATE locations SET active = false WHERE code = 'B1' AND warehouse_id IN"
-                " (SELECT id FROM warehouses WHERE tenant_id = :t)"
-            ),
-            {"t": world.tenant_id},
-        )
-    for key, command in steps:
-        try:
-            result = await path(world.sessions, world.caller(key), command)
-        except DomainError as refusal:
-            answers.append((type(refusal).__name__, refusal.detail, refusal.field))
-            continue
-        async with world.sessions() as session:
-            ranked = await session.execute(text(RANKS), {"t": world.tenant_id})
-            ranks: dict[int, int] = {row.id: row.n for row in ranked}
-        answers.append(
-            (
-                result.replayed,
-                [
-                    (ranks[m.id], m.type, m.sku, m.quantity, m.from_location, m.to_location, m.lot)
-                    for m in result.movements
-                ],
-            )
-        )
-    return answers
+    await deactivate(world, "B1")
+    return await play_movements(world, steps, path)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -108,15 +78,11 @@ async def test_one_call_receipts_answer_and_book_exactly_as_the_reference(
     assert await fast.violations() == [] and await reference.violations() == []
 
 
-async def _no_reference(*_: Any) -> None:
-    raise AssertionError("the reference ran")
-
-
 async def test_plain_receipts_are_answered_by_the_function_alone(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await world.receive("WIDGET", 10)  # (its level is new: the reference makes it)
-    monkeypatch.setattr(on_hand, "reference_receive", _no_reference)
+    monkeypatch.setattr(on_hand, "reference_receive", no_reference)
     caller = world.caller()
     lines = [ReceiptLine("WIDGET", 4), ReceiptLine("WIDGET", 1)]
     command = ReceiveStock("WH1", "A2", lines, "PO-9")
@@ -155,7 +121,7 @@ async def test_one_receipt_under_one_key_twice_at_once_is_booked_once(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await world.receive("WIDGET", 100)
-    monkeypatch.setattr(on_hand, "reference_receive", _no_reference)
+    monkeypatch.setattr(on_hand, "reference_receive", no_reference)
     caller, size = world.caller(), await world.ledger_size()
     command = ReceiveStock("WH1", "A1", [ReceiptLine("WIDGET", 7)], "PO-1")
     first, second = await at_once(
@@ -175,7 +141,7 @@ async def test_another_receipt_under_a_key_taken_at_once_is_a_conflict(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await world.receive("WIDGET", 100)
-    monkeypatch.setattr(on_hand, "reference_receive", _no_reference)
+    monkeypatch.setattr(on_hand, "reference_receive", no_reference)
     caller = world.caller()
     answers = await at_once(
         world,

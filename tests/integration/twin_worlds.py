@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.catalogue import create_item
 from domain.catalogue import ItemSpec
+from domain.errors import DomainError
 from tests.integration.stock_world import World, make_world
 
 
@@ -81,3 +82,45 @@ async def books(world: World) -> dict[str, Any]:
             name: [tuple(row) for row in await session.execute(text(sql), {"t": world.tenant_id})]
             for name, sql in _BOOKS.items()
         }
+
+
+async def deactivate(world: World, location: str) -> None:
+    """Make `location` inactive in each of the world's warehouses."""
+    async with world.sessions() as session, session.begin():
+        await session.execute(
+            text(
+                "UPDATE locations SET active = false WHERE code = :code AND warehouse_id IN"
+                " (SELECT id FROM warehouses WHERE tenant_id = :t)"
+            ),
+            {"t": world.tenant_id, "code": location},
+        )
+
+
+_RANKS = "SELECT id, rank() OVER (ORDER BY id) AS n FROM movements WHERE tenant_id = :t"
+
+
+async def play_movements(world: World, steps: list[tuple[str, Any]], path: Any) -> list[Any]:
+    """Each step's answer through `path` (an operation answering MovementsResult) under
+    its key: a refusal as (type, detail, field), a result as (replayed, its movements
+    with ids as their rank in the world's ledger: ids differ between worlds)."""
+    answers: list[Any] = []
+    for key, command in steps:
+        try:
+            result = await path(world.sessions, world.caller(key), command)
+        except DomainError as refusal:
+            answers.append((type(refusal).__name__, refusal.detail, refusal.field))
+            continue
+        async with world.sessions() as session:
+            ranked = await session.execute(text(_RANKS), {"t": world.tenant_id})
+            ranks: dict[int, int] = {row.id: row.n for row in ranked}
+        moved = [
+            (ranks[m.id], m.type, m.sku, m.quantity, m.from_location, m.to_location, m.lot)
+            for m in result.movements
+        ]
+        answers.append((result.replayed, moved))
+    return answers
+
+
+async def no_reference(*_: Any) -> None:
+    """Stands in for a reference implementation a test says must not run."""
+    raise AssertionError("the reference ran")

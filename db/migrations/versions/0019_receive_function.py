@@ -30,6 +30,18 @@ branch_labels = None
 depends_on = None
 
 FUNCTIONS = r"""
+-- Stock without a lot or serial arrives at a place: its balance, made when missing.
+CREATE OR REPLACE FUNCTION oms_stock_arrives(p_tenant bigint, p_warehouse bigint,
+                                             p_location bigint, p_item bigint,
+                                             p_quantity bigint)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO balances AS b (tenant_id, warehouse_id, location_id, item_id, lot_id,
+                               serial_id, on_hand, allocated)
+    VALUES (p_tenant, p_warehouse, p_location, p_item, NULL, NULL, p_quantity, 0)
+    ON CONFLICT (location_id, item_id, coalesce(lot_id, 0), coalesce(serial_id, 0))
+    DO UPDATE SET on_hand = b.on_hand + EXCLUDED.on_hand
+$$;
+
 CREATE OR REPLACE FUNCTION oms_receive(
     p_tenant bigint, p_key text, p_hash text, p_warehouse text, p_location text,
     p_skus text[], p_quantities bigint[], p_type text, p_reference_type text,
@@ -102,11 +114,7 @@ BEGIN
         FROM unnest(item_ids, p_quantities) AS u(i, q)
         GROUP BY u.i ORDER BY u.i
     LOOP
-        INSERT INTO balances AS b (tenant_id, warehouse_id, location_id, item_id, lot_id,
-                                   serial_id, on_hand, allocated)
-        VALUES (p_tenant, v_warehouse, v_location, level.i, NULL, NULL, level.q, 0)
-        ON CONFLICT (location_id, item_id, coalesce(lot_id, 0), coalesce(serial_id, 0))
-        DO UPDATE SET on_hand = b.on_hand + EXCLUDED.on_hand;
+        PERFORM oms_stock_arrives(p_tenant, v_warehouse, v_location, level.i, level.q);
     END LOOP;
     RETURN jsonb_build_object('result', outcome);
 END $$;
@@ -120,5 +128,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(
         "DROP FUNCTION IF EXISTS oms_receive(bigint, text, text, text, text, text[], bigint[],"
-        " text, text, text, text)"
+        " text, text, text, text);"
+        " DROP FUNCTION IF EXISTS oms_stock_arrives(bigint, bigint, bigint, bigint, bigint)"
     )

@@ -10,7 +10,7 @@ active warehouse runs inside PostgreSQL as one function call, as a receipt does
 the item up, appends the ledger row (a putaway from a dock, else a move), keeps its
 result with the key, then locks the level (its totals do not change: no event) and
 moves the balances in location order, the source's under its guard (never below
-what is allocated there), the target's made when missing — what the reference
+what is allocated there), the target's made when missing (`oms_stock_arrives`, 0019) — what the reference
 (db/stock/on_hand.py `move`) writes, in its lock order. Anything else (a quantity
 not above zero, the same location twice, an unknown or inactive place, an unknown
 item or one that tracks lots, expiry or serials, no level, a source short of free
@@ -92,11 +92,7 @@ BEGIN
                 PERFORM oms_defer('the source is short of free stock');
             END IF;
         ELSE
-            INSERT INTO balances AS b (tenant_id, warehouse_id, location_id, item_id, lot_id,
-                                       serial_id, on_hand, allocated)
-            VALUES (p_tenant, v_warehouse, place.l, v_item, NULL, NULL, place.q, 0)
-            ON CONFLICT (location_id, item_id, coalesce(lot_id, 0), coalesce(serial_id, 0))
-            DO UPDATE SET on_hand = b.on_hand + EXCLUDED.on_hand;
+            PERFORM oms_stock_arrives(p_tenant, v_warehouse, place.l, v_item, place.q);
         END IF;
     END LOOP;
     RETURN jsonb_build_object('result', outcome);
