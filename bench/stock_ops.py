@@ -16,7 +16,9 @@ measured in the same run. Not a test; prints figures and ratios.
    against raw psycopg booking the same lines (per line: the balance, the level, a
    ledger row; a round trip each) in one transaction; and of a move of one SKU
    between two bins (`db.stock.on_hand.move`, migration 0020) against raw psycopg
-   (the level locked, both balances, a ledger row). The raw side of both skips the
+   (the level locked, both balances, a ledger row); and of an adjustment of one unit
+   down and up (`db.stock.on_hand.adjust`, migration 0021) against raw psycopg (the
+   level and the balance under their guards, a ledger row). The raw side skips the
    idempotency record the project keeps.
 
 It starts its own embedded PostgreSQL (durable: fsync on) in a temporary folder.
@@ -43,12 +45,13 @@ from cli.embedded import EmbeddedPostgres, free_port
 from db.catalogue import create_item, create_warehouse
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
-from db.stock.on_hand import move, receive
+from db.stock.on_hand import adjust, move, receive
 from db.stock.operation import Caller
 from db.stock.promising import release, reserve
 from db.tenants import ensure_tenant
 from domain.catalogue import ItemSpec, LocationSpec, LocationType, WarehouseSpec
 from domain.stock import (
+    AdjustStock,
     MoveStock,
     ReceiptLine,
     ReceiveStock,
@@ -300,6 +303,59 @@ async def move_latency(
     return ours, statistics.median(raw)
 
 
+async def adjust_latency(
+    sessions: async_sessionmaker[AsyncSession], dsn: str, tenant_id: int, samples: int
+) -> tuple[float, float]:
+    """Median seconds of adjusting R1 at WH1/A1 down a unit and up again: through the
+    project, and raw (the level and the balance under their guards, a ledger row)."""
+
+    async def one(n: int) -> None:
+        command = AdjustStock("WH1", "A1", "R1", -1 if n % 2 == 0 else 1, "bench recount")
+        await adjust(sessions, Caller(tenant_id, uuid.uuid4().hex, "bench"), command)
+
+    ours = await median_seconds(one, samples)
+    raw = []
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT b.warehouse_id, b.item_id, b.location_id FROM balances b"
+            " JOIN items i ON i.id = b.item_id JOIN locations l ON l.id = b.location_id"
+            " WHERE b.tenant_id = %s AND i.sku = 'R1' AND l.code = 'A1' AND b.lot_id IS NULL",
+            (tenant_id,),
+        ).fetchone()
+        assert row is not None
+        warehouse, item, location = row
+        for n in range(samples):
+            delta = -1 if n % 2 == 0 else 1
+            started = time.perf_counter()
+            with conn.transaction():
+                conn.execute(
+                    "UPDATE stock_levels SET on_hand = on_hand + %s WHERE warehouse_id = %s"
+                    " AND item_id = %s AND reserved + allocated + held <= on_hand + %s",
+                    (delta, warehouse, item, delta),
+                )
+                conn.execute(
+                    "UPDATE balances SET on_hand = on_hand + %s WHERE location_id = %s"
+                    " AND item_id = %s AND lot_id IS NULL AND on_hand + %s >= allocated",
+                    (delta, location, item, delta),
+                )
+                conn.execute(
+                    "INSERT INTO movements (tenant_id, type, warehouse_id, item_id, quantity,"
+                    " from_location_id, to_location_id, reference_type, actor, reason,"
+                    " idempotency_key, seq) VALUES (%s, 'adjust', %s, %s, 1, %s, %s, 'manual',"
+                    " 'bench', 'bench recount', %s, 1)",
+                    (
+                        tenant_id,
+                        warehouse,
+                        item,
+                        location if delta < 0 else None,
+                        None if delta < 0 else location,
+                        uuid.uuid4().hex,
+                    ),
+                )
+            raw.append(time.perf_counter() - started)
+    return ours, statistics.median(raw)
+
+
 def settle(dsn: str) -> None:
     """Flush dirty pages now, so a checkpoint does not land inside a measurement."""
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -365,6 +421,11 @@ async def main(pairs: int, callers: int, rows: int, samples: int, profile: bool)
         ours, raw = await move_latency(sessions, dsn, receiver, 30)
         print(
             f"move of 1 SKU, bin to bin (median of 30): project {ours * 1000:6.1f} ms | "
+            f"raw {raw * 1000:6.1f} ms | project / raw {ours / raw:4.1f}"
+        )
+        ours, raw = await adjust_latency(sessions, dsn, receiver, 30)
+        print(
+            f"adjustment of 1 SKU, 1 unit (median of 30): project {ours * 1000:6.1f} ms | "
             f"raw {raw * 1000:6.1f} ms | project / raw {ours / raw:4.1f}"
         )
 

@@ -158,10 +158,43 @@ async def refuse_serials_in_stock(session: AsyncSession, serials: list[Serial], 
         raise Conflict(f"serials already in stock: {found}", field=field)
 
 
+_ADJUST = "SELECT oms_adjust(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+
+
 async def adjust(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: AdjustStock
 ) -> MovementsResult:
-    """Correct a location's stock up or down, with a reason (also: scrap)."""
+    """Correct a location's stock up or down, with a reason (also: scrap). Stock
+    without a lot or serials goes to one server-side call (migration 0021) first."""
+    if command.lot is not None or command.serials or not command.reason.strip():
+        return await reference_adjust(sessions, caller, command)
+    return await calls.call(
+        sessions,
+        caller,
+        "adjust",
+        command,
+        MovementsResult,
+        _ADJUST,
+        lambda digest: (
+            caller.tenant_id,
+            caller.idempotency_key,
+            digest,
+            command.warehouse,
+            command.location,
+            command.sku,
+            command.delta,
+            command.movement_type.value,
+            command.reason,
+            caller.actor,
+        ),
+        lambda: reference_adjust(sessions, caller, command),
+    )
+
+
+async def reference_adjust(
+    sessions: async_sessionmaker[AsyncSession], caller: Caller, command: AdjustStock
+) -> MovementsResult:
+    """The reference: every case, every refusal worded."""
 
     async def body(ctx: OperationContext) -> MovementsResult:
         if command.delta == 0:
