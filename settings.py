@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         ALERT_AFTER_ATTEMPTS,
         description="an activity still failing at this attempt raises an activity_failing alert",
     )
+    workflow_sandbox: bool = Field(
+        True,
+        description=(
+            "worker: run workflow code in Temporal's sandbox, a runtime guard against"
+            " non-deterministic calls; false saves CPU per order (tests always run sandboxed)"
+        ),
+    )
 
     webhooks_allow_private_urls: bool = Field(
         False,

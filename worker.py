@@ -18,7 +18,13 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Interceptor, Worker
+from temporalio.worker import (
+    Interceptor,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.backorders import BackorderActivities
 from activities.failures import FailureInterceptor
@@ -85,9 +91,13 @@ def build_worker(
     alert_after_attempts: int = ALERT_AFTER_ATTEMPTS,
     interceptors: Sequence[Interceptor] = (),
     webhooks: WebhookActivities | None = None,
+    sandboxed: bool = True,
 ) -> Worker:
     """The worker with every workflow and activity (tests build it the same way;
-    without `webhooks` it sends no webhook: `webhook_activities` builds them)."""
+    without `webhooks` it sends no webhook: `webhook_activities` builds them).
+    `sandboxed=False` (OMS_WORKFLOW_SANDBOX=false) runs workflow code without the
+    SDK's sandbox: its restrictions catch a non-deterministic call when it is made,
+    at a cost per workflow activation; the tests keep it on for every path they run."""
     stack_check = StackCheckActivities(sessions)
     reservations = ReservationActivities(sessions)
     orders = OrderActivities(sessions)
@@ -133,7 +143,13 @@ def build_worker(
             FailureInterceptor(sessions, alert_after_attempts=alert_after_attempts),
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        workflow_runner=workflow_runner(sandboxed),
     )
+
+
+def workflow_runner(sandboxed: bool) -> WorkflowRunner:
+    """The SDK's sandbox (its default), or none."""
+    return SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
 
 
 def _scan_activities(scan: InventoryScanActivities) -> list[Any]:
@@ -209,6 +225,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 alert_after_attempts=settings.activity_alert_attempts,
                 interceptors=observed_interceptors(tracing, metrics),
                 webhooks=webhook_activities(sessions, settings, http, metrics),
+                sandboxed=settings.workflow_sandbox,
             )
             relay = Relay(
                 sessions,

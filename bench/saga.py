@@ -2,7 +2,7 @@
 measured in the same run. Not a test; prints figures, ratios and issue 15's targets.
 
     .venv/bin/python -m bench.saga [--orders 100] [--concurrency 16] [--starts 900] [--deployed]
-        [--profile]
+        [--profile] [--unsandboxed]
     .venv/bin/python -m bench.saga --hot [--hot-orders 1000] [--concurrency 16] [--deployed]
 
 1. Saga: N orders of 2 lines each, placed with POST /v1/orders and driven by a
@@ -29,6 +29,8 @@ Python process does the client's, the API's and the worker's work. With
 `--deployed`, the API (`oms api`, uvicorn, real HTTP) and the worker (`oms worker`)
 run as their own processes, as in production. `--profile` profiles our part of the
 run (py-spy when installed in the venv, else cProfile) and prints the top 25.
+`--unsandboxed` runs both workers, ours and the floor's, without the SDK's workflow
+sandbox (OMS_WORKFLOW_SANDBOX=false).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from bench.saga_stack import Stack, cpu_line, percentile, pool, profiled, runnin
 from contracts.orders import OrderInput, OrderLineInput
 from domain.orders import OrderStatus
 from domain.roles import Role
+from worker import workflow_runner
 from workflows import search_attributes
 from workflows.order.workflow import OrderWorkflow
 
@@ -209,8 +212,12 @@ async def saga_bench(stack: Stack, orders: int, concurrency: int, profile: bool)
         "/v1/inventory/receipts", json=restock, headers=stack.headers(Role.WMS, run)
     )
     assert received.is_success, received.text
-    floor_worker = Worker(
-        client, task_queue=floor_queue, workflows=[FloorWorkflow], activities=[do_nothing]
+    floor_worker = Worker(  # on the runner ours has: the sandbox or not
+        client,
+        task_queue=floor_queue,
+        workflows=[FloorWorkflow],
+        activities=[do_nothing],
+        workflow_runner=workflow_runner(stack.settings.workflow_sandbox),
     )
     queue = Queue(stack)
     watching = asyncio.ensure_future(queue.watch())
@@ -313,9 +320,10 @@ async def start_rate_bench(stack: Stack, starts: int, concurrency: int) -> None:
 
 
 async def main(args: argparse.Namespace) -> int:
-    async with running_stack(args.deployed) as stack:
+    async with running_stack(args.deployed, not args.unsandboxed) as stack:
         where = "API and worker in their own processes" if args.deployed else "all in one process"
-        print(f"dev server in memory; {where}\n")
+        runner = "without the workflow sandbox" if args.unsandboxed else "workflows sandboxed"
+        print(f"dev server in memory; {where}; {runner}\n")
         if args.hot:
             return await hot_bench(
                 stack, args.hot_orders, args.hot_stock, args.concurrency, args.profile
@@ -337,6 +345,11 @@ if __name__ == "__main__":
     )
     parser.add_argument(
         "--profile", action="store_true", help="profile our saga, or the hot run (top 25)"
+    )
+    parser.add_argument(
+        "--unsandboxed",
+        action="store_true",
+        help="workers (ours and the floor's) without the workflow sandbox",
     )
     parser.add_argument("--hot", action="store_true", help="one hot SKU vs 100 SKUs instead")
     parser.add_argument("--hot-orders", type=int, default=1000, help="orders of 1 unit")

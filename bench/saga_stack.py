@@ -122,6 +122,7 @@ def spawn(command: str, settings: Settings, queue: str, port: int) -> subprocess
         "OMS_TEMPORAL_TASK_QUEUE": queue,
         "OMS_API_HOST": "127.0.0.1",
         "OMS_API_PORT": str(port),
+        "OMS_WORKFLOW_SANDBOX": str(settings.workflow_sandbox).lower(),
     }
     oms = str(Path(sys.executable).parent / "oms")
     return subprocess.Popen(
@@ -227,11 +228,11 @@ async def servers(prefix: str) -> AsyncIterator[Servers]:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(deployed: bool) -> AsyncIterator[Stack]:
+async def running_stack(deployed: bool, sandboxed: bool = True) -> AsyncIterator[Stack]:
     """Embedded PostgreSQL (in memory) and Temporal dev server, the demo tenant, the
     API and a worker on a fresh task queue: in this process (the API through httpx's
     ASGI transport), or with `deployed` as `oms api` (uvicorn, real HTTP) and
-    `oms worker` processes, as in production."""
+    `oms worker` processes, as in production. `sandboxed`: OMS_WORKFLOW_SANDBOX."""
     async with servers("oms-saga-") as started:
         env, queue = started.env, started.queue
         processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -241,6 +242,7 @@ async def running_stack(deployed: bool) -> AsyncIterator[Stack]:
                 database_pool_size=20,
                 temporal_task_queue=queue,
                 temporal_address=started.temporal_address,
+                workflow_sandbox=sandboxed,
             )
             engine = create_engine(settings)
             sessions = create_session_factory(engine)
@@ -252,7 +254,7 @@ async def running_stack(deployed: bool) -> AsyncIterator[Stack]:
                 processes["worker"] = spawn("worker", settings, queue, free_port())
                 api = await served(port, *processes.values())
             else:
-                worker = build_worker(env.client, sessions, queue)
+                worker = build_worker(env.client, sessions, queue, sandboxed=sandboxed)
                 connection = TemporalConnection(settings, env.client)
                 app = create_app(resources=Resources(settings, engine, sessions, connection))
                 transport = httpx.ASGITransport(app=app)
