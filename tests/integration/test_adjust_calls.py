@@ -12,10 +12,15 @@ import random
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from db.stock import on_hand
+from db import failures
+from db.catalogue import create_warehouse
+from db.stock import calls, on_hand
 from db.stock.fulfilling import scrap
 from db.stock.on_hand import adjust, reference_adjust
+from domain.catalogue import LocationSpec, LocationType, WarehouseSpec
 from domain.stock import AdjustStock, IdempotencyConflict, MovementType
 from tests.integration.same_key import at_once, records
 from tests.integration.stock_world import World
@@ -27,8 +32,9 @@ SCRAP = MovementType.SCRAP
 def scenario(seed: int) -> list[tuple[str, AdjustStock]]:
     """Adjustments under keys (some reused): mostly plain ones of stock that is there,
     some refused (more than the free stock, an unknown item or place, an inactive
-    location B1, a delta of zero, a blank reason), some the reference's alone (a lot,
-    a fall to LOWISH's low-stock line or to nothing: events)."""
+    location B1 or warehouse WH3, a delta of zero, a blank reason), some the
+    reference's alone (a lot, BOLT without one, PHONE without serials, a fall to
+    LOWISH's low-stock line or to nothing: events)."""
     rnd = random.Random(seed)
     steps = [  # always: a rise into a new balance, a fall into allocated stock, a
         # scrap, LOWISH (5 on hand, line at 3) down to its line, GADGET at WH2 out
@@ -37,44 +43,82 @@ def scenario(seed: int) -> list[tuple[str, AdjustStock]]:
         ("scrap", AdjustStock("WH1", "A1", "GADGET", -1, "crushed", movement_type=SCRAP)),
         ("low", AdjustStock("WH1", "A1", "LOWISH", -2, "damaged")),
         ("out", AdjustStock("WH2", "A1", "GADGET", -3, "lost")),
+        ("closed", AdjustStock("WH3", "A1", "WIDGET", -1, "recount")),  # inactive
+        ("bolt", AdjustStock("WH1", "A1", "BOLT", 1, "found")),  # tracks lots, none named
+        ("phone", AdjustStock("WH1", "A1", "PHONE", 1, "found")),  # tracks serials
     ]
     for n in range(40):
         key = f"k{rnd.randint(0, n)}" if rnd.random() < 0.15 else f"k{n}"
         location = rnd.choice(["A1"] * 10 + ["A2"] * 4 + ["DOCK", "STAGE", "B1", "ZZ"])
-        sku = rnd.choice(["WIDGET"] * 8 + ["GADGET"] * 3 + ["LOWISH", "BOLT", "NOPE"])
+        sku = rnd.choice(["WIDGET"] * 8 + ["GADGET"] * 3 + ["LOWISH", "BOLT", "PHONE", "NOPE"])
         delta = rnd.choice([1, 1, 2, 3, -1, -1, -2, -3, -40, 0])
-        warehouse = rnd.choice(["WH1"] * 16 + ["WH2", "GONE"])
+        warehouse = rnd.choice(["WH1"] * 16 + ["WH2", "WH3", "GONE"])
         reason = rnd.choice(["recount"] * 8 + ["  "])
-        lot = "L1" if sku == "BOLT" else None
+        lot = "L1" if sku == "BOLT" and rnd.random() < 0.7 else None  # else: none named
         kind = rnd.choice([MovementType.ADJUST] * 3 + [SCRAP]) if delta < 0 else MovementType.ADJUST
         command = AdjustStock(warehouse, location, sku, delta, reason, lot, movement_type=kind)
         steps.append((key, command))
     return steps
 
 
+async def closed_warehouse(world: World) -> None:
+    """WH3, with 5 WIDGET at its A1, made inactive."""
+    async with world.sessions() as session, session.begin():
+        spec = WarehouseSpec("WH3", "WH3", 3)
+        await create_warehouse(
+            session, world.tenant_id, spec, [LocationSpec("WH3", "A1", LocationType.BIN)]
+        )
+    await world.receive("WIDGET", 5, warehouse="WH3")
+    async with world.sessions() as session, session.begin():
+        await session.execute(
+            text("UPDATE warehouses SET active = false WHERE tenant_id = :t AND code = 'WH3'"),
+            {"t": world.tenant_id},
+        )
+
+
 async def play(world: World, steps: list[tuple[str, AdjustStock]], path: Any) -> list[Any]:
     """Each adjustment's answer, movement ids as their rank in the world's ledger
-    (after BOLT is received, 3 of WIDGET's 20 at A1 allocated, B1 made inactive)."""
+    (after BOLT is received, 3 of WIDGET's 20 at A1 allocated, B1 and WH3 made
+    inactive)."""
     await world.receive("BOLT", 4, lot="L1")
     await world.allocate((await world.reserve("WIDGET", 3)).id)
     await deactivate(world, "B1")
+    await closed_warehouse(world)
     return await play_movements(world, steps, path)
+
+
+def counting_answers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The operations the server-side functions answered from now on (not deferred)."""
+    answered: list[str] = []
+    answer = calls._answer
+
+    async def counted(sessions: Any, operation: str, sql: str, params: Any) -> Any:
+        got = await answer(sessions, operation, sql, params)
+        if got is not None:
+            answered.append(operation)
+        return got
+
+    monkeypatch.setattr(calls, "_answer", counted)
+    return answered
 
 
 @pytest.mark.parametrize("seed", range(5))
 async def test_one_call_adjustments_answer_and_book_exactly_as_the_reference(
-    sessions: Any, seed: int
+    sessions: Any, seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stock = {"WIDGET@WH1": 20, "GADGET@WH1": 8, "GADGET@WH2": 3, "LOWISH@WH1": 5}
     fast, reference = await twin(sessions, stock), await twin(sessions, stock)
     steps = scenario(seed)
+    answered = counting_answers(monkeypatch)
     answers = await play(fast, steps, adjust)
+    assert answered.count("adjust") >= 5  # the function answered, not only the reference
     assert answers == await play(reference, steps, reference_adjust)
     assert await books(fast) == await books(reference)
     assert sum(1 for a in answers if isinstance(a[0], bool)) >= 10  # not all refused
     assert answers[0][1][0][1:] == ("adjust", "WIDGET", 2, None, "A2", None)
     assert answers[1][0] == "InsufficientStock"  # allocated stock stays
     assert answers[2][1][0][1:] == ("scrap", "GADGET", 1, "A1", None, None)
+    assert answers[5][0] == "InvalidInput"  # WH3 is inactive
     events = [(type_, subject) for type_, subject, *_ in (await books(fast))["events"]]
     assert ("inventory.low_stock", "WH1/LOWISH") in events  # by the reference
     assert ("inventory.out_of_stock", "WH2/GADGET") in events
@@ -112,6 +156,19 @@ async def test_plain_adjustments_and_scrap_are_answered_by_the_function_alone(
     assert await world.balance("WIDGET", "A2") == (3, 0)
     assert (await world.level("WIDGET"))["on_hand"] == 8
     assert await world.violations() == []
+
+
+@pytest.mark.parametrize(("sku", "delta"), [("BOLT", 1), ("BOLT", -1), ("PHONE", 1)])
+async def test_the_function_defers_an_item_that_tracks_lots_or_serials_without_one_named(
+    world: World, sku: str, delta: int
+) -> None:
+    await world.receive("BOLT", 3, lot="L1")
+    call = text("SELECT oms_adjust(:t, 'k', 'h', 'WH1', 'A1', :sku, :d, 'adjust', 'x', 'test')")
+    with pytest.raises(DBAPIError) as deferred:
+        async with world.sessions() as session, session.begin():
+            await session.scalar(call, {"t": world.tenant_id, "sku": sku, "d": delta})
+    assert failures.sqlstate(deferred.value) == "OMS01"
+    assert (await world.level("BOLT"))["on_hand"] == 3
 
 
 async def test_one_adjustment_under_one_key_twice_at_once_adjusts_once(

@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from domain.orders import OrderStatus
+from settings import Settings
 from tests.conftest import unique
 from tests.integration.clock_probe import ClockProbe
 from tests.integration.order_helpers import fulfil, order_input, start, wait_for
@@ -75,3 +77,21 @@ async def test_the_sandbox_stops_a_clock_read_that_runs_without_it(
                 await handle.terminate("the probe has shown what it shows")
             else:
                 assert await handle.result()  # the clock, read
+
+
+async def test_the_worker_runs_workflows_sandboxed_unless_told_not_to(
+    time_skipping_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    client = time_skipping_env.client
+
+    def runner(worker: Worker) -> object:
+        return worker.config()["workflow_runner"]
+
+    def built(sandboxed: bool) -> Worker:
+        return build_worker(client, sessions, unique("runner"), sandboxed=sandboxed)
+
+    default = build_worker(client, sessions, unique("runner"))
+    assert isinstance(runner(default), SandboxedWorkflowRunner)  # the tests' and the default
+    assert isinstance(runner(built(True)), SandboxedWorkflowRunner)
+    assert isinstance(runner(built(False)), UnsandboxedWorkflowRunner)
+    assert Settings.model_fields["workflow_sandbox"].default is True  # OMS_WORKFLOW_SANDBOX
