@@ -237,10 +237,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             )
             async with worker:
                 log.info(
-                    "worker polling task queue %r on %s (namespace %s)",
+                    "worker polling task queue %r on %s (namespace %s); workflows %s",
                     settings.temporal_task_queue,
                     settings.temporal_address,
                     settings.temporal_namespace,
+                    "sandboxed" if settings.workflow_sandbox else "NOT sandboxed",
                 )
                 relay.start()
                 await stop.wait()
