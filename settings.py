@@ -114,7 +114,7 @@ class Settings(BaseSettings):
         True,
         description=(
             "worker: run workflow code in Temporal's sandbox, a runtime guard against"
-            " non-deterministic calls; false saves CPU per order (the tests run sandboxed)"
+            " non-deterministic calls; false saves CPU per order (the test suite keeps it on)"
         ),
     )
 

@@ -97,8 +97,7 @@ def build_worker(
     without `webhooks` it sends no webhook: `webhook_activities` builds them).
     `sandboxed=False` (OMS_WORKFLOW_SANDBOX=false) runs workflow code without the
     SDK's sandbox: its restrictions catch a non-deterministic call when it is made,
-    at a cost per workflow activation; the tests keep it on (but
-    tests/integration/test_workflow_runner.py, which shows both)."""
+    at a cost per workflow activation; the test suite keeps it on."""
     stack_check = StackCheckActivities(sessions)
     reservations = ReservationActivities(sessions)
     orders = OrderActivities(sessions)

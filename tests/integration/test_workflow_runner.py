@@ -92,6 +92,5 @@ async def test_the_worker_runs_workflows_sandboxed_unless_told_not_to(
 
     default = build_worker(client, sessions, unique("runner"))
     assert isinstance(runner(default), SandboxedWorkflowRunner)  # the tests' and the default
-    assert isinstance(runner(built(True)), SandboxedWorkflowRunner)
     assert isinstance(runner(built(False)), UnsandboxedWorkflowRunner)
     assert Settings.model_fields["workflow_sandbox"].default is True  # OMS_WORKFLOW_SANDBOX
