@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db import failures
 from db.catalogue import create_warehouse
+from db.master_data import update_warehouse
 from db.stock import calls, on_hand
 from db.stock.fulfilling import scrap
 from db.stock.on_hand import adjust, reference_adjust
@@ -70,10 +71,7 @@ async def closed_warehouse(world: World) -> None:
         )
     await world.receive("WIDGET", 5, warehouse="WH3")
     async with world.sessions() as session, session.begin():
-        await session.execute(
-            text("UPDATE warehouses SET active = false WHERE tenant_id = :t AND code = 'WH3'"),
-            {"t": world.tenant_id},
-        )
+        await update_warehouse(session, world.tenant_id, "WH3", {"active": False})
 
 
 async def play(world: World, steps: list[tuple[str, AdjustStock]], path: Any) -> list[Any]:
