@@ -296,3 +296,67 @@ async def test_a_worker_killed_mid_saga_is_replaced_and_the_order_has_one_effect
             {"t": world.tenant_id},
         )
     assert (reservations, shipped) == (1, 4)  # one reservation, four units out, once
+
+
+async def test_a_reservation_lost_with_its_worker_runs_again_and_replays_its_first_result(
+    dev_env: WorkflowEnvironment, database_url: str, world: World
+) -> None:
+    """The stock steps are local activities: a worker killed after a step committed
+    but before its result reached Temporal loses the workflow task; it times out,
+    another worker takes the run up, runs the step again under its key, and the
+    key replays the first result: one reservation, one effect."""
+    from sqlalchemy import text
+
+    from contracts.orders import OrderView
+    from tests.integration.order_helpers import activities_run, fulfil, order_input, start, wait_for
+
+    await world.receive("WIDGET", 10)
+    task_queue = unique("lost-step")
+    env = _clean_env(
+        OMS_DATABASE_URL=database_url,
+        OMS_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        OMS_TEMPORAL_TASK_QUEUE=task_queue,
+    )
+    dying, output = _start([sys.executable, "-m", "tests.e2e.worker_dying_after_reserve"], env)
+    output.wait_for("worker polling task queue")
+    order = order_input(world, [("WIDGET", 4)])
+    handle = await start(dev_env.client, task_queue, order)
+    output.wait_for("reserved, now hanging", timeout=30)
+    assert await world.level("WIDGET") == {
+        "on_hand": 10,
+        "reserved": 4,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
+    dying.kill()
+    dying.wait(timeout=10)
+
+    second, output = _start([sys.executable, "-m", "worker"], env)
+    try:
+        output.wait_for("worker polling task queue")
+        view: OrderView = await wait_for(handle, lambda v: v.status.value == "allocated", 60)
+        await fulfil(handle, view)
+        result = await handle.result()
+        assert result.status.value == "shipped"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+    assert await world.level("WIDGET") == {
+        "on_hand": 6,
+        "reserved": 0,
+        "allocated": 0,
+        "in_transit": 0,
+        "incoming": 0,
+    }
+    async with world.sessions() as session:
+        reservations = await session.scalar(
+            text("SELECT count(*) FROM reservations WHERE tenant_id = :t"), {"t": world.tenant_id}
+        )
+    assert reservations == 1
+    history = (await handle.fetch_history()).events
+    scheduled, local = activities_run(list(history))
+    # the lost run of the step left no marker; the second worker's run recorded one
+    assert (scheduled, local.count("reserve_lines")) == ([], 1)
+    timed_out = [e for e in history if e.HasField("workflow_task_timed_out_event_attributes")]
+    assert timed_out
