@@ -31,11 +31,6 @@ PROJECTION_TIMEOUT = timedelta(seconds=10)
 # A local activity still failing after this retries on server timers (a database
 # outage then does not keep the workflow task open and growing the history).
 LOCAL_RETRY_THRESHOLD = timedelta(seconds=5)
-# A stock step run as a local activity retries on server timers from its first
-# failure: the workflow task ends between attempts, so a cancel or a hold sent
-# meanwhile is taken up at once (and waits for the step), as with an ordinary
-# activity, not only after the local retries. (Zero would mean the SDK's default.)
-STOCK_STEP_RETRY_THRESHOLD = timedelta(milliseconds=1)
 
 # Transfer steps: the same, for the transfer workflow.
 TRANSFER_STEP_TIMEOUT = timedelta(seconds=60)

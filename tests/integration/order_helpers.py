@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
 
 from contracts.orders import (
@@ -146,22 +144,3 @@ async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     (tests/histories/NAME.json), replayed by test_replay.py on every run."""
     if os.environ.get("OMS_RECORD_HISTORIES"):
         (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())
-
-
-def activities_run(events: list[HistoryEvent]) -> tuple[list[str], list[str]]:
-    """The activity types a history ran, in order: (ordinary activities scheduled,
-    local activities recorded, each by its marker)."""
-    scheduled = [
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
-    local = [
-        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
-            "activity_type"
-        ]
-        for e in events
-        if e.HasField("marker_recorded_event_attributes")
-        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
-    ]
-    return scheduled, local

@@ -21,7 +21,7 @@ from db.stock.returns import receive_return
 from domain.orders import OrderStatus
 from domain.stock import ReceiveReturn, ReturnReceiptLine
 from tests.conftest import unique
-from tests.integration.order_helpers import activities_run, fulfil, order_input, start, wait_for
+from tests.integration.order_helpers import fulfil, order_input, start, wait_for
 from tests.integration.stock_world import World
 from worker import build_worker
 from workflows.backorder_wakeup import BackorderWakeupInput, BackorderWakeupWorkflow
@@ -62,10 +62,13 @@ async def _wake_ups(handle: WorkflowHandle[Any, Any]) -> int:
 
 
 async def _reserve_attempts(handle: WorkflowHandle[Any, Any]) -> int:
-    """Reservation rounds the order ran (a local activity each, or in runs from
-    before order-stock-steps-local an ordinary one)."""
-    scheduled, local = activities_run(list((await handle.fetch_history()).events))
-    return (scheduled + local).count("reserve_lines")
+    history = await handle.fetch_history()
+    return sum(
+        1
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and event.activity_task_scheduled_event_attributes.activity_type.name == "reserve_lines"
+    )
 
 
 async def test_stock_the_order_cannot_allocate_never_wakes_it_and_a_good_receipt_does(

@@ -1,10 +1,8 @@
-"""The order workflow's lean shape (patches lean-order-shape, lean-order-shape-2,
-order-patches-in-one and order-stock-steps-local): an order that ships at once runs
-every step as a local activity — record, its four stock steps (the pick and the
-shipment writing the projection themselves) and four projection writes — and no
-ordinary activity; the projection it leaves is the order as the workflow ends it,
-version and all. (Runs started before order-stock-steps-local keep their ordinary
-stock activities: tests/histories/*_every_patch.json replay that shape.)"""
+"""The order workflow's lean shape (patches lean-order-shape, lean-order-shape-2 and
+order-patches-in-one):
+an order that ships at once runs its four stock steps as activities, the pick and the
+shipment writing the projection themselves, and four local activities; the projection
+it leaves is the order as the workflow ends it, version and all."""
 
 from pydantic import TypeAdapter
 from sqlalchemy import text
@@ -14,13 +12,13 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.orders import OrderView
 from domain.orders import OrderStatus
 from tests.conftest import unique
-from tests.integration.order_helpers import activities_run, fulfil, order_input, start, wait_for
+from tests.integration.order_helpers import fulfil, order_input, start, wait_for
 from tests.integration.stock_world import World
 from worker import build_worker
-from workflows.order.workflow import LOCAL_STOCK_STEPS
+from workflows.order.workflow import EVERY_PATCH
 
 
-async def test_an_order_that_ships_at_once_runs_every_step_locally_and_leaves_its_last_view(
+async def test_an_order_that_ships_at_once_runs_four_activities_and_leaves_its_last_view(
     world: World,
     time_skipping_env: WorkflowEnvironment,
     sessions: async_sessionmaker[AsyncSession],
@@ -36,22 +34,27 @@ async def test_an_order_that_ships_at_once_runs_every_step_locally_and_leaves_it
         result = await handle.result()
 
     events = (await handle.fetch_history()).events
-    activities, local = activities_run(list(events))
-    assert activities == []
-    # The allocation's two views (its requests, then allocated) in one write; then
-    # accepted; packed. The shipment wrote the run's last view: nothing is written
-    # at its close.
-    assert local == [
-        "record_order",
+    activities = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    local = [
+        e
+        for e in events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    assert activities == [
         "reserve_lines",
         "allocate_reservations",
-        "project_order",
-        "project_order",
         "pick_and_project",
-        "project_order",
         "ship_and_project",
     ]
-    # A new run asks order-stock-steps-local alone: one patch marker, and core's one
+    # record; the allocation (its requests, then allocated, in one write); accepted;
+    # packed. The shipment wrote the run's last view: nothing is written at its close.
+    assert len(local) == 4
+    # A new run asks order-patches-in-one alone: one patch marker, and core's one
     # upsert of TemporalChangeVersion with it (each patch asked adds both).
     patches = [
         e.marker_recorded_event_attributes.details["patch-data"]
@@ -67,7 +70,7 @@ async def test_an_order_that_ships_at_once_runs_every_step_locally_and_leaves_it
         in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
     ]
     assert (len(patches), len(versions)) == (1, 1)
-    assert LOCAL_STOCK_STEPS.encode() in patches[0].payloads[0].data
+    assert EVERY_PATCH.encode() in patches[0].payloads[0].data
     async with sessions() as session:
         stored = await session.scalar(
             text("SELECT view FROM orders WHERE tenant_id = :t AND order_number = :n"),

@@ -11,8 +11,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
-from temporalio.exceptions import TimeoutError as StepTimedOut
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
@@ -73,17 +72,6 @@ LEAN_SHAPE_2 = "lean-order-shape-2"
 # TemporalChangeVersion of new runs lists only this id: a visibility query for runs
 # without one of the five must count this one as having them all.
 EVERY_PATCH = "order-patches-in-one"
-# Runs started before this patch ran their stock steps (reserve, allocate, pick,
-# ship, their compensations) as ordinary activities: each a task-queue round trip
-# (scheduled, started, completed, and a new workflow task). Now they are local
-# activities, as the projection's writes are: the worker runs them inside the
-# workflow task and records each as a marker. Each step is one idempotent call
-# under a key the run derives, so a step the worker lost with the workflow task
-# (a killed worker: the task times out and another worker takes it) runs again and
-# replays its first result. Implies EVERY_PATCH; asked first in every run, before
-# it (a run from before asks it during replay and finds no marker: False, no
-# command, and it asks EVERY_PATCH as before).
-LOCAL_STOCK_STEPS = "order-stock-steps-local"
 
 MAX_HISTORY = 1_000  # events: past this a waiting run continues as new
 
@@ -204,35 +192,12 @@ class OrderPlumbing:
         return f"{self.book.workflow_id}/{step}/{self.book.next_version()}"
 
     async def _act(self, activity: Any, arg: Any) -> Any:
-        """A stock step: a local activity (LOCAL_STOCK_STEPS), else an ordinary one.
-        Either way a failure that ends the step is an ActivityError whose cause is
-        the activity's (a local activity fails with the cause itself: wrapped here,
-        so the run's compensation and the API's refusals read both alike)."""
-        if not self._steps_local():
-            return await workflow.execute_activity_method(
-                activity,
-                arg,
-                start_to_close_timeout=retry_policies.ORDER_STEP_TIMEOUT,
-                retry_policy=retry_policies.DATABASE,
-            )
-        try:
-            return await workflow.execute_local_activity_method(
-                activity,
-                arg,
-                start_to_close_timeout=retry_policies.ORDER_STEP_TIMEOUT,
-                retry_policy=retry_policies.DATABASE,
-                local_retry_threshold=retry_policies.STOCK_STEP_RETRY_THRESHOLD,
-            )
-        except (ApplicationError, StepTimedOut) as failure:
-            raise ActivityError(
-                "Activity task failed",
-                scheduled_event_id=0,
-                started_event_id=0,
-                identity="",
-                activity_type=activity.__name__,
-                activity_id="",
-                retry_state=RetryState.NON_RETRYABLE_FAILURE,
-            ) from failure
+        return await workflow.execute_activity_method(
+            activity,
+            arg,
+            start_to_close_timeout=retry_policies.ORDER_STEP_TIMEOUT,
+            retry_policy=retry_policies.DATABASE,
+        )
 
     async def _published(self) -> OrderView:
         """After a warehouse step: the status the books say, published; the view."""
@@ -330,15 +295,9 @@ class OrderPlumbing:
         )
 
     def _has_every_patch(self) -> bool:
-        """Whether the run started with EVERY_PATCH (or LOCAL_STOCK_STEPS, which
-        implies it), so with every patch before it. Asked before any other patch
-        (the SDK remembers the answers)."""
-        return self._steps_local() or workflow.patched(EVERY_PATCH)
-
-    def _steps_local(self) -> bool:
-        """Whether the run started with LOCAL_STOCK_STEPS: the first patch any run
-        asks (every path asks it through here or _has_every_patch first)."""
-        return workflow.patched(LOCAL_STOCK_STEPS)
+        """Whether the run started with EVERY_PATCH, so with every patch before it.
+        Asked before any other patch (the SDK remembers the answer)."""
+        return workflow.patched(EVERY_PATCH)
 
     def _local_projection(self) -> bool:
         # (The SDK remembers the answer.) An update handled in the run's first

@@ -42,7 +42,6 @@ with workflow.unsafe.imports_passed_through():
         LEAN_SHAPE,
         LEAN_SHAPE_2,
         LOCAL_PROJECTION,
-        LOCAL_STOCK_STEPS,
         UPSERT_ON_CHANGE,
         content,
     )
@@ -54,7 +53,6 @@ __all__ = [
     "LEAN_SHAPE",
     "LEAN_SHAPE_2",
     "LOCAL_PROJECTION",
-    "LOCAL_STOCK_STEPS",
     "PAYMENT_EXPIRED",
     "UPSERT_ON_CHANGE",
     "OrderWorkflow",
