@@ -194,13 +194,30 @@ class StockChange:
                     shortage(lot.label, lot.requested or _demand(lot.on_hand), available)
                 )
         ids: dict[BalanceKey, int] = {}
-        for key, b in sorted(self.balances.items()):
-            balance_id = await _apply_balance(session, self.tenant_id, key, b)
-            if balance_id is None:
-                available = await _balance_available(session, key)
-                shortages.append(shortage(b.label, b.requested or _demand(b.on_hand), available))
-            else:
-                ids[key] = balance_id
+        # The balances that may run short first, those that only grow after, and only
+        # when nothing ran short: a rise can break a rule of its own (a serial moved
+        # from where it is not into where it is would be two units in one place),
+        # and the refusal must be the shortage. (The level rows locked above are
+        # what orders concurrent changes of these balances.)
+        ordered = sorted(self.balances.items())
+        rising = {
+            k
+            for k, b in ordered
+            if (b.on_hand or b.allocated) and _insertable(b.on_hand, b.allocated)
+        }
+        falls = [(k, b) for k, b in ordered if k not in rising]
+        rises = [(k, b) for k, b in ordered if k in rising]
+        for batch in (falls, rises):
+            if shortages and batch is rises:
+                break
+            for key, b in batch:
+                balance_id = await _apply_balance(session, self.tenant_id, key, b)
+                if balance_id is None:
+                    available = await _balance_available(session, key)
+                    demand = b.requested or _demand(b.on_hand)
+                    shortages.append(shortage(b.label, demand, available))
+                else:
+                    ids[key] = balance_id
         if shortages:
             raise InsufficientStock(_dedupe(shortages))
         await record_events(session, events)

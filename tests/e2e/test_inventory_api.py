@@ -365,6 +365,33 @@ async def test_bad_input_is_refused_and_changes_nothing(
     assert await snapshot(api, stocked) == before
 
 
+async def test_a_serial_moved_from_where_it_is_not_is_a_shortage_and_changes_nothing(
+    api: httpx.AsyncClient, stocked: TenantKeys
+) -> None:
+    assert (await receive(api, stocked, "PHONE", 1, serials=["S1"])).status_code == 201
+    before = await snapshot(api, stocked)
+    body = {
+        "warehouse": "WH1",
+        "from_location": "A2",
+        "to_location": "A1",
+        "sku": "PHONE",
+        "quantity": 1,
+        "serials": ["S1"],
+    }
+    response = await api.post(
+        "/v1/inventory/moves", json=body, headers={**stocked.auth(Role.WMS), **key()}
+    )
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["type"] == "urn:oms:problem:insufficient-stock"
+    shortages = [
+        (x["sku"], x["location"], x["requested"], x["available"]) for x in problem["shortages"]
+    ]
+    assert shortages == [("PHONE", "A2", 1, 0)]
+    assert await snapshot(api, stocked) == before
+
+
 async def test_roles_and_tenants_on_stock(
     api: httpx.AsyncClient, stocked: TenantKeys, other_tenant: TenantKeys
 ) -> None:
