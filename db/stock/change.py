@@ -4,8 +4,10 @@ balances, applied with guarded updates in one global lock order.
 Every operation first locks its document rows (reservations, allocations), then
 calls `apply`, which touches rows in the order: stock levels by (warehouse, item),
 then lot levels by (warehouse, lot), then balances by (warehouse, item, lot,
-location, serial). One order for all operations means concurrent operations wait
-for each other but never deadlock on stock rows. Each update carries the
+location, serial) — those that may run short first, those that only grow after.
+Every balance is changed under the lock of its level row, taken first: one order
+for all operations means concurrent operations wait for each other but never
+deadlock on stock rows. Each update carries the
 invariant as its WHERE clause (nothing negative; promised <= on_hand), so a
 change that would oversell updates no row: it is reported as a shortage and the
 whole transaction rolls back."""
@@ -182,6 +184,10 @@ class StockChange:
                 continue
             after = await _apply_level(session, self.tenant_id, warehouse_id, item_id, d)
             if after is None:
+                # A refused update locks nothing: take the level's lock all the same,
+                # as every change of its balances below must hold it (they are
+                # applied falls first, not in key order).
+                await lock_levels(session, self.tenant_id, [(warehouse_id, item_id)])
                 available = await _level_available(session, warehouse_id, item_id)
                 shortages.append(shortage(d.label, d.requested or _demand(d.on_hand), available))
             else:
@@ -197,8 +203,9 @@ class StockChange:
         # The balances that may run short first, those that only grow after, and only
         # when nothing ran short: a rise can break a rule of its own (a serial moved
         # from where it is not into where it is would be two units in one place),
-        # and the refusal must be the shortage. (The level rows locked above are
-        # what orders concurrent changes of these balances.)
+        # and the refusal must be the shortage. The level rows locked above (changed,
+        # refused or only locked) order concurrent changes of these balances, so
+        # their order here cannot deadlock.
         ordered = sorted(self.balances.items())
         rising = {
             k
