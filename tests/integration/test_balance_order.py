@@ -39,7 +39,7 @@ async def test_a_serial_moved_from_where_it_is_not_into_where_it_is_is_short_at_
     assert await world.ledger_size() == ledger
 
 
-async def test_a_refused_hold_and_moves_both_ways_at_once_never_deadlock(
+async def test_refused_holds_and_moves_of_the_lot_at_once_never_deadlock(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Balances are changed falls first, not in key order: what keeps two operations
@@ -56,14 +56,15 @@ async def test_a_refused_hold_and_moves_both_ways_at_once_never_deadlock(
     caplog.set_level(logging.INFO, logger="db.stock")
     hold = HoldLot(sku="MILK", lot="L1", reason="broken seal")
 
-    async def move_one(source: str, target: str) -> None:
-        command = MoveStock("WH1", source, target, "MILK", 1, lot="L1")  # free at A2
+    async def move_one() -> None:
+        # from A2 (free stock) into A1: the hold's falls come A1 first, the move's A2
+        command = MoveStock("WH1", "A2", "A1", "MILK", 1, lot="L1")
         await move(world.sessions, world.caller(), command)
 
     for _ in range(ROUNDS):
         outcomes = await asyncio.gather(
             *(hold_lot(world.sessions, world.caller(), hold) for _ in range(3)),
-            *(move_one("A2", "A1") for _ in range(3)),
+            *(move_one() for _ in range(3)),
             return_exceptions=True,
         )
         unexpected = [o for o in outcomes if isinstance(o, BaseException)]
