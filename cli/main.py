@@ -150,7 +150,8 @@ def schedules() -> None:
 def reconcile(
     tenant: Annotated[str | None, typer.Option(help="tenant slug; default: every tenant")] = None,
 ) -> None:
-    """Check the stock invariants (DESIGN §5, 1-3); print every violation, exit 1 if any."""
+    """Check the stock invariants (DESIGN §5, 1-3 and 5 at an order's close); print every
+    violation, exit 1 if any."""
     from sqlalchemy import text
 
     from db.engine import create_engine, create_session_factory

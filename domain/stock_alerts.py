@@ -202,7 +202,7 @@ def drift_message(what: str, drifts: list[Drift], tenant: str) -> str:
     head = f"the books disagree: {what} at "
     tail = (
         f". Run `oms reconcile --tenant {tenant}` for the full list, find the change "
-        "that skipped the ledger and correct it; this alert resolves itself when they agree"
+        "that caused it and correct it; this alert resolves itself when they agree"
     )
     places: list[str] = []
     room = MESSAGE_LIMIT - len(head) - len(tail) - 20

@@ -1,7 +1,8 @@
 """Checks of DESIGN §5 invariants 1-3 over the stored stock, for one tenant or all
 (3 includes: each level's in_transit equals what its transfers have outstanding
 from it, and its incoming what its transfers and open purchase orders have
-outstanding to it).
+outstanding to it), and of invariant 5 where an order closed: nothing is still
+reserved or allocated for it.
 `oms reconcile`, the tests and (later) a scheduled workflow use it."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.orders import FINAL_STATUSES
 
 
 @dataclass(frozen=True)
@@ -267,8 +270,43 @@ _CHECKS: list[tuple[int, str]] = [
 ]
 
 
+# Invariant 5 at an order's close: a closed order (shipped, canceled, expired,
+# rejected, returned) has nothing open, so the books hold no stock for it. An order's
+# reservations and allocations name it as `<order number>/<line id>` (both may hold
+# a '/'): each split of the reference at a '/' is looked up by the orders' and the
+# lines' keys, so only a real line of a real order matches. One row per document, so
+# the alert names what to release (POST /v1/inventory/reservations/{id}/release).
+_CLOSED = ", ".join(f"'{status.value}'" for status in sorted(FINAL_STATUSES))
+_CHECKS.append(
+    (
+        5,
+        f"""
+        WITH held AS (
+            SELECT r.tenant_id, 'reservation ' || r.id AS document, r.source_id AS ref,
+                   r.quantity
+            FROM reservations r
+            WHERE r.quantity > 0 AND r.source_type = 'order' AND {_TENANT.format(alias="r")}
+            UNION ALL
+            SELECT a.tenant_id, 'allocation ' || a.id, a.reference_id, a.quantity
+            FROM allocations a
+            WHERE a.quantity > 0 AND a.reference_type = 'order' AND {_TENANT.format(alias="a")}
+        )
+        SELECT 'stock still promised to a closed order',
+               h.document || ' (order ' || o.order_number || ' line ' || l.line_id || ', '
+               || o.status || ')',
+               0, h.quantity
+        FROM held h
+        CROSS JOIN LATERAL generate_series(2, length(h.ref) - 1) AS p(n)
+        JOIN orders o ON o.tenant_id = h.tenant_id AND o.order_number = left(h.ref, p.n - 1)
+        JOIN order_lines l ON l.order_id = o.id AND l.line_id = substr(h.ref, p.n + 1)
+        WHERE substr(h.ref, p.n, 1) = '/' AND o.status IN ({_CLOSED})
+        """,
+    )
+)
+
+
 async def find_violations(session: AsyncSession, tenant_id: int | None = None) -> list[Violation]:
-    """Every violation of invariants 1-3 (an empty list when the books are right).
+    """Every violation of invariants 1-3 and 5 (an empty list when the books are right).
     Run it in one REPEATABLE READ transaction for a consistent picture."""
     found: list[Violation] = []
     for invariant, query in _CHECKS:

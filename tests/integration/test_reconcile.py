@@ -1,11 +1,23 @@
 """The reconcile function finds each kind of drift (so the clean reports of the
 other tests mean something)."""
 
+import dataclasses
+
 import pytest
 from sqlalchemy import text
 
-from db.stock.promising import allocate, reserve
-from domain.stock import AllocateReservation, ReserveLine, ReserveStock
+from db.inventory_scan import reconcile_tenant
+from db.order_projection import OrderProjection
+from db.stock.promising import allocate, deallocate, release, reserve
+from domain.orders import OrderStatus
+from domain.stock import (
+    AllocateReservation,
+    Deallocate,
+    ReleaseReservation,
+    ReserveLine,
+    ReserveStock,
+)
+from tests.integration.order_helpers import order_input
 from tests.integration.stock_world import World, make_world
 
 CORRUPTIONS = {
@@ -73,3 +85,78 @@ async def test_reconcile_of_one_tenant_ignores_others(sessions: object) -> None:
         )
     assert await clean.violations() == []
     assert len(await broken.violations()) == 1
+
+
+CLOSED_ORDER = "stock still promised to a closed order"
+
+
+async def test_a_closed_order_that_still_holds_stock_is_drift_naming_what_it_holds(
+    sessions: object,
+) -> None:
+    """Invariant 5 at the close: a closed order holds nothing. The order number and
+    the line id both hold a '/', and another order's number is this one's prefix:
+    only the documents of this order's line are named, each with what it holds."""
+    world: World = await make_world(sessions)  # type: ignore[arg-type]
+    await world.receive("WIDGET", 10)
+    drafted = order_input(world, [("WIDGET", 5)])
+    order = dataclasses.replace(
+        drafted,
+        order_number=f"SO/{world.tenant_id}",
+        lines=[dataclasses.replace(drafted.lines[0], line_id="1/a")],
+    )
+    await OrderProjection(world.sessions).record(order, "wf-closed")
+    held = await reserve(
+        world.sessions,
+        world.caller(),
+        ReserveStock([ReserveLine("WH1", "WIDGET", 5)], "order", f"SO/{world.tenant_id}/1/a"),
+    )
+    reservation = held.reservations[0].id
+    allocated = await allocate(
+        world.sessions, world.caller(), AllocateReservation(reservation, quantity=2)
+    )
+    # stock of another order whose number starts like this one's, and of a line the
+    # order does not have: never this order's
+    await reserve(
+        world.sessions,
+        world.caller(),
+        ReserveStock([ReserveLine("WH1", "WIDGET", 1)], "order", f"SO/{world.tenant_id}/1/b"),
+    )
+    assert await world.violations() == []  # open: it may hold stock
+
+    await _set_status(world, order.order_number, OrderStatus.CANCELED)
+    found = [(v.invariant, v.where, v.expected, v.actual) for v in await world.violations()]
+    named = f"(order SO/{world.tenant_id} line 1/a, canceled)"
+    assert sorted(found) == [
+        (5, f"allocation {allocated.allocations[0].id} {named}", 0, 2),
+        (5, f"reservation {reservation} {named}", 0, 3),
+    ]
+    counts = await reconcile_tenant(world.sessions, world.tenant_id)
+    assert (counts.raised, counts.drifts) == (1, 1)
+    message = await _open_drift(world)
+    assert message is not None and f"reservation {reservation} {named}" in message
+
+    await release(world.sessions, world.caller(), ReleaseReservation(reservation))
+    await deallocate(world.sessions, world.caller(), Deallocate(allocated.allocations[0].id))
+    assert await world.violations() == []
+    assert (await reconcile_tenant(world.sessions, world.tenant_id)).resolved == 1
+    assert await _open_drift(world) is None
+
+
+async def _set_status(world: World, number: str, status: OrderStatus) -> None:
+    async with world.sessions() as session, session.begin():
+        await session.execute(
+            text("UPDATE orders SET status = :s WHERE tenant_id = :t AND order_number = :n"),
+            {"s": status.value, "t": world.tenant_id, "n": number},
+        )
+
+
+async def _open_drift(world: World) -> str | None:
+    async with world.sessions() as session:
+        found = await session.scalar(
+            text(
+                "SELECT message FROM alerts WHERE tenant_id = :t AND kind = 'reconciliation'"
+                " AND key = :k AND resolved_at IS NULL"
+            ),
+            {"t": world.tenant_id, "k": f"reconciliation:{CLOSED_ORDER}"},
+        )
+    return None if found is None else str(found)
