@@ -130,7 +130,24 @@ class OrderActivities:
                     may_wait=_may_wait(read, need, short),
                 )
             )
-        return ReserveLinesResult(lines=results)
+        if data.allocate_key is None or any(line.short for line in results):
+            return ReserveLinesResult(lines=results)
+        allocated = await self._allocate_at_once(data.tenant_id, data.allocate_key, results)
+        return ReserveLinesResult(lines=results, allocated=allocated)
+
+    async def _allocate_at_once(
+        self, tenant_id: int, key: str, lines: list[LineReservation]
+    ) -> AllocateResult | None:
+        """Every line was reserved in full: allocate it all now, as the step that
+        follows would (the same reservations in the same order, the same key). Any
+        failure leaves it to that step: it runs under the same key, so what was
+        allocated here replays there, and it fails, retries and alerts as its own."""
+        ids = [part.reservation_id for line in lines for part in line.parts]
+        try:
+            return await self._allocate(KeyedIds(tenant_id=tenant_id, key=key, ids=ids))
+        except Exception as error:
+            activity.logger.info("allocation left to its own step: %s", error)
+            return None
 
     async def _reserve_line(
         self,
@@ -174,6 +191,9 @@ class OrderActivities:
 
     @activity.defn
     async def allocate_reservations(self, data: KeyedIds) -> AllocateResult:
+        return await self._allocate(data)
+
+    async def _allocate(self, data: KeyedIds) -> AllocateResult:
         """Allocate each reservation by its item's strategy. Picked goods need a
         staging place: a reservation at a warehouse without one is not allocated
         (it stays reserved, the result names the warehouse, a `setup` alert says

@@ -277,6 +277,9 @@ class ReserveLinesInput:
     lines: list[LineNeed]
     preferred_warehouse: str | None
     allow_split: bool
+    # (RESERVE_AND_ALLOCATE) When every line is reserved in full, allocate what was
+    # reserved under this key, in the same activity (None: reserve only).
+    allocate_key: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,6 +300,10 @@ class LineReservation:
 @dataclass(frozen=True, kw_only=True)
 class ReserveLinesResult:
     lines: list[LineReservation]
+    # The allocation of what was reserved, when `allocate_key` asked for it and it
+    # was done; None: the allocation is a step of its own (under that key, if every
+    # line was reserved in full and it failed here).
+    allocated: AllocateResult | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -176,8 +176,7 @@ async def test_one_order_is_one_trace_from_the_post_through_workflow_and_activit
     await _until(observed, tenant, order["order_number"], "allocated")
     activities = [
         "RunActivity:record_order",  # a local activity
-        "RunActivity:reserve_lines",
-        "RunActivity:allocate_reservations",
+        "RunActivity:reserve_lines",  # it allocates too (order-reserve-and-allocate)
         "RunActivity:project_order",  # a local activity
     ]
     wanted = {

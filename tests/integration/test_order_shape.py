@@ -1,8 +1,9 @@
-"""The order workflow's lean shape (patches lean-order-shape, lean-order-shape-2 and
-order-patches-in-one):
-an order that ships at once runs its four stock steps as activities, the pick and the
-shipment writing the projection themselves, and four local activities; the projection
-it leaves is the order as the workflow ends it, version and all."""
+"""The order workflow's lean shape (patches lean-order-shape, lean-order-shape-2,
+order-patches-in-one and order-reserve-and-allocate):
+an order that ships at once runs its stock steps as three activities, the
+reservation allocating too, the pick and the shipment writing the projection
+themselves, and four local activities; the projection it leaves is the order as the
+workflow ends it, version and all."""
 
 from pydantic import TypeAdapter
 from sqlalchemy import text
@@ -15,10 +16,10 @@ from tests.conftest import unique
 from tests.integration.order_helpers import fulfil, order_input, start, wait_for
 from tests.integration.stock_world import World
 from worker import build_worker
-from workflows.order.workflow import EVERY_PATCH
+from workflows.order.workflow import RESERVE_AND_ALLOCATE
 
 
-async def test_an_order_that_ships_at_once_runs_four_activities_and_leaves_its_last_view(
+async def test_an_order_that_ships_at_once_runs_three_activities_and_leaves_its_last_view(
     world: World,
     time_skipping_env: WorkflowEnvironment,
     sessions: async_sessionmaker[AsyncSession],
@@ -45,17 +46,15 @@ async def test_an_order_that_ships_at_once_runs_four_activities_and_leaves_its_l
         if e.HasField("marker_recorded_event_attributes")
         and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
     ]
-    assert activities == [
-        "reserve_lines",
-        "allocate_reservations",
-        "pick_and_project",
-        "ship_and_project",
-    ]
+    # the reservation allocated too: every line was reserved in full, payment
+    # authorized, no hold
+    assert activities == ["reserve_lines", "pick_and_project", "ship_and_project"]
     # record; the allocation (its requests, then allocated, in one write); accepted;
     # packed. The shipment wrote the run's last view: nothing is written at its close.
     assert len(local) == 4
-    # A new run asks order-patches-in-one alone: one patch marker, and core's one
-    # upsert of TemporalChangeVersion with it (each patch asked adds both).
+    # A new run asks order-reserve-and-allocate alone (it implies every patch before
+    # it): one patch marker, and core's one upsert of TemporalChangeVersion with it
+    # (each patch asked adds both).
     patches = [
         e.marker_recorded_event_attributes.details["patch-data"]
         for e in events
@@ -70,7 +69,7 @@ async def test_an_order_that_ships_at_once_runs_four_activities_and_leaves_its_l
         in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
     ]
     assert (len(patches), len(versions)) == (1, 1)
-    assert EVERY_PATCH.encode() in patches[0].payloads[0].data
+    assert RESERVE_AND_ALLOCATE.encode() in patches[0].payloads[0].data
     async with sessions() as session:
         stored = await session.scalar(
             text("SELECT view FROM orders WHERE tenant_id = :t AND order_number = :n"),

@@ -58,10 +58,15 @@ async def _until(check: Callable[[], Awaitable[Any]], seconds: float = 30) -> An
 
 @asynccontextmanager
 async def refusing(
-    sessions: async_sessionmaker[AsyncSession], world: World, table: str, sqlstate: str
+    sessions: async_sessionmaker[AsyncSession],
+    world: World,
+    table: str,
+    sqlstate: str,
+    when: str = "TRUE",
 ) -> AsyncIterator[Callable[[], Awaitable[None]]]:
-    """Postgres refuses this tenant's inserts into `table` with `sqlstate` (a
-    trigger) until the yielded function (or the end of the block) lifts it."""
+    """Postgres refuses this tenant's inserts into `table` (those of rows `when`
+    holds for, a condition on NEW) with `sqlstate` (a trigger) until the yielded
+    function (or the end of the block) lifts it."""
     name = f"refuse_{uuid.uuid4().hex[:10]}"
 
     async def run(*statements: str) -> None:
@@ -73,7 +78,7 @@ async def refusing(
         f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
         f" RAISE EXCEPTION 'injected refusal' USING ERRCODE = '{sqlstate}'; END $$",
         f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW"
-        f" WHEN (NEW.tenant_id = {world.tenant_id}) EXECUTE FUNCTION {name}()",
+        f" WHEN (NEW.tenant_id = {world.tenant_id} AND {when}) EXECUTE FUNCTION {name}()",
     )
     lifted = False
 
@@ -155,6 +160,58 @@ async def test_a_step_failing_again_and_again_raises_one_alert_and_goes_on_once_
         assert len(await _alerts(sessions, world, "activity_failing")) == 1
         await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason="test over"))
     assert [line.allocated for line in view.lines] == [3]
+
+
+async def test_an_allocation_that_fails_after_the_reservation_allocated_part_loses_nothing(
+    world: World, dev_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """order-reserve-and-allocate: the reservation allocates too. When the second
+    line's allocation fails there (the first one's committed), the allocation step
+    runs under the same key: the first line's allocation replays into it, the
+    second is retried until it goes through, and the order holds one allocation
+    per line, no more."""
+    await world.receive("WIDGET", 5)
+    await world.receive("FABRIC", 5)
+    queue = unique("midway")
+    async with sessions() as session:
+        fabric = await session.scalar(
+            text("SELECT id FROM items WHERE tenant_id = :t AND sku = 'FABRIC'"),
+            {"t": world.tenant_id},
+        )
+    async with (
+        build_worker(dev_env.client, sessions, queue),
+        refusing(sessions, world, "allocations", "55P03", f"NEW.item_id = {fabric}") as lift,
+    ):
+        order = order_input(world, [("WIDGET", 2), ("FABRIC", 3)])
+        handle = await start(dev_env.client, queue, order)
+        await _until(lambda: _scheduled(handle, "allocate_reservations"))
+        await lift()
+        view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
+        async with sessions() as session:
+            held = await session.scalars(
+                text(
+                    "SELECT quantity FROM allocations WHERE tenant_id = :t"
+                    " AND reference_id LIKE :n AND quantity > 0 ORDER BY id"
+                ),
+                {"t": world.tenant_id, "n": f"{order.order_number}/%"},
+            )
+            assert list(held) == [2, 3]
+        await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason="test over"))
+        await handle.result()  # canceled: everything given back
+    assert [line.allocated for line in view.lines] == [2, 3]
+    assert await _scheduled(handle, "reserve_lines") == 1
+    assert await world.violations() == []
+    assert await world.level("WIDGET") == {"on_hand": 5, **LEVEL_ZERO}
+
+
+async def _scheduled(handle: Any, activity: str) -> int:
+    """How many times the run scheduled `activity`."""
+    return sum(
+        1
+        for e in (await handle.fetch_history()).events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == activity
+    )
 
 
 @workflow.defn(sandboxed=False)

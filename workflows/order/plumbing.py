@@ -72,6 +72,19 @@ LEAN_SHAPE_2 = "lean-order-shape-2"
 # TemporalChangeVersion of new runs lists only this id: a visibility query for runs
 # without one of the five must count this one as having them all.
 EVERY_PATCH = "order-patches-in-one"
+# Runs started before this patch reserved and allocated as two activities, each a
+# task-queue round trip. Now an order's first reservation round, when its payment is
+# not pending and no hold is active, asks the reservation to allocate too when every
+# line was reserved in full (ReserveLinesInput.allocate_key): one activity, and the
+# run goes on from where the allocation step would have left it. When that
+# allocation failed, the allocation step runs at once, under the same key (what was
+# allocated before the failure replays into it); when a line was short, it runs as
+# before.
+# Implies EVERY_PATCH and is asked first in every run, before it, as EVERY_PATCH is
+# before the five (a run from before asks it during replay and finds no marker:
+# False, no command, and it asks EVERY_PATCH as before); new runs record this one
+# marker alone.
+RESERVE_AND_ALLOCATE = "order-reserve-and-allocate"
 
 MAX_HISTORY = 1_000  # events: past this a waiting run continues as new
 
@@ -295,9 +308,15 @@ class OrderPlumbing:
         )
 
     def _has_every_patch(self) -> bool:
-        """Whether the run started with EVERY_PATCH, so with every patch before it.
-        Asked before any other patch (the SDK remembers the answer)."""
-        return workflow.patched(EVERY_PATCH)
+        """Whether the run started with EVERY_PATCH (or RESERVE_AND_ALLOCATE, which
+        implies it), so with every patch before it. Asked before any other patch
+        (the SDK remembers the answers)."""
+        return self._reserves_and_allocates() or workflow.patched(EVERY_PATCH)
+
+    def _reserves_and_allocates(self) -> bool:
+        """Whether the run started with RESERVE_AND_ALLOCATE: the first patch any run
+        asks (every path asks it here, directly or through _has_every_patch)."""
+        return workflow.patched(RESERVE_AND_ALLOCATE)
 
     def _local_projection(self) -> bool:
         # (The SDK remembers the answer.) An update handled in the run's first

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         PickInput,
         RequestInput,
         ReserveLinesInput,
+        ReserveLinesResult,
         ShipAndProjectInput,
         ShipInput,
     )
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         LEAN_SHAPE,
         LEAN_SHAPE_2,
         LOCAL_PROJECTION,
+        RESERVE_AND_ALLOCATE,
         UPSERT_ON_CHANGE,
         content,
     )
@@ -54,6 +56,7 @@ __all__ = [
     "LEAN_SHAPE_2",
     "LOCAL_PROJECTION",
     "PAYMENT_EXPIRED",
+    "RESERVE_AND_ALLOCATE",
     "UPSERT_ON_CHANGE",
     "OrderWorkflow",
 ]
@@ -124,18 +127,19 @@ class OrderWorkflow(ShopUpdates):
         while not book.cancel_requested:
             if not await self._unheld():
                 return
-            await self._reserve_pending()
+            allocated = await self._reserve_pending()
             if book.closing:
                 return  # rejected
-            if book.wants_complete() and book.total(Bucket.BACKORDERED):
-                if not await self._wait_for_stock():
+            if not allocated:  # (RESERVE_AND_ALLOCATE: the reservation may allocate too)
+                if book.wants_complete() and book.total(Bucket.BACKORDERED):
+                    if not await self._wait_for_stock():
+                        return
+                    continue
+                if book.payment is PaymentStatus.PENDING and not await self._payment_window():
                     return
-                continue
-            if book.payment is PaymentStatus.PENDING and not await self._payment_window():
-                return
-            if not await self._unheld():
-                return
-            await self._allocate()
+                if not await self._unheld():
+                    return
+                await self._allocate()
             if book.closing:
                 return  # rejected: no staging (a run from before WAITS_CHEAPLY)
             if book.unstaged:  # some warehouse cannot stage: ask again later, or on stock
@@ -160,31 +164,72 @@ class OrderWorkflow(ShopUpdates):
             await self._wait(lambda: self.book.cancel_requested or not self.book.active_holds)
         return not self.book.cancel_requested
 
-    async def _reserve_pending(self) -> None:
+    async def _reserve_pending(self) -> bool:
+        """A reservation round; True when it allocated too (RESERVE_AND_ALLOCATE):
+        the run then stands where `_allocate` leaves it."""
         needs = self.book.needs()
         if not needs:
-            return
+            return False
         self.book.watch_stock()
         order = self.book.order
         async with self.lock:
-            result = await self._act(
-                OrderActivities.reserve_lines,
-                ReserveLinesInput(
-                    tenant_id=order.tenant_id,
-                    key=self._key("reserve"),
-                    order_number=order.order_number,
-                    lines=needs,
-                    preferred_warehouse=order.preferred_warehouse,
-                    allow_split=order.allow_split,
-                ),
+            at_once = self._allocates_at_once()
+            key = self._key("reserve")
+            allocate_key = self._key("allocate") if at_once else None
+            data = ReserveLinesInput(
+                tenant_id=order.tenant_id,
+                key=key,
+                order_number=order.order_number,
+                lines=needs,
+                preferred_warehouse=order.preferred_warehouse,
+                allow_split=order.allow_split,
+                allocate_key=allocate_key,
             )
+            result: ReserveLinesResult = await self._act(OrderActivities.reserve_lines, data)
             rejection = self.book.reserved(result, workflow.now())
+            allocated = result.allocated
+            full = not any(line.short for line in result.lines)
+            if allocate_key is not None and full and allocated is None:
+                # The allocation failed there: the step runs now, under the same
+                # key, so what was allocated before the failure replays into it
+                # (and the book knows all of it before anything else can happen).
+                allocated = await self._act(
+                    OrderActivities.allocate_reservations,
+                    KeyedIds(
+                        tenant_id=order.tenant_id, key=allocate_key, ids=self.book.allocatable()
+                    ),
+                )
+            if allocated is not None:
+                # booked as the two steps would have (every line was reserved in
+                # full: nothing waits); booked also for a rejection, which undoes it
+                if not rejection:
+                    self.book.settle_status()
+                await self._took_allocation(allocated)
         if rejection:
             await self._compensate(OrderStatus.REJECTED, rejection)
+        elif allocated is not None:
+            await self._after_allocation()
+            return True
         else:
             self.book.settle_status()
             if not self.lean:  # lean: the step that follows publishes
                 await self._publish()
+        return False
+
+    def _allocates_at_once(self) -> bool:
+        """(RESERVE_AND_ALLOCATE) Whether the reservation may allocate too: the
+        order holds no reservation yet and nothing of it waits outside this round,
+        its payment is not pending and no hold is active. If every line is then
+        reserved in full, the run would go straight on to allocate exactly those
+        reservations, in that order (`allocatable`), and nothing else."""
+        book = self.book
+        return (
+            self._reserves_and_allocates()
+            and not book.reservations
+            and not book.total(Bucket.BACKORDERED)
+            and book.payment is not PaymentStatus.PENDING
+            and not book.active_holds
+        )
 
     async def _payment_window(self) -> bool:
         """Hold the stock until payment is authorized; False when the reservation
@@ -221,19 +266,29 @@ class OrderWorkflow(ShopUpdates):
                 OrderActivities.allocate_reservations,
                 KeyedIds(tenant_id=tenant, key=self._key("allocate"), ids=ids),
             )
-            self.book.allocated(result)
-            if result.shortfall:
-                # Reserved stock no pickable place holds (on a dock, a held lot):
-                # stop holding it and wait for stock like any backorder.
-                await self._act(
-                    OrderActivities.release_reservations,
-                    KeyedIds(
-                        tenant_id=tenant,
-                        key=self._key("release-shortfall"),
-                        ids=sorted(result.shortfall),
-                    ),
-                )
-                self.book.gave_back(result.shortfall)
+            await self._took_allocation(result)
+        await self._after_allocation()
+
+    async def _took_allocation(self, result: AllocateResult) -> None:
+        """(Under the lock) An allocation booked; reserved stock it found nowhere to
+        pick from given back."""
+        self.book.allocated(result)
+        if result.shortfall:
+            # Reserved stock no pickable place holds (on a dock, a held lot):
+            # stop holding it and wait for stock like any backorder.
+            await self._act(
+                OrderActivities.release_reservations,
+                KeyedIds(
+                    tenant_id=self.book.order.tenant_id,
+                    key=self._key("release-shortfall"),
+                    ids=sorted(result.shortfall),
+                ),
+            )
+            self.book.gave_back(result.shortfall)
+
+    async def _after_allocation(self) -> None:
+        """An allocation published (or, in a run from before WAITS_CHEAPLY, the
+        order rejected for a warehouse that cannot stage)."""
         if self.book.unstaged and not self.waits_cheaply:
             missing = self.book.unstaged
             reason = f"step allocate_reservations failed: no staging location in {missing}"
