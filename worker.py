@@ -123,6 +123,7 @@ def build_worker(
             orders.ship_stock,
             orders.ship_and_project,
             orders.deallocate_stock,
+            orders.give_back_order_stock,
             orders.put_back_stock,
             backorders.find_wakeable_backorders,
             returns.receive_return_stock,

@@ -17,6 +17,7 @@ from contracts.orders import (
     KeyedIds,
     LineNeed,
     LineReservation,
+    OrderStockInput,
     OrderView,
     PickAndProjectInput,
     PickStockInput,
@@ -33,12 +34,18 @@ from contracts.orders import (
 )
 from db.alerts import staging_alerts
 from db.order_projection import OrderProjection
-from db.order_steps import LineRead, allocation_places, line_reads
+from db.order_steps import (
+    LineRead,
+    allocation_places,
+    line_reads,
+    open_allocations,
+    open_reservations,
+)
 from db.orders import reservable
 from db.refusals import refused_value
 from db.stock.fulfilling import pick, put_back, ship
 from db.stock.on_hand import adjust
-from db.stock.operation import Caller, replayed
+from db.stock.operation import Caller, recorded, replayed
 from db.stock.promising import allocate, deallocate, release, reserve
 from domain.allocation import WarehouseStock, decide_backorder, plan_reservation
 from domain.errors import DomainError
@@ -46,6 +53,7 @@ from domain.order_book import with_picked_ids
 from domain.stock import (
     AdjustStock,
     AllocateReservation,
+    AllocationResult,
     Deallocate,
     InsufficientStock,
     InvalidTransition,
@@ -204,15 +212,23 @@ class OrderActivities:
         allocations = []
         shortfall = {}
         for reservation_id in data.ids:
-            if where.get(reservation_id) in unstaged:
-                continue  # stays reserved until its warehouse can stage
             caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", actor_of(data.actor))
-            try:
-                result = await allocate(self._sessions, caller, AllocateReservation(reservation_id))
-            except InvalidTransition:
-                continue  # nothing left to allocate (a retry after success)
-            except DomainError as error:
-                raise business(error) from error
+            if where.get(reservation_id) in unstaged:
+                # stays reserved until its warehouse can stage, unless this key
+                # allocated it already (its staging went away since): that replays
+                done = await recorded(self._sessions, caller, AllocationResult)
+                if done is None:
+                    continue
+                result = done
+            else:
+                try:
+                    result = await allocate(
+                        self._sessions, caller, AllocateReservation(reservation_id)
+                    )
+                except InvalidTransition:
+                    continue  # nothing left to allocate (a retry after success)
+                except DomainError as error:
+                    raise business(error) from error
             allocations += [
                 AllocatedStock(
                     reservation_id=reservation_id,
@@ -341,6 +357,24 @@ class OrderActivities:
         for allocation_id in data.ids:
             caller = Caller(data.tenant_id, f"{data.key}/{allocation_id}", actor_of(data.actor))
             await self._quietly(deallocate(self._sessions, caller, Deallocate(allocation_id)))
+
+    @activity.defn
+    async def give_back_order_stock(self, data: OrderStockInput) -> None:
+        """Compensation: every allocation not yet picked, then every reservation
+        given back: those the run's book knows, and those the database holds for
+        the order's lines that it does not (a step refused after part of it
+        committed; a reference another order's line could spell too is left to
+        that order). Deallocating returns stock to its reservation, so reservations
+        are read after. A retry finds what is left; each id's key replays."""
+        tenant, number, lines = data.tenant_id, data.order_number, data.line_ids
+        found = await open_allocations(self._sessions, tenant, number, lines)
+        for allocation_id in sorted({*data.allocation_ids, *found}):
+            caller = Caller(tenant, f"{data.key}/allocation/{allocation_id}", ACTOR)
+            await self._quietly(deallocate(self._sessions, caller, Deallocate(allocation_id)))
+        found = await open_reservations(self._sessions, tenant, number, lines)
+        for reservation_id in sorted({*data.reservation_ids, *found}):
+            caller = Caller(tenant, f"{data.key}/reservation/{reservation_id}", ACTOR)
+            await self._quietly(release(self._sessions, caller, ReleaseReservation(reservation_id)))
 
     @activity.defn
     async def put_back_stock(self, data: PutBackInput) -> None:

@@ -315,6 +315,19 @@ class KeyedIds:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OrderStockInput:
+    """An order's lines, to give back what the books hold for them, and what the
+    run's book knows it holds."""
+
+    tenant_id: int
+    key: str  # each allocation and reservation adds its id
+    order_number: str
+    line_ids: list[str]
+    allocation_ids: list[int]  # allocated, not yet picked
+    reservation_ids: list[int]
+
+
+@dataclass(frozen=True, kw_only=True)
 class AllocatedStock:
     reservation_id: int
     allocation_id: int

@@ -128,3 +128,58 @@ async def allocation_places(
         staging={code: place for _, code, place, _ in rows if place is not None},
         alerted={code for _, code, _, is_open in rows if is_open},
     )
+
+
+# What the books hold for an order's lines, by their reference (`<order>/<line>`),
+# whatever the run knows: allocations not yet picked, then open reservations. Order
+# numbers and line ids may hold a '/', so one reference can spell a line of another
+# order too (order `A` line `B/C`, order `A/B` line `C`): such a reference is left
+# out, it may be the other order's (the run gives back what its book knows of it).
+_ANOTHER_ORDERS = """
+NOT EXISTS (
+    SELECT 1 FROM generate_series(2, length({ref}) - 1) AS p(n)
+    JOIN orders o ON o.tenant_id = %(t)s AND o.order_number = left({ref}, p.n - 1)
+    JOIN order_lines l ON l.order_id = o.id AND l.line_id = substr({ref}, p.n + 1)
+    WHERE substr({ref}, p.n, 1) = '/' AND o.order_number <> %(n)s)
+"""
+_OPEN_ALLOCATIONS = f"""
+SELECT a.id FROM allocations a
+WHERE a.tenant_id = %(t)s AND a.reference_type = 'order' AND a.reference_id = ANY(%(refs)s)
+  AND a.status = 'allocated' AND a.quantity > 0
+  AND {_ANOTHER_ORDERS.format(ref="a.reference_id")}
+ORDER BY a.id
+"""
+_OPEN_RESERVATIONS = f"""
+SELECT r.id FROM reservations r
+WHERE r.tenant_id = %(t)s AND r.source_type = 'order' AND r.source_id = ANY(%(refs)s)
+  AND r.quantity > 0
+  AND {_ANOTHER_ORDERS.format(ref="r.source_id")}
+ORDER BY r.id
+"""
+
+
+def _order_references(tenant_id: int, order_number: str, line_ids: Sequence[str]) -> dict[str, Any]:
+    references = [f"{order_number}/{line_id}" for line_id in line_ids]
+    return {"t": tenant_id, "n": order_number, "refs": references}
+
+
+async def open_allocations(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: int,
+    order_number: str,
+    line_ids: Sequence[str],
+) -> list[int]:
+    """The allocations (not yet picked) of these lines of the order, oldest first."""
+    params = _order_references(tenant_id, order_number, line_ids)
+    return [row[0] for row in await read(sessions, _OPEN_ALLOCATIONS, params)]
+
+
+async def open_reservations(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: int,
+    order_number: str,
+    line_ids: Sequence[str],
+) -> list[int]:
+    """The reservations of these lines of the order with something still reserved."""
+    params = _order_references(tenant_id, order_number, line_ids)
+    return [row[0] for row in await read(sessions, _OPEN_RESERVATIONS, params)]

@@ -274,8 +274,10 @@ _CHECKS: list[tuple[int, str]] = [
 # rejected, returned) has nothing open, so the books hold no stock for it. An order's
 # reservations and allocations name it as `<order number>/<line id>` (both may hold
 # a '/'): each split of the reference at a '/' is looked up by the orders' and the
-# lines' keys, so only a real line of a real order matches. One row per document, so
-# the alert names what to release (POST /v1/inventory/reservations/{id}/release).
+# lines' keys, so only a real line of a real order matches; a reference an open
+# order's line spells too (order `A` line `B/C`, order `A/B` line `C`) may be that
+# order's, and is not reported. One row per document, so the alert names what to
+# release (POST /v1/inventory/reservations/{id}/release).
 _CLOSED = ", ".join(f"'{status.value}'" for status in sorted(FINAL_STATUSES))
 _CHECKS.append(
     (
@@ -291,7 +293,7 @@ _CHECKS.append(
             FROM allocations a
             WHERE a.quantity > 0 AND a.reference_type = 'order' AND {_TENANT.format(alias="a")}
         )
-        SELECT 'stock still promised to a closed order',
+        SELECT DISTINCT ON (h.document) 'stock still promised to a closed order',
                h.document || ' (order ' || o.order_number || ' line ' || l.line_id || ', '
                || o.status || ')',
                0, h.quantity
@@ -300,6 +302,13 @@ _CHECKS.append(
         JOIN orders o ON o.tenant_id = h.tenant_id AND o.order_number = left(h.ref, p.n - 1)
         JOIN order_lines l ON l.order_id = o.id AND l.line_id = substr(h.ref, p.n + 1)
         WHERE substr(h.ref, p.n, 1) = '/' AND o.status IN ({_CLOSED})
+          AND NOT EXISTS (
+              SELECT 1 FROM generate_series(2, length(h.ref) - 1) AS q(n)
+              JOIN orders x ON x.tenant_id = h.tenant_id
+                           AND x.order_number = left(h.ref, q.n - 1)
+              JOIN order_lines y ON y.order_id = x.id AND y.line_id = substr(h.ref, q.n + 1)
+              WHERE substr(h.ref, q.n, 1) = '/' AND x.status NOT IN ({_CLOSED}))
+        ORDER BY h.document, o.order_number
         """,
     )
 )

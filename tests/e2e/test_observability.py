@@ -259,7 +259,8 @@ async def test_every_log_line_of_an_order_carries_its_number_tenant_and_workflow
     workflow = [x for x in lines if x["logger"] == "temporalio.workflow"]
     assert workflow
     activities = {x["activity"] for x in lines if x["logger"] == "observability.interceptors"}
-    assert {"record_order", "reserve_lines", "release_reservations"} <= activities
+    # (the cancel gives the reservation back: order-gives-back-by-reference)
+    assert {"record_order", "reserve_lines", "give_back_order_stock"} <= activities
 
 
 async def test_the_request_id_sent_is_answered_and_a_new_one_made_when_absent(

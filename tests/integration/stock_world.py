@@ -153,6 +153,14 @@ class World:
             )
         return int(count or 0)
 
+    async def set_order_status(self, order_number: str, status: str) -> None:
+        """The order's projected status, as its run would write it."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                text("UPDATE orders SET status = :s WHERE tenant_id = :t AND order_number = :n"),
+                {"s": status, "t": self.tenant_id, "n": order_number},
+            )
+
     async def violations(self) -> list[Violation]:
         async with self.sessions() as session, session.begin():
             await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))

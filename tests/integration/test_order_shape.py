@@ -1,5 +1,5 @@
 """The order workflow's lean shape (patches lean-order-shape, lean-order-shape-2,
-order-patches-in-one and order-reserve-and-allocate):
+order-patches-in-one, order-reserve-and-allocate and order-gives-back-by-reference):
 an order that ships at once runs its stock steps as three activities, the
 reservation allocating too, the pick and the shipment writing the projection
 themselves, and four local activities; the projection it leaves is the order as the
@@ -16,7 +16,7 @@ from tests.conftest import unique
 from tests.integration.order_helpers import fulfil, order_input, start, wait_for
 from tests.integration.stock_world import World
 from worker import build_worker
-from workflows.order.workflow import RESERVE_AND_ALLOCATE
+from workflows.order.workflow import GIVES_BACK_BY_REFERENCE
 
 
 async def test_an_order_that_ships_at_once_runs_three_activities_and_leaves_its_last_view(
@@ -52,9 +52,9 @@ async def test_an_order_that_ships_at_once_runs_three_activities_and_leaves_its_
     # record; the allocation (its requests, then allocated, in one write); accepted;
     # packed. The shipment wrote the run's last view: nothing is written at its close.
     assert len(local) == 4
-    # A new run asks order-reserve-and-allocate alone (it implies every patch before
-    # it): one patch marker, and core's one upsert of TemporalChangeVersion with it
-    # (each patch asked adds both).
+    # A new run asks order-gives-back-by-reference alone (it implies every patch
+    # before it): one patch marker, and core's one upsert of TemporalChangeVersion
+    # with it (each patch asked adds both).
     patches = [
         e.marker_recorded_event_attributes.details["patch-data"]
         for e in events
@@ -69,7 +69,7 @@ async def test_an_order_that_ships_at_once_runs_three_activities_and_leaves_its_
         in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
     ]
     assert (len(patches), len(versions)) == (1, 1)
-    assert RESERVE_AND_ALLOCATE.encode() in patches[0].payloads[0].data
+    assert GIVES_BACK_BY_REFERENCE.encode() in patches[0].payloads[0].data
     async with sessions() as session:
         stored = await session.scalar(
             text("SELECT view FROM orders WHERE tenant_id = :t AND order_number = :n"),

@@ -123,7 +123,7 @@ async def test_a_closed_order_that_still_holds_stock_is_drift_naming_what_it_hol
     )
     assert await world.violations() == []  # open: it may hold stock
 
-    await _set_status(world, order.order_number, OrderStatus.CANCELED)
+    await world.set_order_status(order.order_number, OrderStatus.CANCELED)
     found = [(v.invariant, v.where, v.expected, v.actual) for v in await world.violations()]
     named = f"(order SO/{world.tenant_id} line 1/a, canceled)"
     assert sorted(found) == [
@@ -140,14 +140,6 @@ async def test_a_closed_order_that_still_holds_stock_is_drift_naming_what_it_hol
     assert await world.violations() == []
     assert (await reconcile_tenant(world.sessions, world.tenant_id)).resolved == 1
     assert await _open_drift(world) is None
-
-
-async def _set_status(world: World, number: str, status: OrderStatus) -> None:
-    async with world.sessions() as session, session.begin():
-        await session.execute(
-            text("UPDATE orders SET status = :s WHERE tenant_id = :t AND order_number = :n"),
-            {"s": status.value, "t": world.tenant_id, "n": number},
-        )
 
 
 async def _open_drift(world: World) -> str | None:

@@ -204,6 +204,44 @@ async def test_an_allocation_that_fails_after_the_reservation_allocated_part_los
     assert await world.level("WIDGET") == {"on_hand": 5, **LEVEL_ZERO}
 
 
+@pytest.mark.parametrize(
+    ("table", "step"), [("reservations", "reserve_lines"), ("allocations", "allocate_reservations")]
+)
+async def test_a_step_refused_after_part_of_it_committed_gives_that_part_back_too(
+    world: World,
+    dev_env: WorkflowEnvironment,
+    dev_worker: Worker,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    table: str,
+    step: str,
+) -> None:
+    """The second line's reservation (or allocation) is refused for good after the
+    first line's committed: the step fails, so the run never learns of the first,
+    and the order is rejected. Its compensation gives back what the books hold for
+    the order's lines, so the first line's stock is free again, not promised to a
+    closed order (order-gives-back-by-reference)."""
+    await world.receive("WIDGET", 5)
+    await world.receive("FABRIC", 5)
+    async with sessions() as session:
+        fabric = await session.scalar(
+            text("SELECT id FROM items WHERE tenant_id = :t AND sku = 'FABRIC'"),
+            {"t": world.tenant_id},
+        )
+    async with refusing(sessions, world, table, "22003", f"NEW.item_id = {fabric}"):
+        order = order_input(world, [("WIDGET", 2), ("FABRIC", 3)])
+        handle = await start(dev_env.client, settings.temporal_task_queue, order)
+        result = await asyncio.wait_for(handle.result(), 30)
+    assert result.status is OrderStatus.REJECTED
+    assert result.cancel_reason == (
+        f"step {step} failed: the database refused a value: injected refusal (SQLSTATE 22003)"
+    )
+    assert await world.level("WIDGET") == {"on_hand": 5, **LEVEL_ZERO}
+    assert await world.level("FABRIC") == {"on_hand": 5, **LEVEL_ZERO}
+    assert await world.violations() == []
+    await keep_history(handle, f"order_rejected_{table}_given_back")
+
+
 async def _scheduled(handle: Any, activity: str) -> int:
     """How many times the run scheduled `activity`."""
     return sum(

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
     from contracts.orders import (
         KeyedIds,
+        OrderStockInput,
         OrderView,
         ProjectStepsInput,
         PutBackInput,
@@ -85,6 +86,19 @@ EVERY_PATCH = "order-patches-in-one"
 # False, no command, and it asks EVERY_PATCH as before); new runs record this one
 # marker alone.
 RESERVE_AND_ALLOCATE = "order-reserve-and-allocate"
+# Runs started before this patch gave back, when they closed early (canceled,
+# expired, rejected), the allocations and reservations their book knew. A step that
+# failed for good after part of it committed (a second line refused after the first
+# was reserved or allocated) left that part unknown to the book, and promised to a
+# closed order. Now the allocations not yet picked and the open reservations the
+# database holds for the order's lines are given back with those the book knows
+# (one activity, give_back_order_stock, instead of deallocate_stock and
+# release_reservations); picked goods are still put back from the book. Implies
+# RESERVE_AND_ALLOCATE and is asked first in every run, before it (a run from before
+# finds no marker: False, no command); new runs record this one marker alone. As
+# with EVERY_PATCH, a worker with code from before this patch cannot replay new
+# runs: a rollback past it needs new runs drained.
+GIVES_BACK_BY_REFERENCE = "order-gives-back-by-reference"
 
 MAX_HISTORY = 1_000  # events: past this a waiting run continues as new
 
@@ -167,18 +181,31 @@ class OrderPlumbing:
                     OrderActivities.put_back_stock,
                     PutBackInput(tenant_id=tenant, key=self._key("put-back"), items=picked),
                 )
-            allocated = self.book.to_deallocate()
-            if allocated:
+            if self._gives_back_by_reference():
                 await self._act(
-                    OrderActivities.deallocate_stock,
-                    KeyedIds(tenant_id=tenant, key=self._key("deallocate"), ids=allocated),
+                    OrderActivities.give_back_order_stock,
+                    OrderStockInput(
+                        tenant_id=tenant,
+                        key=self._key("give-back"),
+                        order_number=self.book.order.order_number,
+                        line_ids=list(self.book.books),
+                        allocation_ids=self.book.to_deallocate(),
+                        reservation_ids=list(self.book.reservations),
+                    ),
                 )
-            reservations = list(self.book.reservations)
-            if reservations:
-                await self._act(
-                    OrderActivities.release_reservations,
-                    KeyedIds(tenant_id=tenant, key=self._key("release"), ids=reservations),
-                )
+            else:
+                allocated = self.book.to_deallocate()
+                if allocated:
+                    await self._act(
+                        OrderActivities.deallocate_stock,
+                        KeyedIds(tenant_id=tenant, key=self._key("deallocate"), ids=allocated),
+                    )
+                reservations = list(self.book.reservations)
+                if reservations:
+                    await self._act(
+                        OrderActivities.release_reservations,
+                        KeyedIds(tenant_id=tenant, key=self._key("release"), ids=reservations),
+                    )
             self.book.compensated(status, reason)
         await self._publish()
 
@@ -314,9 +341,14 @@ class OrderPlumbing:
         return self._reserves_and_allocates() or workflow.patched(EVERY_PATCH)
 
     def _reserves_and_allocates(self) -> bool:
-        """Whether the run started with RESERVE_AND_ALLOCATE: the first patch any run
-        asks (every path asks it here, directly or through _has_every_patch)."""
-        return workflow.patched(RESERVE_AND_ALLOCATE)
+        """Whether the run started with RESERVE_AND_ALLOCATE (or GIVES_BACK_BY_REFERENCE,
+        which implies it)."""
+        return self._gives_back_by_reference() or workflow.patched(RESERVE_AND_ALLOCATE)
+
+    def _gives_back_by_reference(self) -> bool:
+        """Whether the run started with GIVES_BACK_BY_REFERENCE: the first patch any
+        run asks (every path asks it here, directly or through _has_every_patch)."""
+        return workflow.patched(GIVES_BACK_BY_REFERENCE)
 
     def _local_projection(self) -> bool:
         # (The SDK remembers the answer.) An update handled in the run's first

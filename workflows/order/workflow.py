@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.continuation import EarlierSteps
     from workflows.order.plumbing import (
         EVERY_PATCH,
+        GIVES_BACK_BY_REFERENCE,
         LEAN_SHAPE,
         LEAN_SHAPE_2,
         LOCAL_PROJECTION,
@@ -52,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = [
     "EVERY_PATCH",
+    "GIVES_BACK_BY_REFERENCE",
     "LEAN_SHAPE",
     "LEAN_SHAPE_2",
     "LOCAL_PROJECTION",
@@ -208,7 +210,11 @@ class OrderWorkflow(ShopUpdates):
         if rejection:
             await self._compensate(OrderStatus.REJECTED, rejection)
         elif allocated is not None:
-            await self._after_allocation()
+            # A hold that came meanwhile finds the order allocated, as one that
+            # comes after the allocation step (the warehouse's steps wait for it);
+            # a cancel, nothing published: the run compensates next.
+            if not self.book.cancel_requested:
+                await self._after_allocation()
             return True
         else:
             self.book.settle_status()
