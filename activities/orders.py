@@ -34,13 +34,7 @@ from contracts.orders import (
 )
 from db.alerts import staging_alerts
 from db.order_projection import OrderProjection
-from db.order_steps import (
-    LineRead,
-    allocation_places,
-    line_reads,
-    open_allocations,
-    open_reservations,
-)
+from db.order_steps import LineRead, allocation_places, held_for_order, line_reads
 from db.orders import reservable
 from db.refusals import refused_value
 from db.stock.fulfilling import pick, put_back, ship
@@ -154,7 +148,7 @@ class OrderActivities:
         try:
             return await self._allocate(KeyedIds(tenant_id=tenant_id, key=key, ids=ids))
         except Exception as error:
-            activity.logger.info("allocation left to its own step: %s", error)
+            activity.logger.warning("allocation left to its own step: %s", error)
             return None
 
     async def _reserve_line(
@@ -367,11 +361,11 @@ class OrderActivities:
         that order). Deallocating returns stock to its reservation, so reservations
         are read after. A retry finds what is left; each id's key replays."""
         tenant, number, lines = data.tenant_id, data.order_number, data.line_ids
-        found = await open_allocations(self._sessions, tenant, number, lines)
+        found = await held_for_order(self._sessions, "allocations", tenant, number, lines)
         for allocation_id in sorted({*data.allocation_ids, *found}):
             caller = Caller(tenant, f"{data.key}/allocation/{allocation_id}", ACTOR)
             await self._quietly(deallocate(self._sessions, caller, Deallocate(allocation_id)))
-        found = await open_reservations(self._sessions, tenant, number, lines)
+        found = await held_for_order(self._sessions, "reservations", tenant, number, lines)
         for reservation_id in sorted({*data.reservation_ids, *found}):
             caller = Caller(tenant, f"{data.key}/reservation/{reservation_id}", ACTOR)
             await self._quietly(release(self._sessions, caller, ReleaseReservation(reservation_id)))

@@ -8,14 +8,16 @@
   what other orders have waiting of it.
 * `allocation_places`: the warehouse of each reservation, where that warehouse
   stages picked goods, and whether its `setup` alert for staging is open (so the
-  alert is written only when there is something to raise or resolve)."""
+  alert is written only when there is something to raise or resolve).
+* `held_for_order`: an order's compensation reads what the books hold for its lines
+  (allocations not yet picked, open reservations), known to its run or not."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -142,44 +144,33 @@ NOT EXISTS (
     JOIN order_lines l ON l.order_id = o.id AND l.line_id = substr({ref}, p.n + 1)
     WHERE substr({ref}, p.n, 1) = '/' AND o.order_number <> %(n)s)
 """
-_OPEN_ALLOCATIONS = f"""
+_OPEN = {
+    "allocations": f"""
 SELECT a.id FROM allocations a
 WHERE a.tenant_id = %(t)s AND a.reference_type = 'order' AND a.reference_id = ANY(%(refs)s)
   AND a.status = 'allocated' AND a.quantity > 0
   AND {_ANOTHER_ORDERS.format(ref="a.reference_id")}
 ORDER BY a.id
-"""
-_OPEN_RESERVATIONS = f"""
+""",
+    "reservations": f"""
 SELECT r.id FROM reservations r
 WHERE r.tenant_id = %(t)s AND r.source_type = 'order' AND r.source_id = ANY(%(refs)s)
   AND r.quantity > 0
   AND {_ANOTHER_ORDERS.format(ref="r.source_id")}
 ORDER BY r.id
-"""
+""",
+}
 
 
-def _order_references(tenant_id: int, order_number: str, line_ids: Sequence[str]) -> dict[str, Any]:
+async def held_for_order(
+    sessions: async_sessionmaker[AsyncSession],
+    documents: Literal["allocations", "reservations"],
+    tenant_id: int,
+    order_number: str,
+    line_ids: Sequence[str],
+) -> list[int]:
+    """The ids of the order lines' allocations not yet picked, or reservations with
+    something still reserved, oldest first."""
     references = [f"{order_number}/{line_id}" for line_id in line_ids]
-    return {"t": tenant_id, "n": order_number, "refs": references}
-
-
-async def open_allocations(
-    sessions: async_sessionmaker[AsyncSession],
-    tenant_id: int,
-    order_number: str,
-    line_ids: Sequence[str],
-) -> list[int]:
-    """The allocations (not yet picked) of these lines of the order, oldest first."""
-    params = _order_references(tenant_id, order_number, line_ids)
-    return [row[0] for row in await read(sessions, _OPEN_ALLOCATIONS, params)]
-
-
-async def open_reservations(
-    sessions: async_sessionmaker[AsyncSession],
-    tenant_id: int,
-    order_number: str,
-    line_ids: Sequence[str],
-) -> list[int]:
-    """The reservations of these lines of the order with something still reserved."""
-    params = _order_references(tenant_id, order_number, line_ids)
-    return [row[0] for row in await read(sessions, _OPEN_RESERVATIONS, params)]
+    params = {"t": tenant_id, "n": order_number, "refs": references}
+    return [row[0] for row in await read(sessions, _OPEN[documents], params)]
