@@ -22,9 +22,11 @@ from tests.integration.stock_world import World
 from worker import build_worker
 from workflows.lot_expiry import LotExpiryInput, LotExpiryResult, LotExpiryWorkflow
 
-TODAY = datetime.now(UTC).date()
-YESTERDAY = TODAY - timedelta(days=1)
-NEXT_MONTH = TODAY + timedelta(days=30)
+
+def _today() -> date:
+    """Today, read when a test runs (not when the module is imported: a run that
+    crosses midnight would see yesterday's date as today)."""
+    return datetime.now(UTC).date()
 
 
 async def _sweep(world: World, env: WorkflowEnvironment, keep: str | None = None) -> set[int]:
@@ -69,7 +71,7 @@ async def _read(world: World, sku: str) -> queries.LevelRow:
             location=None,
             after=None,
             limit=10,
-            today=TODAY,
+            today=_today(),
         )
     return row
 
@@ -86,8 +88,9 @@ async def _age(world: World, lot: str, expires_on: date) -> None:
 async def test_an_expired_lot_leaves_available_before_the_schedule_runs_and_after(
     world: World, time_skipping_env: WorkflowEnvironment
 ) -> None:
-    await world.receive("MILK", 4, lot="FRESH", expires_on=NEXT_MONTH)
-    await world.receive("MILK", 6, lot="OLD", expires_on=YESTERDAY)
+    today = _today()
+    await world.receive("MILK", 4, lot="FRESH", expires_on=today + timedelta(days=30))
+    await world.receive("MILK", 6, lot="OLD", expires_on=today - timedelta(days=1))
 
     # Before the schedule ran: every read, the plan and the reservation leave it out.
     level = await _read(world, "MILK")
@@ -119,9 +122,10 @@ async def test_an_expired_lot_leaves_available_before_the_schedule_runs_and_afte
 async def test_an_expired_lot_still_promised_is_marked_once_the_promise_is_released(
     world: World, time_skipping_env: WorkflowEnvironment
 ) -> None:
-    await world.receive("MILK", 5, lot="ONLY", expires_on=TODAY + timedelta(days=1))
+    today = _today()
+    await world.receive("MILK", 5, lot="ONLY", expires_on=today + timedelta(days=1))
     reservation = await world.reserve("MILK", 3)
-    await _age(world, "ONLY", TODAY)  # a day later: expires today, so it is out
+    await _age(world, "ONLY", today)  # a day later: expires today, so it is out
     lot_id, _, _ = await _lot(world, "ONLY")
 
     # The warehouse's reservation still counts on the lot: marking it would oversell.
