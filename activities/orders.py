@@ -132,10 +132,11 @@ class OrderActivities:
                     may_wait=_may_wait(read, need, short),
                 )
             )
-        if data.allocate_key is None or any(line.short for line in results):
-            return ReserveLinesResult(lines=results)
+        outcome = ReserveLinesResult(lines=results)
+        if data.allocate_key is None or not outcome.in_full:
+            return outcome
         allocated = await self._allocate_at_once(data.tenant_id, data.allocate_key, results)
-        return ReserveLinesResult(lines=results, allocated=allocated)
+        return dataclasses.replace(outcome, allocated=allocated)
 
     async def _allocate_at_once(
         self, tenant_id: int, key: str, lines: list[LineReservation]

@@ -305,6 +305,11 @@ class ReserveLinesResult:
     # line was reserved in full and it failed here).
     allocated: AllocateResult | None = None
 
+    @property
+    def in_full(self) -> bool:
+        """Every line was reserved in full (the reservation may allocate too)."""
+        return not any(line.short for line in self.lines)
+
 
 @dataclass(frozen=True, kw_only=True)
 class KeyedIds:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from contracts.orders import (
     order_workflow_id,
 )
 from contracts.shipping import PackageInput, PackageLineInput
+from db.order_projection import OrderProjection
 from domain.orders import FulfillmentPolicy, PaymentStatus
 from tests.conftest import unique
 from tests.integration.stock_world import World
@@ -137,6 +139,18 @@ async def quiet_history(handle: WorkflowHandle[Any, Any]) -> int:
 
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+
+
+async def record_lines(world: World, number: str, line_ids: list[str]) -> None:
+    """An order's rows as its run records them: this number, these line ids (one
+    WIDGET each), as order references `<number>/<line id>` name them."""
+    drafted = order_input(world, [("WIDGET", 1)] * len(line_ids))
+    lines = [
+        dataclasses.replace(line, line_id=line_id)
+        for line, line_id in zip(drafted.lines, line_ids, strict=True)
+    ]
+    order = dataclasses.replace(drafted, order_number=number, lines=lines)
+    await OrderProjection(world.sessions).record(order, f"wf-{number}")
 
 
 async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:

@@ -5,34 +5,17 @@ The reconcile check reads references the same way."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from temporalio.testing import ActivityEnvironment
 
 from activities.orders import OrderActivities
 from contracts.orders import OrderStockInput
-from db.order_projection import OrderProjection
 from db.stock.promising import allocate, release, reserve
 from domain.stock import AllocateReservation, ReleaseReservation, ReserveLine, ReserveStock
 from tests.conftest import unique
-from tests.integration.order_helpers import order_input
+from tests.integration.order_helpers import record_lines
 from tests.integration.stock_world import World
 
 CLOSED_ORDER = "stock still promised to a closed order"
-
-
-async def _record(world: World, number: str, lines: list[str]) -> None:
-    """An order's rows as its run records them, with these line ids (1 WIDGET each)."""
-    drafted = order_input(world, [("WIDGET", 1)] * len(lines))
-    order = dataclasses.replace(
-        drafted,
-        order_number=number,
-        lines=[
-            dataclasses.replace(line, line_id=line_id)
-            for line, line_id in zip(drafted.lines, lines, strict=True)
-        ],
-    )
-    await OrderProjection(world.sessions).record(order, f"wf-{number}")
 
 
 async def _reserve(world: World, reference: str, quantity: int) -> int:
@@ -61,8 +44,8 @@ async def test_what_the_books_hold_for_the_order_is_given_back_not_what_another_
 ) -> None:
     await world.receive("WIDGET", 20)
     mine, other = f"G/{world.tenant_id}", f"G/{world.tenant_id}/1"
-    await _record(world, mine, ["1/a", "2"])
-    await _record(world, other, ["a"])  # spells mine's line 1/a too
+    await record_lines(world, mine, ["1/a", "2"])
+    await record_lines(world, other, ["a"])  # spells mine's line 1/a too
     shared = await _reserve(world, f"{mine}/1/a", 3)
     own = await _reserve(world, f"{mine}/2", 5)
     await allocate(world.sessions, world.caller(), AllocateReservation(own, quantity=2))
@@ -86,8 +69,8 @@ async def test_a_reference_an_open_order_spells_too_is_not_reported_for_a_closed
 ) -> None:
     await world.receive("WIDGET", 5)
     closed, open_ = f"R/{world.tenant_id}", f"R/{world.tenant_id}/1"
-    await _record(world, closed, ["1/a"])
-    await _record(world, open_, ["a"])
+    await record_lines(world, closed, ["1/a"])
+    await record_lines(world, open_, ["a"])
     reservation = await _reserve(world, f"{closed}/1/a", 2)
     await world.set_order_status(closed, "canceled")
     assert await world.violations() == []  # it may be the open order's

@@ -1,13 +1,10 @@
 """The reconcile function finds each kind of drift (so the clean reports of the
 other tests mean something)."""
 
-import dataclasses
-
 import pytest
 from sqlalchemy import text
 
 from db.inventory_scan import reconcile_tenant
-from db.order_projection import OrderProjection
 from db.stock.promising import allocate, deallocate, release, reserve
 from domain.orders import OrderStatus
 from domain.stock import (
@@ -17,7 +14,7 @@ from domain.stock import (
     ReserveLine,
     ReserveStock,
 )
-from tests.integration.order_helpers import order_input
+from tests.integration.order_helpers import record_lines
 from tests.integration.stock_world import World, make_world
 
 CORRUPTIONS = {
@@ -98,13 +95,8 @@ async def test_a_closed_order_that_still_holds_stock_is_drift_naming_what_it_hol
     only the documents of this order's line are named, each with what it holds."""
     world: World = await make_world(sessions)  # type: ignore[arg-type]
     await world.receive("WIDGET", 10)
-    drafted = order_input(world, [("WIDGET", 5)])
-    order = dataclasses.replace(
-        drafted,
-        order_number=f"SO/{world.tenant_id}",
-        lines=[dataclasses.replace(drafted.lines[0], line_id="1/a")],
-    )
-    await OrderProjection(world.sessions).record(order, "wf-closed")
+    number = f"SO/{world.tenant_id}"
+    await record_lines(world, number, ["1/a"])
     held = await reserve(
         world.sessions,
         world.caller(),
@@ -123,7 +115,7 @@ async def test_a_closed_order_that_still_holds_stock_is_drift_naming_what_it_hol
     )
     assert await world.violations() == []  # open: it may hold stock
 
-    await world.set_order_status(order.order_number, OrderStatus.CANCELED)
+    await world.set_order_status(number, OrderStatus.CANCELED)
     found = [(v.invariant, v.where, v.expected, v.actual) for v in await world.violations()]
     named = f"(order SO/{world.tenant_id} line 1/a, canceled)"
     assert sorted(found) == [

@@ -190,17 +190,11 @@ class OrderWorkflow(ShopUpdates):
             result: ReserveLinesResult = await self._act(OrderActivities.reserve_lines, data)
             rejection = self.book.reserved(result, workflow.now())
             allocated = result.allocated
-            full = not any(line.short for line in result.lines)
-            if allocate_key is not None and full and allocated is None:
+            if allocate_key is not None and result.in_full and allocated is None:
                 # The allocation failed there: the step runs now, under the same
                 # key, so what was allocated before the failure replays into it
                 # (and the book knows all of it before anything else can happen).
-                allocated = await self._act(
-                    OrderActivities.allocate_reservations,
-                    KeyedIds(
-                        tenant_id=order.tenant_id, key=allocate_key, ids=self.book.allocatable()
-                    ),
-                )
+                allocated = await self._allocation_step(allocate_key, self.book.allocatable())
             if allocated is not None:
                 # booked as the two steps would have (every line was reserved in
                 # full: nothing waits); booked also for a rejection, which undoes it
@@ -266,14 +260,17 @@ class OrderWorkflow(ShopUpdates):
             if self.lean:
                 await self._publish()  # the reservation round (if it changed anything)
             return
-        tenant = self.book.order.tenant_id
         async with self.lock:
-            result: AllocateResult = await self._act(
-                OrderActivities.allocate_reservations,
-                KeyedIds(tenant_id=tenant, key=self._key("allocate"), ids=ids),
-            )
+            result = await self._allocation_step(self._key("allocate"), ids)
             await self._took_allocation(result)
         await self._after_allocation()
+
+    async def _allocation_step(self, key: str, ids: list[int]) -> AllocateResult:
+        result: AllocateResult = await self._act(
+            OrderActivities.allocate_reservations,
+            KeyedIds(tenant_id=self.book.order.tenant_id, key=key, ids=ids),
+        )
+        return result
 
     async def _took_allocation(self, result: AllocateResult) -> None:
         """(Under the lock) An allocation booked; reserved stock it found nowhere to
