@@ -37,7 +37,7 @@ from db.order_projection import OrderProjection
 from db.order_steps import LineRead, allocation_places, held_for_order, line_reads
 from db.orders import reservable
 from db.refusals import refused_value
-from db.stock.fulfilling import pick, put_back, ship
+from db.stock.fulfilling import pick_all, put_back, ship_all
 from db.stock.on_hand import adjust
 from db.stock.operation import Caller, recorded, replayed
 from db.stock.promising import allocate, deallocate, release, reserve
@@ -254,19 +254,27 @@ class OrderActivities:
         return dataclasses.replace(await self._project_quietly(data.view), picked=picked)
 
     async def _pick(self, data: PickStockInput) -> PickStockResult:
-        picked = {}
-        for one in data.picks:
-            caller = Caller(data.tenant_id, f"{data.key}/{one.allocation_id}", actor_of(data.actor))
-            try:
-                result = await pick(
-                    self._sessions,
-                    caller,
-                    PickAllocation(one.allocation_id, one.quantity, one.to_location),
-                )
-            except DomainError as error:
-                raise business(error) from error
-            picked[one.allocation_id] = result.allocations[0].id
-        return PickStockResult(picked=picked)
+        """Every allocation of the pick, or none (one transaction): a pick refused at
+        its second allocation keeps nothing of the first, which stays open for the
+        step asked again. Each allocation keeps its own key (a retry replays it)."""
+        actor = actor_of(data.actor)
+        picks = [
+            (
+                Caller(data.tenant_id, f"{data.key}/{one.allocation_id}", actor),
+                PickAllocation(one.allocation_id, one.quantity, one.to_location),
+            )
+            for one in data.picks
+        ]
+        try:
+            results = await pick_all(self._sessions, picks)
+        except DomainError as error:
+            raise business(error) from error
+        return PickStockResult(
+            picked={
+                one.allocation_id: result.allocations[0].id
+                for one, result in zip(data.picks, results, strict=True)
+            }
+        )
 
     @activity.defn
     async def short_pick(self, data: ShortPickInput) -> None:
@@ -340,12 +348,19 @@ class OrderActivities:
         return ProjectedResult(projected=True)
 
     async def _ship(self, data: KeyedIds) -> None:
-        for allocation_id in data.ids:
-            caller = Caller(data.tenant_id, f"{data.key}/{allocation_id}", actor_of(data.actor))
-            try:
-                await ship(self._sessions, caller, ShipAllocation(allocation_id))
-            except DomainError as error:
-                raise business(error) from error
+        """Every allocation of the shipment, or none (one transaction; see _pick)."""
+        actor = actor_of(data.actor)
+        ships = [
+            (
+                Caller(data.tenant_id, f"{data.key}/{allocation_id}", actor),
+                ShipAllocation(allocation_id),
+            )
+            for allocation_id in data.ids
+        ]
+        try:
+            await ship_all(self._sessions, ships)
+        except DomainError as error:
+            raise business(error) from error
 
     @activity.defn
     async def deallocate_stock(self, data: KeyedIds) -> None:

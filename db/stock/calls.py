@@ -18,6 +18,7 @@ succeed exactly where the reference would, with the same rows and result
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
@@ -89,8 +90,41 @@ async def call(
     with stock_operation(operation) as count:
         answer = await _answer(sessions, operation, sql, params(digest))
         if answer is not None:
-            if "replay" in answer:
-                return cast(T, replay(caller, operation, digest, answer["replay"], result_type))
-            return cast(T, adapter(cast(Any, result_type)).validate_python(answer["result"]))
+            return _result(caller, operation, digest, answer, result_type)
         count.counted = False
     return await reference()
+
+
+async def call_all(
+    sessions: async_sessionmaker[AsyncSession],
+    operation: str,
+    calls: Sequence[tuple[Caller, Any]],
+    result_type: type[T],
+    sql: str,
+    params: Callable[[list[str]], Sequence[Any]],
+    reference: Callable[[], Awaitable[list[T]]],
+) -> list[T]:
+    """`call` for a step's operations (a caller and a command each): `sql` runs
+    them in turn as one statement, so all are kept or none, and answers each in
+    order; when it defers, `reference` runs them all (in one transaction too)."""
+    if not calls:
+        return []
+    digests = [request_hash(operation, command, type(command)) for _, command in calls]
+    with contextlib.ExitStack() as counted:
+        counts = [counted.enter_context(stock_operation(operation)) for _ in calls]
+        answers = await _answer(sessions, operation, sql, params(digests))
+        if answers is not None:
+            return [
+                _result(caller, operation, digest, answer, result_type)
+                for (caller, _), digest, answer in zip(calls, digests, answers, strict=True)
+            ]
+        for count in counts:
+            count.counted = False
+    return await reference()
+
+
+def _result(caller: Caller, operation: str, digest: str, answer: Any, result_type: type[T]) -> T:
+    """What a function answered for one operation: its result, or its key's record."""
+    if "replay" in answer:
+        return cast(T, replay(caller, operation, digest, answer["replay"], result_type))
+    return cast(T, adapter(cast(Any, result_type)).validate_python(answer["result"]))

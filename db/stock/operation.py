@@ -12,13 +12,14 @@ apply first: its new allocation needs the id of the staging balance)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
 from sqlalchemy import text
@@ -259,6 +260,17 @@ async def recorded(
     return result
 
 
+@dataclass(frozen=True)
+class Operation(Generic[T]):
+    """One stock operation to run: who asks, what, and the work (`body`)."""
+
+    caller: Caller
+    operation: str
+    command: Any
+    result_type: type[T]
+    body: Callable[[OperationContext], Awaitable[T]]
+
+
 async def run_operation(
     sessions: async_sessionmaker[AsyncSession],
     caller: Caller,
@@ -267,36 +279,55 @@ async def run_operation(
     result_type: type[T],
     body: Callable[[OperationContext], Awaitable[T]],
 ) -> T:
-    with stock_operation(operation):
-        return await _run(sessions, caller, operation, command, result_type, body)
+    (result,) = await run_operations(
+        sessions, [Operation(caller, operation, command, result_type, body)]
+    )
+    return result
+
+
+async def run_operations(
+    sessions: async_sessionmaker[AsyncSession], operations: Sequence[Operation[T]]
+) -> list[T]:
+    """Operations in turn in one transaction, all kept or none: each claims its own
+    key, or replays the result its key recorded (a step whose operations committed
+    one by one before keeps them, and runs the rest)."""
+    with contextlib.ExitStack() as counted:
+        for operation in operations:
+            counted.enter_context(stock_operation(operation.operation))
+        return await _run(sessions, operations)
 
 
 async def _run(
-    sessions: async_sessionmaker[AsyncSession],
-    caller: Caller,
-    operation: str,
-    command: Any,
-    result_type: type[T],
-    body: Callable[[OperationContext], Awaitable[T]],
-) -> T:
-    digest = request_hash(operation, command, type(command))
+    sessions: async_sessionmaker[AsyncSession], operations: Sequence[Operation[T]]
+) -> list[T]:
+    digests = [request_hash(o.operation, o.command, type(o.command)) for o in operations]
+    label = "+".join(sorted({o.operation for o in operations}))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             async with sessions() as session, session.begin():
-                ctx = OperationContext(
-                    session, caller, operation, digest, Catalogue(session, caller.tenant_id)
-                )
-                if not await _claim(ctx):
-                    return await _replay(ctx, result_type)  # type: ignore[no-any-return]
-                result = await body(ctx)
-                assert ctx.recorded, f"{operation} did not record its result"
-                return result
+                return [
+                    await _one(session, operation, digest)
+                    for operation, digest in zip(operations, digests, strict=True)
+                ]
         except DBAPIError as error:
             sqlstate = failures.sqlstate(error)
             # Safe to repeat: the same key replays if the lost attempt committed.
             retryable = sqlstate in RETRYABLE_SQLSTATES or error.connection_invalidated
             if not retryable or attempt == MAX_ATTEMPTS:
                 raise
-            log.info("%s: %s, retrying (attempt %d)", operation, sqlstate, attempt)
+            log.info("%s: %s, retrying (attempt %d)", label, sqlstate, attempt)
             await asyncio.sleep(0.01 * 2**attempt)
-    raise RuntimeError(f"{operation}: gave up after {MAX_ATTEMPTS} attempts")
+    raise RuntimeError(f"{label}: gave up after {MAX_ATTEMPTS} attempts")
+
+
+async def _one(session: AsyncSession, operation: Operation[T], digest: str) -> T:
+    """One operation in the caller's transaction: its key claimed, else replayed."""
+    caller = operation.caller
+    ctx = OperationContext(
+        session, caller, operation.operation, digest, Catalogue(session, caller.tenant_id)
+    )
+    if not await _claim(ctx):
+        return await _replay(ctx, operation.result_type)  # type: ignore[no-any-return]
+    result = await operation.body(ctx)
+    assert ctx.recorded, f"{operation.operation} did not record its result"
+    return result

@@ -173,7 +173,7 @@ async def test_an_allocation_that_fails_after_the_reservation_allocated_part_los
     await world.receive("WIDGET", 5)
     await world.receive("FABRIC", 5)
     queue = unique("midway")
-    fabric = await _item_id(sessions, world, "FABRIC")
+    fabric = await item_id(sessions, world, "FABRIC")
     async with (
         build_worker(dev_env.client, sessions, queue),
         refusing(sessions, world, "allocations", "55P03", f"NEW.item_id = {fabric}") as lift,
@@ -219,7 +219,7 @@ async def test_a_step_refused_after_part_of_it_committed_gives_that_part_back_to
     closed order (order-gives-back-by-reference)."""
     await world.receive("WIDGET", 5)
     await world.receive("FABRIC", 5)
-    fabric = await _item_id(sessions, world, "FABRIC")
+    fabric = await item_id(sessions, world, "FABRIC")
     async with refusing(sessions, world, table, "22003", f"NEW.item_id = {fabric}"):
         order = order_input(world, [("WIDGET", 2), ("FABRIC", 3)])
         handle = await start(dev_env.client, settings.temporal_task_queue, order)
@@ -234,7 +234,7 @@ async def test_a_step_refused_after_part_of_it_committed_gives_that_part_back_to
     await keep_history(handle, f"order_rejected_{table}_given_back")
 
 
-async def _item_id(sessions: async_sessionmaker[AsyncSession], world: World, sku: str) -> int:
+async def item_id(sessions: async_sessionmaker[AsyncSession], world: World, sku: str) -> int:
     async with sessions() as session:
         found = await session.scalar(
             text("SELECT id FROM items WHERE tenant_id = :t AND sku = :s"),

@@ -1,0 +1,177 @@
+"""A warehouse step's picks or ships as one server-side call (migration 0022,
+`pick_all`, `ship_all`) against the reference for a step (`reference_pick_all`,
+`reference_ship_all`: each operation as the reference does it, all in one
+transaction): test_stock_calls_fulfilment's scenario, its picks and ships taken
+in steps of up to three, run once through each path on twin worlds, must leave
+the same answers, rows, ledger, levels and events — and a step refused anywhere
+keeps nothing of its earlier operations."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.stock import fulfilling
+from db.stock.operation import Caller
+from domain.errors import DomainError
+from domain.stock import AllocationResult, PickAllocation, PutBack, ShipAllocation
+from tests.integration.stock_world import World
+from tests.integration.test_stock_calls_fulfilment import promise, scenario, target
+from tests.integration.twin_worlds import books, twin
+
+WHOLE = (fulfilling.pick_all, fulfilling.ship_all)
+REFERENCE = (fulfilling.reference_pick_all, fulfilling.reference_ship_all)
+# Scenarios whose steps both go through and are refused: a step refused early
+# (a bad quantity in it) leaves nothing picked for the rest of some others.
+SEEDS = [0, 3, 4, 5, 11, 14]
+
+
+def in_steps(steps: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+    """Consecutive picks (or ships) as one step of up to three; a put back alone."""
+    grouped: list[list[tuple[Any, ...]]] = []
+    for step in steps:
+        last = grouped[-1] if grouped else None
+        if last and step[0] != "put_back" and last[0][0] == step[0] and len(last) < 3:
+            last.append(step)
+        else:
+            grouped.append([step])
+    return grouped
+
+
+async def play(world: World, made: list[int], steps: list[tuple[Any, ...]], ops: Any) -> list[Any]:
+    """Each step's answer, with allocation ids as the order they were made in."""
+    pick_all, ship_all = ops
+    open_quantity: dict[int, int] = {}
+    open_in = dict.fromkeys(made, "allocated")  # by id: the status of what is open
+    answers: list[Any] = []
+    before = await world.ledger_size()
+    for group in in_steps(steps):
+        kind = group[0][0]
+        calls = []
+        left = dict(open_in)  # an allocation is named once in a step, where it can be
+        for step in group:
+            caller = Caller(world.tenant_id, step[1], "test")
+            aid = target(step, made, left)
+            left[aid] = "closed"
+            if kind == "pick":
+                quantity = open_quantity.get(aid, 1) if step[3] == "all" else step[3]
+                calls.append((caller, PickAllocation(aid, quantity, step[4])))
+            elif kind == "ship":
+                calls.append((caller, ShipAllocation(aid)))
+            else:
+                calls.append((caller, PutBack(aid, step[3])))
+        try:
+            if kind == "pick":
+                results: list[AllocationResult] = await pick_all(world.sessions, calls)
+            elif kind == "ship":
+                results = await ship_all(world.sessions, calls)
+            else:
+                results = [await fulfilling.reference_put_back(world.sessions, *calls[0])]
+        except DomainError as refusal:
+            detail = refusal.detail
+            for n, known in enumerate(made):
+                detail = re.sub(rf"allocation {known}\b", f"allocation #{n}", detail)
+            answers.append((type(refusal).__name__, detail, refusal.field))
+            # refused anywhere: nothing of the step was kept
+            assert await world.ledger_size() == before
+            continue
+        before = await world.ledger_size()
+        for result in results:
+            for a in result.allocations:
+                if a.id not in made:
+                    made.append(a.id)
+                open_quantity[a.id] = a.quantity if a.status in ("allocated", "picked") else 0
+                open_in[a.id] = a.status if open_quantity[a.id] else "closed"
+            answers.append(
+                (
+                    result.replayed,
+                    result.shortfall,
+                    [
+                        (made.index(a.id), a.location, a.sku, a.quantity, a.status)
+                        for a in result.allocations
+                    ],
+                )
+            )
+    return answers
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+async def test_a_step_in_one_call_answers_and_books_exactly_as_the_reference(
+    sessions: async_sessionmaker[AsyncSession], seed: int
+) -> None:
+    stock, promised, steps = scenario(seed)
+    fast, reference = await twin(sessions, stock), await twin(sessions, stock)
+    fast_made, reference_made = await promise(fast, promised), await promise(reference, promised)
+    answers = await play(fast, fast_made, steps, WHOLE)
+    expected = await play(reference, reference_made, steps, REFERENCE)
+    assert answers == expected
+    assert await books(fast) == await books(reference)
+    assert sum(1 for a in answers if isinstance(a[0], bool)) >= 9  # not all refused
+    assert sum(1 for a in answers if not isinstance(a[0], bool)) >= 2  # some steps refused
+    assert await fast.violations() == [] and await reference.violations() == []
+
+
+async def test_a_plain_step_is_one_call_and_a_key_of_another_request_keeps_nothing(
+    world: World,
+) -> None:
+    """Not left to the reference: the step's function answers a plain pick and ship
+    of two allocations. A step one of whose keys was recorded for another request
+    defers (SQLSTATE OMS01) before anything of it is kept."""
+    allocations = []
+    for sku in ("WIDGET", "GADGET"):
+        await world.receive(sku, 10)
+        reservation = await world.reserve(sku, 3)
+        allocations.append((await world.allocate(reservation.id)).allocations[0].id)
+    taken = await world.reserve("WIDGET", 1)  # 'k-taken' releases it: another request
+    await _called(
+        world,
+        "SELECT oms_release(:t, 'k-taken', 'h', :r, NULL, false)",
+        r=taken.id,
+    )
+    ledger = await world.ledger_size()
+    with pytest.raises(DBAPIError) as deferred:
+        await _called(
+            world,
+            "SELECT oms_pick_all(:t, ARRAY['p1', 'k-taken'], ARRAY['h', 'h'], 'test',"
+            " CAST(:a AS bigint[]), ARRAY[3, 3]::bigint[], ARRAY['STAGE', 'STAGE'])",
+            a=allocations,
+        )
+    assert deferred.value.orig.sqlstate == "OMS01"  # type: ignore[union-attr]
+    assert await world.ledger_size() == ledger
+    assert await world.balance("WIDGET", "STAGE") == (0, 0)
+
+    picked = await _called(
+        world,
+        "SELECT oms_pick_all(:t, ARRAY['p1', 'p2'], ARRAY['h', 'h'], 'test',"
+        " CAST(:a AS bigint[]), ARRAY[3, 3]::bigint[], ARRAY['STAGE', 'STAGE'])",
+        a=allocations,
+    )
+    staged = [answer["result"]["allocations"][0] for answer in picked]
+    assert [(a["sku"], a["location"], a["status"]) for a in staged] == [
+        ("WIDGET", "STAGE", "picked"),
+        ("GADGET", "STAGE", "picked"),
+    ]
+    shipped = await _called(
+        world,
+        "SELECT oms_ship_all(:t, ARRAY['s1', 's2'], ARRAY['h', 'h'], 'test', CAST(:a AS bigint[]))",
+        a=[a["id"] for a in staged],
+    )
+    assert [answer["result"]["allocations"][0]["status"] for answer in shipped] == [
+        "shipped",
+        "shipped",
+    ]
+    for sku in ("WIDGET", "GADGET"):
+        assert await world.balance(sku, "STAGE") == (0, 0)
+        assert (await world.level(sku))["on_hand"] == 7
+    assert (await world.level("WIDGET"))["reserved"] == 0
+    assert await world.violations() == []
+
+
+async def _called(world: World, sql: str, **params: Any) -> Any:
+    async with world.sessions() as session, session.begin():
+        return await session.scalar(text(sql), {"t": world.tenant_id, **params})
