@@ -55,8 +55,10 @@ class OperationCount:
 
 
 @contextmanager
-def stock_operation(operation: str) -> Iterator[OperationCount]:
-    """Count one stock operation where the current task says (nowhere if unset)."""
+def stock_operation(operation: str, operations: int = 1) -> Iterator[OperationCount]:
+    """Count one stock operation where the current task says (nowhere if unset);
+    `operations`: a step of several, kept whole, counted each when it succeeds and
+    once when it is refused or fails (its operations were not refused each)."""
     metrics = _stock.get()
     count = OperationCount()
     try:
@@ -71,7 +73,7 @@ def stock_operation(operation: str) -> Iterator[OperationCount]:
             metrics.operations.labels(operation, "failed").inc()
         raise
     if metrics is not None and count.counted:
-        metrics.operations.labels(operation, "ok").inc()
+        metrics.operations.labels(operation, "ok").inc(operations)
 
 
 class WebhookMetrics:

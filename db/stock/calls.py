@@ -18,7 +18,6 @@ succeed exactly where the reference would, with the same rows and result
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
@@ -110,16 +109,14 @@ async def call_all(
     if not calls:
         return []
     digests = [request_hash(operation, command, type(command)) for _, command in calls]
-    with contextlib.ExitStack() as counted:
-        counts = [counted.enter_context(stock_operation(operation)) for _ in calls]
+    with stock_operation(operation, len(calls)) as count:
         answers = await _answer(sessions, operation, sql, params(digests))
         if answers is not None:
             return [
                 _result(caller, operation, digest, answer, result_type)
                 for (caller, _), digest, answer in zip(calls, digests, answers, strict=True)
             ]
-        for count in counts:
-            count.counted = False
+        count.counted = False
     return await reference()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Allocation, Item
@@ -127,7 +128,8 @@ async def reference_pick_all(
     sessions: async_sessionmaker[AsyncSession], picks: Sequence[tuple[Caller, PickAllocation]]
 ) -> list[AllocationResult]:
     """The reference for a step's picks: each as `reference_pick`, in one transaction."""
-    return await run_operations(sessions, [_pick_operation(*pick) for pick in picks])
+    ids = [command.allocation_id for _, command in picks]
+    return await _in_step_order(sessions, ids, [_pick_operation(*pick) for pick in picks])
 
 
 async def ship_all(
@@ -152,7 +154,33 @@ async def reference_ship_all(
     sessions: async_sessionmaker[AsyncSession], ships: Sequence[tuple[Caller, ShipAllocation]]
 ) -> list[AllocationResult]:
     """The reference for a step's ships: each as `reference_ship`, in one transaction."""
-    return await run_operations(sessions, [_ship_operation(*ship) for ship in ships])
+    ids = [command.allocation_id for _, command in ships]
+    return await _in_step_order(sessions, ids, [_ship_operation(*ship) for ship in ships])
+
+
+async def _in_step_order(
+    sessions: async_sessionmaker[AsyncSession],
+    allocation_ids: list[int],
+    operations: list[Operation[AllocationResult]],
+) -> list[AllocationResult]:
+    """A step's operations (one per allocation) run in the order of the stock they
+    move, as the step's function runs them (migration 0022 `oms_step_order`: two
+    steps over the same items lock them in the same order; an allocation not found
+    last); results in the order asked."""
+    tenant_id = operations[0].caller.tenant_id if operations else 0
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Allocation.id, Allocation.warehouse_id, Allocation.item_id).where(
+                Allocation.id.in_(allocation_ids), Allocation.tenant_id == tenant_id
+            )
+        )
+        stock = {row.id: (0, row.warehouse_id, row.item_id) for row in rows}
+    order = sorted(
+        range(len(operations)), key=lambda n: (stock.get(allocation_ids[n], (1, 0, 0)), n)
+    )
+    results = await run_operations(sessions, [operations[n] for n in order])
+    answered = dict(zip(order, results, strict=True))
+    return [answered[n] for n in range(len(operations))]
 
 
 async def put_back(

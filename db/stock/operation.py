@@ -17,6 +17,7 @@ import functools
 import hashlib
 import json
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -292,8 +293,8 @@ async def run_operations(
     key, or replays the result its key recorded (a step whose operations committed
     one by one before keeps them, and runs the rest)."""
     with contextlib.ExitStack() as counted:
-        for operation in operations:
-            counted.enter_context(stock_operation(operation.operation))
+        for name, count in Counter(o.operation for o in operations).items():
+            counted.enter_context(stock_operation(name, count))
         return await _run(sessions, operations)
 
 

@@ -43,16 +43,19 @@ def in_steps(steps: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
     return grouped
 
 
-async def play(world: World, made: list[int], steps: list[tuple[Any, ...]], ops: Any) -> list[Any]:
-    """Each step's answer, with allocation ids as the order they were made in."""
+async def play(
+    world: World, made: list[int], groups: list[list[tuple[Any, ...]]], ops: Any
+) -> list[Any]:
+    """Each step's answer (a group of the scenario's steps: one call), with
+    allocation ids as the order they were made in."""
     pick_all, ship_all = ops
     open_quantity: dict[int, int] = {}
     open_in = dict.fromkeys(made, "allocated")  # by id: the status of what is open
     answers: list[Any] = []
-    before = await world.ledger_size()
-    for group in in_steps(steps):
+    before = await _kept(world)
+    for group in groups:
         kind = group[0][0]
-        calls = []
+        calls: list[tuple[Caller, Any]] = []
         left = dict(open_in)  # an allocation is named once in a step, where it can be
         for step in group:
             caller = Caller(world.tenant_id, step[1], "test")
@@ -78,9 +81,9 @@ async def play(world: World, made: list[int], steps: list[tuple[Any, ...]], ops:
                 detail = re.sub(rf"allocation {known}\b", f"allocation #{n}", detail)
             answers.append((type(refusal).__name__, detail, refusal.field))
             # refused anywhere: nothing of the step was kept
-            assert await world.ledger_size() == before
+            assert await _kept(world) == before
             continue
-        before = await world.ledger_size()
+        before = await _kept(world)
         for result in results:
             for a in result.allocations:
                 if a.id not in made:
@@ -100,6 +103,24 @@ async def play(world: World, made: list[int], steps: list[tuple[Any, ...]], ops:
     return answers
 
 
+async def _kept(world: World) -> tuple[Any, ...]:
+    """What a step could have written: the ledger, key records, allocations."""
+    async with world.sessions() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM movements WHERE tenant_id = :t),"
+                    " (SELECT count(*) FROM idempotency_records WHERE tenant_id = :t),"
+                    " (SELECT count(*) FROM allocations WHERE tenant_id = :t),"
+                    " (SELECT string_agg(status || quantity, ',' ORDER BY id)"
+                    "  FROM allocations WHERE tenant_id = :t)"
+                ),
+                {"t": world.tenant_id},
+            )
+        ).one()
+    return tuple(row)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 async def test_a_step_in_one_call_answers_and_books_exactly_as_the_reference(
     sessions: async_sessionmaker[AsyncSession], seed: int
@@ -107,8 +128,8 @@ async def test_a_step_in_one_call_answers_and_books_exactly_as_the_reference(
     stock, promised, steps = scenario(seed)
     fast, reference = await twin(sessions, stock), await twin(sessions, stock)
     fast_made, reference_made = await promise(fast, promised), await promise(reference, promised)
-    answers = await play(fast, fast_made, steps, WHOLE)
-    expected = await play(reference, reference_made, steps, REFERENCE)
+    answers = await play(fast, fast_made, in_steps(steps), WHOLE)
+    expected = await play(reference, reference_made, in_steps(steps), REFERENCE)
     assert answers == expected
     assert await books(fast) == await books(reference)
     assert sum(1 for a in answers if isinstance(a[0], bool)) >= 9  # not all refused
@@ -116,8 +137,60 @@ async def test_a_step_in_one_call_answers_and_books_exactly_as_the_reference(
     assert await fast.violations() == [] and await reference.violations() == []
 
 
+# Steps of plain stock (allocations named by the order they were made in: 50 + k),
+# most of which the functions answer: whole, partly picked, replayed with new
+# operations beside, and two they leave to the reference (a key of another
+# request; a quantity over what is left), refused whole.
+PLAIN_STEPS: list[list[tuple[Any, ...]]] = [
+    [("pick", "p1", 50, 1, "STAGE"), ("pick", "p2", 51, 3, "STAGE")],
+    [("ship", "s1", 54), ("ship", "s2", 55)],
+    [("pick", "p3", 52, 1, "STAGE"), ("pick", "p4", 53, 4, "STAGE")],
+    [("ship", "s3", 56), ("ship", "p1", 57)],
+    [("ship", "s3", 56), ("ship", "s4", 57)],
+    [("pick", "p5", 52, 1, "STAGE"), ("pick", "p6", 50, 5, "STAGE")],
+    [("pick", "p1", 50, 1, "STAGE"), ("pick", "p7", 52, 1, "STAGE"), ("pick", "p8", 50, 2, "B1")],
+]
+
+
+async def test_plain_steps_are_answered_by_the_functions_as_the_reference_answers(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stock = {"WIDGET@WH1": 6, "GADGET@WH1": 9, "WIDGET@WH2": 2}
+    promised = [("WIDGET", "WH1", 3), ("GADGET", "WH1", 3), ("WIDGET", "WH2", 2)]
+    promised.append(("GADGET", "WH1", 4))
+    worlds = []
+    for _ in range(2):
+        world, made = await twin(sessions, stock), []
+        for sku, warehouse, quantity in promised:
+            reservation = await world.reserve(sku, quantity, warehouse=warehouse)
+            made += [a.id for a in (await world.allocate(reservation.id)).allocations]
+        worlds.append((world, made))
+    (fast, fast_made), (reference, reference_made) = worlds
+    deferred: list[int] = []  # the sizes of the steps the functions left to the reference
+    for name in ("reference_pick_all", "reference_ship_all"):
+        monkeypatch.setattr(fulfilling, name, _counting(getattr(fulfilling, name), deferred))
+    answers = await play(fast, fast_made, PLAIN_STEPS, WHOLE)
+    monkeypatch.undo()
+    expected = await play(reference, reference_made, PLAIN_STEPS, REFERENCE)
+    assert answers == expected
+    assert await books(fast) == await books(reference)
+    assert deferred == [2, 2]  # the conflict and the quantity over what is left
+    assert [a[0] for a in answers].count("IdempotencyConflict") == 1
+    assert [a[0] for a in answers].count("InvalidInput") == 1
+    assert [a[0] for a in answers if isinstance(a[0], bool)] == [False] * 8 + [True, False, False]
+    assert await fast.violations() == [] and await reference.violations() == []
+
+
+def _counting(reference: Any, sizes: list[int]) -> Any:
+    async def counted(sessions: Any, calls: list[Any]) -> Any:
+        sizes.append(len(calls))
+        return await reference(sessions, calls)
+
+    return counted
+
+
 async def test_a_plain_step_is_one_call_and_a_key_of_another_request_keeps_nothing(
-    world: World,
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not left to the reference: the step's function answers a plain pick and ship
     of two allocations. A step one of whose keys was recorded for another request
@@ -170,6 +243,30 @@ async def test_a_plain_step_is_one_call_and_a_key_of_another_request_keeps_nothi
         assert (await world.level(sku))["on_hand"] == 7
     assert (await world.level("WIDGET"))["reserved"] == 0
     assert await world.violations() == []
+
+    # The same through the Python operations: the functions answer, no reference.
+    for name in ("reference_pick_all", "reference_ship_all"):
+        monkeypatch.setattr(fulfilling, name, _not_called)
+    for sku in ("WIDGET", "GADGET"):
+        reservation = await world.reserve(sku, 2)
+        allocations.append((await world.allocate(reservation.id)).allocations[0].id)
+    picks = [
+        (Caller(world.tenant_id, f"pick-{n}", "test"), PickAllocation(aid, 2, "STAGE"))
+        for n, aid in enumerate(allocations[2:])
+    ]
+    picked_results = await fulfilling.pick_all(world.sessions, picks)
+    ships = [
+        (Caller(world.tenant_id, f"ship-{n}", "test"), ShipAllocation(r.allocations[0].id))
+        for n, r in enumerate(picked_results)
+    ]
+    shipped_results = await fulfilling.ship_all(world.sessions, ships)
+    assert [r.allocations[0].status for r in shipped_results] == ["shipped", "shipped"]
+    assert (await world.level("GADGET"))["on_hand"] == 5
+    assert await world.violations() == []
+
+
+async def _not_called(*_: Any) -> Any:
+    raise AssertionError("left to the reference")
 
 
 async def _called(world: World, sql: str, **params: Any) -> Any:

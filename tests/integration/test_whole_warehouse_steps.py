@@ -34,6 +34,8 @@ async def test_a_warehouse_step_refused_at_its_second_allocation_keeps_none_of_i
     await world.receive("WIDGET", 5)
     await world.receive("FABRIC", 5)
     fabric = await item_id(sessions, world, "FABRIC")
+    # A step runs its allocations by item: WIDGET's first, then FABRIC's (refused).
+    assert await item_id(sessions, world, "WIDGET") < fabric
     order = order_input(world, [("WIDGET", 2), ("FABRIC", 3)])
     handle = await start(dev_env.client, settings.temporal_task_queue, order)
     view = await wait_for(handle, lambda v: v.status is OrderStatus.ALLOCATED)
@@ -53,7 +55,7 @@ async def test_a_warehouse_step_refused_at_its_second_allocation_keeps_none_of_i
         await handle.execute_update(
             OrderWorkflow.pack, PackInput(request_id=request.id, packages=[package])
         )
-    # FABRIC's ledger row for this step is refused for good (WIDGET's comes first).
+    # FABRIC's ledger row for this step is refused for good, after WIDGET's.
     when = f"NEW.type = '{step}' AND NEW.item_id = {fabric}"
     async with refusing(sessions, world, "movements", "22003", when):
         with pytest.raises(WorkflowUpdateFailedError) as refused:
@@ -61,7 +63,7 @@ async def test_a_warehouse_step_refused_at_its_second_allocation_keeps_none_of_i
                 await handle.execute_update(OrderWorkflow.pick, pick)
             else:
                 await handle.execute_update(OrderWorkflow.ship, ship)
-        assert "injected refusal (SQLSTATE 22003)" in str(refused.value.cause.cause)
+        assert "injected refusal (SQLSTATE 22003)" in str(refused.value.cause.__cause__)
         # Nothing of the step is kept: WIDGET is where it was before the step.
         staged = (0, 0) if step == "pick" else (2, 2)
         assert await world.balance("WIDGET", "STAGE") == staged

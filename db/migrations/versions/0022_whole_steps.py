@@ -10,7 +10,9 @@ step refused for good at its second allocation kept the first: picked (shipped)
 behind the order's back, which its run never learned, so the step could neither
 be asked again (the first allocation was no longer open) nor given back. Here one
 call runs a step's operations in turn in one statement: every answer, or nothing
-kept. Each still claims its own key (or replays its record, so a step whose
+kept. They run in the order of the stock they move (warehouse, item), so two steps
+over the same items lock them in the same order (the reference does the same).
+Each still claims its own key (or replays its record, so a step whose
 operations committed one by one before keeps them and runs the rest); a key
 recorded for another request defers, so the reference (db/stock/operation.py
 `run_operations`, also one transaction) refuses the whole step with the conflict.
@@ -38,36 +40,50 @@ BEGIN
     RETURN p_answer;
 END $$;
 
--- Pick each allocation in turn (oms_pick): every answer in order, or defer.
+-- The order a step's operations run in: by the stock they move (warehouse, item),
+-- as every operation that locks several levels takes them, then as given. Two
+-- steps over the same items thus lock them in the same order.
+CREATE OR REPLACE FUNCTION oms_step_order(p_tenant bigint, p_allocations bigint[])
+RETURNS SETOF bigint LANGUAGE sql STABLE AS $$
+    SELECT u.n FROM unnest(p_allocations) WITH ORDINALITY AS u(id, n)
+    LEFT JOIN allocations a ON a.id = u.id AND a.tenant_id = p_tenant
+    ORDER BY a.warehouse_id, a.item_id, u.n
+$$;
+
+-- Pick each allocation (oms_pick) in the step's order: every answer, in the order
+-- asked, or defer.
 CREATE OR REPLACE FUNCTION oms_pick_all(p_tenant bigint, p_keys text[], p_hashes text[],
                                         p_actor text, p_allocations bigint[],
                                         p_quantities bigint[], p_to text[])
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
-    answers jsonb := '[]';
+    answers jsonb[] := array_fill(NULL::jsonb, ARRAY[cardinality(p_keys)]);
+    k bigint;
 BEGIN
-    FOR k IN 1 .. cardinality(p_keys) LOOP
-        answers := answers || jsonb_build_array(oms_step_answer(
+    FOR k IN SELECT oms_step_order(p_tenant, p_allocations) LOOP
+        answers[k] := oms_step_answer(
             oms_pick(p_tenant, p_keys[k], p_hashes[k], p_actor, p_allocations[k],
                      p_quantities[k], p_to[k]),
-            'pick', p_hashes[k]));
+            'pick', p_hashes[k]);
     END LOOP;
-    RETURN answers;
+    RETURN to_jsonb(answers);
 END $$;
 
--- Ship each allocation in turn (oms_ship): every answer in order, or defer.
+-- Ship each allocation (oms_ship) in the step's order: every answer, in the order
+-- asked, or defer.
 CREATE OR REPLACE FUNCTION oms_ship_all(p_tenant bigint, p_keys text[], p_hashes text[],
                                         p_actor text, p_allocations bigint[])
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
-    answers jsonb := '[]';
+    answers jsonb[] := array_fill(NULL::jsonb, ARRAY[cardinality(p_keys)]);
+    k bigint;
 BEGIN
-    FOR k IN 1 .. cardinality(p_keys) LOOP
-        answers := answers || jsonb_build_array(oms_step_answer(
+    FOR k IN SELECT oms_step_order(p_tenant, p_allocations) LOOP
+        answers[k] := oms_step_answer(
             oms_ship(p_tenant, p_keys[k], p_hashes[k], p_actor, p_allocations[k]),
-            'ship', p_hashes[k]));
+            'ship', p_hashes[k]);
     END LOOP;
-    RETURN answers;
+    RETURN to_jsonb(answers);
 END $$;
 """
 
@@ -81,5 +97,6 @@ def downgrade() -> None:
         "DROP FUNCTION IF EXISTS oms_ship_all(bigint, text[], text[], text, bigint[]);"
         "DROP FUNCTION IF EXISTS oms_pick_all(bigint, text[], text[], text, bigint[], bigint[],"
         " text[]);"
+        "DROP FUNCTION IF EXISTS oms_step_order(bigint, bigint[]);"
         "DROP FUNCTION IF EXISTS oms_step_answer(jsonb, text, text);"
     )
