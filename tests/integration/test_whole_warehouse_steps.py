@@ -18,7 +18,7 @@ from domain.orders import OrderStatus
 from settings import Settings
 from tests.integration.order_helpers import order_input, pack_and_ship, start, wait_for
 from tests.integration.stock_world import World
-from tests.integration.test_unprocessable_steps import item_id, refusing
+from tests.integration.test_unprocessable_steps import LEVEL_ZERO, item_id, refusing
 from workflows.order.workflow import OrderWorkflow
 
 
@@ -67,13 +67,7 @@ async def test_a_warehouse_step_refused_at_its_second_allocation_keeps_none_of_i
         # Nothing of the step is kept: WIDGET is where it was before the step.
         staged = (0, 0) if step == "pick" else (2, 2)
         assert await world.balance("WIDGET", "STAGE") == staged
-        assert await world.level("WIDGET") == {
-            "on_hand": 5,
-            "reserved": 0,
-            "allocated": 2,
-            "in_transit": 0,
-            "incoming": 0,
-        }
+        assert await world.level("WIDGET") == {**LEVEL_ZERO, "on_hand": 5, "allocated": 2}
         assert await world.violations() == []
 
     # Asked again once the cause is gone, the step goes through, whole.
@@ -84,12 +78,6 @@ async def test_a_warehouse_step_refused_at_its_second_allocation_keeps_none_of_i
         shipped = await handle.execute_update(OrderWorkflow.ship, ship)
     assert shipped.status is OrderStatus.SHIPPED
     for sku, left in (("WIDGET", 3), ("FABRIC", 2)):
-        assert await world.level(sku) == {
-            "on_hand": left,
-            "reserved": 0,
-            "allocated": 0,
-            "in_transit": 0,
-            "incoming": 0,
-        }
+        assert await world.level(sku) == {"on_hand": left, **LEVEL_ZERO}
         assert await world.balance(sku, "STAGE") == (0, 0)
     assert await world.violations() == []
