@@ -37,10 +37,11 @@ from db.order_projection import OrderProjection
 from db.order_steps import LineRead, allocation_places, held_for_order, line_reads
 from db.orders import reservable
 from db.refusals import refused_value
-from db.stock.fulfilling import pick_all, put_back, ship_all
+from db.stock.fulfilling import put_back
 from db.stock.on_hand import adjust
 from db.stock.operation import Caller, recorded, replayed
 from db.stock.promising import allocate, deallocate, release, reserve
+from db.stock.steps import pick_all, ship_all
 from domain.allocation import WarehouseStock, decide_backorder, plan_reservation
 from domain.errors import DomainError
 from domain.order_book import with_picked_ids

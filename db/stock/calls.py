@@ -13,7 +13,8 @@ raises SQLSTATE OMS01 before anything is kept and `reference` (the operation
 through `run_operation`) runs instead and decides, with its own wording. So both
 paths keep one set of rules for refusals, and the fast path's only duty is to
 succeed exactly where the reference would, with the same rows and result
-(tests/integration/test_stock_calls.py compares them)."""
+(tests/integration/test_stock_calls*.py compare them). `call_all` does the same
+for a step of several operations in one call (db/stock/steps.py)."""
 
 from __future__ import annotations
 
@@ -104,8 +105,9 @@ async def call_all(
     reference: Callable[[], Awaitable[list[T]]],
 ) -> list[T]:
     """`call` for a step's operations (a caller and a command each): `sql` runs
-    them in turn as one statement, so all are kept or none, and answers each in
-    order; when it defers, `reference` runs them all (in one transaction too)."""
+    them all as one statement, so all are kept or none, and answers each in the
+    order asked; when it defers, `reference` runs them all (in one transaction
+    too)."""
     if not calls:
         return []
     digests = [request_hash(operation, command, type(command)) for _, command in calls]

@@ -4,28 +4,18 @@ put back (picked goods return to stock, unpromised); restock and scrap.
 Pick, ship and put back are one server-side call each (migration 0016, through
 db/stock/calls.py) for stock without a lot or a serial; anything else, and every
 refusal, is the reference's (`reference_pick`, `reference_ship`,
-`reference_put_back`). A step's picks or ships (`pick_all`, `ship_all`: every
-allocation of a fulfilment request) are one call and one transaction, kept whole
-or not at all (migration 0022)."""
+`reference_put_back`). An order's warehouse step runs its picks or ships
+together, kept whole or not at all (db/stock/steps.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Allocation, Item
 from db.stock import calls
 from db.stock.change import BalanceKey, Label, StockChange
 from db.stock.on_hand import adjust, receive
-from db.stock.operation import (
-    Caller,
-    Operation,
-    OperationContext,
-    run_operation,
-    run_operations,
-)
+from db.stock.operation import Caller, Operation, OperationContext, run_operation, run_operations
 from db.stock.promising import allocation_record, balance_key, locked_allocation, place_of
 from domain.errors import Amounts, InvalidInput
 from domain.stock import (
@@ -58,11 +48,6 @@ async def _source_and_target(
 
 _PICK = "SELECT oms_pick(%s::bigint, %s, %s, %s, %s::bigint, %s::bigint, %s)"
 _SHIP = "SELECT oms_ship(%s::bigint, %s, %s, %s, %s::bigint)"
-_PICK_ALL = (
-    "SELECT oms_pick_all(%s::bigint, %s::text[], %s::text[], %s, %s::bigint[], %s::bigint[],"
-    " %s::text[])"
-)
-_SHIP_ALL = "SELECT oms_ship_all(%s::bigint, %s::text[], %s::text[], %s, %s::bigint[])"
 _PUT_BACK = "SELECT oms_put_back(%s::bigint, %s, %s, %s, %s::bigint, %s)"
 
 
@@ -103,86 +88,6 @@ async def ship(
     )
 
 
-async def pick_all(
-    sessions: async_sessionmaker[AsyncSession], picks: Sequence[tuple[Caller, PickAllocation]]
-) -> list[AllocationResult]:
-    """A step's picks (one caller each: its own key), all kept or none: one
-    server-side call, unless it deferred; then the reference, in one transaction."""
-    return await calls.call_all(
-        sessions,
-        "pick",
-        picks,
-        AllocationResult,
-        _PICK_ALL,
-        lambda digests: (
-            *_keyed_all([caller for caller, _ in picks], digests),
-            [command.allocation_id for _, command in picks],
-            [command.quantity for _, command in picks],
-            [command.to_location for _, command in picks],
-        ),
-        lambda: reference_pick_all(sessions, picks),
-    )
-
-
-async def reference_pick_all(
-    sessions: async_sessionmaker[AsyncSession], picks: Sequence[tuple[Caller, PickAllocation]]
-) -> list[AllocationResult]:
-    """The reference for a step's picks: each as `reference_pick`, in one transaction."""
-    ids = [command.allocation_id for _, command in picks]
-    return await _in_step_order(sessions, ids, [_pick_operation(*pick) for pick in picks])
-
-
-async def ship_all(
-    sessions: async_sessionmaker[AsyncSession], ships: Sequence[tuple[Caller, ShipAllocation]]
-) -> list[AllocationResult]:
-    """A step's ships, all kept or none (see pick_all)."""
-    return await calls.call_all(
-        sessions,
-        "ship",
-        ships,
-        AllocationResult,
-        _SHIP_ALL,
-        lambda digests: (
-            *_keyed_all([caller for caller, _ in ships], digests),
-            [command.allocation_id for _, command in ships],
-        ),
-        lambda: reference_ship_all(sessions, ships),
-    )
-
-
-async def reference_ship_all(
-    sessions: async_sessionmaker[AsyncSession], ships: Sequence[tuple[Caller, ShipAllocation]]
-) -> list[AllocationResult]:
-    """The reference for a step's ships: each as `reference_ship`, in one transaction."""
-    ids = [command.allocation_id for _, command in ships]
-    return await _in_step_order(sessions, ids, [_ship_operation(*ship) for ship in ships])
-
-
-async def _in_step_order(
-    sessions: async_sessionmaker[AsyncSession],
-    allocation_ids: list[int],
-    operations: list[Operation[AllocationResult]],
-) -> list[AllocationResult]:
-    """A step's operations (one per allocation) run in the order of the stock they
-    move, as the step's function runs them (migration 0022 `oms_step_order`: two
-    steps over the same items lock them in the same order; an allocation not found
-    last); results in the order asked."""
-    tenant_id = operations[0].caller.tenant_id if operations else 0
-    async with sessions() as session:
-        rows = await session.execute(
-            select(Allocation.id, Allocation.warehouse_id, Allocation.item_id).where(
-                Allocation.id.in_(allocation_ids), Allocation.tenant_id == tenant_id
-            )
-        )
-        stock = {row.id: (0, row.warehouse_id, row.item_id) for row in rows}
-    order = sorted(
-        range(len(operations)), key=lambda n: (stock.get(allocation_ids[n], (1, 0, 0)), n)
-    )
-    results = await run_operations(sessions, [operations[n] for n in order])
-    answered = dict(zip(order, results, strict=True))
-    return [answered[n] for n in range(len(operations))]
-
-
 async def put_back(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: PutBack
 ) -> AllocationResult:
@@ -204,24 +109,15 @@ def _keyed(caller: Caller, digest: str) -> tuple[int, str, str, str]:
     return caller.tenant_id, caller.idempotency_key, digest, caller.actor
 
 
-def _keyed_all(
-    callers: Sequence[Caller], digests: Sequence[str]
-) -> tuple[int, list[str], list[str], str]:
-    """The parameters a step's function starts with: one tenant and actor, a key each."""
-    (tenant_id, actor), *others = {(c.tenant_id, c.actor) for c in callers}
-    assert not others, "a step's operations have one tenant and one actor"
-    return tenant_id, [c.idempotency_key for c in callers], list(digests), actor
-
-
 async def reference_pick(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: PickAllocation
 ) -> AllocationResult:
     """The reference: every case, every refusal worded."""
-    (result,) = await run_operations(sessions, [_pick_operation(caller, command)])
+    (result,) = await run_operations(sessions, [pick_operation(caller, command)])
     return result
 
 
-def _pick_operation(caller: Caller, command: PickAllocation) -> Operation[AllocationResult]:
+def pick_operation(caller: Caller, command: PickAllocation) -> Operation[AllocationResult]:
     """Move allocated stock to a staging location, still allocated (now `picked`).
     Picking less than allocated is a short pick: the rest stays allocated where it
     was, for the caller to re-allocate or give back."""
@@ -282,18 +178,20 @@ def _pick_operation(caller: Caller, command: PickAllocation) -> Operation[Alloca
         await ctx.record(result, AllocationResult)
         return result
 
-    return Operation(caller, "pick", command, AllocationResult, body)
+    return Operation(
+        caller=caller, name="pick", command=command, result_type=AllocationResult, body=body
+    )
 
 
 async def reference_ship(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ShipAllocation
 ) -> AllocationResult:
     """The reference: every case, every refusal worded."""
-    (result,) = await run_operations(sessions, [_ship_operation(caller, command)])
+    (result,) = await run_operations(sessions, [ship_operation(caller, command)])
     return result
 
 
-def _ship_operation(caller: Caller, command: ShipAllocation) -> Operation[AllocationResult]:
+def ship_operation(caller: Caller, command: ShipAllocation) -> Operation[AllocationResult]:
     """Picked stock leaves the warehouse: on_hand and allocated go down together."""
 
     async def body(ctx: OperationContext) -> AllocationResult:
@@ -323,7 +221,9 @@ def _ship_operation(caller: Caller, command: ShipAllocation) -> Operation[Alloca
         await change.apply(ctx.session)
         return result
 
-    return Operation(caller, "ship", command, AllocationResult, body)
+    return Operation(
+        caller=caller, name="ship", command=command, result_type=AllocationResult, body=body
+    )
 
 
 async def reference_put_back(

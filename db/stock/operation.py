@@ -3,6 +3,9 @@ deadlock or serialization failure, and the first result replayed for a repeat.
 
     result = await run_operation(sessions, caller, "receive", command, ReceiveResult, body)
 
+(`run_operations` runs several in one transaction, each under its own key: an
+order's warehouse step, db/stock/steps.py.)
+
 The key is claimed first (a row in idempotency_records): a concurrent twin with
 the same key waits on that row, then replays the winner's result. `body(ctx)`
 does the work and calls `ctx.record(result)`; it applies its stock change as late
@@ -261,12 +264,12 @@ async def recorded(
     return result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Operation(Generic[T]):
-    """One stock operation to run: who asks, what, and the work (`body`)."""
+    """One stock operation to run: who asks, its name, what, and the work (`body`)."""
 
     caller: Caller
-    operation: str
+    name: str
     command: Any
     result_type: type[T]
     body: Callable[[OperationContext], Awaitable[T]]
@@ -280,9 +283,10 @@ async def run_operation(
     result_type: type[T],
     body: Callable[[OperationContext], Awaitable[T]],
 ) -> T:
-    (result,) = await run_operations(
-        sessions, [Operation(caller, operation, command, result_type, body)]
+    one = Operation(
+        caller=caller, name=operation, command=command, result_type=result_type, body=body
     )
+    (result,) = await run_operations(sessions, [one])
     return result
 
 
@@ -293,7 +297,7 @@ async def run_operations(
     key, or replays the result its key recorded (a step whose operations committed
     one by one before keeps them, and runs the rest)."""
     with contextlib.ExitStack() as counted:
-        for name, count in Counter(o.operation for o in operations).items():
+        for name, count in Counter(o.name for o in operations).items():
             counted.enter_context(stock_operation(name, count))
         return await _run(sessions, operations)
 
@@ -301,8 +305,8 @@ async def run_operations(
 async def _run(
     sessions: async_sessionmaker[AsyncSession], operations: Sequence[Operation[T]]
 ) -> list[T]:
-    digests = [request_hash(o.operation, o.command, type(o.command)) for o in operations]
-    label = "+".join(sorted({o.operation for o in operations}))
+    digests = [request_hash(o.name, o.command, type(o.command)) for o in operations]
+    label = "+".join(sorted({o.name for o in operations}))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             async with sessions() as session, session.begin():
@@ -325,10 +329,10 @@ async def _one(session: AsyncSession, operation: Operation[T], digest: str) -> T
     """One operation in the caller's transaction: its key claimed, else replayed."""
     caller = operation.caller
     ctx = OperationContext(
-        session, caller, operation.operation, digest, Catalogue(session, caller.tenant_id)
+        session, caller, operation.name, digest, Catalogue(session, caller.tenant_id)
     )
     if not await _claim(ctx):
         return await _replay(ctx, operation.result_type)  # type: ignore[no-any-return]
     result = await operation.body(ctx)
-    assert ctx.recorded, f"{operation.operation} did not record its result"
+    assert ctx.recorded, f"{operation.name} did not record its result"
     return result

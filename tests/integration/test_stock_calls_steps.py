@@ -1,5 +1,5 @@
 """A warehouse step's picks or ships as one server-side call (migration 0022,
-`pick_all`, `ship_all`) against the reference for a step (`reference_pick_all`,
+db/stock/steps.py `pick_all`, `ship_all`) against the reference for a step (`reference_pick_all`,
 `reference_ship_all`: each operation as the reference does it, all in one
 transaction): test_stock_calls_fulfilment's scenario, its picks and ships taken
 in steps of up to three, run once through each path on twin worlds, must leave
@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.stock import fulfilling
+from db.stock import fulfilling, steps
 from db.stock.operation import Caller
 from domain.errors import DomainError
 from domain.stock import AllocationResult, PickAllocation, PutBack, ShipAllocation
@@ -26,8 +26,8 @@ from tests.integration.stock_world import World
 from tests.integration.test_stock_calls_fulfilment import promise, scenario, target
 from tests.integration.twin_worlds import books, twin
 
-WHOLE = (fulfilling.pick_all, fulfilling.ship_all)
-REFERENCE = (fulfilling.reference_pick_all, fulfilling.reference_ship_all)
+WHOLE = (steps.pick_all, steps.ship_all)
+REFERENCE = (steps.reference_pick_all, steps.reference_ship_all)
 # Scenarios whose steps both go through and are refused: a step refused early
 # (a bad quantity in it) leaves nothing picked for the rest of some others.
 SEEDS = [0, 3, 4, 5, 11, 14]
@@ -142,14 +142,15 @@ async def test_a_step_in_one_call_answers_and_books_exactly_as_the_reference(
 # Steps of plain stock (allocations named by the order they were made in: 50 + k),
 # most of which the functions answer: whole, partly picked, replayed with new
 # operations beside, and two they leave to the reference (a key of another
-# request; a quantity over what is left), refused whole.
+# request; a quantity over what is left), refused whole: each at an operation
+# that runs second (WH2 after WH1), after one the reference did.
 PLAIN_STEPS: list[list[tuple[Any, ...]]] = [
     [("pick", "p1", 50, 1, "STAGE"), ("pick", "p2", 51, 3, "STAGE")],
     [("ship", "s1", 54), ("ship", "s2", 55)],
     [("pick", "p3", 52, 1, "STAGE"), ("pick", "p4", 53, 4, "STAGE")],
-    [("ship", "s3", 56), ("ship", "p1", 57)],
+    [("ship", "p1", 56), ("ship", "s3", 57)],
     [("ship", "s3", 56), ("ship", "s4", 57)],
-    [("pick", "p5", 52, 1, "STAGE"), ("pick", "p6", 50, 5, "STAGE")],
+    [("pick", "p5", 50, 1, "STAGE"), ("pick", "p6", 52, 5, "STAGE")],
     [("pick", "p1", 50, 1, "STAGE"), ("pick", "p7", 52, 1, "STAGE"), ("pick", "p8", 50, 2, "B1")],
 ]
 
@@ -170,7 +171,7 @@ async def test_plain_steps_are_answered_by_the_functions_as_the_reference_answer
     (fast, fast_made), (reference, reference_made) = worlds
     deferred: list[int] = []  # the sizes of the steps the functions left to the reference
     for name in ("reference_pick_all", "reference_ship_all"):
-        monkeypatch.setattr(fulfilling, name, _counting(getattr(fulfilling, name), deferred))
+        monkeypatch.setattr(steps, name, _counting(getattr(steps, name), deferred))
     answers = await play(fast, fast_made, PLAIN_STEPS, WHOLE)
     monkeypatch.undo()
     expected = await play(reference, reference_made, PLAIN_STEPS, REFERENCE)
@@ -192,14 +193,14 @@ async def test_steps_over_the_same_items_in_opposite_orders_at_once_wait_and_nev
     caplog.set_level(logging.INFO)
     for sku in ("WIDGET", "GADGET"):
         await world.receive(sku, 40)
-    steps, orders = [], []
+    asked, orders = [], []
     for n in range(8):
         ids = {}
         for sku in ("WIDGET", "GADGET"):
             reservation = await world.reserve(sku, 2)
             ids[sku] = (await world.allocate(reservation.id)).allocations[0].id
         orders.append(("WIDGET", "GADGET") if n % 2 else ("GADGET", "WIDGET"))
-        steps.append(
+        asked.append(
             [
                 (
                     Caller(world.tenant_id, f"s{n}-{sku}", "test"),
@@ -208,7 +209,7 @@ async def test_steps_over_the_same_items_in_opposite_orders_at_once_wait_and_nev
                 for sku in orders[-1]
             ]
         )
-    results = await asyncio.gather(*(fulfilling.pick_all(world.sessions, s) for s in steps))
+    results = await asyncio.gather(*(steps.pick_all(world.sessions, s) for s in asked))
     for order, picked in zip(orders, results, strict=True):  # answered in the order asked
         assert [(r.allocations[0].sku, r.allocations[0].status) for r in picked] == [
             (sku, "picked") for sku in order
@@ -285,7 +286,7 @@ async def test_a_plain_step_is_one_call_and_a_key_of_another_request_keeps_nothi
 
     # The same through the Python operations: the functions answer, no reference.
     for name in ("reference_pick_all", "reference_ship_all"):
-        monkeypatch.setattr(fulfilling, name, _not_called)
+        monkeypatch.setattr(steps, name, _not_called)
     for sku in ("WIDGET", "GADGET"):
         reservation = await world.reserve(sku, 2)
         allocations.append((await world.allocate(reservation.id)).allocations[0].id)
@@ -293,12 +294,12 @@ async def test_a_plain_step_is_one_call_and_a_key_of_another_request_keeps_nothi
         (Caller(world.tenant_id, f"pick-{n}", "test"), PickAllocation(aid, 2, "STAGE"))
         for n, aid in enumerate(allocations[2:])
     ]
-    picked_results = await fulfilling.pick_all(world.sessions, picks)
+    picked_results = await steps.pick_all(world.sessions, picks)
     ships = [
         (Caller(world.tenant_id, f"ship-{n}", "test"), ShipAllocation(r.allocations[0].id))
         for n, r in enumerate(picked_results)
     ]
-    shipped_results = await fulfilling.ship_all(world.sessions, ships)
+    shipped_results = await steps.ship_all(world.sessions, ships)
     assert [r.allocations[0].status for r in shipped_results] == ["shipped", "shipped"]
     assert (await world.level("GADGET"))["on_hand"] == 5
     assert await world.violations() == []

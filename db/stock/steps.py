@@ -1,0 +1,126 @@
+"""An order's warehouse step — a pick or a ship of a fulfilment request, one
+operation per allocation — kept whole or not at all (migration 0022).
+
+    results = await pick_all(sessions, [(caller, PickAllocation(...)), ...])
+
+Each operation keeps its own key (a retry, or a step whose operations an older
+worker committed one by one, replays what was done and runs the rest). The step
+is one call of `oms_pick_all` / `oms_ship_all`, which runs the per-allocation
+functions (db/stock/fulfilling.py) in one statement: refused at any allocation,
+nothing of the step is kept, so the run's book never misses an allocation picked
+or shipped behind its back. When that call defers (SQLSTATE OMS01), the
+reference runs every operation in one transaction (operation.run_operations).
+
+Both paths run a step's operations in the order of the stock they move
+(warehouse, item), then as asked, and answer in the order asked: two steps over
+the same items take their locks in one order instead of deadlocking (a step still
+locks a later allocation's documents after an earlier one's stock rows; a
+deadlock with a single operation is broken by PostgreSQL and retried)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Allocation
+from db.stock import calls
+from db.stock.fulfilling import pick_operation, ship_operation
+from db.stock.operation import Caller, Operation, run_operations
+from domain.stock import AllocationResult, PickAllocation, ShipAllocation
+
+_PICK_ALL = (
+    "SELECT oms_pick_all(%s::bigint, %s::text[], %s::text[], %s, %s::bigint[], %s::bigint[],"
+    " %s::text[])"
+)
+_SHIP_ALL = "SELECT oms_ship_all(%s::bigint, %s::text[], %s::text[], %s, %s::bigint[])"
+
+Picks = Sequence[tuple[Caller, PickAllocation]]
+Ships = Sequence[tuple[Caller, ShipAllocation]]
+
+
+async def pick_all(
+    sessions: async_sessionmaker[AsyncSession], picks: Picks
+) -> list[AllocationResult]:
+    """A step's picks (a caller each: its own key), all kept or none."""
+    return await calls.call_all(
+        sessions,
+        "pick",
+        picks,
+        AllocationResult,
+        _PICK_ALL,
+        lambda digests: (
+            *_keyed(picks, digests),
+            _allocations(picks),
+            [command.quantity for _, command in picks],
+            [command.to_location for _, command in picks],
+        ),
+        lambda: reference_pick_all(sessions, picks),
+    )
+
+
+async def ship_all(
+    sessions: async_sessionmaker[AsyncSession], ships: Ships
+) -> list[AllocationResult]:
+    """A step's ships (a caller each: its own key), all kept or none."""
+    return await calls.call_all(
+        sessions,
+        "ship",
+        ships,
+        AllocationResult,
+        _SHIP_ALL,
+        lambda digests: (*_keyed(ships, digests), _allocations(ships)),
+        lambda: reference_ship_all(sessions, ships),
+    )
+
+
+async def reference_pick_all(
+    sessions: async_sessionmaker[AsyncSession], picks: Picks
+) -> list[AllocationResult]:
+    """The reference for a step's picks: each as `reference_pick`, in one transaction."""
+    return await _in_step_order(sessions, _allocations(picks), [pick_operation(*p) for p in picks])
+
+
+async def reference_ship_all(
+    sessions: async_sessionmaker[AsyncSession], ships: Ships
+) -> list[AllocationResult]:
+    """The reference for a step's ships: each as `reference_ship`, in one transaction."""
+    return await _in_step_order(sessions, _allocations(ships), [ship_operation(*s) for s in ships])
+
+
+def _allocations(step: Picks | Ships) -> list[int]:
+    return [command.allocation_id for _, command in step]
+
+
+def _keyed(step: Picks | Ships, digests: Sequence[str]) -> tuple[int, list[str], list[str], str]:
+    """The parameters a step's function starts with: its tenant, a key and a request
+    hash per operation, its actor (one tenant and one actor per step)."""
+    (tenant_id, actor), *others = {(caller.tenant_id, caller.actor) for caller, _ in step}
+    if others:
+        raise ValueError("a step's operations have one tenant and one actor")
+    return tenant_id, [caller.idempotency_key for caller, _ in step], list(digests), actor
+
+
+async def _in_step_order(
+    sessions: async_sessionmaker[AsyncSession],
+    allocation_ids: list[int],
+    operations: list[Operation[AllocationResult]],
+) -> list[AllocationResult]:
+    """A step's operations (one per allocation) in the order of the stock they move,
+    as `oms_step_order` runs them (an allocation not found last); results in the
+    order asked."""
+    tenant_id = operations[0].caller.tenant_id
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Allocation.id, Allocation.warehouse_id, Allocation.item_id).where(
+                Allocation.id.in_(allocation_ids), Allocation.tenant_id == tenant_id
+            )
+        )
+        stock = {row.id: (0, row.warehouse_id, row.item_id) for row in rows}
+    order = sorted(
+        range(len(operations)), key=lambda n: (stock.get(allocation_ids[n], (1, 0, 0)), n)
+    )
+    results = await run_operations(sessions, [operations[n] for n in order])
+    answered = dict(zip(order, results, strict=True))
+    return [answered[n] for n in range(len(operations))]
