@@ -255,9 +255,10 @@ class OrderActivities:
         return dataclasses.replace(await self._project_quietly(data.view), picked=picked)
 
     async def _pick(self, data: PickStockInput) -> PickStockResult:
-        """Every allocation of the pick, or none (one transaction): a pick refused at
-        its second allocation keeps nothing of the first, which stays open for the
-        step asked again. Each allocation keeps its own key (a retry replays it)."""
+        """Every allocation of the pick, or none (one transaction, db/stock/steps.py):
+        a pick refused at any allocation keeps nothing of the others, which stay open
+        for the step asked again. Each allocation keeps its own key (a retry replays
+        it)."""
         actor = actor_of(data.actor)
         picks = [
             (
