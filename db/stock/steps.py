@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Allocation
 from db.stock import calls
 from db.stock.fulfilling import pick_operation, ship_operation
 from db.stock.operation import Caller, Operation, run_operations
@@ -107,20 +106,15 @@ async def _in_step_order(
     allocation_ids: list[int],
     operations: list[Operation[AllocationResult]],
 ) -> list[AllocationResult]:
-    """A step's operations (one per allocation) in the order of the stock they move,
-    as `oms_step_order` runs them (an allocation not found last); results in the
+    """A step's operations (one per allocation) in the order `oms_step_order` runs
+    them (by the stock they move; an allocation not found last); results in the
     order asked."""
-    tenant_id = operations[0].caller.tenant_id
     async with sessions() as session:
-        rows = await session.execute(
-            select(Allocation.id, Allocation.warehouse_id, Allocation.item_id).where(
-                Allocation.id.in_(allocation_ids), Allocation.tenant_id == tenant_id
-            )
+        positions = await session.scalars(
+            text("SELECT oms_step_order(:t, CAST(:ids AS bigint[]))"),
+            {"t": operations[0].caller.tenant_id, "ids": allocation_ids},
         )
-        stock = {row.id: (0, row.warehouse_id, row.item_id) for row in rows}
-    order = sorted(
-        range(len(operations)), key=lambda n: (stock.get(allocation_ids[n], (1, 0, 0)), n)
-    )
+        order = [int(position) - 1 for position in positions]
     results = await run_operations(sessions, [operations[n] for n in order])
     answered = dict(zip(order, results, strict=True))
     return [answered[n] for n in range(len(operations))]

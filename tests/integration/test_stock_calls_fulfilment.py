@@ -107,28 +107,41 @@ async def play(world: World, made: list[int], steps: list[tuple[Any, ...]], ops:
             else:
                 result = await put_back(world.sessions, caller, PutBack(aid, step[3]))
         except DomainError as refusal:
-            detail = refusal.detail
-            for n, known in enumerate(made):
-                detail = re.sub(rf"allocation {known}\b", f"allocation #{n}", detail)
-            answers.append((type(refusal).__name__, detail, refusal.field))
+            answers.append(refused(refusal, made))
             continue
-        for a in result.allocations:
-            if a.id not in made:
-                made.append(a.id)
-            open_quantity[a.id] = a.quantity if a.status in ("allocated", "picked") else 0
-            open_in[a.id] = a.status if open_quantity[a.id] else "closed"
-        assert result.reservation is None
-        answers.append(
-            (
-                result.replayed,
-                result.shortfall,
-                [
-                    (made.index(a.id), a.warehouse, a.location, a.sku, a.lot, a.quantity, a.status)
-                    for a in result.allocations
-                ],
-            )
-        )
+        answers.append(answered(result, made, open_quantity, open_in))
     return answers
+
+
+def refused(refusal: DomainError, made: list[int]) -> tuple[Any, ...]:
+    """A refusal as an answer, allocation ids as the order they were made in."""
+    detail = refusal.detail
+    for n, known in enumerate(made):
+        detail = re.sub(rf"allocation {known}\b", f"allocation #{n}", detail)
+    return (type(refusal).__name__, detail, refusal.field)
+
+
+def answered(
+    result: AllocationResult,
+    made: list[int],
+    open_quantity: dict[int, int],
+    open_in: dict[int, str],
+) -> tuple[Any, ...]:
+    """A result as an answer; what it made and left open is noted for later steps."""
+    for a in result.allocations:
+        if a.id not in made:
+            made.append(a.id)
+        open_quantity[a.id] = a.quantity if a.status in ("allocated", "picked") else 0
+        open_in[a.id] = a.status if open_quantity[a.id] else "closed"
+    assert result.reservation is None
+    return (
+        result.replayed,
+        result.shortfall,
+        [
+            (made.index(a.id), a.warehouse, a.location, a.sku, a.lot, a.quantity, a.status)
+            for a in result.allocations
+        ],
+    )
 
 
 async def _worlds(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 import pytest
@@ -23,7 +22,13 @@ from db.stock.operation import Caller
 from domain.errors import DomainError
 from domain.stock import AllocationResult, PickAllocation, PutBack, ShipAllocation
 from tests.integration.stock_world import World
-from tests.integration.test_stock_calls_fulfilment import promise, scenario, target
+from tests.integration.test_stock_calls_fulfilment import (
+    answered,
+    promise,
+    refused,
+    scenario,
+    target,
+)
 from tests.integration.twin_worlds import books, twin
 
 WHOLE = (steps.pick_all, steps.ship_all)
@@ -78,30 +83,12 @@ async def play(
             else:
                 results = [await fulfilling.reference_put_back(world.sessions, *calls[0])]
         except DomainError as refusal:
-            detail = refusal.detail
-            for n, known in enumerate(made):
-                detail = re.sub(rf"allocation {known}\b", f"allocation #{n}", detail)
-            answers.append((type(refusal).__name__, detail, refusal.field))
+            answers.append(refused(refusal, made))
             # refused anywhere: nothing of the step was kept
             assert await _kept(world) == before
             continue
         before = await _kept(world)
-        for result in results:
-            for a in result.allocations:
-                if a.id not in made:
-                    made.append(a.id)
-                open_quantity[a.id] = a.quantity if a.status in ("allocated", "picked") else 0
-                open_in[a.id] = a.status if open_quantity[a.id] else "closed"
-            answers.append(
-                (
-                    result.replayed,
-                    result.shortfall,
-                    [
-                        (made.index(a.id), a.location, a.sku, a.quantity, a.status)
-                        for a in result.allocations
-                    ],
-                )
-            )
+        answers += [answered(r, made, open_quantity, open_in) for r in results]
     return answers
 
 
