@@ -40,8 +40,8 @@ from db.refusals import refused_value
 from db.stock.fulfilling import put_back
 from db.stock.on_hand import adjust
 from db.stock.operation import Caller, recorded, replayed
-from db.stock.promising import allocate, deallocate, release, reserve
-from db.stock.steps import pick_all, ship_all
+from db.stock.promising import deallocate, release, reserve
+from db.stock.steps import allocate_all, pick_all, ship_all
 from domain.allocation import WarehouseStock, decide_backorder, plan_reservation
 from domain.errors import DomainError
 from domain.order_book import with_picked_ids
@@ -198,33 +198,39 @@ class OrderActivities:
         return await self._allocate(data)
 
     async def _allocate(self, data: KeyedIds) -> AllocateResult:
-        """Allocate each reservation by its item's strategy. Picked goods need a
+        """Allocate each reservation by its item's strategy, all in one transaction
+        (db/stock/steps.py: refused at any reservation, nothing is kept; each keeps
+        its own key, so a retry replays what was done). Picked goods need a
         staging place: a reservation at a warehouse without one is not allocated
         (it stays reserved, the result names the warehouse, a `setup` alert says
         what to fix) and the order waits instead of failing."""
         places = await allocation_places(self._sessions, data.tenant_id, data.ids)
         where, staging, unstaged = places.warehouses, places.staging, places.unstaged
         await staging_alerts(self._sessions, data.tenant_id, staging, unstaged, places.alerted)
-        allocations = []
-        shortfall = {}
+        answers: dict[int, AllocationResult | None] = {}
+        step = []
         for reservation_id in data.ids:
             caller = Caller(data.tenant_id, f"{data.key}/{reservation_id}", actor_of(data.actor))
             if where.get(reservation_id) in unstaged:
                 # stays reserved until its warehouse can stage, unless this key
                 # allocated it already (its staging went away since): that replays
-                done = await recorded(self._sessions, caller, AllocationResult)
-                if done is None:
-                    continue
-                result = done
+                answers[reservation_id] = await recorded(self._sessions, caller, AllocationResult)
             else:
-                try:
-                    result = await allocate(
-                        self._sessions, caller, AllocateReservation(reservation_id)
-                    )
-                except InvalidTransition:
-                    continue  # nothing left to allocate (a retry after success)
-                except DomainError as error:
-                    raise business(error) from error
+                step.append((caller, AllocateReservation(reservation_id)))
+        try:
+            # None: nothing left to allocate (released meanwhile, or under another key)
+            done = await allocate_all(self._sessions, step)
+        except DomainError as error:
+            raise business(error) from error
+        answers.update(
+            (command.reservation_id, r) for (_, command), r in zip(step, done, strict=True)
+        )
+        allocations = []
+        shortfall = {}
+        for reservation_id in data.ids:
+            result = answers[reservation_id]
+            if result is None:
+                continue
             allocations += [
                 AllocatedStock(
                     reservation_id=reservation_id,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.models import Allocation, Item
 from db.stock.candidates import candidates, free_stock
 from db.stock.change import BalanceKey, Label, StockChange, lock_levels
-from db.stock.operation import Caller, OperationContext, run_operation
+from db.stock.operation import Caller, Operation, OperationContext, run_operations
 from db.stock.reservations import locked_reservation, portion, reservation_record
 from domain.allocation import Strategy, choose_stock
 from domain.stock import AllocateReservation, AllocationRecord, AllocationResult
@@ -23,6 +23,12 @@ async def reference_allocate(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: AllocateReservation
 ) -> AllocationResult:
     """The reference: every case, every refusal worded."""
+    (result,) = await run_operations(sessions, [allocate_operation(caller, command)])
+    return result
+
+
+def allocate_operation(caller: Caller, command: AllocateReservation) -> Operation[AllocationResult]:
+    """Allocate (part of) a reservation: InvalidTransition when nothing is left."""
 
     async def body(ctx: OperationContext) -> AllocationResult:
         r = await locked_reservation(ctx, command.reservation_id)
@@ -101,4 +107,10 @@ async def reference_allocate(
         await change.apply(ctx.session)
         return result
 
-    return await run_operation(sessions, caller, "allocate", command, AllocationResult, body)
+    return Operation(
+        caller=caller,
+        name="allocate",
+        command=command,
+        result_type=AllocationResult,
+        body=body,
+    )

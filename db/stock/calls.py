@@ -40,6 +40,7 @@ from observability.metrics import stock_operation
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 DEFER = "OMS01"  # the function left the call to the reference implementation
 
@@ -102,8 +103,8 @@ async def call_all(
     result_type: type[T],
     sql: str,
     params: Callable[[list[str]], Sequence[Any]],
-    reference: Callable[[], Awaitable[list[T]]],
-) -> list[T]:
+    reference: Callable[[], Awaitable[list[R]]],
+) -> list[T] | list[R]:
     """`call` for a step's operations (a caller and a command each): `sql` runs
     them all as one statement, so all are kept or none, and answers each in the
     order asked; when it defers, `reference` runs them all (in one transaction

@@ -273,6 +273,9 @@ class Operation(Generic[T]):
     command: Any
     result_type: type[T]
     body: Callable[[OperationContext], Awaitable[T]]
+    # Refusals that leave this operation out of a step (its answer None, nothing
+    # of it kept) instead of refusing the step: `run_passing` only.
+    passes: tuple[type[Exception], ...] = ()
 
 
 async def run_operation(
@@ -296,6 +299,16 @@ async def run_operations(
     """Operations in turn in one transaction, all kept or none: each claims its own
     key, or replays the result its key recorded (a step whose operations committed
     one by one before keeps them, and runs the rest)."""
+    if any(o.passes for o in operations):
+        raise ValueError("an operation that may pass runs through run_passing")
+    return [result for result in await run_passing(sessions, operations) if result is not None]
+
+
+async def run_passing(
+    sessions: async_sessionmaker[AsyncSession], operations: Sequence[Operation[T]]
+) -> list[T | None]:
+    """`run_operations`, except that an operation refused with one of its `passes`
+    is left out (None; a savepoint undoes what it began) and the rest go on."""
     with contextlib.ExitStack() as counted:
         for name, count in Counter(o.name for o in operations).items():
             counted.enter_context(stock_operation(name, count))
@@ -304,16 +317,17 @@ async def run_operations(
 
 async def _run(
     sessions: async_sessionmaker[AsyncSession], operations: Sequence[Operation[T]]
-) -> list[T]:
+) -> list[T | None]:
     digests = [request_hash(o.name, o.command, type(o.command)) for o in operations]
     label = "+".join(sorted({o.name for o in operations}))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             async with sessions() as session, session.begin():
-                return [
-                    await _one(session, operation, digest)
-                    for operation, digest in zip(operations, digests, strict=True)
-                ]
+                results: list[T | None] = []
+                for operation, digest in zip(operations, digests, strict=True):
+                    result: T | None = await _one(session, operation, digest)
+                    results.append(result)
+                return results
         except DBAPIError as error:
             sqlstate = failures.sqlstate(error)
             # Safe to repeat: the same key replays if the lost attempt committed.
@@ -325,8 +339,19 @@ async def _run(
     raise RuntimeError(f"{label}: gave up after {MAX_ATTEMPTS} attempts")
 
 
-async def _one(session: AsyncSession, operation: Operation[T], digest: str) -> T:
-    """One operation in the caller's transaction: its key claimed, else replayed."""
+async def _one(session: AsyncSession, operation: Operation[T], digest: str) -> T | None:
+    """One operation in the caller's transaction: its key claimed, else replayed;
+    None when it passes."""
+    if not operation.passes:
+        return await _claimed(session, operation, digest)
+    try:
+        async with session.begin_nested():
+            return await _claimed(session, operation, digest)
+    except operation.passes:
+        return None
+
+
+async def _claimed(session: AsyncSession, operation: Operation[T], digest: str) -> T:
     caller = operation.caller
     ctx = OperationContext(
         session, caller, operation.name, digest, Catalogue(session, caller.tenant_id)

@@ -1,5 +1,6 @@
-"""An order's warehouse step — a pick or a ship of a fulfilment request, one
-operation per allocation — kept whole or not at all (migration 0022).
+"""An order's step — the allocation of its reservations (migration 0023), a pick
+or a ship of a fulfilment request (0022), one operation per reservation or
+allocation — kept whole or not at all.
 
     results = await pick_all(sessions, [(caller, PickAllocation(...)), ...])
 
@@ -19,24 +20,82 @@ deadlock with a single operation is broken by PostgreSQL and retried)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.stock import calls
+from db.stock.allocating import allocate_operation
 from db.stock.fulfilling import pick_operation, ship_operation
-from db.stock.operation import Caller, Operation, run_operations
-from domain.stock import AllocationResult, PickAllocation, ShipAllocation
+from db.stock.operation import Caller, Operation, run_operations, run_passing
+from domain.stock import (
+    AllocateReservation,
+    AllocationResult,
+    InvalidTransition,
+    PickAllocation,
+    ShipAllocation,
+)
 
 _PICK_ALL = (
     "SELECT oms_pick_all(%s::bigint, %s::text[], %s::text[], %s, %s::bigint[], %s::bigint[],"
     " %s::text[])"
 )
 _SHIP_ALL = "SELECT oms_ship_all(%s::bigint, %s::text[], %s::text[], %s, %s::bigint[])"
+_ALLOCATE_ALL = (
+    "SELECT oms_allocate_all(%s::bigint, %s::text[], %s::text[], %s::bigint[], %s::bigint[],"
+    " %s::text[], %s::text[])"
+)
 
+T = TypeVar("T")
+
+Allocations = Sequence[tuple[Caller, AllocateReservation]]
 Picks = Sequence[tuple[Caller, PickAllocation]]
 Ships = Sequence[tuple[Caller, ShipAllocation]]
+
+
+async def allocate_all(
+    sessions: async_sessionmaker[AsyncSession], allocations: Allocations
+) -> list[AllocationResult | None]:
+    """A step's allocations (a caller each: its own key), all kept or none; None
+    for a reservation with nothing left to allocate (released meanwhile, or
+    allocated under another key), which the step leaves out."""
+    answers: list[AllocationResult] | list[AllocationResult | None] = await calls.call_all(
+        sessions,
+        "allocate",
+        allocations,
+        AllocationResult,
+        _ALLOCATE_ALL,
+        lambda digests: (
+            *_keyed(allocations, digests)[:3],
+            _reservations(allocations),
+            [command.quantity for _, command in allocations],
+            [command.reference_type for _, command in allocations],
+            [command.reference_id for _, command in allocations],
+        ),
+        lambda: reference_allocate_all(sessions, allocations),
+    )
+    return list(answers)
+
+
+async def reference_allocate_all(
+    sessions: async_sessionmaker[AsyncSession], allocations: Allocations
+) -> list[AllocationResult | None]:
+    """The reference for a step's allocations: each as `reference_allocate`, in one
+    transaction; one with nothing left (InvalidTransition) is left out (None)."""
+    if not allocations:
+        return []
+    operations = [
+        dataclasses.replace(allocate_operation(*a), passes=(InvalidTransition,))
+        for a in allocations
+    ]
+    order = await _step_order(
+        sessions, "oms_reservation_order", allocations[0][0].tenant_id, _reservations(allocations)
+    )
+    results = await run_passing(sessions, [operations[n] for n in order])
+    return _as_asked(order, results)
 
 
 async def pick_all(
@@ -92,7 +151,13 @@ def _allocations(step: Picks | Ships) -> list[int]:
     return [command.allocation_id for _, command in step]
 
 
-def _keyed(step: Picks | Ships, digests: Sequence[str]) -> tuple[int, list[str], list[str], str]:
+def _reservations(step: Allocations) -> list[int]:
+    return [command.reservation_id for _, command in step]
+
+
+def _keyed(
+    step: Allocations | Picks | Ships, digests: Sequence[str]
+) -> tuple[int, list[str], list[str], str]:
     """The parameters a step's function starts with: its tenant, a key and a request
     hash per operation, its actor (one tenant and one actor per step)."""
     (tenant_id, actor), *others = {(caller.tenant_id, caller.actor) for caller, _ in step}
@@ -109,12 +174,26 @@ async def _in_step_order(
     """A step's operations (one per allocation) in the order `oms_step_order` runs
     them (by the stock they move; an allocation not found last); results in the
     order asked."""
+    order = await _step_order(
+        sessions, "oms_step_order", operations[0].caller.tenant_id, allocation_ids
+    )
+    return _as_asked(order, await run_operations(sessions, [operations[n] for n in order]))
+
+
+async def _step_order(
+    sessions: async_sessionmaker[AsyncSession], function: str, tenant_id: int, ids: list[int]
+) -> list[int]:
+    """The positions (from 0) of a step's operations in the order `function` (a
+    step's function runs them in) gives, the same order on both paths."""
     async with sessions() as session:
         positions = await session.scalars(
-            text("SELECT oms_step_order(:t, CAST(:ids AS bigint[]))"),
-            {"t": operations[0].caller.tenant_id, "ids": allocation_ids},
+            text(f"SELECT {function}(:t, CAST(:ids AS bigint[]))"),
+            {"t": tenant_id, "ids": ids},
         )
-        order = [int(position) - 1 for position in positions]
-    results = await run_operations(sessions, [operations[n] for n in order])
+        return [int(position) - 1 for position in positions]
+
+
+def _as_asked(order: list[int], results: Sequence[T]) -> list[T]:
+    """Results of operations run in `order` (positions asked), in the order asked."""
     answered = dict(zip(order, results, strict=True))
-    return [answered[n] for n in range(len(operations))]
+    return [answered[n] for n in range(len(order))]

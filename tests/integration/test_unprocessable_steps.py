@@ -166,10 +166,10 @@ async def test_an_allocation_that_fails_after_the_reservation_allocated_part_los
     world: World, dev_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     """order-reserve-and-allocate: the reservation allocates too. When the second
-    line's allocation fails there (the first one's committed), the allocation step
-    runs under the same key: the first line's allocation replays into it, the
-    second is retried until it goes through, and the order holds one allocation
-    per line, no more."""
+    line's allocation fails there (the whole allocation is undone: one transaction,
+    db/stock/steps.py; a worker before that committed the first line's), the
+    allocation step runs under the same key, is retried until it goes through, and
+    the order holds one allocation per line, no more."""
     await world.receive("WIDGET", 5)
     await world.receive("FABRIC", 5)
     queue = unique("midway")
@@ -212,8 +212,9 @@ async def test_a_step_refused_after_part_of_it_committed_gives_that_part_back_to
     table: str,
     step: str,
 ) -> None:
-    """The second line's reservation (or allocation) is refused for good after the
-    first line's committed: the step fails, so the run never learns of the first,
+    """The second line's reservation is refused for good after the first line's
+    committed (an allocation step is one transaction: nothing of it is kept, but
+    the reservation stays): the step fails, so the run never learns of the first,
     and the order is rejected. Its compensation gives back what the books hold for
     the order's lines, so the first line's stock is free again, not promised to a
     closed order (order-gives-back-by-reference)."""
