@@ -41,8 +41,13 @@ from db.stock.fulfilling import put_back
 from db.stock.on_hand import adjust
 from db.stock.operation import Caller, recorded, replayed
 from db.stock.promising import deallocate, release, reserve
-from db.stock.steps import allocate_all, pick_all, ship_all
-from domain.allocation import WarehouseStock, decide_backorder, plan_reservation
+from db.stock.steps import allocate_all, pick_all, reserve_all, ship_all
+from domain.allocation import (
+    WarehouseStock,
+    decide_backorder,
+    plan_reservation,
+    plan_reservations,
+)
 from domain.errors import DomainError
 from domain.order_book import with_picked_ids
 from domain.stock import (
@@ -71,6 +76,14 @@ def _may_wait(read: LineRead, need: LineNeed, short: int) -> int:
         read.policy, short, limit=read.limit, already_backordered=read.waiting
     )
     return decision.backordered
+
+
+def _line_command(
+    data: ReserveLinesInput, need: LineNeed, plan: list[tuple[WarehouseStock, int]]
+) -> ReserveStock:
+    """The reservation of an order line where its plan says."""
+    lines = [ReserveLine(w.code, need.sku, quantity) for w, quantity in plan]
+    return ReserveStock(lines, "order", f"{data.order_number}/{need.line_id}")
 
 
 class OrderActivities:
@@ -109,11 +122,14 @@ class OrderActivities:
             keys,
             [need.sku for need in data.lines],
         )
+        at_once = await self._reserve_at_once(data, keys, reads)
         results = []
         reserved: set[str] = set()  # SKUs an earlier line took: their stock is read again
-        for need, key, read in zip(data.lines, keys, reads, strict=True):
-            if read.recorded is not None:
-                done: ReservationsResult = replayed(read.recorded, ReservationsResult)
+        for n, (need, key, read) in enumerate(zip(data.lines, keys, reads, strict=True)):
+            if at_once is not None:
+                done = at_once[n]
+            elif read.recorded is not None:
+                done = replayed(read.recorded, ReservationsResult)
             else:
                 stock = None if need.sku in reserved else read.stock
                 done = await self._reserve_line(
@@ -138,6 +154,47 @@ class OrderActivities:
             return outcome
         allocated = await self._allocate_at_once(data.tenant_id, data.allocate_key, results)
         return dataclasses.replace(outcome, allocated=allocated)
+
+    async def _reserve_at_once(
+        self, data: ReserveLinesInput, keys: list[str], reads: list[LineRead]
+    ) -> list[ReservationsResult] | None:
+        """Every line planned on the step's one read and reserved in one call, all
+        kept or none (db/stock/steps.py; a line recorded before replays). None when
+        a line is short of its plan (the stock moved since the read): nothing was
+        kept, and the lines are reserved one by one, each planned again."""
+        todo = [n for n, read in enumerate(reads) if read.recorded is None]
+        stocks = [reads[n].stock for n in todo]
+        if None in stocks:
+            return None  # a SKU's stock is read the long way (lots past expiry)
+        plans = plan_reservations(
+            [
+                (data.lines[n].sku, data.lines[n].quantity, stock)
+                for n, stock in zip(todo, stocks, strict=True)
+                if stock is not None
+            ],
+            preferred=data.preferred_warehouse,
+            allow_split=data.allow_split,
+        )
+        answers = [
+            ReservationsResult([])
+            if read.recorded is None
+            else replayed(read.recorded, ReservationsResult)
+            for read in reads
+        ]
+        step = [
+            (n, Caller(data.tenant_id, keys[n], ACTOR), _line_command(data, data.lines[n], plan))
+            for n, plan in zip(todo, plans, strict=True)
+            if plan  # nothing to reserve anywhere: the line is short, nothing recorded
+        ]
+        try:
+            done = await reserve_all(self._sessions, [(c, command) for _, c, command in step])
+        except InsufficientStock:
+            return None
+        except DomainError as error:
+            raise business(error) from error
+        for (n, _, _), result in zip(step, done, strict=True):
+            answers[n] = result
+        return answers
 
     async def _allocate_at_once(
         self, tenant_id: int, key: str, lines: list[LineReservation]
@@ -173,10 +230,8 @@ class OrderActivities:
             stock = None
             if not plan:
                 return ReservationsResult([])
-            lines = [ReserveLine(w.code, need.sku, quantity) for w, quantity in plan]
-            command = ReserveStock(lines, "order", f"{data.order_number}/{need.line_id}")
             try:
-                return await reserve(self._sessions, caller, command)
+                return await reserve(self._sessions, caller, _line_command(data, need, plan))
             except InsufficientStock:
                 continue
             except DomainError as error:

@@ -4,7 +4,7 @@ choice (FIFO / LIFO / FEFO) for allocations, and the backorder policy."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -183,6 +183,26 @@ def plan_reservation(
         if remaining == 0:
             break
     return plan, remaining
+
+
+def plan_reservations(
+    lines: Sequence[tuple[str, int, Sequence[WarehouseStock]]],
+    *,
+    preferred: str | None = None,
+    allow_split: bool = False,
+) -> list[list[tuple[WarehouseStock, int]]]:
+    """Where to reserve each of a step's lines (sku, quantity, the SKU's stock read
+    once for the step): a line's plan is `plan_reservation`'s on what the lines
+    before it of the same SKU left."""
+    left: dict[str, list[WarehouseStock]] = {}
+    plans = []
+    for sku, quantity, stock in lines:
+        here = left.get(sku, list(stock))
+        plan, _ = plan_reservation(here, quantity, preferred=preferred, allow_split=allow_split)
+        taken = {w.code: q for w, q in plan}
+        left[sku] = [replace(w, available=w.available - taken.get(w.code, 0)) for w in here]
+        plans.append(plan)
+    return plans
 
 
 @dataclass(frozen=True)

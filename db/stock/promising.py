@@ -15,7 +15,7 @@ from db.stock import calls
 from db.stock.allocating import reference_allocate
 from db.stock.availability import refuse_expired_promises
 from db.stock.change import BalanceKey, Label, Place, StockChange
-from db.stock.operation import Caller, OperationContext, run_operation
+from db.stock.operation import Caller, Operation, OperationContext, run_operation, run_operations
 from db.stock.reservations import locked_reservation, portion, reservation_record
 from domain.allocation import LotStatus, lot_status_on
 from domain.errors import InvalidInput, NotFound
@@ -76,6 +76,12 @@ async def reference_reserve(
     sessions: async_sessionmaker[AsyncSession], caller: Caller, command: ReserveStock
 ) -> ReservationsResult:
     """The reference: every case, every refusal worded."""
+    (result,) = await run_operations(sessions, [reserve_operation(caller, command)])
+    return result
+
+
+def reserve_operation(caller: Caller, command: ReserveStock) -> Operation[ReservationsResult]:
+    """Reserve every line or nothing: InsufficientStock names every short line."""
 
     async def body(ctx: OperationContext) -> ReservationsResult:
         if not command.lines:
@@ -130,7 +136,9 @@ async def reference_reserve(
         await refuse_expired_promises(ctx.session, change, today)
         return result
 
-    return await run_operation(sessions, caller, "reserve", command, ReservationsResult, body)
+    return Operation(
+        caller=caller, name="reserve", command=command, result_type=ReservationsResult, body=body
+    )
 
 
 async def release(

@@ -1,6 +1,7 @@
-"""An order's step — the allocation of its reservations (migration 0023), a pick
-or a ship of a fulfilment request (0022), one operation per reservation or
-allocation — kept whole or not at all.
+"""An order's step — the reservation of its lines (migration 0024), the
+allocation of its reservations (0023), a pick or a ship of a fulfilment request
+(0022), one operation per line, reservation or allocation — kept whole or not at
+all.
 
     results = await pick_all(sessions, [(caller, PickAllocation(...)), ...])
 
@@ -22,7 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,11 +33,14 @@ from db.stock import calls
 from db.stock.allocating import allocate_operation
 from db.stock.fulfilling import pick_operation, ship_operation
 from db.stock.operation import Caller, Operation, run_operations, run_passing
+from db.stock.promising import reserve_operation
 from domain.stock import (
     AllocateReservation,
     AllocationResult,
     InvalidTransition,
     PickAllocation,
+    ReservationsResult,
+    ReserveStock,
     ShipAllocation,
 )
 
@@ -49,11 +54,64 @@ _ALLOCATE_ALL = (
     " %s::text[], %s::text[])"
 )
 
+_RESERVE_ALL = (
+    "SELECT oms_reserve_all(%s::bigint, %s::text[], %s::text[], %s::text[], %s::text[],"
+    " %s::timestamptz[], %s::date, %s::int[], %s::text[], %s::text[], %s::bigint[])"
+)
+
 T = TypeVar("T")
 
+Reserves = Sequence[tuple[Caller, ReserveStock]]
 Allocations = Sequence[tuple[Caller, AllocateReservation]]
 Picks = Sequence[tuple[Caller, PickAllocation]]
 Ships = Sequence[tuple[Caller, ShipAllocation]]
+
+
+async def reserve_all(
+    sessions: async_sessionmaker[AsyncSession], reserves: Reserves
+) -> list[ReservationsResult]:
+    """A step's reservations (a caller each: its own key; a command each, of one
+    line or several), all kept or none: a line short refuses the step
+    (InsufficientStock naming that line's short lines) and nothing is kept."""
+    if any(
+        not c.lines or not c.source_type.strip() or any(x.lot for x in c.lines) for _, c in reserves
+    ):
+        return await reference_reserve_all(sessions, reserves)  # not the function's
+    commands = [command for _, command in reserves]
+    return await calls.call_all(
+        sessions,
+        "reserve",
+        reserves,
+        ReservationsResult,
+        _RESERVE_ALL,
+        lambda digests: (
+            *_keyed(reserves, digests)[:3],
+            [c.source_type for c in commands],
+            [c.source_id for c in commands],
+            [c.expires_at for c in commands],
+            datetime.now(UTC).date(),
+            *_reserve_lines(reserves),
+        ),
+        lambda: reference_reserve_all(sessions, reserves),
+    )
+
+
+async def reference_reserve_all(
+    sessions: async_sessionmaker[AsyncSession], reserves: Reserves
+) -> list[ReservationsResult]:
+    """The reference for a step's reservations: each as `reference_reserve`, in one
+    transaction."""
+    if not reserves:
+        return []
+    lines, warehouses, skus, _ = _reserve_lines(reserves)
+    order = await _step_order(
+        sessions,
+        "SELECT oms_line_order(:t, CAST(:l AS int[]), CAST(:w AS text[]), CAST(:s AS text[]))",
+        {"t": reserves[0][0].tenant_id, "l": lines, "w": warehouses, "s": skus},
+    )
+    order += [n for n in range(len(reserves)) if n not in order]  # a command of no lines
+    operations = [reserve_operation(*reserves[n]) for n in order]
+    return _as_asked(order, await run_operations(sessions, operations))
 
 
 async def allocate_all(
@@ -92,7 +150,9 @@ async def reference_allocate_all(
         for a in allocations
     ]
     order = await _step_order(
-        sessions, "oms_reservation_order", allocations[0][0].tenant_id, _reservations(allocations)
+        sessions,
+        "SELECT oms_reservation_order(:t, CAST(:ids AS bigint[]))",
+        {"t": allocations[0][0].tenant_id, "ids": _reservations(allocations)},
     )
     results = await run_passing(sessions, [operations[n] for n in order])
     return _as_asked(order, results)
@@ -151,12 +211,26 @@ def _allocations(step: Picks | Ships) -> list[int]:
     return [command.allocation_id for _, command in step]
 
 
+def _reserve_lines(step: Reserves) -> tuple[list[int], list[str], list[str], list[int]]:
+    """A step's reservation lines, flat: each one's step line (from 1), warehouse,
+    SKU and quantity."""
+    flat = [
+        (n, line.warehouse, line.sku, line.quantity)
+        for n, (_, command) in enumerate(step, start=1)
+        for line in command.lines
+    ]
+    if not flat:
+        return [], [], [], []
+    lines, warehouses, skus, quantities = (list(column) for column in zip(*flat, strict=True))
+    return lines, warehouses, skus, quantities
+
+
 def _reservations(step: Allocations) -> list[int]:
     return [command.reservation_id for _, command in step]
 
 
 def _keyed(
-    step: Allocations | Picks | Ships, digests: Sequence[str]
+    step: Sequence[tuple[Caller, Any]], digests: Sequence[str]
 ) -> tuple[int, list[str], list[str], str]:
     """The parameters a step's function starts with: its tenant, a key and a request
     hash per operation, its actor (one tenant and one actor per step)."""
@@ -175,21 +249,20 @@ async def _in_step_order(
     them (by the stock they move; an allocation not found last); results in the
     order asked."""
     order = await _step_order(
-        sessions, "oms_step_order", operations[0].caller.tenant_id, allocation_ids
+        sessions,
+        "SELECT oms_step_order(:t, CAST(:ids AS bigint[]))",
+        {"t": operations[0].caller.tenant_id, "ids": allocation_ids},
     )
     return _as_asked(order, await run_operations(sessions, [operations[n] for n in order]))
 
 
 async def _step_order(
-    sessions: async_sessionmaker[AsyncSession], function: str, tenant_id: int, ids: list[int]
+    sessions: async_sessionmaker[AsyncSession], sql: str, params: dict[str, Any]
 ) -> list[int]:
-    """The positions (from 0) of a step's operations in the order `function` (a
-    step's function runs them in) gives, the same order on both paths."""
+    """The positions (from 0) of a step's operations in the order a step's function
+    runs them in (`sql`, its order function), so both paths run them alike."""
     async with sessions() as session:
-        positions = await session.scalars(
-            text(f"SELECT {function}(:t, CAST(:ids AS bigint[]))"),
-            {"t": tenant_id, "ids": ids},
-        )
+        positions = await session.scalars(text(sql), params)
         return [int(position) - 1 for position in positions]
 
 

@@ -203,7 +203,7 @@ async def test_an_allocation_that_fails_after_the_reservation_allocated_part_los
 @pytest.mark.parametrize(
     ("table", "step"), [("reservations", "reserve_lines"), ("allocations", "allocate_reservations")]
 )
-async def test_a_step_refused_after_part_of_it_committed_gives_that_part_back_too(
+async def test_a_step_refused_for_good_at_its_second_line_rejects_the_order_keeping_nothing(
     world: World,
     dev_env: WorkflowEnvironment,
     dev_worker: Worker,
@@ -212,12 +212,13 @@ async def test_a_step_refused_after_part_of_it_committed_gives_that_part_back_to
     table: str,
     step: str,
 ) -> None:
-    """The second line's reservation is refused for good after the first line's
-    committed (an allocation step is one transaction: nothing of it is kept, but
-    the reservation stays): the step fails, so the run never learns of the first,
-    and the order is rejected. Its compensation gives back what the books hold for
-    the order's lines, so the first line's stock is free again, not promised to a
-    closed order (order-gives-back-by-reference)."""
+    """The second line's reservation (or allocation) is refused for good: the step
+    fails and the order is rejected, and the first line's stock is free again, not
+    promised to a closed order. The step is one transaction (db/stock/steps.py),
+    so nothing of it was kept. (A worker before migrations 0023/0024 committed the
+    first line's, which the run never learned of; the compensation gives back what
+    the books hold for the order's lines: order-gives-back-by-reference,
+    test_give_back.py.)"""
     await world.receive("WIDGET", 5)
     await world.receive("FABRIC", 5)
     fabric = await item_id(sessions, world, "FABRIC")

@@ -17,6 +17,7 @@ from domain.allocation import (
     expired_unmarked,
     lot_status_on,
     plan_reservation,
+    plan_reservations,
     usable,
 )
 
@@ -171,6 +172,37 @@ def test_a_reservation_plan_never_exceeds_available(
         assert len(plan) <= 1
     if split or len(stocks) == 1:
         assert short == max(0, quantity - sum(stocks))
+
+
+@given(
+    st.lists(st.integers(0, 30), min_size=1, max_size=4),
+    st.lists(st.tuples(st.sampled_from("AB"), st.integers(1, 40)), min_size=1, max_size=6),
+    st.booleans(),
+    st.sampled_from([None, "W0", "W2"]),
+)
+def test_a_step_plan_is_each_line_planned_on_what_the_lines_before_left(
+    stocks: list[int], needs: list[tuple[str, int]], split: bool, preferred: str | None
+) -> None:
+    """One read serves the whole step: its plans are those of planning line after
+    line on the stock each left, so a SKU's lines together never take more than a
+    warehouse has, and one SKU's lines leave another's stock alone."""
+    read = {
+        sku: [_wh(f"W{i}", i, a + offset, wid=i + 1) for i, a in enumerate(stocks)]
+        for sku, offset in (("A", 0), ("B", 5))
+    }
+    plans = plan_reservations(
+        [(sku, quantity, read[sku]) for sku, quantity in needs],
+        preferred=preferred,
+        allow_split=split,
+    )
+    stock = {sku: {w.code: w.available for w in ws} for sku, ws in read.items()}
+    for (sku, quantity), plan in zip(needs, plans, strict=True):
+        now = [_wh(w.code, w.priority, stock[sku][w.code], wid=w.warehouse_id) for w in read[sku]]
+        expected, _ = plan_reservation(now, quantity, preferred=preferred, allow_split=split)
+        assert [(w.code, q) for w, q in plan] == [(w.code, q) for w, q in expected]
+        for w, q in plan:
+            stock[sku][w.code] -= q
+    assert all(left >= 0 for by_code in stock.values() for left in by_code.values())
 
 
 @pytest.mark.parametrize(
