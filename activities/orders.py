@@ -10,12 +10,12 @@ from collections.abc import Awaitable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.order_lines import line_reservation, reserve_at_once, reserve_line
 from activities.refusals import ACTOR, actor_of, business
 from contracts.orders import (
     AllocatedStock,
     AllocateResult,
     KeyedIds,
-    LineNeed,
     LineReservation,
     OrderStockInput,
     OrderView,
@@ -26,7 +26,6 @@ from contracts.orders import (
     ProjectStepsInput,
     PutBackInput,
     RecordOrderInput,
-    ReservedPart,
     ReserveLinesInput,
     ReserveLinesResult,
     ShipAndProjectInput,
@@ -34,20 +33,13 @@ from contracts.orders import (
 )
 from db.alerts import staging_alerts
 from db.order_projection import OrderProjection
-from db.order_steps import LineRead, allocation_places, held_for_order, line_reads
-from db.orders import reservable
+from db.order_steps import allocation_places, held_for_order, line_reads
 from db.refusals import refused_value
 from db.stock.fulfilling import put_back
 from db.stock.on_hand import adjust
 from db.stock.operation import Caller, recorded, replayed
-from db.stock.promising import deallocate, release, reserve
-from db.stock.steps import allocate_all, pick_all, reserve_all, ship_all
-from domain.allocation import (
-    WarehouseStock,
-    decide_backorder,
-    plan_reservation,
-    plan_reservations,
-)
+from db.stock.promising import deallocate, release
+from db.stock.steps import allocate_all, pick_all, ship_all
 from domain.errors import DomainError
 from domain.order_book import with_picked_ids
 from domain.stock import (
@@ -55,35 +47,13 @@ from domain.stock import (
     AllocateReservation,
     AllocationResult,
     Deallocate,
-    InsufficientStock,
     InvalidTransition,
     PickAllocation,
     PutBack,
     ReleaseReservation,
     ReservationsResult,
-    ReserveLine,
-    ReserveStock,
     ShipAllocation,
 )
-
-
-def _may_wait(read: LineRead, need: LineNeed, short: int) -> int:
-    """How much of a short line may wait for stock (its item's backorder policy)."""
-    if short == 0:
-        return 0
-    assert read.policy is not None, need.sku
-    decision = decide_backorder(
-        read.policy, short, limit=read.limit, already_backordered=read.waiting
-    )
-    return decision.backordered
-
-
-def _line_command(
-    data: ReserveLinesInput, need: LineNeed, plan: list[tuple[WarehouseStock, int]]
-) -> ReserveStock:
-    """The reservation of an order line where its plan says."""
-    lines = [ReserveLine(w.code, need.sku, quantity) for w, quantity in plan]
-    return ReserveStock(lines, "order", f"{data.order_number}/{need.line_id}")
 
 
 class OrderActivities:
@@ -113,7 +83,9 @@ class OrderActivities:
     async def reserve_lines(self, data: ReserveLinesInput) -> ReserveLinesResult:
         """Reserve each line where the plan says (preferred warehouse, priority,
         split if allowed); a line's key replays its first result on a retry. What
-        every line is planned on is read at once, before the first reservation."""
+        every line is planned on is read at once, and the lines are reserved in one
+        call, all kept or none; line by line when the stock moved since that read
+        (activities/order_lines.py)."""
         keys = [f"{data.key}/{need.line_id}" for need in data.lines]
         reads = await line_reads(
             self._sessions,
@@ -122,79 +94,25 @@ class OrderActivities:
             keys,
             [need.sku for need in data.lines],
         )
-        at_once = await self._reserve_at_once(data, keys, reads)
-        results = []
-        reserved: set[str] = set()  # SKUs an earlier line took: their stock is read again
-        for n, (need, key, read) in enumerate(zip(data.lines, keys, reads, strict=True)):
-            if at_once is not None:
-                done = at_once[n]
-            elif read.recorded is not None:
-                done = replayed(read.recorded, ReservationsResult)
-            else:
-                stock = None if need.sku in reserved else read.stock
-                done = await self._reserve_line(
-                    Caller(data.tenant_id, key, ACTOR), data, need, stock
+        done = await reserve_at_once(self._sessions, data, keys, reads)
+        if done is None:  # line by line, each planned on the stock there is now
+            done = [
+                replayed(read.recorded, ReservationsResult)
+                if read.recorded is not None
+                else await reserve_line(
+                    self._sessions, Caller(data.tenant_id, key, ACTOR), data, need
                 )
-            reserved.add(need.sku)
-            parts = [
-                ReservedPart(reservation_id=r.id, warehouse=r.warehouse, quantity=r.quantity)
-                for r in done.reservations
+                for need, key, read in zip(data.lines, keys, reads, strict=True)
             ]
-            short = need.quantity - sum(p.quantity for p in parts)
-            results.append(
-                LineReservation(
-                    line_id=need.line_id,
-                    parts=parts,
-                    short=short,
-                    may_wait=_may_wait(read, need, short),
-                )
-            )
+        results = [
+            line_reservation(read, need, line)
+            for need, read, line in zip(data.lines, reads, done, strict=True)
+        ]
         outcome = ReserveLinesResult(lines=results)
         if data.allocate_key is None or not outcome.in_full:
             return outcome
         allocated = await self._allocate_at_once(data.tenant_id, data.allocate_key, results)
         return dataclasses.replace(outcome, allocated=allocated)
-
-    async def _reserve_at_once(
-        self, data: ReserveLinesInput, keys: list[str], reads: list[LineRead]
-    ) -> list[ReservationsResult] | None:
-        """Every line planned on the step's one read and reserved in one call, all
-        kept or none (db/stock/steps.py; a line recorded before replays). None when
-        a line is short of its plan (the stock moved since the read): nothing was
-        kept, and the lines are reserved one by one, each planned again."""
-        todo = [n for n, read in enumerate(reads) if read.recorded is None]
-        stocks = [reads[n].stock for n in todo]
-        if None in stocks:
-            return None  # a SKU's stock is read the long way (lots past expiry)
-        plans = plan_reservations(
-            [
-                (data.lines[n].sku, data.lines[n].quantity, stock)
-                for n, stock in zip(todo, stocks, strict=True)
-                if stock is not None
-            ],
-            preferred=data.preferred_warehouse,
-            allow_split=data.allow_split,
-        )
-        answers = [
-            ReservationsResult([])
-            if read.recorded is None
-            else replayed(read.recorded, ReservationsResult)
-            for read in reads
-        ]
-        step = [
-            (n, Caller(data.tenant_id, keys[n], ACTOR), _line_command(data, data.lines[n], plan))
-            for n, plan in zip(todo, plans, strict=True)
-            if plan  # nothing to reserve anywhere: the line is short, nothing recorded
-        ]
-        try:
-            done = await reserve_all(self._sessions, [(c, command) for _, c, command in step])
-        except InsufficientStock:
-            return None
-        except DomainError as error:
-            raise business(error) from error
-        for (n, _, _), result in zip(step, done, strict=True):
-            answers[n] = result
-        return answers
 
     async def _allocate_at_once(
         self, tenant_id: int, key: str, lines: list[LineReservation]
@@ -209,34 +127,6 @@ class OrderActivities:
         except Exception as error:
             activity.logger.warning("allocation left to its own step: %s", error)
             return None
-
-    async def _reserve_line(
-        self,
-        caller: Caller,
-        data: ReserveLinesInput,
-        need: LineNeed,
-        stock: list[WarehouseStock] | None,
-    ) -> ReservationsResult:
-        """`stock`: what the warehouses had when the step began (None: read it now)."""
-        for _ in range(5):  # stock moves under us: plan again with what is there now
-            if stock is None:
-                stock = await reservable(self._sessions, data.tenant_id, need.sku)
-            plan, _ = plan_reservation(
-                stock,
-                need.quantity,
-                preferred=data.preferred_warehouse,
-                allow_split=data.allow_split,
-            )
-            stock = None
-            if not plan:
-                return ReservationsResult([])
-            try:
-                return await reserve(self._sessions, caller, _line_command(data, need, plan))
-            except InsufficientStock:
-                continue
-            except DomainError as error:
-                raise business(error) from error
-        return ReservationsResult([])
 
     @activity.defn
     async def release_reservations(self, data: KeyedIds) -> None:

@@ -23,7 +23,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import TypeAdapter
 from sqlalchemy import text
@@ -301,7 +301,7 @@ async def run_operations(
     one by one before keeps them, and runs the rest)."""
     if any(o.passes for o in operations):
         raise ValueError("an operation that may pass runs through run_passing")
-    return [result for result in await run_passing(sessions, operations) if result is not None]
+    return cast(list[T], await run_passing(sessions, operations))  # none passes: no None
 
 
 async def run_passing(

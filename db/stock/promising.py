@@ -46,7 +46,7 @@ async def reserve(
 ) -> ReservationsResult:
     """Reserve every line or nothing; a shortage names every short line. Lines
     without a lot go to one server-side call (db/stock/calls.py) first."""
-    if not command.lines or not command.source_type.strip() or any(x.lot for x in command.lines):
+    if not function_reserves(command):
         return await reference_reserve(sessions, caller, command)
     lines = command.lines
     return await calls.call(
@@ -70,6 +70,13 @@ async def reserve(
         ),
         lambda: reference_reserve(sessions, caller, command),
     )
+
+
+def function_reserves(command: ReserveStock) -> bool:
+    """Whether `oms_reserve` may serve the command: lines, a source type, no lot.
+    The reference serves the rest."""
+    lines = command.lines
+    return bool(lines) and bool(command.source_type.strip()) and not any(x.lot for x in lines)
 
 
 async def reference_reserve(

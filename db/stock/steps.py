@@ -1,28 +1,34 @@
-"""An order's step — the reservation of its lines (migration 0024), the
+"""An order's stock step — the reservation of its lines (migration 0024), the
 allocation of its reservations (0023), a pick or a ship of a fulfilment request
-(0022), one operation per line, reservation or allocation — kept whole or not at
+(0022): one operation per line, reservation or allocation — kept whole or not at
 all.
 
     results = await pick_all(sessions, [(caller, PickAllocation(...)), ...])
 
 Each operation keeps its own key (a retry, or a step whose operations an older
 worker committed one by one, replays what was done and runs the rest). The step
-is one call of `oms_pick_all` / `oms_ship_all`, which runs the per-allocation
-functions (db/stock/fulfilling.py) in one statement: refused at any allocation,
-nothing of the step is kept, so the run's book never misses an allocation picked
-or shipped behind its back. When that call defers (SQLSTATE OMS01), the
-reference runs every operation in one transaction (operation.run_operations).
+is one call of its function (`oms_reserve_all`, `oms_allocate_all`,
+`oms_pick_all`, `oms_ship_all`), which runs the per-operation functions in one
+statement: refused at any operation, nothing of the step is kept, so the run's
+book never misses stock moved behind its back. When that call defers (SQLSTATE
+OMS01), the reference runs every operation in one transaction
+(operation.run_operations). An allocation step leaves out a reservation with
+nothing left (released meanwhile): the function defers, the reference leaves it
+out through a savepoint (operation.run_passing). A reservation step a line short
+of its plan is refused whole (InsufficientStock); the order's step then reserves
+its lines one by one (activities/order_lines.py).
 
 Both paths run a step's operations in the order of the stock they move
-(warehouse, item), then as asked, and answer in the order asked: two steps over
-the same items take their locks in one order instead of deadlocking (a step still
-locks a later allocation's documents after an earlier one's stock rows; a
-deadlock with a single operation is broken by PostgreSQL and retried)."""
+(warehouse, item; a reservation line by the lowest it names), then as asked, and
+answer in the order asked: two steps over the same items take their locks in one
+order instead of deadlocking (a step still locks a later operation's documents
+after an earlier one's stock rows, and a line split over warehouses is ordered
+by one of them; a deadlock is broken by PostgreSQL and retried)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -33,7 +39,7 @@ from db.stock import calls
 from db.stock.allocating import allocate_operation
 from db.stock.fulfilling import pick_operation, ship_operation
 from db.stock.operation import Caller, Operation, run_operations, run_passing
-from db.stock.promising import reserve_operation
+from db.stock.promising import function_reserves, reserve_operation
 from domain.stock import (
     AllocateReservation,
     AllocationResult,
@@ -60,6 +66,7 @@ _RESERVE_ALL = (
 )
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 Reserves = Sequence[tuple[Caller, ReserveStock]]
 Allocations = Sequence[tuple[Caller, AllocateReservation]]
@@ -73,10 +80,8 @@ async def reserve_all(
     """A step's reservations (a caller each: its own key; a command each, of one
     line or several), all kept or none: a line short refuses the step
     (InsufficientStock naming that line's short lines) and nothing is kept."""
-    if any(
-        not c.lines or not c.source_type.strip() or any(x.lot for x in c.lines) for _, c in reserves
-    ):
-        return await reference_reserve_all(sessions, reserves)  # not the function's
+    if not all(function_reserves(command) for _, command in reserves):
+        return await reference_reserve_all(sessions, reserves)
     commands = [command for _, command in reserves]
     return await calls.call_all(
         sessions,
@@ -104,14 +109,13 @@ async def reference_reserve_all(
     if not reserves:
         return []
     lines, warehouses, skus, _ = _reserve_lines(reserves)
-    order = await _step_order(
+    return await _in_step_order(
         sessions,
+        [reserve_operation(*r) for r in reserves],
+        run_operations,
         "SELECT oms_line_order(:t, CAST(:l AS int[]), CAST(:w AS text[]), CAST(:s AS text[]))",
         {"t": reserves[0][0].tenant_id, "l": lines, "w": warehouses, "s": skus},
     )
-    order += [n for n in range(len(reserves)) if n not in order]  # a command of no lines
-    operations = [reserve_operation(*reserves[n]) for n in order]
-    return _as_asked(order, await run_operations(sessions, operations))
 
 
 async def allocate_all(
@@ -145,17 +149,16 @@ async def reference_allocate_all(
     transaction; one with nothing left (InvalidTransition) is left out (None)."""
     if not allocations:
         return []
-    operations = [
-        dataclasses.replace(allocate_operation(*a), passes=(InvalidTransition,))
-        for a in allocations
-    ]
-    order = await _step_order(
+    return await _in_step_order(
         sessions,
+        [
+            dataclasses.replace(allocate_operation(*a), passes=(InvalidTransition,))
+            for a in allocations
+        ],
+        run_passing,
         "SELECT oms_reservation_order(:t, CAST(:ids AS bigint[]))",
         {"t": allocations[0][0].tenant_id, "ids": _reservations(allocations)},
     )
-    results = await run_passing(sessions, [operations[n] for n in order])
-    return _as_asked(order, results)
 
 
 async def pick_all(
@@ -197,14 +200,18 @@ async def reference_pick_all(
     sessions: async_sessionmaker[AsyncSession], picks: Picks
 ) -> list[AllocationResult]:
     """The reference for a step's picks: each as `reference_pick`, in one transaction."""
-    return await _in_step_order(sessions, _allocations(picks), [pick_operation(*p) for p in picks])
+    return await _in_step_order(
+        sessions, [pick_operation(*p) for p in picks], run_operations, *_by_allocation(picks)
+    )
 
 
 async def reference_ship_all(
     sessions: async_sessionmaker[AsyncSession], ships: Ships
 ) -> list[AllocationResult]:
     """The reference for a step's ships: each as `reference_ship`, in one transaction."""
-    return await _in_step_order(sessions, _allocations(ships), [ship_operation(*s) for s in ships])
+    return await _in_step_order(
+        sessions, [ship_operation(*s) for s in ships], run_operations, *_by_allocation(ships)
+    )
 
 
 def _allocations(step: Picks | Ships) -> list[int]:
@@ -240,33 +247,29 @@ def _keyed(
     return tenant_id, [caller.idempotency_key for caller, _ in step], list(digests), actor
 
 
+def _by_allocation(step: Picks | Ships) -> tuple[str, dict[str, Any]]:
+    """How a warehouse step's function orders its operations: `oms_step_order`."""
+    tenant_id = step[0][0].tenant_id if step else 0
+    return "SELECT oms_step_order(:t, CAST(:ids AS bigint[]))", {
+        "t": tenant_id,
+        "ids": _allocations(step),
+    }
+
+
 async def _in_step_order(
     sessions: async_sessionmaker[AsyncSession],
-    allocation_ids: list[int],
-    operations: list[Operation[AllocationResult]],
-) -> list[AllocationResult]:
-    """A step's operations (one per allocation) in the order `oms_step_order` runs
-    them (by the stock they move; an allocation not found last); results in the
-    order asked."""
-    order = await _step_order(
-        sessions,
-        "SELECT oms_step_order(:t, CAST(:ids AS bigint[]))",
-        {"t": operations[0].caller.tenant_id, "ids": allocation_ids},
-    )
-    return _as_asked(order, await run_operations(sessions, [operations[n] for n in order]))
-
-
-async def _step_order(
-    sessions: async_sessionmaker[AsyncSession], sql: str, params: dict[str, Any]
-) -> list[int]:
-    """The positions (from 0) of a step's operations in the order a step's function
-    runs them in (`sql`, its order function), so both paths run them alike."""
+    operations: list[Operation[T]],
+    run: Callable[[async_sessionmaker[AsyncSession], Sequence[Operation[T]]], Awaitable[list[R]]],
+    sql: str,
+    params: dict[str, Any],
+) -> list[R]:
+    """A step's operations run (`run`: in one transaction) in the order its
+    function runs them, which `sql` (that function's order, positions from 1)
+    gives; one it leaves out (a command of no lines) last. Answers in the order
+    asked."""
     async with sessions() as session:
         positions = await session.scalars(text(sql), params)
-        return [int(position) - 1 for position in positions]
-
-
-def _as_asked(order: list[int], results: Sequence[T]) -> list[T]:
-    """Results of operations run in `order` (positions asked), in the order asked."""
-    answered = dict(zip(order, results, strict=True))
-    return [answered[n] for n in range(len(order))]
+        order = [int(position) - 1 for position in positions]
+    order += [n for n in range(len(operations)) if n not in order]
+    answered = dict(zip(order, await run(sessions, [operations[n] for n in order]), strict=True))
+    return [answered[n] for n in range(len(operations))]

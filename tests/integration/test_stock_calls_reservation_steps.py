@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
+import activities.order_lines
 import activities.orders
 from activities.orders import OrderActivities
 from contracts.orders import LineNeed, ReserveLinesInput
@@ -259,8 +260,8 @@ async def test_an_order_step_reserves_its_lines_in_one_call_when_its_plan_holds(
     await world.receive("WIDGET", 4, warehouse="WH2")
     await world.receive("GADGET", 5)
     calls: list[int] = []
-    monkeypatch.setattr(activities.orders, "reserve_all", _counting(steps.reserve_all, calls))
-    monkeypatch.setattr(activities.orders, "reserve", _not_called)  # no line by line
+    monkeypatch.setattr(activities.order_lines, "reserve_all", _counting(steps.reserve_all, calls))
+    monkeypatch.setattr(activities.order_lines, "reserve", _not_called)  # no line by line
     data = _order(world, [("WIDGET", 5), ("GADGET", 2), ("WIDGET", 4)])
     result = await ActivityEnvironment().run(OrderActivities(world.sessions).reserve_lines, data)
     assert calls == [3]
@@ -293,10 +294,43 @@ async def test_an_order_step_whose_stock_moved_since_its_read_reserves_line_by_l
         return reads
 
     monkeypatch.setattr(activities.orders, "line_reads", read_then_taken)
+    refused: list[int] = []
+    monkeypatch.setattr(activities.order_lines, "reserve_all", _refused(refused))
+    one_by_one: list[ReservationsResult] = []
+    monkeypatch.setattr(activities.order_lines, "reserve", _noting(one_by_one))
     data = _order(world, [("GADGET", 2), ("WIDGET", 3)])
     result = await ActivityEnvironment().run(OrderActivities(world.sessions).reserve_lines, data)
+    assert refused == [2]  # the one call, refused whole
+    # GADGET reserved anew, not replayed: the refused call kept nothing of it
+    assert [(r.replayed, [x.sku for x in r.reservations]) for r in one_by_one] == [
+        (False, ["GADGET"]),
+        (False, ["WIDGET"]),
+    ]
     assert [sum(p.quantity for p in line.parts) for line in result.lines] == [2, 1]
     assert [line.short for line in result.lines] == [0, 2]
     assert (await world.level("WIDGET"))["reserved"] == 5
     assert (await world.level("GADGET"))["reserved"] == 2
     assert await world.violations() == []
+
+
+def _refused(sizes: list[int]) -> Any:
+    """steps.reserve_all, noting the size of each step it refused as short."""
+
+    async def reserve_all(sessions: Any, reserves: Any) -> Any:
+        try:
+            return await steps.reserve_all(sessions, reserves)
+        except InsufficientStock:
+            sizes.append(len(reserves))
+            raise
+
+    return reserve_all
+
+
+def _noting(results: list[ReservationsResult]) -> Any:
+    """promising.reserve, noting each result."""
+
+    async def reserve(*args: Any) -> Any:
+        results.append(await promising.reserve(*args))
+        return results[-1]
+
+    return reserve

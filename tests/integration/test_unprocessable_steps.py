@@ -233,6 +233,13 @@ async def test_a_step_refused_for_good_at_its_second_line_rejects_the_order_keep
     assert await world.level("WIDGET") == {"on_hand": 5, **LEVEL_ZERO}
     assert await world.level("FABRIC") == {"on_hand": 5, **LEVEL_ZERO}
     assert await world.violations() == []
+    column = "source_id" if table == "reservations" else "reference_id"
+    async with sessions() as session:
+        kept = await session.scalar(
+            text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t AND {column} LIKE :n"),
+            {"t": world.tenant_id, "n": f"{order.order_number}/%"},
+        )
+    assert kept == 0  # not even the first line's: the step was kept whole or not at all
     await keep_history(handle, f"order_rejected_{table}_given_back")
 
 

@@ -78,9 +78,10 @@ EVERY_PATCH = "order-patches-in-one"
 # not pending and no hold is active, asks the reservation to allocate too when every
 # line was reserved in full (ReserveLinesInput.allocate_key): one activity, and the
 # run goes on from where the allocation step would have left it. When that
-# allocation failed, the allocation step runs at once, under the same key (what was
-# allocated before the failure replays into it); when a line was short, it runs as
-# before.
+# allocation failed, the allocation step runs at once, under the same key (nothing
+# of the failed allocation was kept: one transaction; from a worker before
+# migration 0023, what it allocated replays into it); when a line was short, it
+# runs as before.
 # Implies EVERY_PATCH and is asked first in every run, before it, as EVERY_PATCH is
 # before the five (a run from before asks it during replay and finds no marker:
 # False, no command, and it asks EVERY_PATCH as before); new runs record this one

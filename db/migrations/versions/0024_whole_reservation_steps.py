@@ -7,13 +7,16 @@ Create Date: 2026-12-03
 An order's reservation step reserves each of its lines where the plan says: one
 call of oms_reserve each, under a key each, so far each its own transaction. Here
 one call runs them all in one statement, as 0022 and 0023 do for the other steps:
-every answer, or nothing kept. Lines run in the order of the first stock each
-names (warehouse, item), then as asked, so two steps lock levels in one order
-(the reference does the same). Each still replays its key's record; a key
-recorded for another request defers. A line the levels refuse (the stock moved
-since the plan) defers as oms_reserve does: the reference (db/stock/steps.py
-`reference_reserve_all`, one transaction) then refuses the whole step with every
-short line named, and the order's step plans again line by line.
+every answer, or nothing kept. Lines run in the order of the lowest stock each
+names (warehouse, item), then as asked (the reference does the same): two steps
+of lines at one warehouse each lock levels in one order; a line split over
+warehouses may still meet another step in a deadlock, which PostgreSQL breaks
+and the call retries. Each still replays its key's record; a key recorded for
+another request defers. A line the levels refuse (the stock moved since the
+plan) defers as oms_reserve does: the reference (db/stock/steps.py
+`reference_reserve_all`, one transaction) then refuses the whole step, naming
+the short lines of the first line short, and the order's step plans again line
+by line.
 
 A step's reservation lines are flat arrays (a reservation line's step line in
 p_lines, from 1): PostgreSQL's arrays are rectangular.
@@ -29,7 +32,7 @@ branch_labels = None
 depends_on = None
 
 FUNCTIONS = r"""
--- The order a reservation step's lines run in: by the first stock (warehouse,
+-- The order a reservation step's lines run in: by the lowest stock (warehouse,
 -- item) each names, then as given; a line naming an unknown code last.
 CREATE OR REPLACE FUNCTION oms_line_order(p_tenant bigint, p_lines int[], p_warehouses text[],
                                           p_skus text[])
