@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,7 +29,7 @@ from domain.stock import (
 from tests.integration.stock_world import World
 from tests.integration.test_allocate_calls import Ids, allocation_answer, scenario, twin
 from tests.integration.test_stock_calls_steps import _called, _counting, _not_called
-from tests.integration.twin_worlds import books
+from tests.integration.twin_worlds import books, kept
 from tests.integration.twin_worlds import twin as plain_twin
 
 NOTHING_LEFT = ("nothing left",)
@@ -53,7 +52,7 @@ async def play(world: World, groups: list[list[tuple[Any, ...]]], allocate_all: 
     operation as one call (the same on both worlds)."""
     ids = Ids()
     answers: list[Any] = []
-    before = await _kept(world)
+    before = await kept(world)
     for group in groups:
         caller = Caller(world.tenant_id, group[0][1], "test")
         kind = group[0][0]
@@ -90,30 +89,9 @@ async def play(world: World, groups: list[list[tuple[Any, ...]]], allocate_all: 
         except DomainError as refusal:
             answers.append((type(refusal).__name__, ids.words(refusal.detail), refusal.field))
             if kind == "allocate":  # refused anywhere: nothing of the step was kept
-                assert await _kept(world) == before
-        before = await _kept(world)
+                assert await kept(world) == before
+        before = await kept(world)
     return answers
-
-
-async def _kept(world: World) -> tuple[Any, ...]:
-    """What an allocation step could have written: key records, allocations,
-    reservations, levels."""
-    async with world.sessions() as session:
-        row = (
-            await session.execute(
-                text(
-                    "SELECT (SELECT count(*) FROM idempotency_records WHERE tenant_id = :t),"
-                    " (SELECT string_agg(status || quantity, ',' ORDER BY id)"
-                    "  FROM allocations WHERE tenant_id = :t),"
-                    " (SELECT string_agg(status || quantity, ',' ORDER BY id)"
-                    "  FROM reservations WHERE tenant_id = :t),"
-                    " (SELECT string_agg(reserved || '/' || allocated, ','"
-                    "  ORDER BY warehouse_id, item_id) FROM stock_levels WHERE tenant_id = :t)"
-                ),
-                {"t": world.tenant_id},
-            )
-        ).one()
-    return tuple(row)
 
 
 # Scenarios in which at least three allocations go through and one reservation
@@ -216,7 +194,7 @@ async def test_an_allocation_step_refused_at_its_second_reservation_keeps_nothin
         r=[gadget.id, widget.id],
     )
     assert positions == [2, 1]  # WIDGET (made first, a lower item id) runs first
-    before = await _kept(world)
+    before = await kept(world)
     step = [
         (Caller(world.tenant_id, "c-gadget", "test"), AllocateReservation(gadget.id, 4)),
         (Caller(world.tenant_id, "c-widget", "test"), AllocateReservation(widget.id)),
@@ -225,7 +203,7 @@ async def test_an_allocation_step_refused_at_its_second_reservation_keeps_nothin
         await steps.allocate_all(world.sessions, step)
     assert type(refused.value).__name__ == "InvalidInput"
     assert refused.value.field == "quantity"
-    assert await _kept(world) == before
+    assert await kept(world) == before
     assert (await world.level("WIDGET"))["reserved"] == 2
     step[0] = (step[0][0], AllocateReservation(gadget.id, 3))
     results = await steps.allocate_all(world.sessions, step)

@@ -17,7 +17,6 @@ import random
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
@@ -40,7 +39,7 @@ from tests.conftest import unique
 from tests.integration.stock_world import World
 from tests.integration.test_allocate_calls import Ids
 from tests.integration.test_stock_calls_steps import _counting, _not_called
-from tests.integration.twin_worlds import books, twin
+from tests.integration.twin_worlds import books, kept, twin
 
 SKUS = ["WIDGET", "GADGET", "LOWISH"]
 WAREHOUSES = ["WH1", "WH2"]
@@ -80,7 +79,7 @@ def scenario(seed: int) -> tuple[dict[str, int], list[tuple[Any, ...]]]:
 async def play(world: World, scenario_steps: list[tuple[Any, ...]], reserve_all: Any) -> list[Any]:
     ids = Ids()
     answers: list[Any] = []
-    before = await _kept(world)
+    before = await kept(world)
     for step in scenario_steps:
         try:
             if step[0] == "release":
@@ -101,8 +100,8 @@ async def play(world: World, scenario_steps: list[tuple[Any, ...]], reserve_all:
         except DomainError as refusal:
             answers.append((type(refusal).__name__, ids.words(refusal.detail), refusal.field))
             if step[0] == "step":  # refused anywhere: nothing of the step was kept
-                assert await _kept(world) == before
-        before = await _kept(world)
+                assert await kept(world) == before
+        before = await kept(world)
     return answers
 
 
@@ -114,25 +113,6 @@ def _answer(ids: Ids, result: ReservationsResult) -> tuple[Any, ...]:
             for r in result.reservations
         ],
     )
-
-
-async def _kept(world: World) -> tuple[Any, ...]:
-    """What a reservation step could have written: key records, reservations, levels."""
-    async with world.sessions() as session:
-        row = (
-            await session.execute(
-                text(
-                    "SELECT (SELECT count(*) FROM idempotency_records WHERE tenant_id = :t),"
-                    " (SELECT string_agg(status || quantity, ',' ORDER BY id)"
-                    "  FROM reservations WHERE tenant_id = :t),"
-                    " (SELECT string_agg(reserved::text, ',' ORDER BY warehouse_id, item_id)"
-                    "  FROM stock_levels WHERE tenant_id = :t),"
-                    " (SELECT count(*) FROM events WHERE tenant_id = :t)"
-                ),
-                {"t": world.tenant_id},
-            )
-        ).one()
-    return tuple(row)
 
 
 # Scenarios in which ten lines or more are reserved, two steps or more are short,
@@ -194,7 +174,7 @@ async def test_a_step_short_at_its_second_line_keeps_nothing_and_names_the_short
 ) -> None:
     for sku in ("WIDGET", "GADGET"):
         await world.receive(sku, 4)
-    before = await _kept(world)
+    before = await kept(world)
     step = [
         (Caller(world.tenant_id, "s-gadget", "test"), _command("GADGET", 5)),
         (Caller(world.tenant_id, "s-widget", "test"), _command("WIDGET", 2)),
@@ -202,7 +182,7 @@ async def test_a_step_short_at_its_second_line_keeps_nothing_and_names_the_short
     with pytest.raises(InsufficientStock) as short:
         await steps.reserve_all(world.sessions, step)
     assert "GADGET" in short.value.detail and "WIDGET" not in short.value.detail
-    assert await _kept(world) == before
+    assert await kept(world) == before
     assert (await world.level("WIDGET"))["reserved"] == 0
     step[0] = (step[0][0], _command("GADGET", 4))
     results = await steps.reserve_all(world.sessions, step)

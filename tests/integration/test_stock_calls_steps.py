@@ -29,7 +29,7 @@ from tests.integration.test_stock_calls_fulfilment import (
     scenario,
     target,
 )
-from tests.integration.twin_worlds import books, twin
+from tests.integration.twin_worlds import books, kept, twin
 
 WHOLE = (steps.pick_all, steps.ship_all)
 REFERENCE = (steps.reference_pick_all, steps.reference_ship_all)
@@ -59,7 +59,7 @@ async def play(
     open_quantity: dict[int, int] = {}
     open_in = dict.fromkeys(made, "allocated")  # by id: the status of what is open
     answers: list[Any] = []
-    before = await _kept(world)
+    before = await kept(world)
     for group in groups:
         kind = group[0][0]
         calls: list[tuple[Caller, Any]] = []
@@ -85,29 +85,11 @@ async def play(
         except DomainError as refusal:
             answers.append(refused(refusal, made))
             # refused anywhere: nothing of the step was kept
-            assert await _kept(world) == before
+            assert await kept(world) == before
             continue
-        before = await _kept(world)
+        before = await kept(world)
         answers += [answered(r, made, open_quantity, open_in) for r in results]
     return answers
-
-
-async def _kept(world: World) -> tuple[Any, ...]:
-    """What a step could have written: the ledger, key records, allocations."""
-    async with world.sessions() as session:
-        row = (
-            await session.execute(
-                text(
-                    "SELECT (SELECT count(*) FROM movements WHERE tenant_id = :t),"
-                    " (SELECT count(*) FROM idempotency_records WHERE tenant_id = :t),"
-                    " (SELECT count(*) FROM allocations WHERE tenant_id = :t),"
-                    " (SELECT string_agg(status || quantity, ',' ORDER BY id)"
-                    "  FROM allocations WHERE tenant_id = :t)"
-                ),
-                {"t": world.tenant_id},
-            )
-        ).one()
-    return tuple(row)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

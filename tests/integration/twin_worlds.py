@@ -84,6 +84,17 @@ async def books(world: World) -> dict[str, Any]:
         }
 
 
+async def kept(world: World) -> tuple[dict[str, Any], int]:
+    """What a step could have written: the books and the key records (a step
+    refused whole leaves both as they were)."""
+    async with world.sessions() as session:
+        keys = await session.scalar(
+            text("SELECT count(*) FROM idempotency_records WHERE tenant_id = :t"),
+            {"t": world.tenant_id},
+        )
+    return await books(world), int(keys or 0)
+
+
 async def deactivate(world: World, location: str) -> None:
     """Make `location` inactive in each of the world's warehouses."""
     async with world.sessions() as session, session.begin():
