@@ -2,7 +2,8 @@
 every line planned on the step's one read (db/order_steps.py) and reserved in one
 call, all kept or none (db/stock/steps.py `reserve_all`); when the stock moved
 since that read and a line is short of its plan, nothing is kept and the lines
-are reserved one by one, each planned on what is there now (`reserve_line`).
+are reserved one by one, each planned on what is there now (`reserve_line`), as
+they are when a SKU's stock is read the long way (lots past expiry).
 Each line keeps its own key: a line recorded before replays its first result."""
 
 from __future__ import annotations

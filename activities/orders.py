@@ -84,8 +84,8 @@ class OrderActivities:
         """Reserve each line where the plan says (preferred warehouse, priority,
         split if allowed); a line's key replays its first result on a retry. What
         every line is planned on is read at once, and the lines are reserved in one
-        call, all kept or none; line by line when the stock moved since that read
-        (activities/order_lines.py)."""
+        call, all kept or none; line by line when the stock moved since that read,
+        or a SKU's stock is read the long way (activities/order_lines.py)."""
         keys = [f"{data.key}/{need.line_id}" for need in data.lines]
         reads = await line_reads(
             self._sessions,
@@ -119,8 +119,9 @@ class OrderActivities:
     ) -> AllocateResult | None:
         """Every line was reserved in full: allocate it all now, as the step that
         follows would (the same reservations in the same order, the same key). Any
-        failure leaves it to that step: it runs under the same key, so what was
-        allocated here replays there, and it fails, retries and alerts as its own."""
+        failure leaves it to that step: it runs under the same key (nothing of the
+        failed allocation was kept: one transaction), and it fails, retries and
+        alerts as its own."""
         ids = [part.reservation_id for line in lines for part in line.parts]
         try:
             return await self._allocate(KeyedIds(tenant_id=tenant_id, key=key, ids=ids))

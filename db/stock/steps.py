@@ -271,5 +271,7 @@ async def _in_step_order(
         positions = await session.scalars(text(sql), params)
         order = [int(position) - 1 for position in positions]
     order += [n for n in range(len(operations)) if n not in order]
+    if sorted(order) != list(range(len(operations))):
+        raise RuntimeError(f"{sql}: not one position per operation: {order}")
     answered = dict(zip(order, await run(sessions, [operations[n] for n in order]), strict=True))
     return [answered[n] for n in range(len(operations))]

@@ -17,6 +17,7 @@ import random
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
@@ -38,7 +39,7 @@ from domain.stock import (
 from tests.conftest import unique
 from tests.integration.stock_world import World
 from tests.integration.test_allocate_calls import Ids
-from tests.integration.test_stock_calls_steps import _counting, _not_called
+from tests.integration.test_stock_calls_steps import _called, _counting, _not_called
 from tests.integration.twin_worlds import books, kept, twin
 
 SKUS = ["WIDGET", "GADGET", "LOWISH"]
@@ -156,6 +157,7 @@ async def test_a_plain_step_is_one_call_answered_in_the_order_asked(
         (Caller(world.tenant_id, "p-gadget", "test"), _command("GADGET", 3)),
         (Caller(world.tenant_id, "p-widget", "test"), _command("WIDGET", 2, "WH1", 1)),
     ]
+    assert await _line_order(world, step) == [2, 1]  # WIDGET (a lower item id) first
     results = await steps.reserve_all(world.sessions, step)
     assert [[(r.sku, r.quantity) for r in result.reservations] for result in results] == [
         [("GADGET", 3)],
@@ -179,6 +181,7 @@ async def test_a_step_short_at_its_second_line_keeps_nothing_and_names_the_short
         (Caller(world.tenant_id, "s-gadget", "test"), _command("GADGET", 5)),
         (Caller(world.tenant_id, "s-widget", "test"), _command("WIDGET", 2)),
     ]
+    assert await _line_order(world, step) == [2, 1]  # WIDGET runs first, GADGET is short
     with pytest.raises(InsufficientStock) as short:
         await steps.reserve_all(world.sessions, step)
     assert "GADGET" in short.value.detail and "WIDGET" not in short.value.detail
@@ -187,6 +190,27 @@ async def test_a_step_short_at_its_second_line_keeps_nothing_and_names_the_short
     step[0] = (step[0][0], _command("GADGET", 4))
     results = await steps.reserve_all(world.sessions, step)
     assert [r.replayed for r in results] == [False, False]
+    assert await world.violations() == []
+
+
+async def test_the_step_functions_defer_when_their_arrays_do_not_match(world: World) -> None:
+    """Not from our callers, but kept from harm: a reservation line naming a step line
+    that is not there, an allocation step with fewer reservations than keys."""
+    await world.receive("WIDGET", 5)
+    widget = await world.reserve("WIDGET", 2)
+    mismatched = [
+        "SELECT oms_reserve_all(:t, ARRAY['m1'], ARRAY['h'], ARRAY['order'], ARRAY['o'],"
+        " ARRAY[NULL]::timestamptz[], CURRENT_DATE, ARRAY[2], ARRAY['WH1'], ARRAY['WIDGET'],"
+        " ARRAY[1]::bigint[])",
+        "SELECT oms_allocate_all(:t, ARRAY['m2', 'm3'], ARRAY['h', 'h'], CAST(:r AS bigint[]),"
+        " ARRAY[NULL]::bigint[], ARRAY[NULL]::text[], ARRAY[NULL]::text[])",
+    ]
+    for sql in mismatched:
+        with pytest.raises(DBAPIError) as deferred:
+            await _called(world, sql, r=[widget.id])
+        assert deferred.value.orig.sqlstate == "OMS01"  # type: ignore[union-attr]
+    level = await world.level("WIDGET")
+    assert (level["reserved"], level["allocated"]) == (2, 0)
     assert await world.violations() == []
 
 
@@ -213,6 +237,19 @@ async def test_reservation_steps_over_the_same_items_in_opposite_orders_never_de
         assert (await world.level(sku))["reserved"] == 32
     assert not [r for r in caplog.records if "40P01" in r.getMessage()]
     assert await world.violations() == []
+
+
+async def _line_order(world: World, step: list[tuple[Caller, ReserveStock]]) -> Any:
+    """The positions (from 1) oms_line_order runs a step's lines in."""
+    lines = [(n, x) for n, (_, command) in enumerate(step, start=1) for x in command.lines]
+    return await _called(
+        world,
+        "SELECT array_agg(n) FROM oms_line_order(:t, CAST(:l AS int[]), CAST(:w AS text[]),"
+        " CAST(:s AS text[])) AS n",
+        l=[n for n, _ in lines],
+        w=[x.warehouse for _, x in lines],
+        s=[x.sku for _, x in lines],
+    )
 
 
 def _command(sku: str, quantity: int, *more: Any) -> ReserveStock:
@@ -255,6 +292,33 @@ async def test_an_order_step_reserves_its_lines_in_one_call_when_its_plan_holds(
     assert again == result  # replayed: the keys recorded
     assert (await world.level("WIDGET"))["reserved"] == 3
     assert (await world.level("WIDGET", "WH2"))["reserved"] == 4
+    assert await world.violations() == []
+
+
+async def test_an_order_step_asked_again_replays_its_recorded_line_and_reserves_the_rest(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first line committed before (a worker that reserved line by line, then
+    died): asked again, the step replays it and reserves the other in one call."""
+    await world.receive("WIDGET", 5)
+    await world.receive("GADGET", 5)
+    data = _order(world, [("WIDGET", 2), ("GADGET", 3)])
+    before = ReserveStock([ReserveLine("WH1", "WIDGET", 2)], "order", f"{data.order_number}/0")
+    first = await promising.reserve(
+        world.sessions, Caller(world.tenant_id, f"{data.key}/0", "workflow"), before
+    )
+    calls: list[int] = []
+    monkeypatch.setattr(activities.order_lines, "reserve_all", _counting(steps.reserve_all, calls))
+    result = await ActivityEnvironment().run(OrderActivities(world.sessions).reserve_lines, data)
+    assert calls == [1]  # GADGET alone in the one call
+    replayed_line = result.lines[0]  # the reservation committed before, not a new one
+    assert [p.reservation_id for p in replayed_line.parts] == [first.reservations[0].id]
+    assert [(line.short, sum(p.quantity for p in line.parts)) for line in result.lines] == [
+        (0, 2),
+        (0, 3),
+    ]
+    assert (await world.level("WIDGET"))["reserved"] == 2
+    assert (await world.level("GADGET"))["reserved"] == 3
     assert await world.violations() == []
 
 

@@ -192,8 +192,9 @@ class OrderWorkflow(ShopUpdates):
             allocated = result.allocated
             if allocate_key is not None and result.in_full and allocated is None:
                 # The allocation failed there: the step runs now, under the same
-                # key, so what was allocated before the failure replays into it
-                # (and the book knows all of it before anything else can happen).
+                # key (nothing of that allocation was kept; from a worker before
+                # migration 0023, what it allocated replays into it), and the book
+                # knows all of it before anything else can happen.
                 allocated = await self._allocation_step(allocate_key, self.book.allocatable())
             if allocated is not None:
                 # booked as the two steps would have (every line was reserved in

@@ -52,6 +52,9 @@ BEGIN
                          p_reference_types[k], p_reference_ids[k]),
             'allocate', p_hashes[k]);
     END LOOP;
+    IF array_position(answers, NULL) IS NOT NULL THEN
+        PERFORM oms_defer('the step names fewer reservations than keys');
+    END IF;
     RETURN to_jsonb(answers);
 END $$;
 """

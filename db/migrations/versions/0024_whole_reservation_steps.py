@@ -55,6 +55,10 @@ DECLARE
     answers jsonb[] := array_fill(NULL::jsonb, ARRAY[cardinality(p_keys)]);
     k int;
 BEGIN
+    IF EXISTS (SELECT 1 FROM unnest(p_lines) AS l
+               WHERE l IS NULL OR l < 1 OR l > cardinality(p_keys)) THEN
+        PERFORM oms_defer('a reservation line names no line of the step');
+    END IF;
     FOR k IN SELECT oms_line_order(p_tenant, p_lines, p_warehouses, p_skus) LOOP
         answers[k] := oms_step_answer(
             oms_reserve(p_tenant, p_keys[k], p_hashes[k],
