@@ -24,9 +24,9 @@ log = logging.getLogger(__name__)
 class StockMetrics:
     """Every stock operation (db/stock/operation.run_operations, db/stock/calls.py),
     from the API or an activity, by its name and result: ok, refused (a business
-    rule said no: the reason is the domain error) or failed (anything else). A
-    warehouse step kept whole counts its operations when it goes through, itself
-    once when it does not."""
+    rule said no: the reason is the domain error) or failed (anything else). An
+    order's stock step, kept whole, counts its operations when it goes through,
+    itself once when it does not."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.operations = Counter(

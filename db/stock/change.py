@@ -7,7 +7,7 @@ then lot levels by (warehouse, lot), then balances by (warehouse, item, lot,
 location, serial) — those that may run short first, those that only grow after.
 Every balance is changed under the lock of its level row, taken first: one order
 for all operations means concurrent operations wait for each other but never
-deadlock on stock rows. (A warehouse step runs several operations in one
+deadlock on stock rows. (An order's stock step runs several operations in one
 transaction, db/stock/steps.py: by item, so steps keep this order among
 themselves; a rare deadlock with another operation is broken and retried.) Each update carries the
 invariant as its WHERE clause (nothing negative; promised <= on_hand), so a
