@@ -132,15 +132,17 @@ def spawn(command: str, settings: Settings, queue: str, port: int) -> subprocess
 
 async def served(port: int, *others: subprocess.Popen[bytes]) -> httpx.AsyncClient:
     """A client of an API process, once it answers (and the other processes live)."""
-    client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120)
-    for _ in range(300):
-        for process in others:
-            if process.poll() is not None:
-                raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
-        with contextlib.suppress(httpx.TransportError):
-            if (await client.get("/healthz")).is_success:
-                return client
-        await asyncio.sleep(0.1)
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, timeout=5) as probe:
+        for _ in range(300):
+            for process in others:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+            with contextlib.suppress(httpx.TransportError):
+                if (await probe.get("/healthz")).is_success:
+                    # a client not used yet: its caller opens it (`async with`)
+                    return httpx.AsyncClient(base_url=base, timeout=120)
+            await asyncio.sleep(0.1)
     raise RuntimeError(f"the API on port {port} did not start")
 
 
