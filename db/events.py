@@ -31,6 +31,7 @@ from domain.events import VERSIONS, WILDCARD, NewEvent, matches
 
 NOTIFY_CHANNEL = "oms_events"  # NOTIFY at commit of every event and re-queued delivery
 _RELAY_LOCK = 0x0E7E_7701  # pg advisory lock held by the one relay publishing now
+PUBLISH_BATCH = 500  # events the relay publishes per transaction
 
 
 async def record_events(session: AsyncSession, events: Sequence[NewEvent]) -> None:
@@ -104,7 +105,7 @@ class Published:
     deliveries: int  # deliveries queued for subscribed endpoints
 
 
-async def publish_pending(session: AsyncSession, *, limit: int = 500) -> Published | None:
+async def publish_pending(session: AsyncSession, *, limit: int = PUBLISH_BATCH) -> Published | None:
     """In the caller's transaction: give committed events not yet published their
     feed positions (oldest first) and queue a delivery for each enabled endpoint of
     their tenant that subscribes to their type and existed when they occurred. None

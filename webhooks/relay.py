@@ -1,9 +1,11 @@
 """The relay: carries committed events from the outbox to the endpoints' delivery
 workflows. It LISTENs for the NOTIFY sent at each commit (and polls, in case a
-notice is missed or the connection is down), then:
+notice is missed or the connection is down), at most one pass every 50 ms (under
+load a pass takes the events of many commits), then:
 
 1. publishes pending events (feed positions, one delivery per subscribed endpoint),
-   a transaction per batch, until none is left;
+   a transaction per batch, until a batch is not full: what commits later notifies
+   the next pass (a steady stream of commits never keeps a pass from step 2);
 2. in one transaction, takes the undispatched deliveries (locked, SKIP LOCKED), wakes
    each endpoint's workflow (signal-with-start) and marks them dispatched.
 
@@ -27,6 +29,7 @@ from temporalio.common import TypedSearchAttributes
 from contracts.events import EndpointDeliveryInput, EndpointDeliveryResult
 from db.events import (
     NOTIFY_CHANNEL,
+    PUBLISH_BATCH,
     deliveries_to_wake,
     mark_woken,
     publish_pending,
@@ -42,6 +45,8 @@ from workflows.webhook_delivery import WebhookDeliveryWorkflow
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0  # a pass without a notice: what a lost notice or a down link missed
+GATHER_SECONDS = 0.05  # a pass starts at least this long after the one before
+BACKLOG_SECONDS = 5.0  # the retry backlog gauge is counted at most this often
 RETRY_SECONDS = 1.0  # after the connection or a pass failed
 BUSY_RETRIES = 20  # another relay is publishing: look again this often, 50 ms apart
 WAKE_BATCH = 1000
@@ -61,6 +66,7 @@ class Relay(Listener):
         task_queue: str,
         metrics: WebhookMetrics | None = None,
         poll_seconds: float = POLL_SECONDS,
+        gather_seconds: float = GATHER_SECONDS,
     ) -> None:
         super().__init__(make_url(database_url), name="events relay", retry_seconds=RETRY_SECONDS)
         self._sessions = sessions
@@ -68,7 +74,9 @@ class Relay(Listener):
         self._task_queue = task_queue
         self._metrics = metrics
         self._poll = poll_seconds
+        self._gather = gather_seconds
         self._overdue_checked = -OVERDUE_CHECK_SECONDS
+        self._backlog_counted = -BACKLOG_SECONDS
 
     async def _listen(self) -> None:
         async with await self._connect() as conn:
@@ -76,10 +84,14 @@ class Relay(Listener):
             self.listening.set()
             while True:
                 # first what committed while nobody listened, then at each notice
+                started = time.monotonic()
                 await self.relay_pending()
                 await self._refresh_backlog()
                 async for _ in conn.notifies(timeout=self._poll, stop_after=1):
                     pass
+                # a pass at most every `gather` seconds: under load one pass takes the
+                # events of many commits and wakes each endpoint once for them all
+                await asyncio.sleep(self._gather - (time.monotonic() - started))
                 # notices that came meanwhile are covered by the pass that follows
                 async for _ in conn.notifies(timeout=0):
                     pass
@@ -105,7 +117,7 @@ class Relay(Listener):
         busy = 0
         while True:
             async with self._sessions() as session, session.begin():
-                published = await publish_pending(session)
+                published = await publish_pending(session, limit=PUBLISH_BATCH)
             if published is None:  # another relay is publishing: it may miss the newest
                 busy += 1
                 if busy > BUSY_RETRIES:
@@ -114,7 +126,9 @@ class Relay(Listener):
                 continue
             if self._metrics is not None:
                 self._metrics.events_published.inc(published.events)
-            if published.events == 0:
+            if published.events < PUBLISH_BATCH:
+                # all that was pending when it read: an event committed since
+                # notified, and the listener's next pass publishes it
                 return
 
     async def _wake(self) -> int:
@@ -133,10 +147,13 @@ class Relay(Listener):
         await wake_endpoint(self._client, self._task_queue, tenant_id, endpoint_id)
 
     async def _refresh_backlog(self) -> None:
-        if self._metrics is None:
+        """The retry backlog gauge: a count of the deliveries table, so not at every
+        pass."""
+        if self._metrics is None or time.monotonic() - self._backlog_counted < BACKLOG_SECONDS:
             return
         async with self._sessions() as session:
             self._metrics.retry_backlog.set(await retry_backlog(session))
+        self._backlog_counted = time.monotonic()
 
 
 async def wake_endpoint(

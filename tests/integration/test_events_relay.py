@@ -1,32 +1,40 @@
 """The relay on real Temporal (dev server) and PostgreSQL, to a real receiver that
 verifies every signature: committed events reach it in each subject's order; an
 event committed while no relay runs goes once one starts; two relays at once
-deliver each event once."""
+deliver each event once; one pass publishes batch after batch until a batch is not
+full, and reads once while commits keep coming (what commits after its read
+notifies the next pass)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
+from db.events import Published, publish_pending
 from domain.events import EventType
 from observability.metrics import WorkerMetrics
 from tests.integration.webhook_helpers import (
     Endpoints,
     delivering_worker,
     new_tenant,
+    publish_all,
     settled,
     write_events,
 )
 from tests.integration.webhook_receiver import Receiver, running
+from webhooks import relay as relay_module
 from webhooks.relay import Relay
 from webhooks.signing import new_secret
 
 CHANGED = EventType.ORDER_STATUS_CHANGED
+WRITERS = 4  # committing at once, as fast as they can
 
 
 @pytest.fixture
@@ -143,3 +151,59 @@ async def test_two_relays_at_once_deliver_each_event_once_under_its_own_id(
     for endpoint in (first, second):
         rows = await settled(sessions, endpoint, len(written))
         assert [(r["status"], r["attempts"]) for r in rows] == [("delivered", 1)] * len(written)
+
+
+async def test_one_pass_publishes_batch_after_batch_until_a_batch_is_not_full(
+    sessions: async_sessionmaker[AsyncSession],
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(relay_module, "PUBLISH_BATCH", 2)
+    tenant = await new_tenant(sessions)
+    written = await write_events(sessions, tenant, [(CHANGED, f"SO-{n}") for n in range(5)])
+    await _relay(sessions, dev_env, database_url, queue).relay_pending()  # no listener
+    async with sessions() as session:
+        positions = list(
+            await session.scalars(
+                text("SELECT position FROM events WHERE event_id = ANY(:ids)"), {"ids": written}
+            )
+        )
+    assert len(positions) == 5 and None not in positions
+
+
+async def test_a_pass_reads_once_while_commits_keep_coming(
+    sessions: async_sessionmaker[AsyncSession],
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pass publishes what was pending when it read (a batch not full), then goes
+    on to wake the endpoints: under a steady stream of commits it must not read
+    again and again (each batch finding a few new events) and wake no one meanwhile;
+    what commits after its read notifies the next pass."""
+    await publish_all(sessions)  # what other tests left: one batch, not full
+    reads = 0
+
+    async def counted(session: AsyncSession, **kwargs: Any) -> Published | None:
+        nonlocal reads
+        reads += 1
+        return await publish_pending(session, **kwargs)
+
+    monkeypatch.setattr(relay_module, "publish_pending", counted)
+    tenant = await new_tenant(sessions)
+    pass_done = asyncio.Event()
+
+    async def stream(n: int) -> None:  # one event per transaction, until the pass ends
+        while not pass_done.is_set():
+            await write_events(sessions, tenant, [(CHANGED, f"SO-{n}")])
+
+    async def one_pass() -> None:
+        await asyncio.sleep(0.1)  # the stream is under way
+        await _relay(sessions, dev_env, database_url, queue).relay_pending()
+        pass_done.set()
+
+    await asyncio.gather(*(stream(n) for n in range(WRITERS)), one_pass())
+    assert reads == 1
