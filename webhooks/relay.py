@@ -3,11 +3,12 @@ workflows. It LISTENs for the NOTIFY sent at each commit (and polls, in case a
 notice is missed or the connection is down), at most one pass every 50 ms (under
 load a pass takes the events of many commits), then:
 
-1. publishes pending events (feed positions, one delivery per subscribed endpoint),
-   a transaction per batch, until a batch is not full: what commits later notifies
-   the next pass (a steady stream of commits never keeps a pass from step 2);
+1. publishes a batch of pending events (feed positions, one delivery per subscribed
+   endpoint) in a transaction;
 2. in one transaction, takes the undispatched deliveries (locked, SKIP LOCKED), wakes
-   each endpoint's workflow (signal-with-start) and marks them dispatched.
+   each endpoint's workflow (signal-with-start) and marks them dispatched;
+3. again while the batch was full. What commits after the last read notifies the
+   next pass, so a steady stream of commits, or a backlog, never holds step 2 back.
 
 A relay that dies anywhere leaves the same rows for the next one (a wake twice is
 harmless: the workflow sends what is due, by the event's id); several relays (one
@@ -66,7 +67,6 @@ class Relay(Listener):
         task_queue: str,
         metrics: WebhookMetrics | None = None,
         poll_seconds: float = POLL_SECONDS,
-        gather_seconds: float = GATHER_SECONDS,
     ) -> None:
         super().__init__(make_url(database_url), name="events relay", retry_seconds=RETRY_SECONDS)
         self._sessions = sessions
@@ -74,7 +74,6 @@ class Relay(Listener):
         self._task_queue = task_queue
         self._metrics = metrics
         self._poll = poll_seconds
-        self._gather = gather_seconds
         self._overdue_checked = -OVERDUE_CHECK_SECONDS
         self._backlog_counted = -BACKLOG_SECONDS
 
@@ -89,20 +88,24 @@ class Relay(Listener):
                 await self._refresh_backlog()
                 async for _ in conn.notifies(timeout=self._poll, stop_after=1):
                     pass
-                # a pass at most every `gather` seconds: under load one pass takes the
-                # events of many commits and wakes each endpoint once for them all
-                await asyncio.sleep(self._gather - (time.monotonic() - started))
+                # a pass at most every GATHER_SECONDS: under load one pass takes the
+                # events of many commits and wakes each endpoint once for them
+                await asyncio.sleep(GATHER_SECONDS - (time.monotonic() - started))
                 # notices that came meanwhile are covered by the pass that follows
                 async for _ in conn.notifies(timeout=0):
                     pass
 
     async def relay_pending(self) -> None:
-        """One pass: publish everything pending, then wake every endpoint with
-        undispatched deliveries."""
-        await self._publish()
-        await self._requeue_overdue()
-        while await self._wake() >= WAKE_BATCH:
-            pass
+        """One pass: publish what is pending when it reads, a batch at a time, and
+        after each batch wake every endpoint with undispatched deliveries (a backlog
+        of full batches never holds the wakes back)."""
+        while True:
+            full = await self._publish()
+            await self._requeue_overdue()
+            while await self._wake() >= WAKE_BATCH:
+                pass
+            if not full:
+                return
 
     async def _requeue_overdue(self) -> None:
         if time.monotonic() - self._overdue_checked < OVERDUE_CHECK_SECONDS:
@@ -113,23 +116,19 @@ class Relay(Listener):
         if requeued:
             log.warning("events relay: %d overdue deliveries woken again", requeued)
 
-    async def _publish(self) -> None:
-        busy = 0
-        while True:
+    async def _publish(self) -> bool:
+        """One batch of pending events; True when it was full (more may wait). An
+        event committed after its read notified: the listener's next pass takes it."""
+        for _ in range(BUSY_RETRIES + 1):
             async with self._sessions() as session, session.begin():
+                # (the module's name, not the default: a test makes batches small)
                 published = await publish_pending(session, limit=PUBLISH_BATCH)
-            if published is None:  # another relay is publishing: it may miss the newest
-                busy += 1
-                if busy > BUSY_RETRIES:
-                    return
-                await asyncio.sleep(0.05)
-                continue
-            if self._metrics is not None:
-                self._metrics.events_published.inc(published.events)
-            if published.events < PUBLISH_BATCH:
-                # all that was pending when it read: an event committed since
-                # notified, and the listener's next pass publishes it
-                return
+            if published is not None:
+                if self._metrics is not None:
+                    self._metrics.events_published.inc(published.events)
+                return published.events >= PUBLISH_BATCH
+            await asyncio.sleep(0.05)  # another relay is publishing: it may miss the newest
+        return False
 
     async def _wake(self) -> int:
         """Wake the endpoints of one batch of undispatched deliveries; how many."""

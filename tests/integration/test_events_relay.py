@@ -2,8 +2,8 @@
 verifies every signature: committed events reach it in each subject's order; an
 event committed while no relay runs goes once one starts; two relays at once
 deliver each event once; one pass publishes batch after batch until a batch is not
-full, and reads once while commits keep coming (what commits after its read
-notifies the next pass)."""
+full, waking the endpoints after each, and reads once while commits keep coming
+(what commits after its read notifies the next pass)."""
 
 from __future__ import annotations
 
@@ -163,7 +163,17 @@ async def test_one_pass_publishes_batch_after_batch_until_a_batch_is_not_full(
     monkeypatch.setattr(relay_module, "PUBLISH_BATCH", 2)
     tenant = await new_tenant(sessions)
     written = await write_events(sessions, tenant, [(CHANGED, f"SO-{n}") for n in range(5)])
-    await _relay(sessions, dev_env, database_url, queue).relay_pending()  # no listener
+    relay = _relay(sessions, dev_env, database_url, queue)
+    wake, wakes = relay._wake, 0
+
+    async def counted() -> int:
+        nonlocal wakes
+        wakes += 1
+        return await wake()
+
+    monkeypatch.setattr(relay, "_wake", counted)
+    await relay.relay_pending()  # no listener
+    assert wakes >= 3  # after each batch (2, 2, 1 and what others left): none held back
     async with sessions() as session:
         positions = list(
             await session.scalars(
@@ -184,13 +194,15 @@ async def test_a_pass_reads_once_while_commits_keep_coming(
     on to wake the endpoints: under a steady stream of commits it must not read
     again and again (each batch finding a few new events) and wake no one meanwhile;
     what commits after its read notifies the next pass."""
-    await publish_all(sessions)  # what other tests left: one batch, not full
+    await publish_all(sessions)  # what other tests left
+    monkeypatch.setattr(relay_module, "PUBLISH_BATCH", 10**6)  # never full, however fast
     reads = 0
 
     async def counted(session: AsyncSession, **kwargs: Any) -> Published | None:
         nonlocal reads
-        reads += 1
-        return await publish_pending(session, **kwargs)
+        published = await publish_pending(session, **kwargs)
+        reads += published is not None  # (None: another relay was publishing)
+        return published
 
     monkeypatch.setattr(relay_module, "publish_pending", counted)
     tenant = await new_tenant(sessions)
