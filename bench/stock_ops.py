@@ -132,12 +132,11 @@ async def floor_pairs(dsn: str, tenant_id: int, skus: list[str], pairs: int, cal
         return pairs / (time.perf_counter() - started)
 
 
-# The rows a durable, idempotent reservation must write, by raw psycopg, one
-# statement each way: the key's record with its result, the reservation row, the
-# level under its guard, last (it joins the rows written before it: its row is locked
-# the shortest time, as in our functions);
-# then the release's record, the reservation and the level. Fixed here (not our
-# functions' shape): a leaner shape of ours scores above it.
+# The rows a durable, idempotent reservation (and release) must write, by raw
+# psycopg, one statement each way: the key's record with its result, the reservation
+# row, and last the level under its guard (it joins the rows written before it, so
+# its row is locked the shortest time, as in our functions). Fixed here, not our
+# functions' shape: a leaner shape of ours scores above it.
 _KEPT = """kept AS (
         INSERT INTO idempotency_records (tenant_id, key, operation, request_hash, result)
         SELECT CAST(%(t)s AS bigint), CAST(%(k)s AS text), '{operation}', CAST(%(h)s AS text),
