@@ -17,8 +17,11 @@ measured in the same run. Not a test; prints figures, ratios and issue 15's targ
 2. Start rate: POST /v1/orders against bare `client.start_workflow` of the same
    workflow, with no worker on the queue (only the start path). Target: >= 0.9.
    Also the bare start given what the API's start asks besides (the memo and the
-   order's search attributes): how much of the gap is Temporal's, how much the API's.
-   The three are measured in turns (the in-memory server slows as runs pile up).
+   order's search attributes): how much of the gap is Temporal's, how much the API's;
+   and a fixed HTTP floor (bench/start_floor_api.py: one FastAPI route making that
+   start, sent the same body by the same client, served as the API is): how much
+   of the rest any HTTP door on this stack costs, how much ours costs besides.
+   The four are measured in turns (the in-memory server slows as runs pile up).
 3. `--hot` (instead of 1 and 2; bench/saga_hot.py): 1,000 orders of 1 unit for one SKU
    with 100 units on hand — exactly 100 must get stock (exit status 1 otherwise) —
    and their throughput against the same orders spread over 100 SKUs (target >= 0.5).
@@ -248,6 +251,7 @@ async def start_rate_bench(stack: Stack, starts: int, concurrency: int) -> None:
     """POST /v1/orders against bare start_workflow, with no worker polling the queue."""
     idle_queue, run = stack.settings.temporal_task_queue + "-idle", uuid.uuid4().hex[:6]
     idle_api = await stack.api_on(idle_queue)
+    floor_api = await stack.start_floor_on(idle_queue)
     tenant_id = 1  # the demo tenant, the first
 
     def order(number: str) -> OrderInput:
@@ -293,28 +297,42 @@ async def start_rate_bench(stack: Stack, starts: int, concurrency: int) -> None:
         response = await idle_api.post("/v1/orders", json=body, headers=stack.headers(Role.OMS))
         assert response.status_code == 201, response.text
 
+    async def http_floor(i: int) -> None:
+        """The same body and client to the fixed HTTP floor (bench/start_floor_api.py)."""
+        body = order_body(f"H-{run}-{i}")
+        response = await floor_api.post("/start", json=body, headers=stack.headers(Role.OMS))
+        assert response.status_code == 201, response.text
+
     # In turns, each variant first in one: the in-memory server may slow as it keeps
     # more runs, so a variant always measured after the others would carry that alone.
-    measured: dict[str, list[Measured]] = {"bare": [], "options": [], "post": []}
-    variants = {"bare": bare, "options": with_options, "post": posted}
-    turn = max(1, starts // START_TURNS)
+    variants = {"bare": bare, "options": with_options, "http": http_floor, "post": posted}
+    measured: dict[str, list[Measured]] = {name: [] for name in variants}
+    turns = max(START_TURNS, len(variants))
+    turn = max(1, starts // turns)
     names = list(variants)
-    async with idle_api:
-        for n in range(START_TURNS):
+    async with idle_api, floor_api:
+        for n in range(turns):
             for name in names[n:] + names[:n]:  # each variant first once
                 numbered = starting_at(n * turn, variants[name])
                 measured[name].append(await measure(stack, turn, concurrency, numbered))
-    bare_starts, option_starts, api_starts = (combined(measured[name]) for name in variants)
+    bare_starts, option_starts, http_starts, api_starts = (
+        combined(measured[name]) for name in variants
+    )
     ratio = api_starts.per_second / bare_starts.per_second
     options = option_starts.per_second / bare_starts.per_second
     api_share = api_starts.per_second / option_starts.per_second
+    http = http_starts.per_second / bare_starts.per_second
+    ours = api_starts.per_second / http_starts.per_second
     print(
         f"start: bare start_workflow {bare_starts.per_second:6.1f}/s | "
         f"POST /v1/orders {api_starts.per_second:6.1f}/s | {target(ratio, ratio >= 0.9, '>= 0.9')}\n"
         f"  of which: bare start with the API's memo and search attributes "
         f"{option_starts.per_second:6.1f}/s ({options:.2f} of bare); POST / that {api_share:.2f}\n"
+        f"  HTTP floor (one FastAPI route, that start; same client): "
+        f"{http_starts.per_second:6.1f}/s ({http:.2f} of bare); POST / that {ours:.2f} (no target)\n"
         f"{cpu_line('bare', bare_starts.cpu, 'start', 1)}\n"
         f"{cpu_line('options', option_starts.cpu, 'start', 1)}\n"
+        f"{cpu_line('HTTP floor', http_starts.cpu, 'start', 1)}\n"
         f"{cpu_line('POST', api_starts.cpu, 'start', 1)}"
     )
 

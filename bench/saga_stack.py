@@ -30,6 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.resources import Resources, TemporalConnection
+from bench import start_floor_api
 from cli.embedded import EmbeddedPostgres, bin_path, free_port
 from cli.seed import seed_demo
 from db.engine import create_engine, create_session_factory
@@ -113,8 +114,10 @@ def percentile(values: list[float], fraction: float) -> float:
     return ranked[min(len(ranked) - 1, max(0, round(fraction * len(ranked)) - 1))]
 
 
-def spawn(command: str, settings: Settings, queue: str, port: int) -> subprocess.Popen[bytes]:
-    """`oms api` or `oms worker` as its own process, on the bench's servers."""
+def spawn(
+    command: str, settings: Settings, queue: str, port: int, argv: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`oms api` or `oms worker` (or `argv`) as its own process, on the bench's servers."""
     env = {
         **os.environ,
         "OMS_DATABASE_URL": settings.database_url,
@@ -126,7 +129,7 @@ def spawn(command: str, settings: Settings, queue: str, port: int) -> subprocess
     }
     oms = str(Path(sys.executable).parent / "oms")
     return subprocess.Popen(
-        [oms, command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        argv or [oms, command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
 
 
@@ -177,6 +180,19 @@ class Stack:
         settings = self.settings.model_copy(update={"temporal_task_queue": queue})
         connection = TemporalConnection(settings, self.env.client)
         app = create_app(resources=Resources(settings, self.engine, self.sessions, connection))
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120
+        )
+
+    async def start_floor_on(self, queue: str) -> httpx.AsyncClient:
+        """The start rate's HTTP floor (bench/start_floor_api.py) starting on `queue`,
+        served as `api_on` serves ours: its own uvicorn process with `deployed`."""
+        if self.deployed:
+            port = free_port()
+            argv = [sys.executable, "-m", "bench.start_floor_api"]
+            self.processes[f"floor api ({queue})"] = spawn("", self.settings, queue, port, argv)
+            return await served(port)
+        app = start_floor_api.create_app(self.env.client, queue)
         return httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120
         )
