@@ -7,6 +7,7 @@ runs until SIGTERM/SIGINT, then stops polling, lets running activities finish
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -16,7 +17,8 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import (
     Interceptor,
@@ -41,6 +43,7 @@ from activities.transfers import TransferActivities
 from activities.webhooks import WebhookActivities
 from api.event_render import EventRenderer
 from db.engine import create_engine, create_session_factory
+from db.migrate import behind_head, schema_revision
 from observability.interceptors import ObservabilityInterceptor
 from observability.logs import configure_logging
 from observability.metrics import WorkerMetrics
@@ -208,6 +211,32 @@ def observed_interceptors(tracing: Tracing, metrics: WorkerMetrics) -> list[Inte
     ]
 
 
+SCHEMA_CHECK_SECONDS = 5.0  # how often a worker waiting for `oms migrate` looks again
+
+
+async def schema_ready(engine: AsyncEngine, stop: asyncio.Event) -> bool:
+    """Wait while the schema is behind this code's migrations: a worker that polled
+    now would run steps on functions and columns that are not there yet, and fail
+    them until `oms migrate` runs. True once it is not behind (or the database does
+    not answer: the steps then wait and retry as they do for any outage); False when
+    `stop` comes first."""
+    said = None
+    while not stop.is_set():
+        try:
+            missing = behind_head(await schema_revision(engine))
+        except (OSError, SQLAlchemyError) as error:
+            log.warning("schema revision not read (%s): starting anyway", error)
+            return True
+        if missing is None:
+            return True
+        if missing != said:
+            log.error("not polling yet: %s (checked every %.0f s)", missing, SCHEMA_CHECK_SECONDS)
+            said = missing
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), SCHEMA_CHECK_SECONDS)
+    return False
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     tracing = Tracing.from_settings(settings, "oms-worker")
     metrics = WorkerMetrics()
@@ -215,6 +244,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     tracing.instrument_engine(engine)
     sessions = create_session_factory(engine)
     serve_worker_metrics(settings, metrics)
+    if not await schema_ready(engine, stop):
+        await engine.dispose()
+        tracing.shutdown()
+        log.info("worker stopped")
+        return
     counting = asyncio.create_task(metrics.keep_open_orders_fresh(sessions))
     try:
         client = await connect(settings, runtime=temporal_runtime(settings))

@@ -8,7 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from alembic.util import CommandError
+from sqlalchemy import create_engine, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,8 +29,37 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("postgresql+psycopg://"))
+
+
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("postgresql+psycopg://")).get_current_head()
+    return _scripts().get_current_head()
+
+
+async def schema_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database's schema is at; None when it was never migrated."""
+    async with engine.connect() as connection:
+        if await connection.scalar(text("SELECT to_regclass('alembic_version')")) is None:
+            return None
+        revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    return None if revision is None else str(revision)
+
+
+def behind_head(revision: str | None) -> str | None:
+    """What is missing when a schema at `revision` is behind this code's migrations
+    (None: at the head, or at a revision this code does not know, which a newer
+    release's `oms migrate` wrote, e.g. before a rollback of the code)."""
+    head = head_revision()
+    if revision is None:
+        return "schema not migrated: run `oms migrate`"
+    if revision == head:
+        return None
+    try:
+        known = _scripts().get_revision(revision) is not None
+    except CommandError:  # not one of this code's revisions
+        known = False
+    return f"schema at {revision}, code expects {head}: run `oms migrate`" if known else None
 
 
 def current_revision(database_url: str) -> str | None:

@@ -9,13 +9,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import text
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ResourcesDep
 from api.problems import MEDIA_TYPE, ProblemDetails, problem_response
 from api.resources import Resources
-from db.migrate import head_revision
+from db.migrate import behind_head, schema_revision
 
 router = APIRouter(tags=["operations"])
 
@@ -41,16 +40,10 @@ async def healthz() -> Health:
 
 
 async def _check_postgres(resources: Resources) -> str | None:
-    """None when Postgres answers and its schema is at the code's migration head."""
-    async with resources.engine.connect() as connection:
-        migrated = await connection.scalar(text("SELECT to_regclass('alembic_version')"))
-        if migrated is None:
-            return "schema not migrated: run `oms migrate`"
-        revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-    expected = head_revision()
-    if revision != expected:
-        return f"schema at {revision}, code expects {expected}: run `oms migrate`"
-    return None
+    """None when Postgres answers and its schema is not behind the code's migrations
+    (at their head, or past it: a newer release migrated it and the code was rolled
+    back, or that release's replicas are rolling out beside this one)."""
+    return behind_head(await schema_revision(resources.engine))
 
 
 async def _check_temporal(resources: Resources) -> str | None:

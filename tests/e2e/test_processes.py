@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -19,12 +20,14 @@ from typing import IO
 
 import httpx
 import psutil
+from alembic.script import ScriptDirectory
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.testing import WorkflowEnvironment
 
-from cli.embedded import free_port
+from cli.embedded import EmbeddedPostgres, free_port
+from db.migrate import alembic_config, head_revision, upgrade
 from settings import env_var_names
 from tests.conftest import unique
 from tests.integration.stock_world import World
@@ -74,6 +77,18 @@ def _start(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[st
     return process, Output(process)
 
 
+@contextmanager
+def _reaped(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """`process`, killed when the block ends with it still running (a wait or an
+    assertion failed): no worker of a failed test polls on."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
 async def _has_poller(env: WorkflowEnvironment, task_queue: str) -> bool:
     described = await env.client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
@@ -112,6 +127,70 @@ async def test_worker_process_serves_workflows_and_exits_0_on_sigterm(
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def _worker_env(dev_env: WorkflowEnvironment, database_url: str, task_queue: str) -> dict[str, str]:
+    return _clean_env(
+        OMS_DATABASE_URL=database_url,
+        OMS_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        OMS_TEMPORAL_TASK_QUEUE=task_queue,
+        OMS_WORKER_METRICS_PORT=str(free_port()),
+        OMS_TEMPORAL_METRICS_PORT=str(free_port()),
+    )
+
+
+async def test_a_worker_on_a_schema_behind_its_code_waits_for_oms_migrate(
+    dev_env: WorkflowEnvironment, postgres: EmbeddedPostgres
+) -> None:
+    """Started before `oms migrate` (a deploy's new workers beside its migration job),
+    a worker would run steps on functions and columns that are not there yet and
+    fail them until the migration lands: it says what is missing, does not poll, and
+    polls once the schema is at its head."""
+    name = f"oms_behind_{uuid.uuid4().hex[:8]}"
+    postgres.ensure_database(name)
+    url = postgres.url(name)
+    head = head_revision()
+    assert head is not None
+    previous = ScriptDirectory.from_config(alembic_config(url)).get_revision(head).down_revision
+    assert isinstance(previous, str)
+    await asyncio.to_thread(upgrade, url, previous)
+    task_queue = unique("worker-schema")
+    process, output = _start(
+        [sys.executable, "-m", "worker"], _worker_env(dev_env, url, task_queue)
+    )
+    with _reaped(process):
+        output.wait_for(f"not polling yet: schema at {previous}, code expects {head}")
+        await asyncio.sleep(1)
+        assert not await _has_poller(dev_env, task_queue)
+        assert "worker polling task queue" not in output.drain()
+
+        await asyncio.to_thread(upgrade, url)
+        output.wait_for("worker polling task queue", timeout=30)
+        result = await dev_env.client.execute_workflow(
+            StackCheckWorkflow.run,
+            StackCheckInput(requested_by="schema test"),
+            id=unique("stack-check"),
+            task_queue=task_queue,
+        )
+        assert result.database.schema_revision == head
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+async def test_a_worker_waiting_for_the_schema_stops_on_sigterm(
+    dev_env: WorkflowEnvironment, postgres: EmbeddedPostgres
+) -> None:
+    name = f"oms_unmigrated_{uuid.uuid4().hex[:8]}"
+    postgres.ensure_database(name)
+    task_queue = unique("worker-schema")
+    env = _worker_env(dev_env, postgres.url(name), task_queue)
+    process, output = _start([sys.executable, "-m", "worker"], env)
+    with _reaped(process):
+        output.wait_for("not polling yet: schema not migrated: run `oms migrate`")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        output.wait_for("worker stopped", timeout=5)
+        assert not await _has_poller(dev_env, task_queue)
 
 
 # -- oms dev -------------------------------------------------------------------------
@@ -263,23 +342,25 @@ async def test_a_worker_killed_mid_saga_is_replaced_and_the_order_has_one_effect
         OMS_TEMPORAL_TASK_QUEUE=task_queue,
     )
     first, output = _start([sys.executable, "-m", "worker"], env)
-    output.wait_for("worker polling task queue")
-    order = order_input(world, [("WIDGET", 4)])
-    handle = await start(dev_env.client, task_queue, order)
-    await asyncio.sleep(0.3)  # somewhere in recording, reserving or allocating
-    first.kill()
-    first.wait(timeout=10)
+    with _reaped(first):
+        output.wait_for("worker polling task queue")
+        order = order_input(world, [("WIDGET", 4)])
+        handle = await start(dev_env.client, task_queue, order)
+        await asyncio.sleep(0.3)  # somewhere in recording, reserving or allocating
+        first.kill()
+        first.wait(timeout=10)
 
     second, output = _start([sys.executable, "-m", "worker"], env)
-    try:
-        output.wait_for("worker polling task queue")
-        view: OrderView = await wait_for(handle, lambda v: v.status.value == "allocated", 60)
-        await fulfil(handle, view)
-        result = await handle.result()
-        assert result.status.value == "shipped"
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=30)
+    with _reaped(second):
+        try:
+            output.wait_for("worker polling task queue")
+            view: OrderView = await wait_for(handle, lambda v: v.status.value == "allocated", 60)
+            await fulfil(handle, view)
+            result = await handle.result()
+            assert result.status.value == "shipped"
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
     assert await world.level("WIDGET") == {
         "on_hand": 6,
         "reserved": 0,

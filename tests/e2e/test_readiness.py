@@ -5,11 +5,13 @@ import uuid
 from pathlib import Path
 
 import httpx
+import psycopg
+from alembic.script import ScriptDirectory
 from temporalio.testing import WorkflowEnvironment
 
 from api.resources import TemporalConnection
 from cli.embedded import EmbeddedPostgres, free_port
-from db.migrate import upgrade
+from db.migrate import alembic_config, head_revision, upgrade
 from settings import Settings
 from tests.e2e.cutting_proxy import CuttingProxy, api_for
 
@@ -58,6 +60,38 @@ async def test_readyz_is_503_when_the_schema_is_not_migrated(
     assert response.status_code == 503
     assert response.json()["detail"] == "postgres not ready: schema not migrated: run `oms migrate`"
     assert response.json()["checks"]["temporal"] == "ok"
+
+
+async def test_readyz_is_503_on_a_schema_behind_the_code_and_ready_past_it(
+    postgres: EmbeddedPostgres, dev_env: WorkflowEnvironment
+) -> None:
+    """Behind: `oms migrate` has not run for this release. Past: a newer release
+    migrated it (its replicas roll out beside this one, or its code was rolled back);
+    migrations keep the schema usable by the release before, so this one serves."""
+    name = f"oms_behind_{uuid.uuid4().hex[:8]}"
+    postgres.ensure_database(name)
+    settings = Settings(database_url=postgres.url(name))
+    head = head_revision()
+    assert head is not None
+    previous = (
+        ScriptDirectory.from_config(alembic_config(settings.database_url))
+        .get_revision(head)
+        .down_revision
+    )
+    upgrade(settings.database_url, str(previous))
+    async with api_for(settings, TemporalConnection(settings, dev_env.client)) as client:
+        behind = await client.get("/readyz")
+        upgrade(settings.database_url)
+        at_head = await client.get("/readyz")
+        with psycopg.connect(postgres.url(name).replace("+psycopg", ""), autocommit=True) as db:
+            db.execute("UPDATE alembic_version SET version_num = 'ffff_a_newer_release'")
+        past = await client.get("/readyz")
+    assert behind.status_code == 503
+    assert behind.json()["detail"] == (
+        f"postgres not ready: schema at {previous}, code expects {head}: run `oms migrate`"
+    )
+    assert (at_head.status_code, past.status_code) == (200, 200)
+    assert past.json()["checks"] == {"postgres": "ok", "temporal": "ok"}
 
 
 async def test_readyz_is_503_naming_temporal_when_it_is_unreachable(database_url: str) -> None:
