@@ -13,7 +13,9 @@ measured in the same run. Not a test; prints figures, ratios and issue 15's targ
    driven by the bare Temporal client, same dev server, its worker in this process).
    Prints orders/s and their ratio (target >= 0.5), CPU per order by process and the
    ratio of the totals (target <= 1.6), p50/p99 order-to-shipped latency (from the
-   POST, or start_workflow, to the ship response).
+   POST, or start_workflow, to the ship response). Measured in turns of half the
+   orders, floor-ours-ours-floor, so a drift in the machine's speed during the run
+   weighs on both alike.
 2. Start rate: POST /v1/orders against bare `client.start_workflow` of the same
    workflow, with no worker on the queue (only the start path). Target: >= 0.9.
    Also the bare start given what the API's start asks besides (the memo and the
@@ -41,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import time
 import uuid
@@ -68,6 +71,7 @@ from workflows.order.workflow import OrderWorkflow
 
 LINES = (("1", "TSHIRT-M", "10"), ("2", "MUG", "5"))  # line id, SKU, unit price
 START_TURNS = 3  # the start rate bench measures its variants in turns
+SAGA_TURNS = ("floor", "ours", "ours", "floor")  # each measures half the orders
 POLL = 0.05  # how often the WMS (or the floor's driver) looks for work, seconds
 
 
@@ -224,18 +228,25 @@ async def saga_bench(stack: Stack, orders: int, concurrency: int, profile: bool)
     )
     queue = Queue(stack)
     watching = asyncio.ensure_future(queue.watch())
+    pids = {"this process": os.getpid()} | {n: p.pid for n, p in stack.processes.items()}
+    measured: dict[str, list[Measured]] = {"floor": [], "ours": []}
     async with floor_worker:
         await pool(4, 4, lambda i: floor_saga(client, floor_queue, "warm" + run, i))
         await pool(4, 4, lambda i: saga_through_api(stack, queue, "warm" + run, i))
-        floor = await measure(
-            stack, orders, concurrency, lambda i: floor_saga(client, floor_queue, run, i)
-        )
-        pids = {"this process": os.getpid()} | {n: p.pid for n, p in stack.processes.items()}
-        with profiled(stack.root / "saga", pids) if profile else contextlib.nullcontext():
-            ours = await measure(
-                stack, orders, concurrency, lambda i: saga_through_api(stack, queue, run, i)
+        # In turns, floor-ours-ours-floor: a drift of the machine's speed or of the
+        # in-memory server's (it slows as runs pile up) weighs on both alike.
+        for turn, name in enumerate(SAGA_TURNS):
+            tag = f"{run}-{turn}"
+            one: Callable[[int], Awaitable[float]] = (
+                functools.partial(floor_saga, client, floor_queue, tag)
+                if name == "floor"
+                else functools.partial(saga_through_api, stack, queue, tag)
             )
+            watched = profile and name == "ours" and not measured["ours"]  # its first turn
+            with profiled(stack.root / "saga", pids) if watched else contextlib.nullcontext():
+                measured[name].append(await measure(stack, max(1, orders // 2), concurrency, one))
     watching.cancel()
+    floor, ours = combined(measured["floor"]), combined(measured["ours"])
     speed, cpu = ours.per_second / floor.per_second, ours.cpu_total / floor.cpu_total
     print(
         f"saga: {orders} orders of {len(LINES)} lines, {concurrency} at a time\n"
