@@ -215,23 +215,22 @@ SCHEMA_CHECK_SECONDS = 5.0  # how often a worker waiting for `oms migrate` looks
 
 
 async def schema_ready(engine: AsyncEngine, stop: asyncio.Event) -> bool:
-    """Wait while the schema is behind this code's migrations: a worker that polled
-    now would run steps on functions and columns that are not there yet, and fail
-    them until `oms migrate` runs. True once it is not behind (or the database does
-    not answer: the steps then wait and retry as they do for any outage); False when
-    `stop` comes first."""
+    """Wait while the schema is not one this code runs on (behind its migrations, at
+    a revision it does not know, or not readable): a worker that polled now would
+    run steps on functions and columns that are not there yet and fail them until
+    `oms migrate` runs. True once it is (db/migrate.py `behind_head`: at the head or
+    past it); False when `stop` comes first."""
     said = None
     while not stop.is_set():
         try:
-            missing = behind_head(await schema_revision(engine))
+            wrong = behind_head(await schema_revision(engine))
         except (OSError, SQLAlchemyError) as error:
-            log.warning("schema revision not read (%s): starting anyway", error)
-            return True
-        if missing is None:
-            return True
-        if missing != said:
-            log.error("not polling yet: %s (checked every %.0f s)", missing, SCHEMA_CHECK_SECONDS)
-            said = missing
+            wrong = f"the schema's revision not read ({type(error).__name__})"
+        if wrong is None:
+            return not stop.is_set()
+        if wrong != said:
+            log.error("not polling yet: %s (checked every %.0f s)", wrong, SCHEMA_CHECK_SECONDS)
+            said = wrong
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), SCHEMA_CHECK_SECONDS)
     return False
@@ -244,48 +243,57 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     tracing.instrument_engine(engine)
     sessions = create_session_factory(engine)
     serve_worker_metrics(settings, metrics)
-    if not await schema_ready(engine, stop):
-        await engine.dispose()
-        tracing.shutdown()
-        log.info("worker stopped")
-        return
-    counting = asyncio.create_task(metrics.keep_open_orders_fresh(sessions))
+    counting: asyncio.Task[None] | None = None
     try:
-        client = await connect(settings, runtime=temporal_runtime(settings))
-        async with httpx.AsyncClient(follow_redirects=False) as http:
-            worker = build_worker(
-                client,
-                sessions,
-                settings.temporal_task_queue,
-                alert_after_attempts=settings.activity_alert_attempts,
-                interceptors=observed_interceptors(tracing, metrics),
-                webhooks=webhook_activities(sessions, settings, http, metrics),
-                sandboxed=settings.workflow_sandbox,
-            )
-            relay = Relay(
-                sessions,
-                client,
-                database_url=settings.database_url,
-                task_queue=settings.temporal_task_queue,
-                metrics=metrics.webhooks,
-            )
-            async with worker:
-                log.info(
-                    "worker polling task queue %r on %s (namespace %s); workflows %s",
-                    settings.temporal_task_queue,
-                    settings.temporal_address,
-                    settings.temporal_namespace,
-                    "sandboxed" if settings.workflow_sandbox else "NOT sandboxed",
-                )
-                relay.start()
-                await stop.wait()
-                log.info("stopping: draining running tasks")
-                await relay.stop()
+        if await schema_ready(engine, stop):
+            counting = asyncio.create_task(metrics.keep_open_orders_fresh(sessions))
+            await _poll(settings, sessions, tracing, metrics, stop)
     finally:
-        counting.cancel()
+        if counting is not None:
+            counting.cancel()
         await engine.dispose()
         tracing.shutdown()
     log.info("worker stopped")
+
+
+async def _poll(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    tracing: Tracing,
+    metrics: WorkerMetrics,
+    stop: asyncio.Event,
+) -> None:
+    """Serve the task queue (and relay the events) until `stop`, then drain."""
+    client = await connect(settings, runtime=temporal_runtime(settings))
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        worker = build_worker(
+            client,
+            sessions,
+            settings.temporal_task_queue,
+            alert_after_attempts=settings.activity_alert_attempts,
+            interceptors=observed_interceptors(tracing, metrics),
+            webhooks=webhook_activities(sessions, settings, http, metrics),
+            sandboxed=settings.workflow_sandbox,
+        )
+        relay = Relay(
+            sessions,
+            client,
+            database_url=settings.database_url,
+            task_queue=settings.temporal_task_queue,
+            metrics=metrics.webhooks,
+        )
+        async with worker:
+            log.info(
+                "worker polling task queue %r on %s (namespace %s); workflows %s",
+                settings.temporal_task_queue,
+                settings.temporal_address,
+                settings.temporal_namespace,
+                "sandboxed" if settings.workflow_sandbox else "NOT sandboxed",
+            )
+            relay.start()
+            await stop.wait()
+            log.info("stopping: draining running tasks")
+            await relay.stop()
 
 
 def main(settings: Settings | None = None) -> None:

@@ -129,7 +129,11 @@ def spawn(
     }
     oms = str(Path(sys.executable).parent / "oms")
     return subprocess.Popen(
-        argv or [oms, command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        argv or [oms, command],
+        env=env,
+        cwd=Path(__file__).parent.parent,  # `argv` may run a module of this tree
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -190,8 +194,9 @@ class Stack:
         if self.deployed:
             port = free_port()
             argv = [sys.executable, "-m", "bench.start_floor_api"]
-            self.processes[f"floor api ({queue})"] = spawn("", self.settings, queue, port, argv)
-            return await served(port)
+            process = spawn("", self.settings, queue, port, argv)
+            self.processes[f"floor api ({queue})"] = process
+            return await served(port, process)
         app = start_floor_api.create_app(self.env.client, queue)
         return httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120

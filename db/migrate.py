@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -29,7 +30,9 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+@functools.cache
 def _scripts() -> ScriptDirectory:
+    """This code's migrations, read once per process (a readiness probe asks often)."""
     return ScriptDirectory.from_config(alembic_config("postgresql+psycopg://"))
 
 
@@ -43,13 +46,15 @@ async def schema_revision(engine: AsyncEngine) -> str | None:
         if await connection.scalar(text("SELECT to_regclass('alembic_version')")) is None:
             return None
         revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-    return None if revision is None else str(revision)
+    return str(revision) if revision else None
 
 
 def behind_head(revision: str | None) -> str | None:
-    """What is missing when a schema at `revision` is behind this code's migrations
-    (None: at the head, or at a revision this code does not know, which a newer
-    release's `oms migrate` wrote, e.g. before a rollback of the code)."""
+    """What is wrong when the schema is at `revision` for this code; None when it is at
+    the code's head or past it: a revision this code does not know that sorts after
+    its head (the ids are zero-padded numbers), which a newer release's `oms migrate`
+    wrote (its replicas roll out beside this one's, or its code was rolled back).
+    Migrations keep the schema usable by the release before (README, Production)."""
     head = head_revision()
     if revision is None:
         return "schema not migrated: run `oms migrate`"
@@ -59,7 +64,11 @@ def behind_head(revision: str | None) -> str | None:
         known = _scripts().get_revision(revision) is not None
     except CommandError:  # not one of this code's revisions
         known = False
-    return f"schema at {revision}, code expects {head}: run `oms migrate`" if known else None
+    if known:
+        return f"schema at {revision}, code expects {head}: run `oms migrate`"
+    if head is not None and len(revision) == len(head) and revision > head:
+        return None
+    return f"schema at {revision}, a revision this code does not know (its head is {head})"
 
 
 def current_revision(database_url: str) -> str | None:

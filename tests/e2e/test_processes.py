@@ -193,6 +193,23 @@ async def test_a_worker_waiting_for_the_schema_stops_on_sigterm(
         assert not await _has_poller(dev_env, task_queue)
 
 
+async def test_a_worker_whose_database_does_not_answer_waits_and_stops_on_sigterm(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """It cannot tell whether the schema is behind: it does not poll either."""
+    task_queue = unique("worker-schema")
+    nowhere = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/oms"
+    process, output = _start(
+        [sys.executable, "-m", "worker"], _worker_env(dev_env, nowhere, task_queue)
+    )
+    with _reaped(process):
+        output.wait_for("not polling yet: the schema's revision not read (OperationalError)")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        output.wait_for("worker stopped", timeout=5)
+        assert not await _has_poller(dev_env, task_queue)
+
+
 # -- oms dev -------------------------------------------------------------------------
 
 

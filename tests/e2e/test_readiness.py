@@ -84,7 +84,8 @@ async def test_readyz_is_503_on_a_schema_behind_the_code_and_ready_past_it(
         upgrade(settings.database_url)
         at_head = await client.get("/readyz")
         with psycopg.connect(postgres.url(name).replace("+psycopg", ""), autocommit=True) as db:
-            db.execute("UPDATE alembic_version SET version_num = 'ffff_a_newer_release'")
+            newer = f"{int(head) + 1:0{len(head)}d}"  # the next release's
+            db.execute("UPDATE alembic_version SET version_num = %s", (newer,))
         past = await client.get("/readyz")
     assert behind.status_code == 503
     assert behind.json()["detail"] == (
