@@ -20,6 +20,7 @@ from typing import IO
 
 import httpx
 import psutil
+import pytest
 from alembic.script import ScriptDirectory
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -177,33 +178,29 @@ async def test_a_worker_on_a_schema_behind_its_code_waits_for_oms_migrate(
         assert process.wait(timeout=30) == 0
 
 
-async def test_a_worker_waiting_for_the_schema_stops_on_sigterm(
-    dev_env: WorkflowEnvironment, postgres: EmbeddedPostgres
+@pytest.mark.parametrize(
+    ("database", "says"),
+    [
+        ("empty", "schema not migrated: run `oms migrate`"),
+        # it cannot tell whether the schema is behind
+        ("not answering", "the schema's revision not read (OperationalError)"),
+    ],
+)
+async def test_a_worker_waiting_for_its_schema_does_not_poll_and_stops_on_sigterm(
+    dev_env: WorkflowEnvironment, postgres: EmbeddedPostgres, database: str, says: str
 ) -> None:
-    name = f"oms_unmigrated_{uuid.uuid4().hex[:8]}"
-    postgres.ensure_database(name)
+    if database == "empty":
+        name = f"oms_unmigrated_{uuid.uuid4().hex[:8]}"
+        postgres.ensure_database(name)
+        url = postgres.url(name)
+    else:
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/oms"
     task_queue = unique("worker-schema")
-    env = _worker_env(dev_env, postgres.url(name), task_queue)
-    process, output = _start([sys.executable, "-m", "worker"], env)
-    with _reaped(process):
-        output.wait_for("not polling yet: schema not migrated: run `oms migrate`")
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-        output.wait_for("worker stopped", timeout=5)
-        assert not await _has_poller(dev_env, task_queue)
-
-
-async def test_a_worker_whose_database_does_not_answer_waits_and_stops_on_sigterm(
-    dev_env: WorkflowEnvironment,
-) -> None:
-    """It cannot tell whether the schema is behind: it does not poll either."""
-    task_queue = unique("worker-schema")
-    nowhere = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/oms"
     process, output = _start(
-        [sys.executable, "-m", "worker"], _worker_env(dev_env, nowhere, task_queue)
+        [sys.executable, "-m", "worker"], _worker_env(dev_env, url, task_queue)
     )
     with _reaped(process):
-        output.wait_for("not polling yet: the schema's revision not read (OperationalError)")
+        output.wait_for(f"not polling yet: {says}")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
         output.wait_for("worker stopped", timeout=5)
