@@ -40,9 +40,10 @@ async def healthz() -> Health:
 
 
 async def _check_postgres(resources: Resources) -> str | None:
-    """None when Postgres answers and its schema is not behind the code's migrations
-    (at their head, or past it: a newer release migrated it and the code was rolled
-    back, or that release's replicas are rolling out beside this one)."""
+    """None when Postgres answers and its schema is one this code runs on
+    (db/migrate.py `behind_head`): at the migrations' head, or past it (a newer
+    release migrated it: its replicas roll out beside this one's, or its code was
+    rolled back); not behind it, not at a revision this code does not know."""
     return behind_head(await schema_revision(resources.engine))
 
 
