@@ -114,10 +114,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ranked[min(len(ranked) - 1, max(0, round(fraction * len(ranked)) - 1))]
 
 
-def spawn(
-    command: str, settings: Settings, queue: str, port: int, argv: list[str] | None = None
-) -> subprocess.Popen[bytes]:
-    """`oms api` or `oms worker` (or `argv`) as its own process, on the bench's servers."""
+def oms(command: str) -> list[str]:
+    """`oms COMMAND` of this venv."""
+    return [str(Path(sys.executable).parent / "oms"), command]
+
+
+def spawn(argv: list[str], settings: Settings, queue: str, port: int) -> subprocess.Popen[bytes]:
+    """`argv` (`oms api`, `oms worker`, a bench module) as its own process, on the
+    bench's servers."""
     env = {
         **os.environ,
         "OMS_DATABASE_URL": settings.database_url,
@@ -127,13 +131,19 @@ def spawn(
         "OMS_API_PORT": str(port),
         "OMS_WORKFLOW_SANDBOX": str(settings.workflow_sandbox).lower(),
     }
-    oms = str(Path(sys.executable).parent / "oms")
     return subprocess.Popen(
-        argv or [oms, command],
+        argv,
         env=env,
         cwd=Path(__file__).parent.parent,  # `argv` may run a module of this tree
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+    )
+
+
+def in_process(app: Any) -> httpx.AsyncClient:
+    """A client of an ASGI app in this process (httpx's ASGI transport)."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120
     )
 
 
@@ -179,14 +189,12 @@ class Stack:
         """Another API (process, with `deployed`) whose orders start on `queue`."""
         if self.deployed:
             port = free_port()
-            self.processes[f"api ({queue})"] = spawn("api", self.settings, queue, port)
+            self.processes[f"api ({queue})"] = spawn(oms("api"), self.settings, queue, port)
             return await served(port)
         settings = self.settings.model_copy(update={"temporal_task_queue": queue})
         connection = TemporalConnection(settings, self.env.client)
         app = create_app(resources=Resources(settings, self.engine, self.sessions, connection))
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120
-        )
+        return in_process(app)
 
     async def start_floor_on(self, queue: str) -> httpx.AsyncClient:
         """The start rate's HTTP floor (bench/start_floor_api.py) starting on `queue`,
@@ -194,13 +202,10 @@ class Stack:
         if self.deployed:
             port = free_port()
             argv = [sys.executable, "-m", "bench.start_floor_api"]
-            process = spawn("", self.settings, queue, port, argv)
+            process = spawn(argv, self.settings, queue, port)
             self.processes[f"floor api ({queue})"] = process
             return await served(port, process)
-        app = start_floor_api.create_app(self.env.client, queue)
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120
-        )
+        return in_process(start_floor_api.create_app(self.env.client, queue))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,15 +278,14 @@ async def running_stack(deployed: bool, sandboxed: bool = True) -> AsyncIterator
             worker: Any = contextlib.nullcontext()
             if deployed:
                 port = free_port()
-                processes["api"] = spawn("api", settings, queue, port)
-                processes["worker"] = spawn("worker", settings, queue, free_port())
+                processes["api"] = spawn(oms("api"), settings, queue, port)
+                processes["worker"] = spawn(oms("worker"), settings, queue, free_port())
                 api = await served(port, *processes.values())
             else:
                 worker = build_worker(env.client, sessions, queue, sandboxed=sandboxed)
                 connection = TemporalConnection(settings, env.client)
                 app = create_app(resources=Resources(settings, engine, sessions, connection))
-                transport = httpx.ASGITransport(app=app)
-                api = httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120)
+                api = in_process(app)
             async with worker, api:
                 yield Stack(
                     root=started.root,
